@@ -1,0 +1,91 @@
+// The records a store keeps: agents, sessions, memories; and the queries it answers.
+// Plain data, no behaviour. Times are Unix milliseconds (UTC).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace memtrace {
+
+inline constexpr const char* kDefaultNamespace = "default";
+
+struct Agent {
+  std::string ns = kDefaultNamespace;
+  std::string id;  // the agent's name is its id: "researcher", "claude-code"
+  std::string description;
+  UnixMillis created_at = 0;
+};
+
+enum class SessionStatus { kActive, kClosed };
+const char* to_string(SessionStatus status);
+
+// Session metadata: key → the value as compact JSON text ("\"42\"" for the string 42, "42" for the
+// number). Stores compare values as text, so {"account_id":"42"} never matches {"account_id":42}.
+using Metadata = std::map<std::string, std::string>;
+
+struct Session {
+  std::string ns = kDefaultNamespace;
+  std::string id;
+  std::string created_by;  // agent id
+  Metadata metadata;
+  SessionStatus status = SessionStatus::kActive;
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+  std::optional<UnixMillis> closed_at;
+};
+
+// A session with what a listing shows about it.
+struct SessionSummary {
+  Session session;
+  std::vector<std::string> agents;  // agents that wrote into it, sorted
+  std::int64_t memory_count = 0;    // live (unexpired) memories
+  UnixMillis last_activity = 0;     // newest memory's created_at, else the session's updated_at
+};
+
+struct Memory {
+  std::string ns = kDefaultNamespace;
+  std::string id;  // time-sortable (core/ids.h): larger is newer
+  std::string session_id;
+  std::string agent_id;
+  std::string type = "observation";  // observation | action | event | fact | decision | result
+  std::string content;
+  std::vector<std::string> tags;  // exact-match labels, deduplicated, in the order given
+  double importance = 0.5;        // 0..1
+  UnixMillis created_at = 0;
+  std::optional<UnixMillis> expires_at;
+  std::string metadata_json = "{}";  // a JSON object, stored and returned verbatim
+  std::optional<std::string> reasoning;  // decisions only
+};
+
+// Memories matching every given filter, newest first (by id, descending).
+struct MemoryQuery {
+  std::string ns = kDefaultNamespace;
+  std::optional<std::string> session_id;
+  std::optional<std::string> agent_id;
+  std::vector<std::string> types;  // any of
+  std::vector<std::string> tags;   // all of (exact)
+  std::optional<std::string> content_contains;  // case-insensitive substring
+  std::optional<double> min_importance;
+  std::optional<UnixMillis> since;  // created_at >= since
+  std::optional<UnixMillis> until;  // created_at < until
+  std::optional<std::string> before_id;  // keyset cursor: only ids < before_id
+  UnixMillis now = 0;  // memories with expires_at <= now are never returned
+  std::size_t limit = 50;
+};
+
+struct SessionQuery {
+  std::string ns = kDefaultNamespace;
+  Metadata metadata_contains;  // every key/value must be present
+  std::optional<SessionStatus> status;
+  std::optional<std::string> agent_id;  // sessions this agent created or wrote into
+  std::optional<std::string> before_id;  // keyset cursor on session id (newest first)
+  std::size_t limit = 20;
+};
+
+}  // namespace memtrace

@@ -1,0 +1,72 @@
+// The storage interface every backend implements (SQLite, Redis). Small on purpose: the memory engine
+// holds the domain rules; a store keeps records atomically and answers queries with indexes.
+//
+// Thread-safety: every method may be called concurrently from any thread. Results are values; a
+// store never throws. Backend errors are mapped once, here at the boundary, to ErrorCode:
+// unreachable or busy backend → kUnavailable, deadline → kTimeout, anything unexpected → kInternal.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "store/records.h"
+
+namespace memtrace {
+
+// Something changed in a session: a memory or decision landed or was forgotten, or the session was
+// created or closed. Delivered for writes by this process and, where the backend can tell, by others.
+struct ChangeEvent {
+  enum class Kind { kMemoryWritten, kSessionChanged };
+  Kind kind = Kind::kMemoryWritten;
+  std::string ns;
+  std::string session_id;
+};
+using ChangeCallback = std::function<void(const ChangeEvent&)>;
+
+// Delivery stops when this is destroyed. Callbacks run on a store-owned thread; keep them short.
+class ChangeSubscription {
+ public:
+  virtual ~ChangeSubscription() = default;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Where the data lives, for logs and error messages: "sqlite:/home/a/.local/share/memtrace/memtrace.db".
+  virtual std::string describe() const = 0;
+
+  // Cheap round trip to the backend, for health checks.
+  virtual Result<void> ping() = 0;
+
+  // Creates the agent or, if it exists, updates a non-empty description. Returns the stored record.
+  virtual Result<Agent> upsert_agent(const Agent& agent) = 0;
+  virtual Result<std::optional<Agent>> get_agent(const std::string& ns, const std::string& id) = 0;
+
+  // kConflict if a session with this id exists in the namespace.
+  virtual Result<void> create_session(const Session& session) = 0;
+  virtual Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) = 0;
+  // Marks it closed; false if it does not exist. Closing a closed session is a no-op returning true.
+  virtual Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) = 0;
+  virtual Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) = 0;
+
+  // Writes the memory and all its index entries atomically, and records the agent as taking part in
+  // the session. The session must exist (the engine ensures it).
+  virtual Result<void> insert_memory(const Memory& memory) = 0;
+  virtual Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
+                                                   UnixMillis now) = 0;
+  virtual Result<std::vector<Memory>> query_memories(const MemoryQuery& query) = 0;
+  // False if there was no such memory in the namespace.
+  virtual Result<bool> delete_memory(const std::string& ns, const std::string& id) = 0;
+  // Removes memories (and their index entries) that expired at or before `now`; returns how many.
+  virtual Result<std::size_t> purge_expired(UnixMillis now) = 0;
+
+  virtual std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) = 0;
+};
+
+}  // namespace memtrace
