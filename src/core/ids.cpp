@@ -39,14 +39,16 @@ std::string IdGenerator::next(UnixMillis now_ms) {
     last_hi_ = hi;
     last_lo_ = lo;
   }
-  // 128-bit value: 48 bits time | 16 bits hi | 64 bits lo, rendered as 26 base32 digits (130 bits).
+  // 10 base32 digits of time (48 bits, top 2 of 50 zero), then 16 digits of randomness (80 bits).
   std::array<char, 26> out{};
-  unsigned __int128 value = (static_cast<unsigned __int128>(static_cast<std::uint64_t>(ms) & 0xFFFFFFFFFFFFull) << 80) |
-                            (static_cast<unsigned __int128>(hi & 0xFFFFu) << 64) | lo;
-  for (int i = 25; i >= 0; --i) {
-    out[static_cast<std::size_t>(i)] = kCrockford[static_cast<unsigned>(value & 31u)];
-    value >>= 5;
-  }
+  auto t = static_cast<std::uint64_t>(ms) & 0xFFFFFFFFFFFFull;
+  for (int i = 9; i >= 0; --i, t >>= 5) out[static_cast<std::size_t>(i)] = kCrockford[t & 31u];
+  // The 80 random bits as hi (16) | lo (64): the last 12 digits take 60 bits of lo, the first 4 take
+  // lo's top 4 bits and hi's 16.
+  std::uint64_t low = lo;
+  for (int i = 25; i >= 14; --i, low >>= 5) out[static_cast<std::size_t>(i)] = kCrockford[low & 31u];
+  std::uint64_t high = ((hi & 0xFFFFu) << 4) | (lo >> 60);
+  for (int i = 13; i >= 10; --i, high >>= 5) out[static_cast<std::size_t>(i)] = kCrockford[high & 31u];
   return std::string(out.begin(), out.end());
 }
 

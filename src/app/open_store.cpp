@@ -1,0 +1,33 @@
+#include "app/open_store.h"
+
+#include "app/config.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace memtrace::app {
+
+Result<std::unique_ptr<Store>> open_store(const std::string& spec) {
+  SqliteOptions sqlite;
+  if (spec.empty()) {
+    sqlite.path = default_database_path();
+    if (sqlite.path.empty()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "cannot place the default database: neither XDG_DATA_HOME nor HOME is set; pass --store sqlite:PATH");
+    }
+    return open_sqlite_store(sqlite);
+  }
+  if (spec == "memory") {
+    sqlite.path = ":memory:";
+    return open_sqlite_store(sqlite);
+  }
+  for (const char* prefix : {"sqlite://", "sqlite:"}) {
+    if (spec.rfind(prefix, 0) == 0) {
+      sqlite.path = spec.substr(std::string(prefix).size());
+      if (sqlite.path.empty()) return fail(ErrorCode::kInvalidArgument, "--store sqlite: needs a path");
+      return open_sqlite_store(sqlite);
+    }
+  }
+  return fail(ErrorCode::kInvalidArgument,
+              "--store must be sqlite:PATH or memory; got \"" + spec + "\"");
+}
+
+}  // namespace memtrace::app

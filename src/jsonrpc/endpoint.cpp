@@ -1,0 +1,189 @@
+#include "jsonrpc/endpoint.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+namespace memtrace::jsonrpc {
+
+// Collects the answers of one batch and sends them as one array when the last one arrives.
+struct BatchCollector {
+  std::mutex mutex;
+  std::vector<std::string> answers;
+  std::size_t outstanding = 0;
+  std::optional<Id> first_id;
+};
+
+namespace detail {
+
+struct EndpointState {
+  explicit EndpointState(Outbound& out) : outbound(out) {}
+
+  Outbound& outbound;
+  mutable std::mutex mutex;
+  mutable std::condition_variable idle;
+  std::unordered_map<std::string, std::weak_ptr<PendingRequest>> in_flight;  // key: Id::to_string()
+
+  // `message` is nullopt for a cancelled request: nothing to send, but a batch still counts it.
+  void deliver(std::optional<std::string> message, const std::optional<Id>& related,
+               const std::shared_ptr<BatchCollector>& batch) {
+    if (!batch) {
+      if (message) outbound.send(std::move(*message), related);
+      return;
+    }
+    std::string joined;
+    {
+      std::lock_guard lock(batch->mutex);
+      if (message) batch->answers.push_back(std::move(*message));
+      if (--batch->outstanding > 0 || batch->answers.empty()) return;
+      joined = "[";
+      for (std::size_t i = 0; i < batch->answers.size(); ++i) {
+        if (i) joined += ',';
+        joined += batch->answers[i];
+      }
+      joined += ']';
+    }
+    outbound.send(std::move(joined), batch->first_id);
+  }
+
+  void finish(const Id& id) {
+    std::lock_guard lock(mutex);
+    in_flight.erase(id.to_string());
+    if (in_flight.empty()) idle.notify_all();
+  }
+};
+
+struct PendingRequest {
+  std::shared_ptr<EndpointState> state;
+  std::shared_ptr<BatchCollector> batch;
+  Id id;
+  std::string method;
+  std::atomic<bool> cancelled{false};
+  std::atomic<bool> answered{false};
+
+  void answer(std::string message) {
+    if (answered.exchange(true)) {
+      spdlog::error("bug: request {} ({}) answered twice; second answer dropped", id.to_string(), method);
+      return;
+    }
+    // A cancelled request gets no reply (MCP cancellation).
+    state->deliver(cancelled.load() ? std::nullopt : std::optional<std::string>(std::move(message)), id, batch);
+    state->finish(id);
+  }
+};
+
+}  // namespace detail
+
+Reply::Reply(std::shared_ptr<detail::PendingRequest> pending) : pending_(std::move(pending)) {}
+
+Reply::~Reply() {
+  if (pending_ && !pending_->answered.load()) {
+    spdlog::error("bug: request {} ({}) finished without an answer; replying -32603", pending_->id.to_string(),
+                  pending_->method);
+    pending_->answer(serialize_error(pending_->id, ErrorObject{kInternalError, "Internal error: no result", nullptr}));
+  }
+}
+
+void Reply::result(Json result) { pending_->answer(serialize_result(pending_->id, result)); }
+
+void Reply::error(ErrorObject error) { pending_->answer(serialize_error(pending_->id, error)); }
+
+bool Reply::cancelled() const { return pending_->cancelled.load(); }
+
+const Id& Reply::id() const { return pending_->id; }
+
+const std::string& Reply::method() const { return pending_->method; }
+
+Endpoint::Endpoint(Outbound& outbound, Handlers handlers)
+    : state_(std::make_shared<detail::EndpointState>(outbound)), handlers_(std::move(handlers)) {}
+
+Endpoint::~Endpoint() = default;
+
+void Endpoint::receive(std::string_view text) {
+  Parsed parsed = parse(text);
+  if (!parsed.is_batch) {
+    receive_one(std::move(parsed.messages.front()), nullptr);
+    return;
+  }
+  if (!handlers_.batch_allowed || !handlers_.batch_allowed()) {
+    reject(std::nullopt, ErrorObject{kInvalidRequest,
+                                     "Invalid Request: batches are only accepted under protocol version 2025-03-26",
+                                     nullptr});
+    return;
+  }
+  auto batch = std::make_shared<BatchCollector>();
+  for (const auto& message : parsed.messages) {
+    if (std::holds_alternative<Request>(message) || std::holds_alternative<Invalid>(message)) {
+      ++batch->outstanding;
+      if (!batch->first_id) {
+        if (const auto* r = std::get_if<Request>(&message)) batch->first_id = r->id;
+      }
+    }
+  }
+  if (batch->outstanding == 0) batch.reset();  // only notifications/responses: nothing to send
+  for (auto& message : parsed.messages) receive_one(std::move(message), batch);
+}
+
+void Endpoint::receive_one(Message message, const std::shared_ptr<BatchCollector>& batch) {
+  if (auto* invalid = std::get_if<Invalid>(&message)) {
+    state_->deliver(serialize_error(invalid->id, invalid->error), invalid->id, batch);
+    return;
+  }
+  if (auto* notification = std::get_if<Notification>(&message)) {
+    if (handlers_.on_notification) handlers_.on_notification(std::move(*notification));
+    return;
+  }
+  if (std::holds_alternative<Response>(message)) return;  // answers to our pings; nothing to do
+
+  auto& request = std::get<Request>(message);
+  auto pending = std::make_shared<detail::PendingRequest>();
+  pending->state = state_;
+  pending->batch = batch;
+  pending->id = request.id;
+  pending->method = request.method;
+  {
+    std::lock_guard lock(state_->mutex);
+    auto [it, inserted] = state_->in_flight.try_emplace(request.id.to_string(), pending);
+    if (!inserted && !it->second.expired()) {
+      pending->answered = true;  // never entered the table; answer directly
+      state_->deliver(serialize_error(request.id, ErrorObject{kInvalidRequest,
+                                                               "Invalid Request: id " + request.id.to_string() +
+                                                                   " is already used by a request in flight",
+                                                               nullptr}),
+                      request.id, batch);
+      return;
+    }
+    it->second = pending;
+  }
+  handlers_.on_request(std::move(request), Reply(std::move(pending)));
+}
+
+void Endpoint::reject(const std::optional<Id>& id, ErrorObject error) {
+  state_->deliver(serialize_error(id, error), id, nullptr);
+}
+
+void Endpoint::notify(std::string_view method, const Json& params, const std::optional<Id>& related) {
+  state_->outbound.send(serialize_notification(method, params), related);
+}
+
+void Endpoint::cancel(const Id& id) {
+  std::lock_guard lock(state_->mutex);
+  auto it = state_->in_flight.find(id.to_string());
+  if (it == state_->in_flight.end()) return;
+  if (auto pending = it->second.lock()) pending->cancelled = true;
+}
+
+std::size_t Endpoint::in_flight() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->in_flight.size();
+}
+
+bool Endpoint::wait_idle(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_->mutex);
+  return state_->idle.wait_for(lock, timeout, [&] { return state_->in_flight.empty(); });
+}
+
+}  // namespace memtrace::jsonrpc

@@ -1,0 +1,97 @@
+// One JSON-RPC peer connection: classifies incoming text, hands requests and notifications to the
+// layer above, and guarantees that every request is answered exactly once (or, if cancelled, never).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "jsonrpc/message.h"
+
+namespace memtrace::jsonrpc {
+
+// Where serialized messages go (a stdout line, an HTTP response, an SSE stream). `related` names the
+// request a message belongs to (its response, or progress/log notifications sent while serving it) so
+// that an HTTP transport can route it to that request's stream; nullopt for unrelated notifications.
+// Thread-safety: send() is called from any thread and must serialize writes itself.
+class Outbound {
+ public:
+  virtual ~Outbound() = default;
+  virtual void send(std::string message, const std::optional<Id>& related) = 0;
+};
+
+namespace detail {
+struct EndpointState;
+struct PendingRequest;
+}  // namespace detail
+
+// The answer to one request. Move-only; answering twice is ignored (and logged as a bug); a Reply
+// destroyed unanswered sends -32603 and logs the method, so a handler that forgets cannot hang a client.
+// Thread-safety: a Reply belongs to one thread at a time; cancelled() may be polled from any thread.
+class Reply {
+ public:
+  Reply(Reply&&) noexcept = default;
+  Reply& operator=(Reply&&) noexcept = default;
+  Reply(const Reply&) = delete;
+  Reply& operator=(const Reply&) = delete;
+  ~Reply();
+
+  void result(Json result);
+  void error(ErrorObject error);
+  void error(int code, std::string message, Json data = nullptr) {
+    error(ErrorObject{code, std::move(message), std::move(data)});
+  }
+
+  // True once the client sent notifications/cancelled for this request; the answer will be dropped.
+  bool cancelled() const;
+  const Id& id() const;
+  const std::string& method() const;
+
+ private:
+  friend class Endpoint;
+  explicit Reply(std::shared_ptr<detail::PendingRequest> pending);
+  std::shared_ptr<detail::PendingRequest> pending_;
+};
+
+// Thread-safety: receive() is called by one reader at a time; notify(), cancel(), in_flight() and
+// wait_idle() from any thread. Replies may outlive the Endpoint safely (they share its state).
+class Endpoint {
+ public:
+  struct Handlers {
+    // Called on the receiving thread; the handler answers now or moves the Reply to a worker.
+    std::function<void(Request request, Reply reply)> on_request;
+    // Notifications are never answered.
+    std::function<void(Notification notification)> on_notification;
+    // Whether a JSON array (batch) is acceptable right now (MCP allows it under 2025-03-26 only).
+    std::function<bool()> batch_allowed;
+  };
+
+  Endpoint(Outbound& outbound, Handlers handlers);
+  ~Endpoint();
+
+  // One complete message text (a stdio line, an HTTP body).
+  void receive(std::string_view text);
+  // For text the transport could not take whole (over the size limit): answers with `error`.
+  void reject(const std::optional<Id>& id, ErrorObject error);
+
+  void notify(std::string_view method, const Json& params, const std::optional<Id>& related = std::nullopt);
+
+  // The in-flight request with this id will not be answered. Unknown or finished ids are ignored.
+  void cancel(const Id& id);
+
+  std::size_t in_flight() const;
+  // Waits until no request is in flight, up to `timeout`; true if idle.
+  bool wait_idle(std::chrono::milliseconds timeout) const;
+
+ private:
+  void receive_one(Message message, const std::shared_ptr<struct BatchCollector>& batch);
+
+  std::shared_ptr<detail::EndpointState> state_;
+  Handlers handlers_;
+};
+
+}  // namespace memtrace::jsonrpc

@@ -1,0 +1,172 @@
+#include "jsonrpc/message.h"
+
+#include <cmath>
+#include <limits>
+
+namespace memtrace::jsonrpc {
+namespace {
+
+Invalid invalid(std::optional<Id> id, int code, std::string message) {
+  return Invalid{std::move(id), ErrorObject{code, std::move(message), nullptr}};
+}
+
+}  // namespace
+
+std::optional<Id> Id::from_json(const Json& value) {
+  if (value.is_number_integer()) {
+    if (value.is_number_unsigned() && value.get<std::uint64_t>() > std::numeric_limits<std::int64_t>::max()) {
+      return std::nullopt;
+    }
+    return Id(value.get<std::int64_t>());
+  }
+  if (value.is_number_float()) {
+    // Some clients serialize integer ids as 1.0; accept whole numbers, reject 1.5.
+    double d = value.get<double>();
+    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.007199254740992e15) {
+      return Id(static_cast<std::int64_t>(d));
+    }
+    return std::nullopt;
+  }
+  if (value.is_string()) return Id(value.get<std::string>());
+  return std::nullopt;
+}
+
+Json Id::to_json() const {
+  if (const auto* n = std::get_if<std::int64_t>(&value_)) return *n;
+  return std::get<std::string>(value_);
+}
+
+std::string Id::to_string() const { return dump(to_json()); }
+
+Message classify(const Json& value) {
+  if (!value.is_object()) return invalid(std::nullopt, kInvalidRequest, "Invalid Request: expected a JSON object");
+
+  std::optional<Id> id;
+  bool has_id = value.contains("id");
+  if (has_id) id = Id::from_json(value["id"]);
+
+  auto version = value.find("jsonrpc");
+  if (version == value.end() || *version != "2.0") {
+    return invalid(id, kInvalidRequest, "Invalid Request: \"jsonrpc\" must be \"2.0\"");
+  }
+
+  auto method = value.find("method");
+  if (method == value.end()) {
+    // A response to a request we sent.
+    if (has_id && id && (value.contains("result") || value.contains("error"))) return Response{*id};
+    return invalid(id, kInvalidRequest, "Invalid Request: missing \"method\"");
+  }
+  if (!method->is_string()) return invalid(id, kInvalidRequest, "Invalid Request: \"method\" must be a string");
+
+  Json params = nullptr;
+  if (auto p = value.find("params"); p != value.end()) {
+    if (!p->is_object() && !p->is_array()) {
+      return invalid(id, kInvalidRequest, "Invalid Request: \"params\" must be an object or an array");
+    }
+    params = *p;
+  }
+
+  if (!has_id) return Notification{method->get<std::string>(), std::move(params)};
+  if (!id) {
+    // "id": null, true, 1.5, {} ... MCP requires a string or an integer.
+    return invalid(std::nullopt, kInvalidRequest, "Invalid Request: \"id\" must be a string or an integer");
+  }
+  return Request{*id, method->get<std::string>(), std::move(params)};
+}
+
+Parsed parse(std::string_view text) {
+  Json value = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) {
+    return Parsed{{invalid(std::nullopt, kParseError, "Parse error: the message is not valid JSON (UTF-8)")}, false};
+  }
+  if (!value.is_array()) return Parsed{{classify(value)}, false};
+  if (value.empty()) {
+    return Parsed{{invalid(std::nullopt, kInvalidRequest, "Invalid Request: empty batch")}, false};
+  }
+  Parsed parsed{{}, true};
+  parsed.messages.reserve(value.size());
+  for (const auto& item : value) parsed.messages.push_back(classify(item));
+  return parsed;
+}
+
+std::optional<Id> sniff_id(std::string_view text) {
+  // Walk the top-level object's keys; skip nested values and strings without parsing them.
+  std::size_t i = 0;
+  auto skip_ws = [&] {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) ++i;
+  };
+  auto read_string = [&]() -> std::optional<std::string> {
+    if (i >= text.size() || text[i] != '"') return std::nullopt;
+    std::size_t start = ++i;
+    while (i < text.size() && text[i] != '"') i += (text[i] == '\\') ? 2 : 1;
+    if (i >= text.size()) return std::nullopt;
+    return std::string(text.substr(start, i++ - start));
+  };
+  auto skip_value = [&]() -> bool {
+    int depth = 0;
+    while (i < text.size()) {
+      char c = text[i];
+      if (c == '"') {
+        if (!read_string()) return false;
+        if (depth == 0) return true;
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') {
+        if (depth == 0) return true;  // end of the enclosing object
+        --depth;
+      }
+      if (depth == 0 && c == ',') return true;
+      ++i;
+    }
+    return false;
+  };
+  skip_ws();
+  if (i >= text.size() || text[i] != '{') return std::nullopt;
+  ++i;
+  while (i < text.size()) {
+    skip_ws();
+    auto key = read_string();
+    if (!key) return std::nullopt;
+    skip_ws();
+    if (i >= text.size() || text[i] != ':') return std::nullopt;
+    ++i;
+    skip_ws();
+    if (*key == "id") {
+      std::size_t start = i;
+      if (!skip_value()) return std::nullopt;
+      Json value = Json::parse(text.substr(start, i - start), nullptr, false);
+      if (value.is_discarded()) return std::nullopt;
+      return Id::from_json(value);
+    }
+    if (!skip_value()) return std::nullopt;
+    skip_ws();
+    if (i < text.size() && text[i] == ',') ++i;
+  }
+  return std::nullopt;
+}
+
+std::string dump(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+std::string serialize_result(const Id& id, const Json& result) {
+  Json message = {{"jsonrpc", "2.0"}, {"id", id.to_json()}, {"result", result}};
+  return dump(message);
+}
+
+std::string serialize_error(const std::optional<Id>& id, const ErrorObject& error) {
+  Json body = {{"code", error.code}, {"message", error.message}};
+  if (!error.data.is_null()) body["data"] = error.data;
+  Json message = {{"jsonrpc", "2.0"}};
+  // MCP's schema makes the id optional on errors and rejects null: omit it when it could not be read.
+  if (id) message["id"] = id->to_json();
+  message["error"] = std::move(body);
+  return dump(message);
+}
+
+std::string serialize_notification(std::string_view method, const Json& params) {
+  Json message = {{"jsonrpc", "2.0"}, {"method", method}};
+  if (!params.is_null()) message["params"] = params;
+  return dump(message);
+}
+
+}  // namespace memtrace::jsonrpc

@@ -1,0 +1,94 @@
+// JSON-RPC 2.0 messages as MCP uses them: parsing that never throws, classification into
+// request / notification / response / invalid, and compact serialization.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace memtrace::jsonrpc {
+
+using Json = nlohmann::json;
+
+// Standard codes, plus the one MCP (≤ 2025-11-25) defines for an unknown resource.
+enum ErrorCode : int {
+  kParseError = -32700,
+  kInvalidRequest = -32600,
+  kMethodNotFound = -32601,
+  kInvalidParams = -32602,
+  kInternalError = -32603,
+  kResourceNotFound = -32002,
+};
+
+struct ErrorObject {
+  int code = kInternalError;
+  std::string message;
+  Json data;  // omitted from the wire when null
+};
+
+// A request id: an integer or a string, never null (MCP forbids null ids).
+class Id {
+ public:
+  Id() = default;
+  explicit Id(std::int64_t n) : value_(n) {}
+  explicit Id(std::string s) : value_(std::move(s)) {}
+  // An id from JSON: integers (incl. whole-valued floats that fit) and strings only.
+  static std::optional<Id> from_json(const Json& value);
+
+  Json to_json() const;
+  std::string to_string() const;  // for logs and map keys: 7 or "seven" (quoted)
+  bool operator==(const Id& other) const = default;
+
+ private:
+  std::variant<std::int64_t, std::string> value_;
+};
+
+struct Request {
+  Id id;
+  std::string method;
+  Json params;  // object, array or null (absent)
+};
+
+struct Notification {
+  std::string method;
+  Json params;
+};
+
+// A client's answer to a request the server sent (e.g. ping). Accepted and otherwise ignored.
+struct Response {
+  Id id;
+};
+
+// Not a valid message: answered with `error`, echoing `id` when it could be read.
+struct Invalid {
+  std::optional<Id> id;
+  ErrorObject error;
+};
+
+using Message = std::variant<Request, Notification, Response, Invalid>;
+
+// One line or HTTP body: a single message or a batch (a JSON array).
+struct Parsed {
+  std::vector<Message> messages;
+  bool is_batch = false;
+};
+
+Parsed parse(std::string_view text);
+Message classify(const Json& value);
+
+// Best effort for text that will not be parsed whole (e.g. over the size limit): the top-level "id"
+// if it appears in the first bytes of what looks like a JSON object. Never throws.
+std::optional<Id> sniff_id(std::string_view prefix);
+
+// Compact single-line JSON, safe for newline-delimited framing; invalid UTF-8 is replaced, not thrown.
+std::string dump(const Json& value);
+std::string serialize_result(const Id& id, const Json& result);
+std::string serialize_error(const std::optional<Id>& id, const ErrorObject& error);
+std::string serialize_notification(std::string_view method, const Json& params);
+
+}  // namespace memtrace::jsonrpc

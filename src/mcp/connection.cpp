@@ -1,0 +1,252 @@
+// One client's protocol state: the lifecycle gate, version negotiation, the method table, and the
+// translation of tool results into the fields the negotiated version knows.
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "mcp/server.h"
+
+namespace memtrace::mcp {
+
+using jsonrpc::ErrorObject;
+using jsonrpc::Id;
+using jsonrpc::Notification;
+using jsonrpc::Reply;
+using jsonrpc::Request;
+
+struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
+  Impl(Server& s, jsonrpc::Outbound& outbound, ConnectionOptions options)
+      : server(s),
+        endpoint(outbound, jsonrpc::Endpoint::Handlers{
+                               [this](Request r, Reply reply) { on_request(std::move(r), std::move(reply)); },
+                               [this](Notification n) { on_notification(std::move(n)); },
+                               [this] { return batches_allowed(); },
+                           }) {
+    caller.ns = options.ns.empty() ? server.options().ns : options.ns;
+    caller.session_id = server.options().session_id.empty() ? server.engine().new_id() : server.options().session_id;
+  }
+
+  Server& server;
+  jsonrpc::Endpoint endpoint;
+
+  mutable std::mutex mutex;  // guards the state below
+  bool init_done = false;
+  ProtocolVersion version = kLatestVersion;
+  Caller caller;
+  std::atomic<LogLevel> log_level{LogLevel::kWarning};  // until the client asks for more (logging/setLevel)
+
+  bool batches_allowed() const {
+    std::lock_guard lock(mutex);
+    return init_done && allows_batches(version);
+  }
+
+  // ---- dispatch -------------------------------------------------------------------------------------
+
+  void on_request(Request request, Reply reply) {
+    const std::string& m = request.method;
+    if (m == "initialize") return initialize(request.params, std::move(reply));
+    if (m == "ping") return reply.result(Json::object());
+
+    using Handler = void (Impl::*)(const Json&, Reply);
+    static const std::unordered_map<std::string, Handler> kMethods = {
+        {"tools/list", &Impl::tools_list},
+        {"tools/call", &Impl::tools_call},
+        {"logging/setLevel", &Impl::logging_set_level},
+    };
+    auto it = kMethods.find(m);
+    if (it == kMethods.end()) {
+      // Also how a modern client's server/discover probe learns that this server speaks the legacy era.
+      return reply.error(jsonrpc::kMethodNotFound, "Method not found: " + m);
+    }
+    {
+      std::lock_guard lock(mutex);
+      if (!init_done) {
+        return reply.error(jsonrpc::kInvalidRequest,
+                           "Invalid Request: the server is not initialized; send initialize first");
+      }
+    }
+    (this->*(it->second))(request.params, std::move(reply));
+  }
+
+  void on_notification(Notification n) {
+    if (n.method == "notifications/cancelled") {
+      if (n.params.is_object() && n.params.contains("requestId")) {
+        if (auto id = Id::from_json(n.params["requestId"])) endpoint.cancel(*id);
+      }
+    }
+    // notifications/initialized, roots/list_changed and unknown notifications need nothing from us.
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------
+
+  void initialize(const Json& params, Reply reply) {
+    if (!params.is_object() || !params.contains("protocolVersion") || !params["protocolVersion"].is_string()) {
+      return reply.error(jsonrpc::kInvalidParams, "Invalid params: initialize needs a protocolVersion string");
+    }
+    ProtocolVersion negotiated = negotiate(params["protocolVersion"].get<std::string>());
+    std::string agent = server.options().agent;
+    if (agent.empty()) {
+      const Json& info = params.contains("clientInfo") ? params["clientInfo"] : Json::object();
+      if (info.is_object() && info.contains("name") && info["name"].is_string()) agent = info["name"];
+      if (agent.empty()) agent = "agent";
+    }
+    {
+      std::lock_guard lock(mutex);
+      if (init_done) return reply.error(jsonrpc::kInvalidRequest, "Invalid Request: already initialized");
+      init_done = true;
+      version = negotiated;
+      caller.agent_id = agent;
+    }
+    spdlog::info("client initialized: protocol {}, agent \"{}\", session {}", to_string(negotiated), agent,
+                 caller.session_id);
+
+    Json server_info = {{"name", server.options().name}, {"version", server.options().version}};
+    if (has_titles(negotiated)) server_info["title"] = "memtrace: shared memory for agents";
+    Json capabilities = {{"tools", {{"listChanged", false}}}, {"logging", Json::object()}};
+    reply.result({{"protocolVersion", to_string(negotiated)},
+                  {"capabilities", std::move(capabilities)},
+                  {"serverInfo", std::move(server_info)},
+                  {"instructions", server.instructions()}});
+  }
+
+  void logging_set_level(const Json& params, Reply reply) {
+    LogLevel level;
+    if (!params.is_object() || !params.contains("level") || !params["level"].is_string() ||
+        !parse_log_level(params["level"].get<std::string>(), level)) {
+      return reply.error(jsonrpc::kInvalidParams,
+                         "Invalid params: level must be one of debug, info, notice, warning, error, critical, "
+                         "alert, emergency");
+    }
+    log_level = level;
+    reply.result(Json::object());
+  }
+
+  // ---- tools ---------------------------------------------------------------------------------------
+
+  ProtocolVersion current_version() const {
+    std::lock_guard lock(mutex);
+    return version;
+  }
+
+  void tools_list(const Json& params, Reply reply) {
+    if (params.is_object() && params.contains("cursor") && !params["cursor"].is_null()) {
+      // Every tool fits on one page, so no cursor of ours exists.
+      return reply.error(jsonrpc::kInvalidParams, "Invalid params: unknown cursor");
+    }
+    reply.result({{"tools", server.tools().list(current_version())}});
+  }
+
+  void tools_call(const Json& params, Reply reply) {
+    if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) {
+      return reply.error(jsonrpc::kInvalidParams, "Invalid params: tools/call needs a tool name");
+    }
+    std::string name = params["name"];
+    if (!server.tools().contains(name)) {
+      return reply.error(jsonrpc::kInvalidParams, "Unknown tool: " + name, Json{{"name", name}});
+    }
+    Json arguments = params.contains("arguments") ? params["arguments"] : Json::object();
+    if (!arguments.is_object() && !arguments.is_null()) {
+      return reply.error(jsonrpc::kInvalidParams, "Invalid params: arguments must be an object");
+    }
+    Json progress_token;
+    if (params.contains("_meta") && params["_meta"].is_object() && params["_meta"].contains("progressToken")) {
+      progress_token = params["_meta"]["progressToken"];
+    }
+    // Off the reading thread, so that ping and cancellation are never stuck behind a slow call.
+    auto self = shared_from_this();
+    server.run_in_background([self, name = std::move(name), arguments = std::move(arguments),
+                              progress_token = std::move(progress_token), reply = std::move(reply)]() mutable {
+      self->run_tool(name, std::move(arguments), progress_token, std::move(reply));
+    });
+  }
+
+  void run_tool(const std::string& name, Json arguments, const Json& progress_token, Reply reply) {
+    if (reply.cancelled()) return;  // the Reply drops its answer; nothing to do
+    ToolContext context = tool_context(reply.id(), progress_token, reply);
+    ToolResult result;
+    try {
+      result = server.tools().call(name, std::move(arguments), context);
+    } catch (const std::exception& e) {
+      // A handler bug must not take the server down: the client gets -32603, the log gets details.
+      spdlog::error("tool {} (request {}) threw: {}", name, reply.id().to_string(), e.what());
+      return reply.error(jsonrpc::kInternalError, "Internal error while running " + name);
+    }
+    reply.result(call_result(result, current_version()));
+  }
+
+  ToolContext tool_context(const Id& request_id, const Json& progress_token, const Reply& reply) {
+    ToolContext context;
+    {
+      std::lock_guard lock(mutex);
+      context.caller = caller;
+    }
+    auto self = shared_from_this();
+    context.log = [self, request_id](LogLevel level, const std::string& message) {
+      if (level < self->log_level.load()) return;
+      self->endpoint.notify("notifications/message",
+                            {{"level", to_string(level)}, {"logger", "memtrace"}, {"data", message}}, request_id);
+    };
+    if (!progress_token.is_null()) {
+      context.progress = [self, request_id, progress_token](double progress, std::optional<double> total,
+                                                            const std::string& message) {
+        Json params = {{"progressToken", progress_token}, {"progress", progress}};
+        if (total) params["total"] = *total;
+        if (!message.empty()) params["message"] = message;
+        self->endpoint.notify("notifications/progress", params, request_id);
+      };
+    }
+    context.cancelled = [&reply] { return reply.cancelled(); };
+    context.switch_session = [self](const std::string& session_id) {
+      std::lock_guard lock(self->mutex);
+      self->caller.session_id = session_id;
+    };
+    return context;
+  }
+
+  static Json call_result(const ToolResult& result, ProtocolVersion v) {
+    Json out;
+    if (!result.content.is_null()) {
+      out["content"] = result.content;
+    } else {
+      out["content"] = Json::array({{{"type", "text"}, {"text", result.text}}});
+    }
+    if (has_structured_output(v) && !result.structured.is_null() && !result.is_error) {
+      out["structuredContent"] = result.structured;
+    }
+    if (result.is_error) out["isError"] = true;
+    return out;
+  }
+};
+
+Connection::Connection(Server& server, jsonrpc::Outbound& outbound, ConnectionOptions options)
+    : impl_(std::make_shared<Impl>(server, outbound, std::move(options))) {}
+
+Connection::~Connection() = default;
+
+void Connection::receive(std::string_view text) { impl_->endpoint.receive(text); }
+
+void Connection::reject(const std::optional<jsonrpc::Id>& id, jsonrpc::ErrorObject error) {
+  impl_->endpoint.reject(id, std::move(error));
+}
+
+bool Connection::drain(std::chrono::milliseconds timeout) { return impl_->endpoint.wait_idle(timeout); }
+
+bool Connection::initialized() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->init_done;
+}
+
+std::optional<ProtocolVersion> Connection::protocol_version() const {
+  std::lock_guard lock(impl_->mutex);
+  if (!impl_->init_done) return std::nullopt;
+  return impl_->version;
+}
+
+Caller Connection::caller() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->caller;
+}
+
+}  // namespace memtrace::mcp

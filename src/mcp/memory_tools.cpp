@@ -1,0 +1,177 @@
+#include "mcp/memory_tools.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/utf8.h"
+#include "mcp/memory_json.h"
+
+namespace memtrace::mcp {
+namespace {
+
+std::optional<std::string> opt_string(const Json& args, const char* key) {
+  auto it = args.find(key);
+  if (it == args.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+std::optional<double> opt_number(const Json& args, const char* key) {
+  auto it = args.find(key);
+  if (it == args.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+std::optional<std::int64_t> opt_integer(const Json& args, const char* key) {
+  auto it = args.find(key);
+  if (it == args.end() || !it->is_number()) return std::nullopt;
+  return static_cast<std::int64_t>(it->get<double>());
+}
+
+std::vector<std::string> strings(const Json& args, const char* key) {
+  std::vector<std::string> out;
+  if (auto it = args.find(key); it != args.end() && it->is_array()) {
+    for (const auto& item : *it) {
+      if (item.is_string()) out.push_back(item.get<std::string>());
+    }
+  }
+  return out;
+}
+
+ToolResult stored_result(const Stored& stored, const std::string& what, ToolContext& context) {
+  ToolResult result;
+  result.structured = stored_to_json(stored.memory);
+  result.text = "Stored " + what + " " + stored.memory.id + " in session " + stored.memory.session_id + " as " +
+                stored.memory.agent_id + ".";
+  if (stored.memory.expires_at) result.text += " It expires at " + result.structured["expires_at"].get<std::string>() + ".";
+  context.log(LogLevel::kDebug, result.text);
+  return result;
+}
+
+ToolResult page_result(const Page& page) {
+  ToolResult result;
+  result.structured = page_to_json(page);
+  result.text = render_page(page);
+  return result;
+}
+
+void normalize_tags(Json& arguments) { split_comma_separated(arguments, "tags"); }
+
+void normalize_search(Json& arguments) {
+  split_comma_separated(arguments, "tags");
+  split_comma_separated(arguments, "types");
+}
+
+}  // namespace
+
+void split_comma_separated(Json& arguments, const char* field) {
+  auto it = arguments.find(field);
+  if (it == arguments.end() || !it->is_string()) return;
+  const std::string text = it->get<std::string>();
+  Json items = Json::array();
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    auto b = item.find_first_not_of(" \t");
+    auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) items.push_back(item.substr(b, e - b + 1));
+    start = comma + 1;
+  }
+  *it = std::move(items);
+}
+
+ToolResult tool_error(const Error& error, const Store& store) {
+  switch (error.code) {
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kTimeout:
+      return ToolResult::error("The memory store (" + store.describe() + ") is not answering: " + error.message +
+                               ". Check that it is running and reachable; the call can be retried.");
+    case ErrorCode::kInternal:
+      spdlog::error("internal error: {}", error.message);
+      return ToolResult::error("Internal error in memtrace-mcp: " + error.message);
+    default:
+      return ToolResult::error(error.message);
+  }
+}
+
+void register_memory_tools(ToolRegistry& registry, Engine& engine) {
+  registry.add_embedded(
+      "memtrace_remember",
+      [&engine](const Json& args, ToolContext& context) {
+        RememberInput input;
+        input.content = args.value("content", "");
+        input.tags = strings(args, "tags");
+        input.importance = opt_number(args, "importance");
+        input.type = args.value("type", "observation");
+        input.session_id = opt_string(args, "session_id");
+        if (auto m = args.find("metadata"); m != args.end()) input.metadata_json = m->dump();
+        input.ttl = opt_string(args, "ttl");
+        auto stored = engine.remember(context.caller, std::move(input));
+        if (!stored) return tool_error(stored.error(), engine.store());
+        return stored_result(*stored, "memory", context);
+      },
+      normalize_tags);
+
+  registry.add_embedded(
+      "memtrace_decide",
+      [&engine](const Json& args, ToolContext& context) {
+        DecideInput input;
+        input.decision = args.value("decision", "");
+        input.reasoning = args.value("reasoning", "");
+        input.session_id = opt_string(args, "session_id");
+        input.tags = strings(args, "tags");
+        input.importance = opt_number(args, "importance");
+        auto stored = engine.decide(context.caller, std::move(input));
+        if (!stored) return tool_error(stored.error(), engine.store());
+        return stored_result(*stored, "decision", context);
+      },
+      normalize_tags);
+
+  registry.add_embedded(
+      "memtrace_recall",
+      [&engine](const Json& args, ToolContext& context) {
+        RecallInput input;
+        input.since = opt_string(args, "since");
+        input.session_id = opt_string(args, "session_id");
+        input.agent_id = opt_string(args, "agent_id");
+        input.types = strings(args, "types");
+        input.limit = opt_integer(args, "limit");
+        input.cursor = opt_string(args, "cursor");
+        auto page = engine.recall(context.caller, input);
+        if (!page) return tool_error(page.error(), engine.store());
+        return page_result(*page);
+      },
+      [](Json& args) { split_comma_separated(args, "types"); });
+
+  registry.add_embedded(
+      "memtrace_search",
+      [&engine](const Json& args, ToolContext& context) {
+        SearchInput input;
+        input.content_contains = opt_string(args, "content_contains");
+        input.tags = strings(args, "tags");
+        input.types = strings(args, "types");
+        input.min_importance = opt_number(args, "min_importance");
+        input.since = opt_string(args, "since");
+        input.until = opt_string(args, "until");
+        input.session_id = opt_string(args, "session_id");
+        input.agent_id = opt_string(args, "agent_id");
+        input.limit = opt_integer(args, "limit");
+        input.cursor = opt_string(args, "cursor");
+        auto page = engine.search(context.caller, input);
+        if (!page) return tool_error(page.error(), engine.store());
+        return page_result(*page);
+      },
+      normalize_search);
+
+  registry.add_embedded("memtrace_forget", [&engine](const Json& args, ToolContext& context) {
+    const std::string id = args.value("id", "");
+    auto forgotten = engine.forget(context.caller, id);
+    if (!forgotten) return tool_error(forgotten.error(), engine.store());
+    ToolResult result;
+    result.structured = {{"id", id}, {"forgotten", true}};
+    result.text = "Forgot memory " + id + " (\"" + utf8_ellipsize(forgotten->content, 80) + "\").";
+    return result;
+  });
+}
+
+}  // namespace memtrace::mcp

@@ -1,0 +1,171 @@
+#include "mcp/schema_validator.h"
+
+#include <regex>
+
+#include <nlohmann/json.hpp>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validation_results.hpp>
+#include <valijson/validator.hpp>
+
+namespace memtrace::mcp {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string json_type_name(const Json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number_integer()) return "an integer";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_array()) return "an array";
+  return "an object";
+}
+
+std::string expected_type(const Json& type) {
+  auto one = [](const std::string& t) {
+    if (t == "array") return std::string("an array");
+    if (t == "object") return std::string("an object");
+    if (t == "integer") return std::string("an integer");
+    return "a " + t;
+  };
+  if (type.is_string()) return one(type.get<std::string>());
+  std::string out;
+  for (const auto& t : type) out += (out.empty() ? "" : " or ") + one(t.get<std::string>());
+  return out;
+}
+
+bool matches_type(const Json& v, const std::string& t) {
+  if (t == "string") return v.is_string();
+  if (t == "number") return v.is_number();
+  if (t == "integer") return v.is_number_integer() || (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<long long>(v.get<double>())));
+  if (t == "boolean") return v.is_boolean();
+  if (t == "array") return v.is_array();
+  if (t == "object") return v.is_object();
+  return v.is_null();
+}
+
+std::string short_value(const Json& v) {
+  std::string text = v.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+// Explains why `value` fails `schema`, checking the common keywords in the order a reader cares
+// about. `name` is the field's path ("importance", "tags[2]"). Empty if nothing here explains it.
+std::string explain(const std::string& name, const Json& schema, const Json& value) {
+  if (!schema.is_object()) return {};
+  if (auto type = schema.find("type"); type != schema.end()) {
+    bool ok = type->is_string() ? matches_type(value, type->get<std::string>())
+                                : std::any_of(type->begin(), type->end(),
+                                              [&](const Json& t) { return matches_type(value, t.get<std::string>()); });
+    if (!ok) return name + " must be " + expected_type(*type) + ", got " + json_type_name(value);
+  }
+  if (auto e = schema.find("enum"); e != schema.end() && std::find(e->begin(), e->end(), value) == e->end()) {
+    std::string options;
+    for (const auto& o : *e) options += (options.empty() ? "" : ", ") + (o.is_string() ? o.get<std::string>() : o.dump());
+    return name + " must be one of " + options + "; got " + short_value(value);
+  }
+  if (value.is_number()) {
+    double d = value.get<double>();
+    auto min = schema.find("minimum");
+    auto max = schema.find("maximum");
+    bool below = min != schema.end() && d < min->get<double>();
+    bool above = max != schema.end() && d > max->get<double>();
+    if (below || above) {
+      if (min != schema.end() && max != schema.end()) {
+        return name + " must be between " + min->dump() + " and " + max->dump() + ", got " + value.dump();
+      }
+      return name + " must be " + (below ? "at least " + min->dump() : "at most " + max->dump()) + ", got " +
+             value.dump();
+    }
+  }
+  if (value.is_string()) {
+    auto length = value.get<std::string>().size();
+    if (auto m = schema.find("minLength"); m != schema.end() && length < m->get<std::size_t>()) {
+      return m->get<std::size_t>() == 1 ? name + " must not be empty"
+                                        : name + " must be at least " + m->dump() + " characters long";
+    }
+    if (auto m = schema.find("maxLength"); m != schema.end() && length > m->get<std::size_t>()) {
+      return name + " must be at most " + m->dump() + " characters long, got " + std::to_string(length);
+    }
+    if (auto p = schema.find("pattern"); p != schema.end()) {
+      if (!std::regex_search(value.get<std::string>(), std::regex(p->get<std::string>()))) {
+        std::string hint = schema.value("description", std::string());
+        return name + " has the wrong form: " + short_value(value) + (hint.empty() ? "" : " (" + hint + ")");
+      }
+    }
+  }
+  if (value.is_array()) {
+    if (auto m = schema.find("maxItems"); m != schema.end() && value.size() > m->get<std::size_t>()) {
+      return name + " may hold at most " + m->dump() + " items, got " + std::to_string(value.size());
+    }
+    if (auto items = schema.find("items"); items != schema.end()) {
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        auto why = explain(name + "[" + std::to_string(i) + "]", *items, value[i]);
+        if (!why.empty()) return why;
+      }
+    }
+  }
+  if (value.is_object()) {
+    const Json empty = Json::object();
+    const Json& properties = schema.contains("properties") ? schema["properties"] : empty;
+    std::string prefix = name.empty() ? "" : name + ".";
+    if (auto required = schema.find("required"); required != schema.end()) {
+      for (const auto& key : *required) {
+        if (!value.contains(key.get<std::string>())) return prefix + key.get<std::string>() + " is required";
+      }
+    }
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (auto p = properties.find(it.key()); p != properties.end()) {
+        auto why = explain(prefix + it.key(), *p, it.value());
+        if (!why.empty()) return why;
+      } else if (schema.value("additionalProperties", Json(true)) == Json(false)) {
+        std::string known;
+        for (auto k = properties.begin(); k != properties.end(); ++k) known += (known.empty() ? "" : ", ") + k.key();
+        return "unknown argument \"" + prefix + it.key() + "\"; the arguments are: " + known;
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+struct SchemaValidator::Impl {
+  const Json& document;
+  valijson::Schema schema;
+};
+
+SchemaValidator::SchemaValidator(const Json& schema) : impl_(new Impl{schema, {}}) {
+  valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+  valijson::adapters::NlohmannJsonAdapter adapter(schema);
+  parser.populateSchema(adapter, impl_->schema);
+}
+
+SchemaValidator::~SchemaValidator() = default;
+SchemaValidator::SchemaValidator(SchemaValidator&&) noexcept = default;
+
+std::optional<std::string> SchemaValidator::validate(const Json& value) const {
+  valijson::Validator validator;
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter target(value);
+  if (validator.validate(impl_->schema, target, &results)) return std::nullopt;
+
+  std::string why = explain("", impl_->document, value);
+  if (!why.empty()) return why;
+  // Something our explainer does not cover (e.g. a composition keyword): report valijson's words.
+  valijson::ValidationResults::Error error;
+  std::string path;
+  if (results.popError(error)) {
+    for (const auto& part : error.context) {
+      if (part != "<root>") path += part;
+    }
+    return (path.empty() ? std::string("arguments") : path) + ": " + error.description;
+  }
+  return "the arguments do not match the tool's input schema";
+}
+
+}  // namespace memtrace::mcp

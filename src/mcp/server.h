@@ -1,0 +1,80 @@
+// The MCP server: what every client connection shares (engine, tool registry, worker threads, server
+// identity and instructions), and Connection, one client's protocol state on top of a JSON-RPC endpoint.
+// Knows no socket and no SQL.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/thread_pool.h"
+#include "jsonrpc/endpoint.h"
+#include "mcp/protocol_version.h"
+#include "mcp/tool_registry.h"
+#include "memory/engine.h"
+
+namespace memtrace::mcp {
+
+struct ServerOptions {
+  std::string name = "memtrace-mcp";
+  std::string version = "0.0.0";
+  std::string agent;       // every write is attributed to this agent; empty: the client's clientInfo.name
+  std::string session_id;  // the current session of every connection; empty: a new one per connection
+  std::string ns = kDefaultNamespace;
+  std::size_t worker_threads = 4;  // tool calls run here, never on a transport's reading thread
+};
+
+// Thread-safety: configure (tools()) before the first connection; afterwards all methods are safe to
+// call from any thread. Must outlive its connections; destroying it waits for running handlers.
+class Server {
+ public:
+  Server(Engine& engine, ServerOptions options);
+  ~Server();
+
+  Engine& engine() { return engine_; }
+  ToolRegistry& tools() { return tools_; }
+  const ServerOptions& options() const { return options_; }
+  // Told to the model at initialize: when to remember, recall, search and decide.
+  std::string instructions() const;
+  void run_in_background(std::function<void()> task) { workers_.post(std::move(task)); }
+
+ private:
+  Engine& engine_;
+  ServerOptions options_;
+  ToolRegistry tools_;
+  ThreadPool workers_;  // last: joined first on destruction, while everything above still exists
+};
+
+struct ConnectionOptions {
+  std::string ns;  // empty: the server's namespace (an HTTP API key binds its own)
+};
+
+// One client's session of the protocol. The transport feeds it each message's text and gives it an
+// Outbound for what goes back. Thread-safety: receive() from one reader at a time; the rest from any.
+class Connection {
+ public:
+  Connection(Server& server, jsonrpc::Outbound& outbound, ConnectionOptions options = {});
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void receive(std::string_view text);
+  // A message the transport could not take whole (e.g. over the size limit).
+  void reject(const std::optional<jsonrpc::Id>& id, jsonrpc::ErrorObject error);
+  // Waits up to `timeout` for in-flight requests to be answered; true if none is left.
+  bool drain(std::chrono::milliseconds timeout);
+
+  bool initialized() const;
+  std::optional<ProtocolVersion> protocol_version() const;
+  Caller caller() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;  // shared with handlers running on workers
+};
+
+}  // namespace memtrace::mcp

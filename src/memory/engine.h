@@ -1,0 +1,145 @@
+// The memory engine: the domain rules of remembering, recalling, searching, deciding and forgetting.
+// It validates what callers ask for, fills in defaults (agent, session, time window), keeps sessions
+// and agents consistent, and asks the store. It knows nothing of JSON-RPC or MCP.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/ids.h"
+#include "store/store.h"
+
+namespace memtrace {
+
+// Who is asking. One per MCP connection: its namespace (tenant), its agent, its current session.
+struct Caller {
+  std::string ns = kDefaultNamespace;
+  std::string agent_id;
+  std::string session_id;
+};
+
+struct EngineOptions {
+  std::size_t max_content_bytes = 64 * 1024;  // per memory
+  std::size_t default_limit = 50;              // memories per page unless asked
+  std::size_t max_limit = 200;                 // the most a caller may ask for in one page
+  std::size_t page_byte_budget = 48 * 1024;    // a page stops early past this much content
+  std::size_t max_tags = 32;
+};
+
+struct RememberInput {
+  std::string content;
+  std::vector<std::string> tags;
+  std::optional<double> importance;  // default 0.5
+  std::string type = "observation";
+  std::optional<std::string> session_id;  // default: the caller's session
+  std::string metadata_json = "{}";
+  std::optional<std::string> ttl;  // "7d"
+};
+
+struct DecideInput {
+  std::string decision;
+  std::string reasoning;
+  std::optional<std::string> session_id;
+  std::vector<std::string> tags;
+  std::optional<double> importance;  // default 0.7: decisions matter more than a passing observation
+};
+
+struct Stored {
+  Memory memory;
+};
+
+struct RecallInput {
+  std::optional<std::string> since;  // default "24h"
+  std::optional<std::string> session_id;
+  std::optional<std::string> agent_id;
+  std::vector<std::string> types;
+  std::optional<std::int64_t> limit;
+  std::optional<std::string> cursor;
+};
+
+struct SearchInput {
+  std::optional<std::string> content_contains;
+  std::vector<std::string> tags;
+  std::vector<std::string> types;
+  std::optional<double> min_importance;
+  std::optional<std::string> since;
+  std::optional<std::string> until;
+  std::optional<std::string> session_id;
+  std::optional<std::string> agent_id;
+  std::optional<std::int64_t> limit;
+  std::optional<std::string> cursor;
+};
+
+// What a read looked at, echoed so that an empty answer is never misread.
+struct Scope {
+  std::string ns;
+  std::optional<std::string> session_id;
+  std::optional<std::string> agent_id;
+  std::optional<UnixMillis> since;
+  std::optional<UnixMillis> until;
+  std::vector<std::string> types;
+  std::vector<std::string> tags;
+  std::optional<std::string> content_contains;
+  std::optional<double> min_importance;
+  std::size_t limit = 0;
+};
+
+struct Page {
+  std::vector<Memory> memories;
+  std::optional<std::string> next_cursor;
+  Scope scope;
+};
+
+// The memory types a caller may store with remember (decisions and results have their own tools).
+const std::vector<std::string>& rememberable_types();
+// Every type a memory can have, for filters.
+const std::vector<std::string>& all_memory_types();
+
+// Thread-safety: all methods may be called concurrently.
+class Engine {
+ public:
+  Engine(Store& store, const Clock& clock, EngineOptions options = {});
+
+  Result<Stored> remember(const Caller& caller, RememberInput input);
+  Result<Stored> decide(const Caller& caller, DecideInput input);
+  Result<Page> recall(const Caller& caller, const RecallInput& input);
+  Result<Page> search(const Caller& caller, const SearchInput& input);
+  // Removes one memory of the caller's namespace; kNotFound if there is none with that id.
+  Result<Memory> forget(const Caller& caller, const std::string& id);
+
+  Store& store() { return store_; }
+  const Clock& clock() const { return clock_; }
+  const EngineOptions& options() const { return options_; }
+  std::string new_id() { return ids_.next(clock_.now_ms()); }
+
+  // The session a write goes to, created on first use if it is the caller's own current session;
+  // an error if it is closed or (when named explicitly) unknown.
+  Result<Session> writable_session(const Caller& caller, const std::optional<std::string>& requested);
+  // Records the agent on first use in this process.
+  Result<void> ensure_agent(const std::string& ns, const std::string& agent_id);
+
+ private:
+  Result<Stored> store_memory(const Caller& caller, Memory memory, const std::optional<std::string>& session_id);
+  Result<Page> run_query(MemoryQuery query, Scope scope, const std::optional<std::string>& cursor);
+  Result<std::size_t> page_limit(const std::optional<std::int64_t>& requested) const;
+
+  Store& store_;
+  const Clock& clock_;
+  EngineOptions options_;
+  IdGenerator ids_;
+  std::mutex known_agents_mutex_;
+  std::set<std::pair<std::string, std::string>> known_agents_;
+};
+
+// Validation shared with other entry points; each error is a sentence a model can act on.
+Result<std::vector<std::string>> normalize_tags(const std::vector<std::string>& tags, std::size_t max_tags);
+Result<double> check_importance(std::optional<double> importance, double fallback);
+
+}  // namespace memtrace

@@ -1,0 +1,22 @@
+// MCP over stdio: one compact JSON-RPC message per line on stdin and stdout. stdout carries nothing
+// but protocol messages; logs go to stderr.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include "mcp/server.h"
+
+namespace memtrace::transport {
+
+struct StdioOptions {
+  std::size_t max_line_bytes = 4 * 1024 * 1024;      // a longer line is answered with -32600, then skipped
+  std::chrono::milliseconds drain_timeout{5000};     // at end of input, how long in-flight calls may finish
+  int input_fd = 0;
+  int output_fd = 1;
+};
+
+// Serves one client until end of input; returns the process exit code (0 after a clean end).
+int serve_stdio(mcp::Server& server, const StdioOptions& options);
+
+}  // namespace memtrace::transport
