@@ -1,5 +1,7 @@
 # Writes OUTPUT: a C++ source defining memtrace::mcp::embedded_tool_schemas(), which returns the
-# contents of each file in INPUTS, verbatim, keyed by file name without ".json".
+# contents of each SCHEMA_DIR/*.json file, verbatim, keyed by file name without ".json".
+file(GLOB INPUTS ${SCHEMA_DIR}/*.json)
+list(SORT INPUTS)
 set(body "")
 foreach(file IN LISTS INPUTS)
   get_filename_component(name ${file} NAME_WE)

@@ -155,10 +155,12 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
       progress_token = params["_meta"]["progressToken"];
     }
     // Off the reading thread, so that ping and cancellation are never stuck behind a slow call.
+    // std::function needs a copyable task; the Reply is move-only, so the task shares ownership of it.
     auto self = shared_from_this();
+    auto pending = std::make_shared<Reply>(std::move(reply));
     server.run_in_background([self, name = std::move(name), arguments = std::move(arguments),
-                              progress_token = std::move(progress_token), reply = std::move(reply)]() mutable {
-      self->run_tool(name, std::move(arguments), progress_token, std::move(reply));
+                              progress_token = std::move(progress_token), pending]() mutable {
+      self->run_tool(name, std::move(arguments), progress_token, std::move(*pending));
     });
   }
 

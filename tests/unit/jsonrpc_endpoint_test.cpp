@@ -1,0 +1,151 @@
+// The endpoint's guarantees: one answer per request, none for notifications or cancelled requests,
+// batches answered as one array, duplicates refused.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <vector>
+
+#include "jsonrpc/endpoint.h"
+
+namespace memtrace::jsonrpc {
+namespace {
+
+class RecordingOutbound : public Outbound {
+ public:
+  void send(std::string message, const std::optional<Id>& related) override {
+    std::lock_guard lock(mutex);
+    sent.push_back(Json::parse(message));
+    relations.push_back(related);
+  }
+  std::mutex mutex;
+  std::vector<Json> sent;
+  std::vector<std::optional<Id>> relations;
+};
+
+struct EndpointTest : ::testing::Test {
+  RecordingOutbound out;
+  std::vector<Reply> parked;  // requests whose handler answers later
+  std::vector<std::string> notifications;
+  bool batches = false;
+  Endpoint endpoint{out, Endpoint::Handlers{
+                             [this](Request r, Reply reply) {
+                               if (r.method == "echo") return reply.result(r.params);
+                               if (r.method == "park") return parked.push_back(std::move(reply));
+                               if (r.method == "forget") return;  // a buggy handler that never answers
+                               reply.error(kMethodNotFound, "Method not found");
+                             },
+                             [this](Notification n) { notifications.push_back(n.method); },
+                             [this] { return batches; },
+                         }};
+};
+
+TEST_F(EndpointTest, RequestGetsExactlyOneAnswerWithItsId) {
+  endpoint.receive(R"({"jsonrpc":"2.0","id":"a","method":"echo","params":{"x":1}})");
+  ASSERT_EQ(out.sent.size(), 1u);
+  EXPECT_EQ(out.sent[0]["id"], "a");
+  EXPECT_EQ(out.sent[0]["result"]["x"], 1);
+  EXPECT_EQ(out.relations[0], Id(std::string("a")));
+  EXPECT_EQ(endpoint.in_flight(), 0u);
+}
+
+TEST_F(EndpointTest, NotificationsAreNeverAnswered) {
+  endpoint.receive(R"({"jsonrpc":"2.0","method":"notifications/whatever"})");
+  endpoint.receive(R"({"jsonrpc":"2.0","method":"echo"})");
+  EXPECT_TRUE(out.sent.empty());
+  EXPECT_EQ(notifications.size(), 2u);
+}
+
+TEST_F(EndpointTest, ForgottenReplyBecomesInternalError) {
+  endpoint.receive(R"({"jsonrpc":"2.0","id":5,"method":"forget"})");
+  ASSERT_EQ(out.sent.size(), 1u);
+  EXPECT_EQ(out.sent[0]["id"], 5);
+  EXPECT_EQ(out.sent[0]["error"]["code"], kInternalError);
+}
+
+TEST_F(EndpointTest, SecondAnswerIsDropped) {
+  endpoint.receive(R"({"jsonrpc":"2.0","id":1,"method":"park"})");
+  parked[0].result(Json::object());
+  parked[0].error(kInternalError, "again");
+  EXPECT_EQ(out.sent.size(), 1u);
+  EXPECT_TRUE(out.sent[0].contains("result"));
+}
+
+TEST_F(EndpointTest, CancelledRequestGetsNoAnswer) {
+  endpoint.receive(R"({"jsonrpc":"2.0","id":1,"method":"park"})");
+  EXPECT_EQ(endpoint.in_flight(), 1u);
+  endpoint.cancel(Id(1));
+  EXPECT_TRUE(parked[0].cancelled());
+  parked[0].result(Json::object());
+  EXPECT_TRUE(out.sent.empty());
+  EXPECT_EQ(endpoint.in_flight(), 0u);
+  EXPECT_TRUE(endpoint.wait_idle(std::chrono::milliseconds(1)));
+}
+
+TEST_F(EndpointTest, CancellingUnknownIdIsIgnored) {
+  endpoint.cancel(Id(99));
+  endpoint.receive(R"({"jsonrpc":"2.0","id":1,"method":"echo"})");
+  EXPECT_EQ(out.sent.size(), 1u);
+}
+
+TEST_F(EndpointTest, DuplicateIdInFlightIsRefused) {
+  endpoint.receive(R"({"jsonrpc":"2.0","id":1,"method":"park"})");
+  endpoint.receive(R"({"jsonrpc":"2.0","id":1,"method":"echo"})");
+  ASSERT_EQ(out.sent.size(), 1u);
+  EXPECT_EQ(out.sent[0]["error"]["code"], kInvalidRequest);
+  parked[0].result(Json::object());
+  // Once answered, the id may be used again.
+  endpoint.receive(R"({"jsonrpc":"2.0","id":1,"method":"echo"})");
+  EXPECT_TRUE(out.sent.back().contains("result"));
+}
+
+TEST_F(EndpointTest, WaitIdleTimesOutWhileARequestIsInFlight) {
+  endpoint.receive(R"({"jsonrpc":"2.0","id":1,"method":"park"})");
+  EXPECT_FALSE(endpoint.wait_idle(std::chrono::milliseconds(10)));
+  parked[0].result(Json::object());
+  EXPECT_TRUE(endpoint.wait_idle(std::chrono::milliseconds(10)));
+}
+
+TEST_F(EndpointTest, BatchRejectedUnlessAllowed) {
+  endpoint.receive(R"([{"jsonrpc":"2.0","id":1,"method":"echo"}])");
+  ASSERT_EQ(out.sent.size(), 1u);
+  EXPECT_TRUE(out.sent[0].is_object());
+  EXPECT_EQ(out.sent[0]["error"]["code"], kInvalidRequest);
+}
+
+TEST_F(EndpointTest, BatchAnsweredAsOneArrayOnceEveryRequestIsDone) {
+  batches = true;
+  endpoint.receive(R"([{"jsonrpc":"2.0","id":1,"method":"echo"},{"jsonrpc":"2.0","method":"n"},)"
+                   R"({"jsonrpc":"2.0","id":2,"method":"park"},{"bad":true}])");
+  EXPECT_TRUE(out.sent.empty());  // waits for the parked one
+  parked[0].result({{"late", true}});
+  ASSERT_EQ(out.sent.size(), 1u);
+  ASSERT_TRUE(out.sent[0].is_array());
+  EXPECT_EQ(out.sent[0].size(), 3u);  // two requests and one invalid item; the notification has none
+}
+
+TEST_F(EndpointTest, BatchOfOnlyNotificationsSendsNothing) {
+  batches = true;
+  endpoint.receive(R"([{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","method":"b"}])");
+  EXPECT_TRUE(out.sent.empty());
+  EXPECT_EQ(notifications.size(), 2u);
+}
+
+TEST_F(EndpointTest, CancelledBatchItemStillLetsTheRestGoOut) {
+  batches = true;
+  endpoint.receive(R"([{"jsonrpc":"2.0","id":1,"method":"echo"},{"jsonrpc":"2.0","id":2,"method":"park"}])");
+  endpoint.cancel(Id(2));
+  parked[0].result(Json::object());
+  ASSERT_EQ(out.sent.size(), 1u);
+  ASSERT_EQ(out.sent[0].size(), 1u);
+  EXPECT_EQ(out.sent[0][0]["id"], 1);
+}
+
+TEST_F(EndpointTest, NotifyCarriesTheRelatedRequest) {
+  endpoint.notify("notifications/progress", {{"progress", 1}}, Id(3));
+  ASSERT_EQ(out.sent.size(), 1u);
+  EXPECT_FALSE(out.sent[0].contains("id"));
+  EXPECT_EQ(out.relations[0], Id(3));
+}
+
+}  // namespace
+}  // namespace memtrace::jsonrpc

@@ -1,0 +1,127 @@
+// Parsing and classification of JSON-RPC messages, and what goes back on the wire.
+#include <gtest/gtest.h>
+
+#include "jsonrpc/message.h"
+
+namespace memtrace::jsonrpc {
+namespace {
+
+Message only(std::string_view text) {
+  Parsed parsed = parse(text);
+  EXPECT_FALSE(parsed.is_batch);
+  EXPECT_EQ(parsed.messages.size(), 1u);
+  return parsed.messages.front();
+}
+
+TEST(JsonRpcMessage, RequestWithIntegerAndStringIds) {
+  auto a = std::get<Request>(only(R"({"jsonrpc":"2.0","id":7,"method":"ping"})"));
+  EXPECT_EQ(a.id, Id(7));
+  EXPECT_EQ(a.method, "ping");
+  auto b = std::get<Request>(only(R"({"jsonrpc":"2.0","id":"abc","method":"tools/list","params":{}})"));
+  EXPECT_EQ(b.id, Id(std::string("abc")));
+  EXPECT_TRUE(b.params.is_object());
+}
+
+TEST(JsonRpcMessage, WholeFloatIdIsAcceptedFractionalIsNot) {
+  EXPECT_EQ(std::get<Request>(only(R"({"jsonrpc":"2.0","id":3.0,"method":"ping"})")).id, Id(3));
+  auto invalid = std::get<Invalid>(only(R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})"));
+  EXPECT_EQ(invalid.error.code, kInvalidRequest);
+  EXPECT_FALSE(invalid.id);
+}
+
+TEST(JsonRpcMessage, NotificationHasNoId) {
+  auto n = std::get<Notification>(only(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
+  EXPECT_EQ(n.method, "notifications/initialized");
+}
+
+TEST(JsonRpcMessage, NullIdIsInvalidNotANotification) {
+  auto invalid = std::get<Invalid>(only(R"({"jsonrpc":"2.0","id":null,"method":"ping"})"));
+  EXPECT_EQ(invalid.error.code, kInvalidRequest);
+}
+
+TEST(JsonRpcMessage, BadJsonIsParseError) {
+  for (const char* text : {"{", "not json", R"({"jsonrpc":"2.0",})", "\xff\xfe"}) {
+    auto invalid = std::get<Invalid>(only(text));
+    EXPECT_EQ(invalid.error.code, kParseError) << text;
+    EXPECT_FALSE(invalid.id);
+  }
+}
+
+TEST(JsonRpcMessage, InvalidUtf8InsideAStringIsParseError) {
+  auto invalid = std::get<Invalid>(only("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\xc3\x28\"}"));
+  EXPECT_EQ(invalid.error.code, kParseError);
+}
+
+TEST(JsonRpcMessage, WrongShapesAreInvalidRequestsAndKeepTheId) {
+  struct Case {
+    const char* text;
+    bool id_readable;
+  } cases[] = {
+      {R"({"jsonrpc":"1.0","id":4,"method":"ping"})", true},
+      {R"({"id":4,"method":"ping"})", true},
+      {R"({"jsonrpc":"2.0","id":4,"method":42})", true},
+      {R"({"jsonrpc":"2.0","id":4})", true},
+      {R"({"jsonrpc":"2.0","id":4,"method":"x","params":"str"})", true},
+      {R"({"jsonrpc":"2.0","id":{"a":1},"method":"ping"})", false},
+      {R"("just a string")", false},
+      {R"(42)", false},
+  };
+  for (const auto& c : cases) {
+    auto invalid = std::get<Invalid>(only(c.text));
+    EXPECT_EQ(invalid.error.code, kInvalidRequest) << c.text;
+    EXPECT_EQ(invalid.id.has_value(), c.id_readable) << c.text;
+    if (c.id_readable) EXPECT_EQ(*invalid.id, Id(4));
+  }
+}
+
+TEST(JsonRpcMessage, ResponseFromClientIsRecognised) {
+  EXPECT_TRUE(std::holds_alternative<Response>(only(R"({"jsonrpc":"2.0","id":9,"result":{}})")));
+  EXPECT_TRUE(std::holds_alternative<Response>(
+      only(R"({"jsonrpc":"2.0","id":9,"error":{"code":-1,"message":"x"}})")));
+}
+
+TEST(JsonRpcMessage, BatchIsParsedItemByItem) {
+  Parsed parsed = parse(R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"n"},5])");
+  ASSERT_TRUE(parsed.is_batch);
+  ASSERT_EQ(parsed.messages.size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<Request>(parsed.messages[0]));
+  EXPECT_TRUE(std::holds_alternative<Notification>(parsed.messages[1]));
+  EXPECT_TRUE(std::holds_alternative<Invalid>(parsed.messages[2]));
+}
+
+TEST(JsonRpcMessage, EmptyBatchIsInvalid) {
+  EXPECT_EQ(std::get<Invalid>(only("[]")).error.code, kInvalidRequest);
+}
+
+TEST(JsonRpcMessage, ErrorWithoutReadableIdOmitsIdInsteadOfNull) {
+  auto text = serialize_error(std::nullopt, ErrorObject{kParseError, "Parse error", nullptr});
+  auto json = Json::parse(text);
+  EXPECT_FALSE(json.contains("id"));
+  EXPECT_EQ(json["error"]["code"], kParseError);
+  EXPECT_FALSE(json["error"].contains("data"));
+}
+
+TEST(JsonRpcMessage, SerializationIsOneLineEvenWithNewlinesInValues) {
+  auto text = serialize_result(Id(1), {{"text", "line one\nline two"}});
+  EXPECT_EQ(text.find('\n'), std::string::npos);
+  EXPECT_EQ(Json::parse(text)["result"]["text"], "line one\nline two");
+}
+
+TEST(JsonRpcMessage, SerializationReplacesInvalidUtf8InsteadOfThrowing) {
+  std::string bad = "ok \xc3\x28 end";
+  std::string text;
+  EXPECT_NO_THROW(text = serialize_result(Id(1), {{"text", bad}}));
+  EXPECT_FALSE(Json::parse(text, nullptr, false).is_discarded());
+}
+
+TEST(JsonRpcMessage, SniffIdFindsTopLevelIdInATruncatedMessage) {
+  EXPECT_EQ(sniff_id(R"({"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"content":"xxxxx)"), Id(42));
+  EXPECT_EQ(sniff_id(R"({"method":"m","params":{"id":1,"x":[1,2,{"id":3}]},"id":"top","jsonrpc")"),
+            Id(std::string("top")));
+  EXPECT_FALSE(sniff_id(R"({"method":"m","params":{"id":1,"content":"xxxxxxxx)"));
+  EXPECT_FALSE(sniff_id("garbage"));
+  EXPECT_FALSE(sniff_id(R"({"id":null,"method":"x"})"));
+}
+
+}  // namespace
+}  // namespace memtrace::jsonrpc
