@@ -1,0 +1,170 @@
+// Opening a SQLite database file safely (folders, permissions, WAL, migrations) and lending its connections.
+#include "store/sqlite/sqlite_database.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include "store/sqlite/sqlite_schema.h"
+
+namespace memtrace::sqlite {
+namespace {
+
+Error os_error(const std::string& what, const std::string& path, int error) {
+  return Error{ErrorCode::kUnavailable, "cannot open SQLite database " + path + ": " + what + ": " +
+                                            std::error_code(error, std::generic_category()).message()};
+}
+
+// Creates the missing folders above `path`, each with mode 0700 (existing ones are left as they are).
+Result<void> create_parent_folders(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return {};
+  std::filesystem::path prefix;
+  for (const auto& part : parent) {
+    prefix /= part;
+    if (::mkdir(prefix.c_str(), 0700) == 0 || errno == EEXIST) continue;
+    return tl::unexpected(os_error("cannot create folder " + prefix.string(), path, errno));
+  }
+  struct stat info {};
+  if (::stat(parent.c_str(), &info) != 0)
+    return tl::unexpected(os_error("cannot reach folder " + parent.string(), path, errno));
+  if (!S_ISDIR(info.st_mode))
+    return tl::unexpected(os_error(parent.string() + " is not a folder", path, ENOTDIR));
+  return {};
+}
+
+// Creates the file readable and writable by its owner only, if it does not exist yet. SQLite gives its
+// -wal and -shm companions the same mode. Opening it here also reports a clear OS error (permission
+// denied, is a directory) before SQLite's vaguer "unable to open database file".
+Result<void> create_private_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return tl::unexpected(os_error("cannot open the file", path, errno));
+  ::close(fd);
+  return {};
+}
+
+// Runs a pragma that needs a lock SQLite may refuse at once with SQLITE_BUSY (journal_mode while
+// another process opens the file), retrying until the busy timeout has passed. Returns its first column.
+Result<std::string> pragma_with_retry(Connection& connection, const std::string& sql,
+                                      std::string_view operation) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(connection.busy_timeout_ms());
+  for (;;) {
+    auto statement = connection.prepare(sql, operation);
+    if (!statement) return tl::unexpected(statement.error());
+    auto row = statement->step();
+    if (row) return *row ? statement->text(0) : std::string();
+    if (row.error().code != ErrorCode::kUnavailable || std::chrono::steady_clock::now() >= deadline) {
+      return tl::unexpected(row.error());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+// Settings every connection needs. journal_mode is a property of the file and is set once, by open().
+Result<void> configure(Connection& connection) {
+  if (auto done = connection.exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
+                                  "configure the connection");
+      !done) {
+    return done;
+  }
+  return {};
+}
+
+// Process-wide SQLite settings, applied before SQLite initializes (later calls are refused by SQLite,
+// harmlessly, e.g. if another part of the process used SQLite first).
+void configure_sqlite_library() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Memory statistics take a global mutex on every allocation (and Debian's build has no lookaside
+    // allocator to spare it); nothing here reads them. About 15% of the cost of an insert.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  });
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Database>> Database::open(const SqliteOptions& options) {
+  configure_sqlite_library();
+  if (options.path.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "the SQLite database path is empty; give a file path or :memory:");
+  }
+  if (options.path.rfind("file:", 0) == 0) {
+    return fail(ErrorCode::kInvalidArgument, "SQLite URI filenames are not supported (" + options.path +
+                                                 "); give a plain file path or :memory:");
+  }
+  std::shared_ptr<Database> database(new Database(options));
+  if (!database->in_memory_) {
+    if (auto created = create_parent_folders(options.path); !created) return tl::unexpected(created.error());
+    if (auto created = create_private_file(options.path); !created) return tl::unexpected(created.error());
+  }
+  auto writer = Connection::open(options.path, ConnectionOptions{options.busy_timeout_ms});
+  if (!writer) return tl::unexpected(writer.error());
+  database->writer_ = std::move(*writer);
+  Connection& connection = *database->writer_;
+
+  if (!database->in_memory_) {
+    auto mode = pragma_with_retry(connection, "PRAGMA journal_mode = WAL", "switch to WAL mode");
+    if (!mode) return tl::unexpected(mode.error());
+    if (*mode != "wal") {
+      // E.g. a file system without shared memory support. Still correct, only slower and readers wait.
+      spdlog::warn("sqlite: {} could not use WAL mode (journal_mode is {})", options.path, *mode);
+    }
+  }
+  if (auto configured = configure(connection); !configured) return tl::unexpected(configured.error());
+  if (auto migrated = migrate(connection); !migrated) return tl::unexpected(migrated.error());
+  return database;
+}
+
+Result<std::unique_ptr<Connection>> Database::open_extra_connection() const {
+  auto connection = Connection::open(options_.path, ConnectionOptions{options_.busy_timeout_ms});
+  if (!connection) return connection;
+  if (auto configured = configure(**connection); !configured) return tl::unexpected(configured.error());
+  return connection;
+}
+
+Result<std::unique_ptr<Connection>> Database::acquire_reader() {
+  {
+    std::unique_lock lock(pool_mutex_);
+    reader_returned_.wait(lock, [&] { return !idle_readers_.empty() || open_readers_ < kMaxReaders; });
+    if (!idle_readers_.empty()) {
+      auto connection = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return connection;
+    }
+    ++open_readers_;  // reserve the slot, then open outside the lock
+  }
+  auto connection = open_extra_connection();
+  if (connection) {
+    // A reader never writes; query_only turns a bug that tries into an error instead of a lock grab.
+    if (auto done = (*connection)->exec("PRAGMA query_only = ON", "configure a read connection"); !done) {
+      connection = tl::unexpected(done.error());
+    }
+  }
+  if (!connection) {
+    std::lock_guard lock(pool_mutex_);
+    --open_readers_;
+    reader_returned_.notify_one();
+  }
+  return connection;
+}
+
+void Database::release_reader(std::unique_ptr<Connection> connection) {
+  {
+    std::lock_guard lock(pool_mutex_);
+    idle_readers_.push_back(std::move(connection));
+  }
+  reader_returned_.notify_one();
+}
+
+}  // namespace memtrace::sqlite

@@ -1,0 +1,165 @@
+// The SQLite schema as a list of forward migrations, and the code that applies them.
+#include "store/sqlite/sqlite_schema.h"
+
+#include <array>
+#include <string>
+
+namespace memtrace::sqlite {
+namespace {
+
+// Step i takes a database from user_version i to i + 1. Append new steps; never edit a released one.
+//
+// Layout notes:
+// - Every key starts with the namespace, so namespaces never see each other's rows and every index
+//   range is per namespace.
+// - memories.pk is the rowid, the key of the FTS row. Recall walks an index newest-first
+//   ((ns, session_id, id), (ns, agent_id, id), (ns, id)) or the tag table (ns, tag, memory_id), and
+//   stops after `limit` rows: O(log n + k).
+// - memories.tags keeps the tags in their given order as a JSON array of strings; memory_tags holds
+//   one row per tag for exact all-of matching.
+// - memories_fts is an external-content FTS5 table with the trigram tokenizer (case-insensitive
+//   substring search); the store keeps it in sync in the same transaction as the memory row.
+// - session_metadata holds one row per key; its (ns, key, value, session_id) index answers
+//   containment queries newest-first. session_agents holds the creator (wrote = 0) and every agent
+//   that wrote into the session (wrote = 1); its (ns, agent_id, session_id) index answers "sessions of
+//   this agent".
+// - changes is the change log behind watch(): one row per write, appended in the write's own
+//   transaction. seq is the rowid, so a new row gets max(seq) + 1; pruning always keeps the newest row,
+//   so a sequence number is never reused (the same guarantee as AUTOINCREMENT without its extra
+//   sqlite_sequence write on every insert).
+// - memories_fts has columnsize=0: nothing here ranks by bm25, and it saves a row write per insert.
+constexpr std::array kMigrations = {
+    R"sql(
+CREATE TABLE agents (
+  ns TEXT NOT NULL,
+  id TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+
+CREATE TABLE sessions (
+  ns TEXT NOT NULL,
+  id TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'closed')),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  closed_at INTEGER,
+  PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_status ON sessions (ns, status, id);
+
+CREATE TABLE session_metadata (
+  ns TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (ns, session_id, key),
+  FOREIGN KEY (ns, session_id) REFERENCES sessions (ns, id)
+) WITHOUT ROWID;
+CREATE INDEX session_metadata_by_value ON session_metadata (ns, key, value, session_id);
+
+CREATE TABLE session_agents (
+  ns TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  wrote INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (ns, session_id, agent_id),
+  FOREIGN KEY (ns, session_id) REFERENCES sessions (ns, id)
+) WITHOUT ROWID;
+CREATE INDEX session_agents_by_agent ON session_agents (ns, agent_id, session_id);
+
+CREATE TABLE memories (
+  pk INTEGER PRIMARY KEY,
+  ns TEXT NOT NULL,
+  id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  content TEXT NOT NULL,
+  tags TEXT NOT NULL DEFAULT '[]',
+  importance REAL NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  metadata_json TEXT NOT NULL DEFAULT '{}',
+  reasoning TEXT,
+  FOREIGN KEY (ns, session_id) REFERENCES sessions (ns, id)
+);
+CREATE UNIQUE INDEX memories_by_id ON memories (ns, id);
+CREATE INDEX memories_by_session ON memories (ns, session_id, id);
+CREATE INDEX memories_by_agent ON memories (ns, agent_id, id);
+CREATE INDEX memories_by_expiry ON memories (expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE memory_tags (
+  ns TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  memory_id TEXT NOT NULL,
+  PRIMARY KEY (ns, tag, memory_id)
+) WITHOUT ROWID;
+
+CREATE VIRTUAL TABLE memories_fts USING fts5 (
+  content, content = 'memories', content_rowid = 'pk', tokenize = 'trigram', columnsize = 0
+);
+
+CREATE TABLE changes (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  ns TEXT NOT NULL,
+  session_id TEXT NOT NULL
+);
+)sql",
+};
+
+Result<int> read_user_version(Connection& connection) {
+  auto statement = connection.prepare("PRAGMA user_version", "read the schema version");
+  if (!statement) return tl::unexpected(statement.error());
+  auto row = statement->step();
+  if (!row) return tl::unexpected(row.error());
+  return *row ? static_cast<int>(statement->int64(0)) : 0;
+}
+
+Error too_new(const Connection& connection, int version) {
+  return Error{ErrorCode::kUnavailable, "the database " + connection.path() + " has schema version " +
+                                            std::to_string(version) +
+                                            ", newer than this memtrace-mcp understands (up to " +
+                                            std::to_string(latest_schema_version()) +
+                                            "); upgrade memtrace-mcp or point it at another database file"};
+}
+
+}  // namespace
+
+int latest_schema_version() {
+  return static_cast<int>(kMigrations.size());
+}
+
+Result<void> migrate(Connection& connection) {
+  // Fast path for the common case of an up-to-date file: no write lock taken.
+  auto current = read_user_version(connection);
+  if (!current) return tl::unexpected(current.error());
+  if (*current > latest_schema_version()) return tl::unexpected(too_new(connection, *current));
+  if (*current == latest_schema_version()) return {};
+
+  auto transaction = Transaction::begin(connection, Transaction::Kind::kWrite, "migrate the schema");
+  if (!transaction) return tl::unexpected(transaction.error());
+  // Read again under the write lock: another process may have migrated in the meantime.
+  current = read_user_version(connection);
+  if (!current) return tl::unexpected(current.error());
+  if (*current > latest_schema_version()) return tl::unexpected(too_new(connection, *current));
+  for (int version = *current; version < latest_schema_version(); ++version) {
+    if (auto applied = connection.exec(kMigrations[static_cast<std::size_t>(version)],
+                                       "migrate the schema to version " + std::to_string(version + 1));
+        !applied) {
+      return applied;
+    }
+  }
+  if (auto set = connection.exec("PRAGMA user_version = " + std::to_string(latest_schema_version()),
+                                 "record the schema version");
+      !set) {
+    return set;
+  }
+  return transaction->commit();
+}
+
+}  // namespace memtrace::sqlite

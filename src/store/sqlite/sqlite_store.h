@@ -1,0 +1,32 @@
+// Opens the embedded SQLite store: the default backend, one file shared safely by several processes.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+#include "store/store.h"
+
+namespace memtrace {
+
+struct SqliteOptions {
+  std::string path;            // file path, or ":memory:" for a throwaway in-process database
+  int busy_timeout_ms = 5000;  // how long a writer waits for another process's lock
+  std::chrono::milliseconds change_poll_interval{100};  // cross-process change detection (see below)
+};
+
+// Opens (creating if needed) the database at options.path and brings its schema up to date.
+//
+// A file path gets its missing parent folders (mode 0700) and, if new, a file readable by the owner
+// only (0600). The file is used in WAL mode, so readers never wait for writers; several processes may
+// share it: writes queue on the busy timeout, none is lost. watch() reports writes made through any
+// store on the file, noticing other processes' writes by polling every change_poll_interval.
+// ":memory:" gives a private database shared by all threads of this store.
+//
+// Errors: a path that cannot be opened → kUnavailable naming the path and the OS error; a file written
+// by a newer memtrace-mcp (unknown schema version) → kUnavailable saying so; an empty or URI path →
+// kInvalidArgument.
+Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options);
+
+}  // namespace memtrace

@@ -1,0 +1,720 @@
+// The behaviour suite on SQLite (:memory: and a file), plus what only a SQLite file store promises:
+// persistence, file permissions, migrations, several processes sharing one file, and timing.
+#include "store/sqlite/sqlite_store.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "core/ids.h"
+#include "store/sqlite/sqlite_schema.h"
+#include "store/store_behaviour.h"
+#include "support/temp_dir.h"
+
+namespace memtrace::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Keeps the temporary directory of a file-backed store alive exactly as long as the store.
+class StoreInTempDir final : public Store {
+ public:
+  StoreInTempDir(std::unique_ptr<TempDir> dir, std::unique_ptr<Store> inner)
+      : dir_(std::move(dir)), inner_(std::move(inner)) {}
+
+  std::string describe() const override { return inner_->describe(); }
+  Result<void> ping() override { return inner_->ping(); }
+  Result<Agent> upsert_agent(const Agent& agent) override { return inner_->upsert_agent(agent); }
+  Result<std::optional<Agent>> get_agent(const std::string& ns, const std::string& id) override {
+    return inner_->get_agent(ns, id);
+  }
+  Result<void> create_session(const Session& session) override { return inner_->create_session(session); }
+  Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) override {
+    return inner_->get_session(ns, id);
+  }
+  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) override {
+    return inner_->close_session(ns, id, at);
+  }
+  Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) override {
+    return inner_->find_sessions(query);
+  }
+  Result<void> insert_memory(const Memory& memory) override { return inner_->insert_memory(memory); }
+  Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
+                                           UnixMillis now) override {
+    return inner_->get_memory(ns, id, now);
+  }
+  Result<std::vector<Memory>> query_memories(const MemoryQuery& query) override {
+    return inner_->query_memories(query);
+  }
+  Result<bool> delete_memory(const std::string& ns, const std::string& id) override {
+    return inner_->delete_memory(ns, id);
+  }
+  Result<std::size_t> purge_expired(UnixMillis now) override { return inner_->purge_expired(now); }
+  std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override {
+    return inner_->watch(std::move(callback));
+  }
+  Result<void> put_api_key(const ApiKey& key) override { return inner_->put_api_key(key); }
+  Result<std::optional<ApiKey>> find_api_key_by_hash(const std::string& hash) override {
+    return inner_->find_api_key_by_hash(hash);
+  }
+  Result<std::vector<ApiKey>> list_api_keys(const std::optional<std::string>& ns) override {
+    return inner_->list_api_keys(ns);
+  }
+  Result<bool> revoke_api_key(const std::string& id, UnixMillis at) override {
+    return inner_->revoke_api_key(id, at);
+  }
+
+ private:
+  std::unique_ptr<TempDir> dir_;  // declared first: removed after the store is closed
+  std::unique_ptr<Store> inner_;
+};
+
+std::unique_ptr<Store> open_or_fail(const SqliteOptions& options) {
+  auto store = open_sqlite_store(options);
+  if (!store) {
+    ADD_FAILURE() << "open_sqlite_store(" << options.path << "): " << store.error().message;
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+std::unique_ptr<Store> open_or_fail(const std::string& path) {
+  SqliteOptions options;
+  options.path = path;
+  return open_or_fail(options);
+}
+
+StoreBackend memory_backend() {
+  return {"Memory", [] { return open_or_fail(":memory:"); }};
+}
+
+StoreBackend file_backend() {
+  return {"File", []() -> std::unique_ptr<Store> {
+            auto dir = std::make_unique<TempDir>("memtrace-store");
+            auto store = open_or_fail(dir->file("memtrace.db"));
+            if (!store) return nullptr;
+            return std::make_unique<StoreInTempDir>(std::move(dir), std::move(store));
+          }};
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreBehaviour, ::testing::Values(memory_backend(), file_backend()),
+                         backend_name);
+
+// ---- helpers for SQLite-only tests ----
+
+constexpr UnixMillis kT0 = 1'700'000'000'000;
+constexpr UnixMillis kNow = kT0 + 86'400'000;
+
+// A plain sqlite3 connection for looking under the store's hood.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << "cannot open " << path << ": " << sqlite3_errmsg(db_);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~RawDb() { sqlite3_close(db_); }
+
+  std::string text(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_);
+      return out;
+    }
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_);
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+
+  long long number(const std::string& sql) { return std::stoll("0" + text(sql)); }
+
+  void exec(const std::string& sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+      ADD_FAILURE() << sql << ": " << (message != nullptr ? message : "?");
+    }
+    sqlite3_free(message);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+Session session_named(const std::string& id, const std::string& agent = "agent-a") {
+  Session session;
+  session.id = id;
+  session.created_by = agent;
+  session.created_at = session.updated_at = kT0;
+  return session;
+}
+
+Memory memory_in(IdGenerator& ids, const std::string& session_id, const std::string& content, UnixMillis at,
+                 const std::string& agent = "agent-a") {
+  Memory memory;
+  memory.id = ids.next(at);
+  memory.session_id = session_id;
+  memory.agent_id = agent;
+  memory.content = content;
+  memory.created_at = at;
+  return memory;
+}
+
+std::size_t count_all(Store& store, const std::string& ns = kDefaultNamespace) {
+  std::size_t count = 0;
+  MemoryQuery q;
+  q.ns = ns;
+  q.now = kNow;
+  q.limit = 500;
+  for (;;) {
+    auto rows = store.query_memories(q);
+    if (!rows) {
+      ADD_FAILURE() << rows.error().message;
+      return count;
+    }
+    count += rows->size();
+    if (rows->size() < q.limit) return count;
+    q.before_id = rows->back().id;
+  }
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return 0;
+  return info.st_mode & 07777;
+}
+
+// Waits for a child process with a deadline; kills it if the deadline passes. Returns its exit
+// status, or -1 if it had to be killed or did not exit normally.
+int wait_child(pid_t pid, std::chrono::seconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    int status = 0;
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (done < 0) return -1;
+    if (std::chrono::steady_clock::now() >= until) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ADD_FAILURE() << "child " << pid << " did not finish within " << deadline.count() << " s";
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a child, not synchronising
+  }
+}
+
+// Forks a child that blocks until the pipe `start` reads EOF, then runs `body` and exits with its
+// result. Fork happens while the parent has no other threads, so the child inherits no held locks.
+pid_t fork_child(int start_fd, int other_end, const std::function<int()>& body) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  ::close(other_end);
+  char byte = 0;
+  while (::read(start_fd, &byte, 1) > 0) {
+  }
+  ::close(start_fd);
+  std::fflush(nullptr);
+  ::_exit(body());
+}
+
+// ---- describe, open, permissions ----
+
+TEST(SqliteStore, DescribeNamesTheFileOrMemory) {
+  TempDir dir;
+  auto file = open_or_fail(dir.file("a.db"));
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ(file->describe(), "sqlite:" + dir.file("a.db"));
+  auto memory = open_or_fail(":memory:");
+  ASSERT_NE(memory, nullptr);
+  EXPECT_EQ(memory->describe(), "memory");
+}
+
+TEST(SqliteStore, CreatesMissingFoldersPrivateAndTheFileOwnerOnly) {
+  TempDir dir;
+  const std::string path = dir.file("a/b/memtrace.db");
+  const mode_t old_umask = ::umask(022);  // a typical, permissive umask must not widen the modes
+  auto store = open_or_fail(path);
+  ::umask(old_umask);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(mode_of(dir.file("a")), 0700u);
+  EXPECT_EQ(mode_of(dir.file("a/b")), 0700u);
+  EXPECT_EQ(mode_of(path), 0600u);
+  // Write something so that the WAL exists; it must be as private as the database.
+  ok(store->create_session(session_named("s1")));
+  if (mode_of(path + "-wal") != 0) {
+    EXPECT_EQ(mode_of(path + "-wal"), 0600u);
+  }
+}
+
+TEST(SqliteStore, UnopenablePathIsUnavailableAndNamesThePath) {
+  TempDir dir;
+  std::ofstream(dir.file("plain-file")) << "x";
+  for (const std::string& path : {dir.file("plain-file/memtrace.db"), dir.path().string()}) {
+    SqliteOptions options;
+    options.path = path;
+    auto store = open_sqlite_store(options);
+    ASSERT_FALSE(store.has_value()) << path;
+    EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
+    EXPECT_THAT(store.error().message, HasSubstr(path));
+    EXPECT_THAT(store.error().message,
+                ::testing::AnyOf(HasSubstr("Not a directory"), HasSubstr("Is a directory")))
+        << "the OS error is named";
+  }
+}
+
+TEST(SqliteStore, EmptyPathIsInvalid) {
+  auto store = open_sqlite_store(SqliteOptions{});
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(SqliteStore, FileThatIsNotADatabaseIsUnavailable) {
+  TempDir dir;
+  std::ofstream(dir.file("junk.db")) << std::string(8192, 'j');
+  auto store = open_sqlite_store(SqliteOptions{dir.file("junk.db")});
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code, ErrorCode::kUnavailable) << store.error().message;
+  EXPECT_THAT(store.error().message, HasSubstr(dir.file("junk.db")));
+}
+
+TEST(SqliteStore, MemoryStoresAreSeparate) {
+  auto a = open_or_fail(":memory:");
+  auto b = open_or_fail(":memory:");
+  ASSERT_TRUE(a && b);
+  ok(a->create_session(session_named("s1")));
+  EXPECT_TRUE(ok(a->get_session(kDefaultNamespace, "s1")).has_value());
+  EXPECT_FALSE(ok(b->get_session(kDefaultNamespace, "s1")).has_value());
+}
+
+// ---- schema and persistence ----
+
+TEST(SqliteStore, MigratesAnEmptyFileAndUsesWal) {
+  TempDir dir;
+  const std::string path = dir.file("empty.db");
+  { std::ofstream touch(path); }  // zero bytes, as `touch` leaves it
+  ASSERT_EQ(std::filesystem::file_size(path), 0u);
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  RawDb raw(path);
+  EXPECT_EQ(raw.number("PRAGMA user_version"), sqlite::latest_schema_version());
+  EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
+  for (const char* table : {"agents", "sessions", "session_metadata", "session_agents", "memories",
+                            "memory_tags", "memories_fts", "changes"}) {
+    EXPECT_EQ(raw.number(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"), 1)
+        << table;
+  }
+}
+
+TEST(SqliteStore, PersistsAcrossReopenOfAMigratedFile) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  IdGenerator ids;
+  Memory memory = memory_in(ids, "s1", "Remember the Alamo", kT0 + 1);
+  memory.tags = {"history", "texas"};
+  memory.reasoning = "because";
+  {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    ok(store->upsert_agent(Agent{kDefaultNamespace, "agent-a", "the first", kT0}));
+    Session session = session_named("s1");
+    session.metadata = {{"k", "\"v\""}};
+    ok(store->create_session(session));
+    ok(store->insert_memory(memory));
+    ok(store->close_session(kDefaultNamespace, "s1", kT0 + 5));
+  }
+  const auto version_before = RawDb(path).number("PRAGMA user_version");
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawDb(path).number("PRAGMA user_version"), version_before);
+  auto got = ok(store->get_memory(kDefaultNamespace, memory.id, kNow));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->content, memory.content);
+  EXPECT_EQ(got->tags, memory.tags);
+  EXPECT_EQ(got->reasoning, memory.reasoning);
+  EXPECT_EQ(ok(store->get_agent(kDefaultNamespace, "agent-a"))->description, "the first");
+  auto session = ok(store->get_session(kDefaultNamespace, "s1"));
+  ASSERT_TRUE(session.has_value());
+  EXPECT_EQ(session->status, SessionStatus::kClosed);
+  EXPECT_EQ(session->metadata, (Metadata{{"k", "\"v\""}}));
+  MemoryQuery q;
+  q.now = kNow;
+  q.content_contains = "alamo";
+  q.tags = {"texas"};
+  auto rows = ok(store->query_memories(q));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].id, memory.id);
+}
+
+TEST(SqliteStore, RefusesAFileFromANewerVersion) {
+  TempDir dir;
+  const std::string path = dir.file("future.db");
+  ASSERT_NE(open_or_fail(path), nullptr);
+  const int future = sqlite::latest_schema_version() + 1;
+  RawDb(path).exec("PRAGMA user_version = " + std::to_string(future));
+  auto store = open_sqlite_store(SqliteOptions{path});
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
+  EXPECT_THAT(store.error().message, HasSubstr("newer"));
+  EXPECT_THAT(store.error().message, HasSubstr(path));
+  EXPECT_EQ(RawDb(path).number("PRAGMA user_version"), future) << "the file is left untouched";
+}
+
+TEST(SqliteStore, IndexesStayConsistentThroughDeletesAndPurges) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  IdGenerator ids;
+  ok(store->create_session(session_named("s1")));
+  std::vector<std::string> kept;
+  for (int i = 0; i < 300; ++i) {
+    Memory m = memory_in(ids, "s1", "entry number " + std::to_string(i) + " with words", kT0 + i);
+    m.tags = {"t" + std::to_string(i % 7), "all"};
+    if (i % 3 == 0) m.expires_at = kT0 + 1000;
+    ok(store->insert_memory(m));
+    if (i % 5 == 0 && i % 3 != 0) {
+      ok(store->delete_memory(kDefaultNamespace, m.id));
+    } else if (i % 3 != 0) {
+      kept.push_back(m.id);
+    }
+  }
+  EXPECT_EQ(ok(store->purge_expired(kT0 + 1000)), 100u);
+  RawDb raw(path);
+  EXPECT_EQ(raw.number("SELECT count(*) FROM memories"), static_cast<long long>(kept.size()));
+  EXPECT_EQ(raw.number("SELECT count(*) FROM memory_tags"), static_cast<long long>(2 * kept.size()));
+  // FTS5's own check that the index matches the content table exactly.
+  raw.exec("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)");
+  EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"words\"'"),
+            static_cast<long long>(kept.size()));
+}
+
+// ---- locking and several processes ----
+
+TEST(SqliteStore, WriterWaitsForAnotherConnectionsLockWithinTheBusyTimeout) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  ok(store->create_session(session_named("s1")));
+  IdGenerator ids;
+  RawDb holder(path);
+  holder.exec("BEGIN IMMEDIATE");
+  std::atomic<bool> inserted{false};
+  Result<void> result;
+  std::thread writer([&] {
+    result = store->insert_memory(memory_in(ids, "s1", "patient", kT0));
+    inserted = true;
+  });
+  // Hold the lock for a while; the store must wait rather than fail with "database is locked".
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(inserted.load());
+  holder.exec("COMMIT");
+  writer.join();
+  EXPECT_TRUE(result.has_value()) << (result ? "" : result.error().message);
+  EXPECT_EQ(count_all(*store), 1u);
+}
+
+TEST(SqliteStore, LockHeldPastTheBusyTimeoutIsUnavailable) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  SqliteOptions options;
+  options.path = path;
+  options.busy_timeout_ms = 100;
+  auto store = open_or_fail(options);
+  ASSERT_NE(store, nullptr);
+  RawDb holder(path);
+  holder.exec("BEGIN IMMEDIATE");
+  auto result = store->create_session(session_named("s1"));
+  holder.exec("ROLLBACK");
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
+  EXPECT_THAT(result.error().message, HasSubstr("create session"));
+  ok(store->create_session(session_named("s1")));  // and it works once the lock is gone
+}
+
+TEST(SqliteStore, TwoStoresOnOneFileWriteConcurrentlyFromManyThreads) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  auto first = open_or_fail(path);
+  auto second = open_or_fail(path);
+  ASSERT_TRUE(first && second);
+  ok(first->create_session(session_named("s1")));
+  IdGenerator ids;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = t % 2 == 0 ? *first : *second;
+      for (int i = 0; i < 250; ++i) {
+        Memory m = memory_in(ids, "s1", "thread " + std::to_string(t), kT0 + i, "agent-" + std::to_string(t));
+        m.tags = {"a", "b"};
+        if (auto inserted = store.insert_memory(m); !inserted) {
+          ++failures;
+          ADD_FAILURE() << inserted.error().message;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(count_all(*first), 1000u);
+  EXPECT_EQ(count_all(*second), 1000u);
+}
+
+// Child process body: opens its own store on `path` and inserts `count` memories, each with 2 tags.
+int insert_from_child(const std::string& path, const std::string& agent, int count) {
+  SqliteOptions options;
+  options.path = path;
+  auto store = open_sqlite_store(options);
+  if (!store) {
+    std::fprintf(stderr, "child %s: open: %s\n", agent.c_str(), store.error().message.c_str());
+    return 2;
+  }
+  IdGenerator ids;
+  for (int i = 0; i < count; ++i) {
+    Memory m = memory_in(ids, "shared", agent + " writes " + std::to_string(i), kT0 + i, agent);
+    m.tags = {agent, "both"};
+    if (auto inserted = (*store)->insert_memory(m); !inserted) {
+      std::fprintf(stderr, "child %s: insert %d: %s\n", agent.c_str(), i, inserted.error().message.c_str());
+      return 3;
+    }
+  }
+  return 0;
+}
+
+TEST(SqliteStore, TwoProcessesInsertingAtOnceLoseNothing) {
+  TempDir dir;
+  const std::string path = dir.file("shared.db");
+  {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    ok(store->create_session(session_named("shared")));
+  }  // closed before fork: children must not inherit open connections
+  int start[2];
+  ASSERT_EQ(::pipe(start), 0);
+  const pid_t one = fork_child(start[0], start[1], [&] { return insert_from_child(path, "proc-1", 1000); });
+  const pid_t two = fork_child(start[0], start[1], [&] { return insert_from_child(path, "proc-2", 1000); });
+  ASSERT_GT(one, 0);
+  ASSERT_GT(two, 0);
+  ::close(start[0]);
+  ::close(start[1]);  // both children start now
+  EXPECT_EQ(wait_child(one, std::chrono::seconds(120)), 0);
+  EXPECT_EQ(wait_child(two, std::chrono::seconds(120)), 0);
+
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(count_all(*store), 2000u);
+  for (const char* agent : {"proc-1", "proc-2"}) {
+    MemoryQuery q;
+    q.now = kNow;
+    q.tags = {agent, "both"};
+    q.limit = 5000;
+    EXPECT_EQ(ok(store->query_memories(q)).size(), 1000u) << agent;
+  }
+  auto sessions = ok(store->find_sessions(SessionQuery{}));
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0].memory_count, 2000);
+  EXPECT_THAT(sessions[0].agents, ::testing::ElementsAre("proc-1", "proc-2"));
+}
+
+// ---- change feed across stores and processes ----
+
+TEST(SqliteStore, SecondStoreOnTheSameFileSeesWritesThroughWatchWithin250ms) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  auto writer = open_or_fail(path);
+  auto watcher = open_or_fail(path);
+  ASSERT_TRUE(writer && watcher);
+  EventRecorder recorder;
+  auto subscription = watcher->watch(recorder.callback());
+  IdGenerator ids;
+  for (int round = 0; round < 3; ++round) {
+    const std::string session_id = "s" + std::to_string(round);
+    ok(writer->create_session(session_named(session_id)));
+    const auto written = std::chrono::steady_clock::now();
+    ok(writer->insert_memory(memory_in(ids, session_id, "news", kT0 + round)));
+    ASSERT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, session_id,
+                                        std::chrono::milliseconds(250)))
+        << "round " << round;
+    const auto latency =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - written);
+    std::printf("[ info ] cross-store change latency, round %d: %.1f ms\n", round,
+                static_cast<double>(latency.count()) / 1000.0);
+    EXPECT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kSessionChanged, kDefaultNamespace, session_id,
+                                        std::chrono::milliseconds(250)));
+  }
+}
+
+TEST(SqliteStore, AnotherProcessesWritesReachWatch) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  ok(store->create_session(session_named("remote")));
+  int start[2];
+  int report[2];
+  ASSERT_EQ(::pipe(start), 0);
+  ASSERT_EQ(::pipe(report), 0);
+  // Forked before watch() starts the poller thread, so the child inherits no held locks.
+  const pid_t child = fork_child(start[0], start[1], [&] {
+    ::close(report[0]);
+    SqliteOptions options;
+    options.path = path;
+    auto remote = open_sqlite_store(options);
+    if (!remote) return 2;
+    IdGenerator ids;
+    Memory m = memory_in(ids, "remote", "from afar", kT0);
+    m.agent_id = "remote-agent";
+    if (!(*remote)->insert_memory(m)) return 3;
+    // Report when the commit returned, on the system-wide monotonic clock.
+    const auto committed = std::chrono::steady_clock::now().time_since_epoch().count();
+    if (::write(report[1], &committed, sizeof committed) != sizeof committed) return 4;
+    return 0;
+  });
+  ASSERT_GT(child, 0);
+  ::close(start[0]);
+  ::close(report[1]);
+
+  EventRecorder recorder;
+  auto subscription = store->watch(recorder.callback());
+  ::close(start[1]);  // go
+  decltype(std::chrono::steady_clock::now().time_since_epoch().count()) committed = 0;
+  ASSERT_EQ(::read(report[0], &committed, sizeof committed), static_cast<ssize_t>(sizeof committed));
+  ::close(report[0]);
+  const bool seen = recorder.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, "remote",
+                                            std::chrono::seconds(5));
+  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  EXPECT_EQ(wait_child(child, std::chrono::seconds(30)), 0);
+  ASSERT_TRUE(seen);
+  const double latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::duration(now - committed)).count();
+  std::printf("[ info ] cross-process change latency: %.1f ms\n", latency_ms);
+  EXPECT_LE(latency_ms, 250.0);
+}
+
+TEST(SqliteStore, CallbackMayDestroyItsOwnSubscription) {
+  auto store = open_or_fail(":memory:");
+  ASSERT_NE(store, nullptr);
+  std::mutex mutex;
+  std::condition_variable fired_cv;
+  int fired = 0;
+  std::unique_ptr<ChangeSubscription> subscription;
+  {
+    std::lock_guard lock(mutex);
+    subscription = store->watch([&](const ChangeEvent&) {
+      std::lock_guard inner(mutex);
+      subscription.reset();  // from the poller thread itself
+      ++fired;
+      fired_cv.notify_all();
+    });
+  }
+  ok(store->create_session(session_named("s1")));
+  std::unique_lock lock(mutex);
+  ASSERT_TRUE(fired_cv.wait_for(lock, std::chrono::seconds(5), [&] { return fired > 0; }));
+  lock.unlock();
+  // Further writes reach nobody; a new subscription works again.
+  EventRecorder recorder;
+  auto again = store->watch(recorder.callback());
+  ok(store->create_session(session_named("s2")));
+  EXPECT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kSessionChanged, kDefaultNamespace, "s2"));
+  lock.lock();
+  EXPECT_EQ(fired, 1);
+  lock.unlock();  // never destroy a subscription (`again`) while holding a lock a callback takes
+}
+
+TEST(SqliteStore, SubscriptionMayOutliveTheStore) {
+  TempDir dir;
+  auto store = open_or_fail(dir.file("memtrace.db"));
+  ASSERT_NE(store, nullptr);
+  EventRecorder recorder;
+  auto subscription = store->watch(recorder.callback());
+  ok(store->create_session(session_named("s1")));
+  EXPECT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kSessionChanged, kDefaultNamespace, "s1"));
+  store.reset();         // stops and joins the poller
+  subscription.reset();  // then a no-op
+}
+
+// ---- timing (printed, never asserted) ----
+
+double process_cpu_us() {
+  timespec now{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) * 1e6 + static_cast<double>(now.tv_nsec) / 1e3;
+}
+
+void time_inserts(const std::string& label, Store& store, int count) {
+  IdGenerator ids;
+  ok(store.create_session(session_named("timing")));
+  std::vector<Memory> memories;
+  for (int i = 0; i < count; ++i) {
+    Memory m = memory_in(
+        ids, "timing",
+        "Observed that request " + std::to_string(i) + " to the payments service took longer than the budget",
+        kT0 + i);
+    m.tags = {"perf", "payments"};
+    memories.push_back(std::move(m));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = process_cpu_us();
+  for (const auto& m : memories) ok(store.insert_memory(m));
+  const double cpu = (process_cpu_us() - cpu_start) / count;
+  const auto elapsed =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  std::printf("[ info ] %s: %.1f us per insert (memory with 2 tags, %d inserts; %.1f us of CPU)\n",
+              label.c_str(), elapsed / count, count, cpu);
+
+  MemoryQuery q;
+  q.now = kNow;
+  q.session_id = "timing";
+  q.limit = 20;
+  const auto query_start = std::chrono::steady_clock::now();
+  constexpr int kQueries = 500;
+  for (int i = 0; i < kQueries; ++i) ok(store.query_memories(q));
+  const auto per_query =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - query_start).count() /
+      kQueries;
+  q.session_id.reset();
+  q.content_contains = "request 12";
+  const auto search_start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kQueries; ++i) ok(store.query_memories(q));
+  const auto per_search =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - search_start).count() /
+      kQueries;
+  std::printf("[ info ] %s: %.1f us per recall of 20, %.1f us per substring search\n", label.c_str(),
+              per_query, per_search);
+}
+
+TEST(SqliteStore, PrintsInsertTiming) {
+  auto memory = open_or_fail(":memory:");
+  ASSERT_NE(memory, nullptr);
+  time_inserts("sqlite :memory:", *memory, 5000);
+  TempDir dir;
+  auto file = open_or_fail(dir.file("timing.db"));
+  ASSERT_NE(file, nullptr);
+  time_inserts("sqlite file (WAL, synchronous=NORMAL)", *file, 5000);
+}
+
+}  // namespace
+}  // namespace memtrace::testing

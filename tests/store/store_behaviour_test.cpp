@@ -1,0 +1,916 @@
+// The store behaviour suite's tests: run unchanged against every backend (see store_behaviour.h).
+#include "store/store_behaviour.h"
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include <gmock/gmock.h>
+
+namespace memtrace::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::IsEmpty;
+
+std::vector<std::string> reversed(std::vector<std::string> ids) {
+  std::reverse(ids.begin(), ids.end());
+  return ids;
+}
+
+// The ids in the order a store answers: largest (newest) first.
+std::vector<std::string> newest_first(std::vector<std::string> ids) {
+  std::sort(ids.begin(), ids.end(), std::greater<>());
+  return ids;
+}
+
+// ---- basics ----
+
+TEST_P(StoreBehaviour, DescribesItselfAndAnswersPing) {
+  EXPECT_FALSE(store().describe().empty());
+  ok(store().ping(), "ping");
+}
+
+TEST_P(StoreBehaviour, InsertedMemoryRoundTripsEveryField) {
+  add_session("s1");
+  Memory memory = make_memory("s1", "Chose SQLite\nbecause \"it's embedded\" — ünïcödé ✓", kT0 + 5);
+  memory.type = "decision";
+  memory.tags = {"zeta", "alpha", "Mid Tag", "ünï"};  // not sorted: order must survive
+  memory.importance = 0.25;
+  memory.expires_at = kNow + 1000;
+  memory.metadata_json = R"({"b": 1,  "a": [1, 2], "s": "x\"y"})";  // spacing and key order kept verbatim
+  memory.reasoning = "fewer moving parts;\nno server to run";
+  add(memory);
+
+  auto got = ok(store().get_memory(kDefaultNamespace, memory.id, kNow));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->ns, memory.ns);
+  EXPECT_EQ(got->id, memory.id);
+  EXPECT_EQ(got->session_id, "s1");
+  EXPECT_EQ(got->agent_id, "agent-a");
+  EXPECT_EQ(got->type, "decision");
+  EXPECT_EQ(got->content, memory.content);
+  EXPECT_THAT(got->tags, ElementsAre("zeta", "alpha", "Mid Tag", "ünï"));
+  EXPECT_DOUBLE_EQ(got->importance, 0.25);
+  EXPECT_EQ(got->created_at, kT0 + 5);
+  EXPECT_EQ(got->expires_at, kNow + 1000);
+  EXPECT_EQ(got->metadata_json, memory.metadata_json);
+  EXPECT_EQ(got->reasoning, memory.reasoning);
+
+  // query_memories returns the same record.
+  auto rows = ok(store().query_memories(query()));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].content, memory.content);
+  EXPECT_THAT(rows[0].tags, ElementsAre("zeta", "alpha", "Mid Tag", "ünï"));
+  EXPECT_EQ(rows[0].metadata_json, memory.metadata_json);
+  EXPECT_EQ(rows[0].reasoning, memory.reasoning);
+  EXPECT_EQ(rows[0].expires_at, kNow + 1000);
+}
+
+TEST_P(StoreBehaviour, OptionalFieldsStayAbsent) {
+  add_session("s1");
+  Memory memory = add(make_memory("s1", "plain", kT0));
+  auto got = ok(store().get_memory(kDefaultNamespace, memory.id, kNow));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_THAT(got->tags, IsEmpty());
+  EXPECT_FALSE(got->expires_at.has_value());
+  EXPECT_FALSE(got->reasoning.has_value());
+  EXPECT_EQ(got->metadata_json, "{}");
+  EXPECT_EQ(got->type, "observation");
+  EXPECT_DOUBLE_EQ(got->importance, 0.5);
+}
+
+TEST_P(StoreBehaviour, UnknownMemoryIsAbsent) {
+  add_session("s1");
+  Memory memory = add(make_memory("s1", "here", kT0));
+  EXPECT_FALSE(ok(store().get_memory(kDefaultNamespace, new_id(kT0 + 1), kNow)).has_value());
+  EXPECT_FALSE(ok(store().get_memory("elsewhere", memory.id, kNow)).has_value());
+}
+
+// ---- recall order and filters ----
+
+TEST_P(StoreBehaviour, RecallReturnsNewestFirst) {
+  add_session("s1");
+  std::vector<Memory> memories;
+  for (int i = 0; i < 6; ++i)
+    memories.push_back(make_memory("s1", "m" + std::to_string(i), kT0 + i * UnixMillis{1000}));
+  // Insert out of order: the order of the answer comes from the ids, not from insertion.
+  for (int i : {3, 0, 5, 1, 4, 2}) add(memories[static_cast<std::size_t>(i)]);
+  std::vector<std::string> expected;
+  for (int i = 5; i >= 0; --i) expected.push_back(memories[static_cast<std::size_t>(i)].id);
+  EXPECT_THAT(recall(query()), ElementsAreArray(expected));
+}
+
+TEST_P(StoreBehaviour, RecallFiltersBySession) {
+  add_session("s1");
+  add_session("s2");
+  Memory a = add(make_memory("s1", "one", kT0 + 1));
+  add(make_memory("s2", "two", kT0 + 2));
+  Memory c = add(make_memory("s1", "three", kT0 + 3));
+  auto q = query();
+  q.session_id = "s1";
+  EXPECT_THAT(recall(q), ElementsAre(c.id, a.id));
+  q.session_id = "nope";
+  EXPECT_THAT(recall(q), IsEmpty());
+}
+
+TEST_P(StoreBehaviour, RecallFiltersByAgent) {
+  add_session("s1");
+  Memory a = add(make_memory("s1", "one", kT0 + 1, "researcher"));
+  add(make_memory("s1", "two", kT0 + 2, "writer"));
+  Memory c = add(make_memory("s1", "three", kT0 + 3, "researcher"));
+  auto q = query();
+  q.agent_id = "researcher";
+  EXPECT_THAT(recall(q), ElementsAre(c.id, a.id));
+  q.agent_id = "research";  // exact, not a prefix
+  EXPECT_THAT(recall(q), IsEmpty());
+}
+
+TEST_P(StoreBehaviour, RecallFiltersByAnyOfTypes) {
+  add_session("s1");
+  Memory m1 = make_memory("s1", "saw it", kT0 + 1);
+  m1.type = "observation";
+  Memory m2 = make_memory("s1", "did it", kT0 + 2);
+  m2.type = "action";
+  Memory m3 = make_memory("s1", "chose it", kT0 + 3);
+  m3.type = "decision";
+  m3.reasoning = "why not";
+  add(m1);
+  add(m2);
+  add(m3);
+  auto q = query();
+  q.types = {"decision"};
+  EXPECT_THAT(recall(q), ElementsAre(m3.id));
+  q.types = {"observation", "decision"};
+  EXPECT_THAT(recall(q), ElementsAre(m3.id, m1.id));
+  q.types = {"fact"};
+  EXPECT_THAT(recall(q), IsEmpty());
+}
+
+TEST_P(StoreBehaviour, RecallMatchesAllTagsExactly) {
+  add_session("s1");
+  Memory bug = make_memory("s1", "a", kT0 + 1);
+  bug.tags = {"bug", "parser"};
+  Memory bugfix = make_memory("s1", "b", kT0 + 2);
+  bugfix.tags = {"bugfix", "parser"};
+  Memory upper = make_memory("s1", "c", kT0 + 3);
+  upper.tags = {"Bug"};
+  Memory both = make_memory("s1", "d", kT0 + 4);
+  both.tags = {"parser", "urgent", "bug"};
+  add(bug);
+  add(bugfix);
+  add(upper);
+  add(both);
+  auto q = query();
+  q.tags = {"bug"};
+  EXPECT_THAT(recall(q), ElementsAre(both.id, bug.id)) << "\"bug\" must not match \"bugfix\" or \"Bug\"";
+  q.tags = {"bug", "urgent"};
+  EXPECT_THAT(recall(q), ElementsAre(both.id));
+  q.tags = {"parser"};
+  EXPECT_THAT(recall(q), ElementsAre(both.id, bugfix.id, bug.id));
+  q.tags = {"bu"};
+  EXPECT_THAT(recall(q), IsEmpty());
+  q.tags = {"bug", "missing"};
+  EXPECT_THAT(recall(q), IsEmpty());
+}
+
+TEST_P(StoreBehaviour, ContentSearchIsCaseInsensitiveSubstring) {
+  add_session("s1");
+  Memory a = add(make_memory("s1", "The Parser crashed on empty input", kT0 + 1));
+  Memory b = add(make_memory("s1", "reparsers are fast", kT0 + 2));
+  add(make_memory("s1", "nothing to see", kT0 + 3));
+  Memory d = add(make_memory("s1", "PARSER rewrite done", kT0 + 4));
+  auto q = query();
+  for (const char* needle : {"parser", "PARSER", "pArSeR"}) {
+    q.content_contains = needle;
+    EXPECT_THAT(recall(q), ElementsAre(d.id, b.id, a.id)) << needle;
+  }
+  q.content_contains = "crashed on empty";
+  EXPECT_THAT(recall(q), ElementsAre(a.id));
+  q.content_contains = "parser crashed";  // words in this order only
+  EXPECT_THAT(recall(q), ElementsAre(a.id));
+  q.content_contains = "crashed parser";
+  EXPECT_THAT(recall(q), IsEmpty());
+  q.content_contains = "parsnip";
+  EXPECT_THAT(recall(q), IsEmpty());
+}
+
+TEST_P(StoreBehaviour, ContentSearchWithOneOrTwoCharacterNeedles) {
+  add_session("s1");
+  Memory a = add(make_memory("s1", "use Qt here", kT0 + 1));
+  Memory b = add(make_memory("s1", "x", kT0 + 2));
+  Memory c = add(make_memory("s1", "quota exceeded", kT0 + 3));
+  Memory d = add(make_memory("s1", "ok", kT0 + 4));
+  auto q = query();
+  q.content_contains = "q";
+  EXPECT_THAT(recall(q), ElementsAre(c.id, a.id));
+  q.content_contains = "QT";
+  EXPECT_THAT(recall(q), ElementsAre(a.id));
+  q.content_contains = "X";
+  EXPECT_THAT(recall(q), ElementsAre(c.id, b.id));
+  q.content_contains = "OK";
+  EXPECT_THAT(recall(q), ElementsAre(d.id));
+  q.content_contains = "zz";
+  EXPECT_THAT(recall(q), IsEmpty());
+}
+
+TEST_P(StoreBehaviour, ContentSearchTreatsSpecialCharactersLiterally) {
+  add_session("s1");
+  Memory quote = add(make_memory("s1", R"(say "hi" to them)", kT0 + 1));
+  Memory percent = add(make_memory("s1", "100% done", kT0 + 2));
+  Memory underscore = add(make_memory("s1", "rename snake_case field", kT0 + 3));
+  Memory star = add(make_memory("s1", "glob a*b and x OR y (maybe) - col:val ^x", kT0 + 4));
+  Memory apostrophe = add(make_memory("s1", "it's O'Brien's \\path\\", kT0 + 5));
+  add(make_memory("s1", "plain text only", kT0 + 6));
+  auto q = query();
+  auto expect = [&](const std::string& needle, const std::vector<std::string>& ids) {
+    q.content_contains = needle;
+    EXPECT_THAT(recall(q), ElementsAreArray(ids)) << "needle: " << needle;
+  };
+  expect(R"("hi")", {quote.id});
+  expect(R"(")", {quote.id});
+  expect(R"(y "h)", {quote.id});
+  expect("%", {percent.id});  // not a wildcard
+  expect("0% d", {percent.id});
+  expect("_", {underscore.id});  // not a wildcard
+  expect("e_c", {underscore.id});
+  expect("a*b", {star.id});
+  expect("*", {star.id});
+  expect("x OR y", {star.id});
+  expect("OR", {star.id});
+  expect("(maybe)", {star.id});
+  expect("- col:val", {star.id});
+  expect("^x", {star.id});
+  expect("'", {apostrophe.id});
+  expect("O'Brien's", {apostrophe.id});
+  expect("\\path\\", {apostrophe.id});
+  expect("%%", {});
+  expect("__", {});
+}
+
+TEST_P(StoreBehaviour, ContentSearchHandlesUnicode) {
+  add_session("s1");
+  Memory japanese = add(make_memory("s1", "日本語のテキストを保存", kT0 + 1));
+  Memory german = add(make_memory("s1", "Die Straße ist naß", kT0 + 2));
+  Memory emoji = add(make_memory("s1", "🚀 launch at 10", kT0 + 3));
+  add(make_memory("s1", "ascii only", kT0 + 4));
+  auto q = query();
+  auto expect = [&](const std::string& needle, const std::vector<std::string>& ids) {
+    q.content_contains = needle;
+    EXPECT_THAT(recall(q), ElementsAreArray(ids)) << "needle: " << needle;
+  };
+  expect("日本", {japanese.id});    // two characters (six bytes)
+  expect("日本語", {japanese.id});  // three characters
+  expect("テキスト", {japanese.id});
+  expect("語", {japanese.id});
+  expect("Straße", {german.id});
+  expect("straße", {german.id});  // ASCII letters fold, ß stays ß
+  expect("ß", {german.id});
+  expect("🚀", {emoji.id});
+  expect("🚀 l", {emoji.id});
+  expect("🚀 LAUNCH", {emoji.id});
+  expect("中文", {});
+}
+
+TEST_P(StoreBehaviour, RecallFiltersByMinImportance) {
+  add_session("s1");
+  Memory low = make_memory("s1", "low", kT0 + 1);
+  low.importance = 0.1;
+  Memory mid = make_memory("s1", "mid", kT0 + 2);
+  mid.importance = 0.5;
+  Memory high = make_memory("s1", "high", kT0 + 3);
+  high.importance = 0.9;
+  add(low);
+  add(mid);
+  add(high);
+  auto q = query();
+  q.min_importance = 0.5;  // inclusive
+  EXPECT_THAT(recall(q), ElementsAre(high.id, mid.id));
+  q.min_importance = 0.0;
+  EXPECT_THAT(recall(q), ElementsAre(high.id, mid.id, low.id));
+  q.min_importance = 0.95;
+  EXPECT_THAT(recall(q), IsEmpty());
+}
+
+TEST_P(StoreBehaviour, SinceIsInclusiveAndUntilIsExclusive) {
+  add_session("s1");
+  Memory m1 = add(make_memory("s1", "1", kT0 + 1000));
+  Memory m2 = add(make_memory("s1", "2", kT0 + 2000));
+  Memory m3 = add(make_memory("s1", "3", kT0 + 3000));
+  auto q = query();
+  q.since = kT0 + 2000;
+  EXPECT_THAT(recall(q), ElementsAre(m3.id, m2.id));
+  q.since = kT0 + 2001;
+  EXPECT_THAT(recall(q), ElementsAre(m3.id));
+  q.since.reset();
+  q.until = kT0 + 2000;
+  EXPECT_THAT(recall(q), ElementsAre(m1.id));
+  q.until = kT0 + 2001;
+  EXPECT_THAT(recall(q), ElementsAre(m2.id, m1.id));
+  q.since = kT0 + 2000;
+  q.until = kT0 + 3000;
+  EXPECT_THAT(recall(q), ElementsAre(m2.id));
+  q.since = kT0 + 3000;
+  q.until = kT0 + 3000;
+  EXPECT_THAT(recall(q), IsEmpty());
+}
+
+TEST_P(StoreBehaviour, FiltersCombine) {
+  add_session("s1");
+  add_session("s2");
+  auto target = [&](UnixMillis at) {
+    Memory m = make_memory("s1", "Deploy pipeline fixed", at, "ops");
+    m.type = "action";
+    m.tags = {"ci", "deploy"};
+    m.importance = 0.8;
+    return m;
+  };
+  Memory hit = add(target(kT0 + 5000));
+  Memory hit2 = add(target(kT0 + 6000));
+  // Each decoy misses exactly one filter.
+  Memory other_session = target(kT0 + 5100);
+  other_session.session_id = "s2";
+  Memory other_agent = target(kT0 + 5200);
+  other_agent.agent_id = "dev";
+  Memory other_type = target(kT0 + 5300);
+  other_type.type = "observation";
+  Memory missing_tag = target(kT0 + 5400);
+  missing_tag.tags = {"ci"};
+  Memory other_content = target(kT0 + 5500);
+  other_content.content = "Deploy paused";
+  Memory unimportant = target(kT0 + 5600);
+  unimportant.importance = 0.3;
+  Memory too_early = target(kT0 + 1000);
+  Memory too_late = target(kT0 + 9000);
+  for (const auto& m : {other_session, other_agent, other_type, missing_tag, other_content, unimportant,
+                        too_early, too_late}) {
+    add(m);
+  }
+  auto q = query();
+  q.session_id = "s1";
+  q.agent_id = "ops";
+  q.types = {"action", "decision"};
+  q.tags = {"deploy", "ci"};
+  q.content_contains = "PIPELINE";
+  q.min_importance = 0.5;
+  q.since = kT0 + 2000;
+  q.until = kT0 + 8000;
+  EXPECT_THAT(recall(q), ElementsAreArray(newest_first({hit.id, hit2.id})));
+  q.before_id = std::max(hit.id, hit2.id);
+  EXPECT_THAT(recall(q), ElementsAre(std::min(hit.id, hit2.id)));
+  // Without the session filter (so that backends choosing another index are exercised too).
+  q.session_id.reset();
+  q.before_id.reset();
+  EXPECT_THAT(recall(q), ElementsAreArray(newest_first({hit.id, hit2.id, other_session.id})));
+  q.tags.clear();
+  EXPECT_THAT(recall(q), ElementsAreArray(newest_first({hit.id, hit2.id, other_session.id, missing_tag.id})));
+  q.content_contains.reset();
+  q.agent_id.reset();
+  EXPECT_THAT(recall(q), ElementsAreArray(newest_first({hit.id, hit2.id, other_session.id, missing_tag.id,
+                                                        other_content.id, other_agent.id})));
+}
+
+TEST_P(StoreBehaviour, LimitCapsTheAnswer) {
+  add_session("s1");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(add(make_memory("s1", "m", kT0 + i)).id);
+  auto q = query();
+  q.limit = 3;
+  EXPECT_THAT(recall(q), ElementsAre(ids[9], ids[8], ids[7]));
+  q.limit = 1;
+  EXPECT_THAT(recall(q), ElementsAre(ids[9]));
+}
+
+// Pages through `q` with before_id, `page` at a time, returning every id seen in order.
+std::vector<std::string> page_through(Store& store, MemoryQuery q, std::size_t page) {
+  std::vector<std::string> all;
+  q.limit = page;
+  for (int guard = 0; guard < 1000; ++guard) {
+    auto rows = store.query_memories(q);
+    if (!rows) {
+      ADD_FAILURE() << rows.error().message;
+      break;
+    }
+    for (const auto& m : *rows) all.push_back(m.id);
+    if (rows->size() < page) break;
+    q.before_id = rows->back().id;
+  }
+  return all;
+}
+
+TEST_P(StoreBehaviour, KeysetPaginationVisitsEveryMemoryOnce) {
+  add_session("s1");
+  add_session("s2");
+  std::vector<std::string> all;
+  std::vector<std::string> tagged;
+  std::vector<std::string> matching;
+  std::vector<std::string> in_s2;
+  for (int i = 0; i < 57; ++i) {
+    Memory m = make_memory(i % 3 == 0 ? "s2" : "s1", i % 2 == 0 ? "even entry" : "odd entry",
+                           kT0 + i * UnixMillis{10}, i % 4 == 0 ? "agent-b" : "agent-a");
+    if (i % 5 == 0) m.tags = {"fifth"};
+    add(m);
+    all.push_back(m.id);
+    if (i % 5 == 0) tagged.push_back(m.id);
+    if (i % 2 == 1) matching.push_back(m.id);
+    if (i % 3 == 0) in_s2.push_back(m.id);
+  }
+  EXPECT_THAT(page_through(store(), query(), 10), ElementsAreArray(reversed(all)));
+  EXPECT_THAT(page_through(store(), query(), 1), ElementsAreArray(reversed(all)));
+  EXPECT_THAT(page_through(store(), query(), 57), ElementsAreArray(reversed(all)));
+  auto q = query();
+  q.tags = {"fifth"};
+  EXPECT_THAT(page_through(store(), q, 4), ElementsAreArray(reversed(tagged)));
+  q = query();
+  q.content_contains = "ODD";
+  EXPECT_THAT(page_through(store(), q, 7), ElementsAreArray(reversed(matching)));
+  q.content_contains = "d";
+  EXPECT_THAT(page_through(store(), q, 7), ElementsAreArray(reversed(matching)));
+  q = query();
+  q.session_id = "s2";
+  EXPECT_THAT(page_through(store(), q, 6), ElementsAreArray(reversed(in_s2)));
+}
+
+// ---- namespaces ----
+
+TEST_P(StoreBehaviour, NamespacesIsolateEverything) {
+  // The same ids in two namespaces are different things.
+  add_session("s1", "agent-a", {{"k", "\"v\""}}, "team-a");
+  add_session("s1", "agent-a", {{"k", "\"v\""}}, "team-b");
+  Memory in_a = make_memory("s1", "shared words", kT0 + 1, "agent-a", "team-a");
+  in_a.tags = {"t"};
+  add(in_a);
+  Memory in_b = in_a;
+  in_b.ns = "team-b";
+  in_b.content = "other words";
+  add(in_b);
+  ok(store().upsert_agent(Agent{"team-a", "agent-a", "alpha", kT0}));
+  ok(store().upsert_agent(Agent{"team-b", "agent-a", "beta", kT0}));
+
+  auto got_a = ok(store().get_memory("team-a", in_a.id, kNow));
+  auto got_b = ok(store().get_memory("team-b", in_a.id, kNow));
+  ASSERT_TRUE(got_a && got_b);
+  EXPECT_EQ(got_a->content, "shared words");
+  EXPECT_EQ(got_b->content, "other words");
+  EXPECT_FALSE(ok(store().get_memory(kDefaultNamespace, in_a.id, kNow)).has_value());
+
+  auto q = query("team-a");
+  q.content_contains = "words";
+  EXPECT_THAT(recall(q), ElementsAre(in_a.id));
+  q.content_contains = "other";
+  EXPECT_THAT(recall(q), IsEmpty());
+  q = query("team-b");
+  q.tags = {"t"};
+  EXPECT_THAT(recall(q), ElementsAre(in_b.id));
+  EXPECT_THAT(recall(query(kDefaultNamespace)), IsEmpty());
+
+  EXPECT_EQ(ok(store().get_agent("team-a", "agent-a"))->description, "alpha");
+  EXPECT_EQ(ok(store().get_agent("team-b", "agent-a"))->description, "beta");
+  EXPECT_FALSE(ok(store().get_agent(kDefaultNamespace, "agent-a")).has_value());
+
+  EXPECT_TRUE(ok(store().get_session("team-a", "s1")).has_value());
+  EXPECT_FALSE(ok(store().get_session(kDefaultNamespace, "s1")).has_value());
+  auto sq = session_query("team-a");
+  sq.metadata_contains = {{"k", "\"v\""}};
+  auto found = ok(store().find_sessions(sq));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].memory_count, 1);
+  EXPECT_THAT(find(session_query(kDefaultNamespace)), IsEmpty());
+
+  // Closing or deleting in one namespace leaves the other alone.
+  EXPECT_TRUE(ok(store().close_session("team-a", "s1", kT0 + 10)));
+  EXPECT_EQ(ok(store().get_session("team-b", "s1"))->status, SessionStatus::kActive);
+  EXPECT_FALSE(ok(store().delete_memory(kDefaultNamespace, in_a.id)));
+  EXPECT_TRUE(ok(store().delete_memory("team-a", in_a.id)));
+  EXPECT_TRUE(ok(store().get_memory("team-b", in_a.id, kNow)).has_value());
+}
+
+// ---- expiry ----
+
+TEST_P(StoreBehaviour, ExpiredMemoriesAreInvisible) {
+  add_session("s1");
+  Memory forever = add(make_memory("s1", "keeps", kT0 + 1));
+  Memory expiring = make_memory("s1", "fades soon", kT0 + 2);
+  expiring.expires_at = kT0 + 10'000;
+  expiring.tags = {"temp"};
+  add(expiring);
+
+  auto q = query();
+  q.now = kT0 + 9'999;
+  EXPECT_THAT(recall(q), ElementsAre(expiring.id, forever.id));
+  EXPECT_TRUE(ok(store().get_memory(kDefaultNamespace, expiring.id, kT0 + 9'999)).has_value());
+
+  q.now = kT0 + 10'000;  // expires_at <= now: gone
+  EXPECT_THAT(recall(q), ElementsAre(forever.id));
+  q.tags = {"temp"};
+  EXPECT_THAT(recall(q), IsEmpty());
+  q.tags.clear();
+  q.content_contains = "fades";
+  EXPECT_THAT(recall(q), IsEmpty());
+  EXPECT_FALSE(ok(store().get_memory(kDefaultNamespace, expiring.id, kT0 + 10'000)).has_value());
+
+  auto sq = session_query();
+  sq.now = kT0 + 9'999;
+  auto before = ok(store().find_sessions(sq));
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].memory_count, 2);
+  EXPECT_EQ(before[0].last_activity, kT0 + 2);
+  sq.now = kT0 + 10'000;
+  auto after = ok(store().find_sessions(sq));
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].memory_count, 1);
+  EXPECT_EQ(after[0].last_activity, kT0 + 1);
+}
+
+TEST_P(StoreBehaviour, PurgeRemovesExpiredMemoriesAndTheirIndexEntries) {
+  add_session("s1");
+  Memory keep = add(make_memory("s1", "durable needle", kT0 + 1));
+  Memory later = make_memory("s1", "later needle", kT0 + 2);
+  later.expires_at = kT0 + 50'000;
+  later.tags = {"t1"};
+  add(later);
+  std::vector<std::string> expired;
+  for (int i = 0; i < 3; ++i) {
+    Memory m = make_memory("s1", "expired needle " + std::to_string(i), kT0 + 10 + i);
+    m.expires_at = kT0 + 1000 + i;
+    m.tags = {"t1", "t2"};
+    add(m);
+    expired.push_back(m.id);
+  }
+  EXPECT_EQ(ok(store().purge_expired(kT0 + 1001)), 2u);  // expires_at <= now
+  EXPECT_EQ(ok(store().purge_expired(kT0 + 1002)), 1u);
+  EXPECT_EQ(ok(store().purge_expired(kT0 + 1002)), 0u);
+
+  // With now = 0 nothing counts as expired, so only deletion can hide the purged rows.
+  auto q = query();
+  q.now = 0;
+  EXPECT_THAT(recall(q), ElementsAre(later.id, keep.id));
+  q.tags = {"t2"};
+  EXPECT_THAT(recall(q), IsEmpty());
+  q.tags = {"t1"};
+  EXPECT_THAT(recall(q), ElementsAre(later.id));
+  q.tags.clear();
+  q.content_contains = "needle";
+  EXPECT_THAT(recall(q), ElementsAre(later.id, keep.id));
+  for (const auto& id : expired) EXPECT_FALSE(ok(store().get_memory(kDefaultNamespace, id, 0)).has_value());
+
+  // The indexes still work for new rows with the same tags and words.
+  Memory fresh = make_memory("s1", "expired needle 0", kT0 + 100);
+  fresh.tags = {"t1", "t2"};
+  add(fresh);
+  q = query();
+  q.tags = {"t2"};
+  EXPECT_THAT(recall(q), ElementsAre(fresh.id));
+  q.tags.clear();
+  q.content_contains = "EXPIRED NEEDLE";
+  EXPECT_THAT(recall(q), ElementsAre(fresh.id));
+}
+
+TEST_P(StoreBehaviour, PurgeCoversEveryNamespaceAndLargeBatches) {
+  add_session("s1", "agent-a", {}, "ns-1");
+  add_session("s1", "agent-a", {}, "ns-2");
+  for (int i = 0; i < 600; ++i) {
+    Memory m = make_memory("s1", "bulk", kT0 + i, "agent-a", i % 2 == 0 ? "ns-1" : "ns-2");
+    m.expires_at = kT0 + 100;
+    add(m);
+  }
+  EXPECT_EQ(ok(store().purge_expired(kT0 + 100)), 600u);
+  auto q = query("ns-1");
+  q.now = 0;
+  EXPECT_THAT(recall(q), IsEmpty());
+}
+
+// ---- delete ----
+
+TEST_P(StoreBehaviour, DeleteMemoryRemovesItEverywhere) {
+  add_session("s1");
+  Memory keep = make_memory("s1", "stays around", kT0 + 1);
+  keep.tags = {"x"};
+  add(keep);
+  Memory gone = make_memory("s1", "goes away", kT0 + 2);
+  gone.tags = {"x", "y"};
+  add(gone);
+
+  EXPECT_TRUE(ok(store().delete_memory(kDefaultNamespace, gone.id)));
+  EXPECT_FALSE(ok(store().get_memory(kDefaultNamespace, gone.id, kNow)).has_value());
+  EXPECT_THAT(recall(query()), ElementsAre(keep.id));
+  auto q = query();
+  q.tags = {"y"};
+  EXPECT_THAT(recall(q), IsEmpty());
+  q.tags = {"x"};
+  EXPECT_THAT(recall(q), ElementsAre(keep.id));
+  q.tags.clear();
+  q.content_contains = "goes";
+  EXPECT_THAT(recall(q), IsEmpty());
+  q.content_contains = "a";
+  EXPECT_THAT(recall(q), ElementsAre(keep.id));
+
+  EXPECT_FALSE(ok(store().delete_memory(kDefaultNamespace, gone.id)));
+  EXPECT_FALSE(ok(store().delete_memory(kDefaultNamespace, new_id(kT0 + 3))));
+  auto summary = ok(store().find_sessions(session_query()));
+  ASSERT_EQ(summary.size(), 1u);
+  EXPECT_EQ(summary[0].memory_count, 1);
+}
+
+// ---- sessions ----
+
+TEST_P(StoreBehaviour, SessionRoundTrips) {
+  Session session =
+      make_session("s1", "planner", {{"repo", "\"memtrace\""}, {"pr", "42"}, {"obj", R"({"a":1})"}});
+  session.created_at = kT0 + 1;
+  session.updated_at = kT0 + 2;
+  ok(store().create_session(session));
+  auto got = ok(store().get_session(kDefaultNamespace, "s1"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->ns, kDefaultNamespace);
+  EXPECT_EQ(got->id, "s1");
+  EXPECT_EQ(got->created_by, "planner");
+  EXPECT_EQ(got->metadata, session.metadata);
+  EXPECT_EQ(got->status, SessionStatus::kActive);
+  EXPECT_EQ(got->created_at, kT0 + 1);
+  EXPECT_EQ(got->updated_at, kT0 + 2);
+  EXPECT_FALSE(got->closed_at.has_value());
+  EXPECT_FALSE(ok(store().get_session(kDefaultNamespace, "s2")).has_value());
+}
+
+TEST_P(StoreBehaviour, CreatingAnExistingSessionIsAConflict) {
+  add_session("s1", "first", {{"k", "1"}});
+  auto again = store().create_session(make_session("s1", "second", {{"k", "2"}}));
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict) << again.error().message;
+  auto got = ok(store().get_session(kDefaultNamespace, "s1"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->created_by, "first");
+  EXPECT_EQ(got->metadata, (Metadata{{"k", "1"}}));
+}
+
+TEST_P(StoreBehaviour, ClosingASession) {
+  add_session("s1");
+  EXPECT_TRUE(ok(store().close_session(kDefaultNamespace, "s1", kT0 + 500)));
+  auto got = ok(store().get_session(kDefaultNamespace, "s1"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->status, SessionStatus::kClosed);
+  EXPECT_EQ(got->closed_at, kT0 + 500);
+  EXPECT_EQ(got->updated_at, kT0 + 500);
+  // Closing again is a no-op that still answers true.
+  EXPECT_TRUE(ok(store().close_session(kDefaultNamespace, "s1", kT0 + 900)));
+  EXPECT_EQ(ok(store().get_session(kDefaultNamespace, "s1"))->closed_at, kT0 + 500);
+  EXPECT_FALSE(ok(store().close_session(kDefaultNamespace, "unknown", kT0 + 900)));
+}
+
+TEST_P(StoreBehaviour, FindSessionsNewestFirstWithPaging) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 7; ++i) ids.push_back(add_session(new_id(kT0 + i * UnixMillis{1000})).id);
+  EXPECT_THAT(find(session_query()), ElementsAreArray(reversed(ids)));
+  auto q = session_query();
+  q.limit = 3;
+  std::vector<std::string> seen;
+  for (int guard = 0; guard < 10; ++guard) {
+    auto page = find(q);
+    seen.insert(seen.end(), page.begin(), page.end());
+    if (page.size() < q.limit) break;
+    q.before_id = page.back();
+  }
+  EXPECT_THAT(seen, ElementsAreArray(reversed(ids)));
+  q = session_query();
+  q.limit = 2;
+  q.before_id = ids[3];
+  EXPECT_THAT(find(q), ElementsAre(ids[2], ids[1]));
+}
+
+TEST_P(StoreBehaviour, FindSessionsByMetadataContainment) {
+  auto s1 = add_session(new_id(kT0 + 1), "a", {{"repo", "\"memtrace\""}, {"ticket", "42"}}).id;
+  auto s2 = add_session(new_id(kT0 + 2), "a", {{"repo", "\"memtrace\""}, {"ticket", "\"42\""}}).id;
+  auto s3 = add_session(new_id(kT0 + 3), "a", {{"repo", "\"other\""}}).id;
+  auto s4 = add_session(new_id(kT0 + 4), "a", {}).id;
+  auto q = session_query();
+  q.metadata_contains = {{"repo", "\"memtrace\""}};
+  EXPECT_THAT(find(q), ElementsAre(s2, s1));
+  q.metadata_contains = {{"repo", "\"memtrace\""}, {"ticket", "42"}};
+  EXPECT_THAT(find(q), ElementsAre(s1));
+  q.metadata_contains = {{"ticket", "\"42\""}};  // the string "42" is not the number 42
+  EXPECT_THAT(find(q), ElementsAre(s2));
+  q.metadata_contains = {{"repo", "\"other\""}, {"ticket", "42"}};
+  EXPECT_THAT(find(q), IsEmpty());
+  q.metadata_contains = {{"missing", "1"}};
+  EXPECT_THAT(find(q), IsEmpty());
+  q.metadata_contains.clear();
+  EXPECT_THAT(find(q), ElementsAre(s4, s3, s2, s1));
+  auto found = ok(store().find_sessions(session_query()));
+  ASSERT_EQ(found.size(), 4u);
+  EXPECT_EQ(found[2].session.metadata, (Metadata{{"repo", "\"memtrace\""}, {"ticket", "\"42\""}}));
+}
+
+TEST_P(StoreBehaviour, FindSessionsByStatus) {
+  auto s1 = add_session(new_id(kT0 + 1)).id;
+  auto s2 = add_session(new_id(kT0 + 2)).id;
+  auto s3 = add_session(new_id(kT0 + 3)).id;
+  ok(store().close_session(kDefaultNamespace, s2, kT0 + 10));
+  auto q = session_query();
+  q.status = SessionStatus::kActive;
+  EXPECT_THAT(find(q), ElementsAre(s3, s1));
+  q.status = SessionStatus::kClosed;
+  EXPECT_THAT(find(q), ElementsAre(s2));
+}
+
+TEST_P(StoreBehaviour, FindSessionsByAgentCreatorOrParticipant) {
+  auto created = add_session(new_id(kT0 + 1), "alice").id;
+  auto joined = add_session(new_id(kT0 + 2), "bob").id;
+  auto unrelated = add_session(new_id(kT0 + 3), "bob").id;
+  add(make_memory(joined, "alice was here", kT0 + 10, "alice"));
+  add(make_memory(unrelated, "bob alone", kT0 + 11, "bob"));
+  auto q = session_query();
+  q.agent_id = "alice";
+  EXPECT_THAT(find(q), ElementsAre(joined, created));
+  q.agent_id = "bob";
+  EXPECT_THAT(find(q), ElementsAre(unrelated, joined));
+  q.agent_id = "carol";
+  EXPECT_THAT(find(q), IsEmpty());
+  q.agent_id = "alice";
+  q.limit = 1;
+  EXPECT_THAT(find(q), ElementsAre(joined));
+  q.before_id = joined;
+  EXPECT_THAT(find(q), ElementsAre(created));
+}
+
+TEST_P(StoreBehaviour, FindSessionsFillsAgentsCountsAndLastActivity) {
+  auto busy = add_session(new_id(kT0 + 1), "planner", {}, kDefaultNamespace, kT0 + 1).id;
+  auto empty = add_session(new_id(kT0 + 2), "planner", {}, kDefaultNamespace, kT0 + 2).id;
+  add(make_memory(busy, "1", kT0 + 100, "zed"));
+  add(make_memory(busy, "2", kT0 + 200, "amy"));
+  add(make_memory(busy, "3", kT0 + 300, "zed"));
+  auto found = ok(store().find_sessions(session_query()));
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].session.id, empty);
+  EXPECT_THAT(found[0].agents, IsEmpty());
+  EXPECT_EQ(found[0].memory_count, 0);
+  EXPECT_EQ(found[0].last_activity, kT0 + 2);  // no memories: the session's updated_at
+  EXPECT_EQ(found[1].session.id, busy);
+  EXPECT_THAT(found[1].agents, ElementsAre("amy", "zed"));  // writers, sorted, once each
+  EXPECT_EQ(found[1].memory_count, 3);
+  EXPECT_EQ(found[1].last_activity, kT0 + 300);
+  EXPECT_EQ(found[1].session.created_by, "planner");
+}
+
+TEST_P(StoreBehaviour, FindSessionsCombinesFilters) {
+  Metadata project{{"project", "\"x\""}};
+  auto a = add_session(new_id(kT0 + 1), "alice", project).id;
+  auto b = add_session(new_id(kT0 + 2), "bob", project).id;
+  auto c = add_session(new_id(kT0 + 3), "alice", project).id;
+  auto d = add_session(new_id(kT0 + 4), "alice", {{"project", "\"y\""}}).id;
+  auto e = add_session(new_id(kT0 + 5), "alice", project).id;
+  add(make_memory(b, "alice joins", kT0 + 10, "alice"));
+  ok(store().close_session(kDefaultNamespace, c, kT0 + 20));
+  auto q = session_query();
+  q.metadata_contains = project;
+  q.agent_id = "alice";
+  q.status = SessionStatus::kActive;
+  EXPECT_THAT(find(q), ElementsAre(e, b, a));
+  q.before_id = e;
+  q.limit = 1;
+  EXPECT_THAT(find(q), ElementsAre(b));
+  q.limit = 10;
+  q.status = SessionStatus::kClosed;
+  q.before_id.reset();
+  EXPECT_THAT(find(q), ElementsAre(c));
+  q.metadata_contains.clear();
+  q.status = SessionStatus::kActive;
+  EXPECT_THAT(find(q), ElementsAre(e, d, b, a));
+}
+
+// ---- agents ----
+
+TEST_P(StoreBehaviour, UpsertAgentCreatesThenUpdatesOnlyANonEmptyDescription) {
+  auto created = ok(store().upsert_agent(Agent{kDefaultNamespace, "researcher", "reads papers", kT0}));
+  EXPECT_EQ(created.id, "researcher");
+  EXPECT_EQ(created.description, "reads papers");
+  EXPECT_EQ(created.created_at, kT0);
+
+  auto unchanged = ok(store().upsert_agent(Agent{kDefaultNamespace, "researcher", "", kT0 + 5}));
+  EXPECT_EQ(unchanged.description, "reads papers");
+  EXPECT_EQ(unchanged.created_at, kT0);  // the first creation time stays
+
+  auto updated =
+      ok(store().upsert_agent(Agent{kDefaultNamespace, "researcher", "writes summaries", kT0 + 9}));
+  EXPECT_EQ(updated.description, "writes summaries");
+  EXPECT_EQ(updated.created_at, kT0);
+
+  auto got = ok(store().get_agent(kDefaultNamespace, "researcher"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->ns, kDefaultNamespace);
+  EXPECT_EQ(got->id, "researcher");
+  EXPECT_EQ(got->description, "writes summaries");
+  EXPECT_EQ(got->created_at, kT0);
+  EXPECT_FALSE(ok(store().get_agent(kDefaultNamespace, "nobody")).has_value());
+
+  auto bare = ok(store().upsert_agent(Agent{kDefaultNamespace, "bare", "", kT0}));
+  EXPECT_EQ(bare.description, "");
+}
+
+// ---- change feed ----
+
+TEST_P(StoreBehaviour, WatchReportsLocalWrites) {
+  EventRecorder recorder;
+  auto subscription = store().watch(recorder.callback());
+  ASSERT_NE(subscription, nullptr);
+
+  add_session("s1");
+  EXPECT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kSessionChanged, kDefaultNamespace, "s1"));
+  Memory m = add(make_memory("s1", "hello", kT0 + 1));
+  EXPECT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, "s1"));
+
+  add_session("s2", "agent-a", {}, "other-ns");
+  EXPECT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kSessionChanged, "other-ns", "s2"));
+  ok(store().close_session("other-ns", "s2", kT0 + 2));
+  EXPECT_TRUE(recorder.wait_for([](const std::vector<ChangeEvent>& events) {
+    return std::count_if(events.begin(), events.end(), [](const ChangeEvent& e) {
+             return e.kind == ChangeEvent::Kind::kSessionChanged && e.session_id == "s2";
+           }) >= 2;
+  }));
+
+  const auto memory_events = [](const std::vector<ChangeEvent>& events) {
+    return std::count_if(events.begin(), events.end(), [](const ChangeEvent& e) {
+      return e.kind == ChangeEvent::Kind::kMemoryWritten && e.session_id == "s1";
+    });
+  };
+  ok(store().delete_memory(kDefaultNamespace, m.id));
+  EXPECT_TRUE(recorder.wait_for([&](const std::vector<ChangeEvent>& events) {
+    return memory_events(events) >= 2;
+  })) << "deleting a memory is reported";
+}
+
+TEST_P(StoreBehaviour, EverySubscriberIsCalledAndDeliveryStopsWithTheSubscription) {
+  add_session("s1");
+  add_session("s2");
+  add_session("s3");
+  EventRecorder first;
+  EventRecorder second;
+  auto first_subscription = store().watch(first.callback());
+  auto second_subscription = store().watch(second.callback());
+  add(make_memory("s1", "both see this", kT0 + 1));
+  EXPECT_TRUE(first.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, "s1"));
+  EXPECT_TRUE(second.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, "s1"));
+
+  first_subscription.reset();
+  add(make_memory("s2", "only the second sees this", kT0 + 2));
+  ASSERT_TRUE(second.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, "s2"));
+  // Events arrive in order, so once the second subscriber has seen s2, the first would have too.
+  for (const auto& event : first.events()) EXPECT_NE(event.session_id, "s2");
+
+  second_subscription.reset();
+  EventRecorder third;  // a fresh subscription after all were gone restarts delivery
+  auto third_subscription = store().watch(third.callback());
+  add(make_memory("s3", "new era", kT0 + 3));
+  EXPECT_TRUE(third.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, "s3"));
+  for (const auto& event : second.events()) EXPECT_NE(event.session_id, "s3");
+}
+
+// ---- concurrency ----
+
+TEST_P(StoreBehaviour, ConcurrentWritersAndReadersLoseNothing) {
+  add_session("s1");
+  constexpr int kWriters = 4;
+  constexpr int kEach = 150;
+  std::atomic<int> failures{0};
+  std::atomic<bool> writing{true};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kEach; ++i) {
+        Memory m = make_memory("s1", "writer " + std::to_string(w) + " item " + std::to_string(i), kT0 + i,
+                               "writer-" + std::to_string(w));
+        m.tags = {"w" + std::to_string(w), "all"};
+        if (!store().insert_memory(m)) ++failures;
+      }
+    });
+  }
+  std::thread reader([&] {
+    while (writing) {
+      auto q = query();
+      q.tags = {"all"};
+      q.limit = 20;
+      if (!store().query_memories(q)) ++failures;
+      if (!store().find_sessions(session_query())) ++failures;
+    }
+  });
+  for (auto& t : threads) t.join();
+  writing = false;
+  reader.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(page_through(store(), query(), 100).size(), static_cast<std::size_t>(kWriters * kEach));
+  for (int w = 0; w < kWriters; ++w) {
+    auto q = query();
+    q.agent_id = "writer-" + std::to_string(w);
+    EXPECT_EQ(page_through(store(), q, 64).size(), static_cast<std::size_t>(kEach));
+  }
+  auto found = ok(store().find_sessions(session_query()));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].memory_count, kWriters * kEach);
+  EXPECT_EQ(found[0].agents.size(), static_cast<std::size_t>(kWriters));
+}
+
+}  // namespace
+}  // namespace memtrace::testing
