@@ -89,4 +89,15 @@ struct SessionQuery {
   std::size_t limit = 20;
 };
 
+// An API key for the HTTP transport. The secret token ("mtk_…") is shown once when the key is created
+// and never stored: only its SHA-256 is kept. Every request made with the key is confined to `ns`.
+struct ApiKey {
+  std::string id;          // public handle (what `keys list` shows and `keys revoke` takes)
+  std::string ns = kDefaultNamespace;
+  std::string hash;        // lower-case hex SHA-256 of the token
+  std::string label;       // a note for people ("ci", "alice's laptop"); may be empty
+  UnixMillis created_at = 0;
+  std::optional<UnixMillis> revoked_at;
+};
+
 }  // namespace memtrace

@@ -67,6 +67,26 @@ class Store {
   virtual Result<std::size_t> purge_expired(UnixMillis now) = 0;
 
   virtual std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) = 0;
+
+  // API keys of the HTTP transport (records.h ApiKey). A backend that does not keep them answers
+  // kUnavailable, so that such a store can still serve stdio and unauthenticated loopback HTTP.
+  // kConflict if a key with this id or hash exists.
+  virtual Result<void> put_api_key(const ApiKey& key) { return no_api_keys(); }
+  // The key with this token hash, revoked or not (the caller checks revoked_at).
+  virtual Result<std::optional<ApiKey>> find_api_key_by_hash(const std::string& hash) {
+    return no_api_keys();
+  }
+  // All keys, or those of one namespace, oldest first.
+  virtual Result<std::vector<ApiKey>> list_api_keys(const std::optional<std::string>& ns) {
+    return no_api_keys();
+  }
+  // Marks the key revoked at `at`; false if there is no such key. Revoking twice keeps the first time.
+  virtual Result<bool> revoke_api_key(const std::string& id, UnixMillis at) { return no_api_keys(); }
+
+ private:
+  static tl::unexpected<Error> no_api_keys() {
+    return fail(ErrorCode::kUnavailable, "this store does not keep API keys");
+  }
 };
 
 }  // namespace memtrace
