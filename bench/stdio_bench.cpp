@@ -1,0 +1,667 @@
+// Drives the real memtrace-mcp binary over stdio pipes and prints latency, throughput, start-up and RSS.
+//
+// usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--quick] [--only PHASES] [--tmp DIR]
+// PHASES is a comma list of: start, latency, mixed, search100k, context. Every reply is checked (right id,
+// no JSON-RPC error, no isError); a failed or late reply aborts the run rather than skewing a figure.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include "corpus.h"
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+[[noreturn]] void die(const std::string& message) {
+  std::fprintf(stderr, "stdio_bench: %s\n", message.c_str());
+  std::exit(1);
+}
+
+double micros(Clock::duration d) {
+  return std::chrono::duration<double, std::micro>(d).count();
+}
+
+// ---- a server process on pipes ------------------------------------------------------------------------
+
+class Server {
+ public:
+  Server(const std::vector<std::string>& argv, const fs::path& log_path) : log_path_(log_path) {
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC)) die(std::string("pipe: ") + std::strerror(errno));
+    int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (log_fd < 0) die("cannot create " + log_path.string());
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ < 0) die(std::string("fork: ") + std::strerror(errno));
+    if (pid_ == 0) {
+      ::dup2(in[0], 0);
+      ::dup2(out[1], 1);
+      ::dup2(log_fd, 2);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    ::close(log_fd);
+    to_server_ = in[1];
+    from_server_ = out[0];
+    ::fcntl(to_server_, F_SETFL, ::fcntl(to_server_, F_GETFL) | O_NONBLOCK);
+    ::fcntl(from_server_, F_SETFL, ::fcntl(from_server_, F_GETFL) | O_NONBLOCK);
+  }
+
+  ~Server() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (to_server_ >= 0) ::close(to_server_);
+    if (from_server_ >= 0) ::close(from_server_);
+  }
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  void send(const std::string& message) {
+    outbox_ += message;
+    outbox_ += '\n';
+    pump(0);
+  }
+
+  // The next reply line, waiting up to `timeout`; dies on end of output or timeout.
+  std::string next_line(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+      if (auto nl = inbox_.find('\n', scanned_); nl != std::string::npos) {
+        std::string line = inbox_.substr(0, nl);
+        inbox_.erase(0, nl + 1);
+        scanned_ = 0;
+        return line;
+      }
+      scanned_ = inbox_.size();
+      if (eof_) die("the server closed stdout; its log: " + log_tail());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) die("no reply within the deadline; server log: " + log_tail());
+      pump(static_cast<int>(left));
+    }
+  }
+
+  // The next reply, skipping notifications the server sends on its own (e.g. resources/list_changed).
+  std::string next_reply() {
+    for (;;) {
+      std::string line = next_line();
+      if (line.rfind("{\"id\":", 0) == 0 || line.rfind("{\"error\":", 0) == 0) return line;
+      json message = json::parse(line, nullptr, false);
+      if (message.is_object() && !message.contains("id") && message.contains("method")) {
+        ++notifications_;
+        continue;
+      }
+      return line;
+    }
+  }
+  long notifications() const { return notifications_; }
+
+  // Peak resident set size (VmHWM) and current RSS, in KiB, from /proc/<pid>/status.
+  std::pair<long, long> memory_kib() const {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string key;
+    long hwm = -1, rss = -1;
+    while (status >> key) {
+      if (key == "VmHWM:")
+        status >> hwm;
+      else if (key == "VmRSS:")
+        status >> rss;
+    }
+    return {hwm, rss};
+  }
+
+  // Closes stdin and waits for the exit status; dies if the server does not exit in time.
+  int finish(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    while (!outbox_.empty()) pump(100);
+    ::close(to_server_);
+    to_server_ = -1;
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+      }
+      if (Clock::now() > deadline) die("the server did not exit after stdin closed");
+      char sink[65536];
+      while (::read(from_server_, sink, sizeof sink) > 0) {
+      }
+      ::usleep(1000);
+    }
+  }
+
+  std::string log_tail() const {
+    std::ifstream in(log_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string s = text.str();
+    return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
+  }
+
+ private:
+  void pump(int timeout_ms) {
+    pollfd fds[2] = {{from_server_, POLLIN, 0},
+                     {to_server_, static_cast<short>(outbox_.empty() ? 0 : POLLOUT), 0}};
+    int n = ::poll(fds, outbox_.empty() || to_server_ < 0 ? 1 : 2, timeout_ms);
+    if (n < 0 && errno != EINTR) die(std::string("poll: ") + std::strerror(errno));
+    if (!outbox_.empty() && to_server_ >= 0) {
+      ssize_t w = ::write(to_server_, outbox_.data(), outbox_.size());
+      if (w > 0)
+        outbox_.erase(0, static_cast<std::size_t>(w));
+      else if (w < 0 && errno != EAGAIN && errno != EINTR)
+        die(std::string("write: ") + std::strerror(errno));
+    }
+    char buffer[65536];
+    for (;;) {
+      ssize_t r = ::read(from_server_, buffer, sizeof buffer);
+      if (r > 0) {
+        inbox_.append(buffer, static_cast<std::size_t>(r));
+        continue;
+      }
+      if (r == 0) eof_ = true;
+      break;
+    }
+  }
+
+  fs::path log_path_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int to_server_ = -1;
+  int from_server_ = -1;
+  std::string outbox_;
+  std::string inbox_;
+  std::size_t scanned_ = 0;
+  bool eof_ = false;
+  long notifications_ = 0;
+};
+
+// ---- requests and replies -----------------------------------------------------------------------------
+
+std::string initialize_request(long id) {
+  return json{{"jsonrpc", "2.0"},
+              {"id", id},
+              {"method", "initialize"},
+              {"params",
+               {{"protocolVersion", "2025-11-25"},
+                {"capabilities", json::object()},
+                {"clientInfo", {{"name", "stdio-bench"}, {"version", "1.0.0"}}}}}}
+      .dump();
+}
+
+std::string tool_call(long id, const char* tool, const json& arguments) {
+  return json{{"jsonrpc", "2.0"},
+              {"id", id},
+              {"method", "tools/call"},
+              {"params", {{"name", tool}, {"arguments", arguments}}}}
+      .dump();
+}
+
+// The id of a successful reply. The server writes keys in sorted order ({"id":N,"jsonrpc":…,"result":…}),
+// so the fast path reads the id from the prefix; anything else gets a full parse. Dies on an error reply,
+// so no failed call is ever counted as a fast one.
+long check_reply(const std::string& line) {
+  static const std::string kPrefix = "{\"id\":";
+  long id = -1;
+  if (line.compare(0, kPrefix.size(), kPrefix) == 0) {
+    char* end = nullptr;
+    id = std::strtol(line.c_str() + kPrefix.size(), &end, 10);
+    if (*end != ',' ||
+        line.find("\"result\":", static_cast<std::size_t>(end - line.c_str())) == std::string::npos) {
+      id = -1;
+    }
+  }
+  if (id < 0) {
+    json reply = json::parse(line, nullptr, false);
+    if (reply.is_discarded() || !reply.contains("id") || !reply.contains("result")) die("bad reply: " + line);
+    id = reply["id"].get<long>();
+  }
+  if (line.find("\"isError\":true") != std::string::npos) die("a tool call failed: " + line.substr(0, 600));
+  return id;
+}
+
+// ---- synthetic memories -------------------------------------------------------------------------------
+
+// Tool arguments over the shared synthetic corpus (bench/corpus.h).
+class Corpus {
+ public:
+  explicit Corpus(unsigned seed) : text_(seed) {}
+
+  json remember_arguments() {
+    return {{"content", text_.content()}, {"tags", text_.tags()}, {"importance", text_.importance()}};
+  }
+  json search_by_content() { return {{"content_contains", text_.word()}, {"limit", 20}}; }
+  json search_by_tag() { return {{"tags", json::array({text_.tag()})}, {"limit", 20}}; }
+  static json recall_arguments() { return {{"since", "1h"}, {"limit", 20}}; }
+  std::mt19937& rng() { return text_.rng(); }
+
+ private:
+  memtrace::bench::Corpus text_;
+};
+
+// ---- statistics and output ----------------------------------------------------------------------------
+
+struct Stats {
+  std::vector<double> us;
+  double percentile(double q) {
+    if (us.empty()) return NAN;
+    std::sort(us.begin(), us.end());
+    std::size_t rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(us.size())));
+    return us[std::min(us.size() - 1, rank == 0 ? 0 : rank - 1)];
+  }
+  double mean() const {
+    double sum = 0;
+    for (double v : us) sum += v;
+    return us.empty() ? NAN : sum / static_cast<double>(us.size());
+  }
+};
+
+std::string loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+void row(const std::string& what, const std::string& figure, const std::string& aim = "", int verdict = -1) {
+  std::printf("  %-54s %-36s %s%s\n", what.c_str(), figure.c_str(), aim.c_str(),
+              verdict < 0 ? ""
+              : verdict   ? "  [meets]"
+                          : "  [misses]");
+  std::fflush(stdout);
+}
+
+std::string fmt(const char* format, double a, double b = 0, double c = 0) {
+  char buffer[128];
+  std::snprintf(buffer, sizeof buffer, format, a, b, c);
+  return buffer;
+}
+
+std::string latency_figure(Stats& s) {
+  double p50 = s.percentile(0.5), p99 = s.percentile(0.99);
+  return p50 < 1000 ? fmt("p50 %.0f us  p99 %.0f us", p50, p99)
+                    : fmt("p50 %.2f ms  p99 %.2f ms", p50 / 1e3, p99 / 1e3);
+}
+
+// ---- the benchmark ------------------------------------------------------------------------------------
+
+struct Options {
+  std::string binary;
+  bool file_store = true;
+  bool quick = false;
+  std::set<std::string> phases = {"start", "latency", "mixed", "search100k", "context"};
+  fs::path tmp;
+};
+
+class Bench {
+ public:
+  explicit Bench(Options options) : o_(std::move(options)) {}
+
+  std::unique_ptr<Server> start_server(const std::string& name) {
+    std::vector<std::string> argv = {o_.binary, "--log-level", "warn", "--store", store_spec(name)};
+    auto server = std::make_unique<Server>(argv, o_.tmp / (name + ".log"));
+    server->send(initialize_request(0));
+    check_reply(server->next_reply());
+    server->send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+    return server;
+  }
+
+  std::string store_spec(const std::string& name) {
+    if (!o_.file_store) return "memory";
+    fs::path db = o_.tmp / (name + ".db");
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
+    return "sqlite:" + db.string();
+  }
+
+  // One request at a time; returns its round trip.
+  Clock::duration round_trip(Server& server, const char* tool, const json& arguments) {
+    long id = ++next_id_;
+    std::string request = tool_call(id, tool, arguments);
+    auto t0 = Clock::now();
+    server.send(request);
+    std::string line = server.next_reply();
+    auto t1 = Clock::now();
+    if (check_reply(line) != id) die("reply to the wrong id: " + line.substr(0, 200));
+    return t1 - t0;
+  }
+
+  // Keeps `window` requests in flight until `total` have been answered; returns the elapsed time.
+  Clock::duration pipelined(Server& server, long total, int window,
+                            const std::function<std::string(long)>& make) {
+    std::unordered_set<long> in_flight;
+    long sent = 0, answered = 0;
+    auto t0 = Clock::now();
+    while (answered < total) {
+      while (sent < total && static_cast<int>(in_flight.size()) < window) {
+        long id = ++next_id_;
+        in_flight.insert(id);
+        server.send(make(id));
+        ++sent;
+      }
+      long id = check_reply(server.next_reply());
+      if (!in_flight.erase(id)) die("reply to an unknown id " + std::to_string(id));
+      ++answered;
+    }
+    return Clock::now() - t0;
+  }
+
+  void preload(Server& server, long count) {
+    auto elapsed = pipelined(server, count, 64, [this](long id) {
+      return tool_call(id, "memtrace_remember", corpus_.remember_arguments());
+    });
+    row("  preload " + std::to_string(count) + " memories (64 in flight)",
+        fmt("%.1f s, %.0f remembers/s", micros(elapsed) / 1e6,
+            static_cast<double>(count) / (micros(elapsed) / 1e6)));
+  }
+
+  void report_memory(Server& server, const std::string& when, bool with_aim) {
+    auto [hwm, rss] = server.memory_kib();
+    row("server peak RSS (VmHWM) " + when,
+        fmt("%.1f MB = %.1f MiB (now %.1f MiB)", hwm * 1024.0 / 1e6, hwm / 1024.0, rss / 1024.0),
+        with_aim ? "aim < 15 MB" : "", with_aim ? hwm * 1024.0 < 15e6 : -1);
+  }
+
+  void finish(Server& server, const std::string& what) {
+    int code = server.finish();
+    if (code != 0)
+      die(what + ": the server exited with " + std::to_string(code) + "; log: " + server.log_tail());
+  }
+
+  void phase_start() {
+    std::printf("\nStart-up: spawn → initialize reply (fork+exec, a fresh process each time)\n");
+    int samples = o_.quick ? 10 : 30;
+    // An existing database with some memories in it: the usual case when a host restarts the server.
+    fs::path existing = o_.tmp / "start-existing.db";
+    {
+      Server seed({o_.binary, "--log-level", "warn", "--store", "sqlite:" + existing.string()},
+                  o_.tmp / "start.log");
+      seed.send(initialize_request(1));
+      check_reply(seed.next_reply());
+      pipelined(seed, 1000, 64,
+                [this](long id) { return tool_call(id, "memtrace_remember", corpus_.remember_arguments()); });
+      finish(seed, "start-up seeding");
+    }
+    enum Kind { kMemory, kNewFile, kExistingFile };
+    for (Kind kind : {kMemory, kExistingFile, kNewFile}) {
+      Stats s;
+      for (int i = 0; i < samples; ++i) {
+        std::string spec = "memory";
+        if (kind == kNewFile) spec = "sqlite:" + (o_.tmp / ("start-" + std::to_string(i) + ".db")).string();
+        if (kind == kExistingFile) spec = "sqlite:" + existing.string();
+        auto t0 = Clock::now();
+        Server server({o_.binary, "--log-level", "warn", "--store", spec}, o_.tmp / "start.log");
+        server.send(initialize_request(1));
+        check_reply(server.next_reply());
+        s.us.push_back(micros(Clock::now() - t0));
+        finish(server, "start-up");
+      }
+      const char* label = kind == kMemory    ? "start → first response, --store memory"
+                          : kind == kNewFile ? "start → first response, new SQLite file"
+                                             : "start → first response, existing file (1k memories)";
+      double p50 = s.percentile(0.5) / 1e3;
+      row(label,
+          fmt("p50 %.1f ms  p90 %.1f ms  max %.1f ms", p50, s.percentile(0.9) / 1e3, s.percentile(1.0) / 1e3),
+          "aim < 20 ms", p50 < 20);
+    }
+  }
+
+  void phase_latency() {
+    long n = o_.quick ? 500 : 2000;
+    std::printf("\nLatency, one request in flight (%ld calls each after 100 warm-up; store grows to ~%ld)\n",
+                n, n + 200);
+    auto server = start_server("latency");
+    report_memory(*server, "after initialize (idle)", true);
+    struct Kind {
+      const char* label;
+      const char* tool;
+      std::function<json()> args;
+      const char* aim;
+      double aim_p;
+      double aim_us;
+    };
+    std::vector<Kind> kinds = {
+        {"memtrace_remember", "memtrace_remember", [this] { return corpus_.remember_arguments(); },
+         "aim p50 < 50 us", 0.5, 50},
+        {"memtrace_recall {since:1h, limit:20}", "memtrace_recall", [] { return Corpus::recall_arguments(); },
+         "", 0, 0},
+        {"memtrace_search {content_contains:word, limit:20}", "memtrace_search",
+         [this] { return corpus_.search_by_content(); }, "", 0, 0},
+        {"memtrace_search {tags:[tag], limit:20}", "memtrace_search",
+         [this] { return corpus_.search_by_tag(); }, "", 0, 0},
+    };
+    for (auto& kind : kinds) {
+      for (int i = 0; i < 100; ++i) round_trip(*server, kind.tool, kind.args());
+      Stats s;
+      for (long i = 0; i < n; ++i) s.us.push_back(micros(round_trip(*server, kind.tool, kind.args())));
+      double mean = s.mean();
+      bool has_aim = kind.aim_p > 0;
+      int verdict = has_aim ? s.percentile(kind.aim_p) < kind.aim_us : -1;
+      row(kind.label, latency_figure(s) + fmt("  (mean %.0f us)", mean), kind.aim, verdict);
+    }
+    ping_latency(*server, n);
+    finish(*server, "latency");
+  }
+
+  // A ping is answered on the reading thread: the floor of the stdio round trip itself.
+  void ping_latency(Server& server, long n) {
+    Stats s;
+    for (long i = 0; i < n + 100; ++i) {
+      long id = ++next_id_;
+      std::string request = R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"method":"ping"})";
+      auto t0 = Clock::now();
+      server.send(request);
+      std::string line = server.next_reply();
+      if (i >= 100) s.us.push_back(micros(Clock::now() - t0));
+      if (check_reply(line) != id) die("ping: wrong id");
+    }
+    row("ping (transport floor, no tool call)", latency_figure(s));
+  }
+
+  std::string mixed_request(long id) {
+    int pick = std::uniform_int_distribution<int>(0, 99)(corpus_.rng());
+    if (pick < 70) return tool_call(id, "memtrace_remember", corpus_.remember_arguments());
+    if (pick < 90) {
+      return tool_call(id, "memtrace_search",
+                       pick < 80 ? corpus_.search_by_content() : corpus_.search_by_tag());
+    }
+    return tool_call(id, "memtrace_recall", Corpus::recall_arguments());
+  }
+
+  void phase_mixed() {
+    long preload_n = o_.quick ? 2000 : 10000;
+    long calls = o_.quick ? 4000 : 20000;
+    std::printf(
+        "\nMixed workload: 70%% remember, 20%% search (half by content, half by tag), 10%% recall;\n"
+        "a fresh store preloaded with %ld memories for each run, %ld calls\n",
+        preload_n, calls);
+    for (int window : {1, 32}) {
+      auto server = start_server("mixed-" + std::to_string(window));
+      preload(*server, preload_n);
+      auto elapsed = pipelined(*server, calls, window, [this](long id) { return mixed_request(id); });
+      double rate = static_cast<double>(calls) / (micros(elapsed) / 1e6);
+      row(window == 1 ? "mixed, 1 request in flight" : "mixed, 32 requests in flight (pipelined ids)",
+          fmt("%.0f calls/s  (%.2f s)", rate, micros(elapsed) / 1e6),
+          window == 1 ? "aim > 20,000 calls/s" : "", window == 1 ? rate > 20000 : -1);
+      report_memory(*server, "after the " + std::to_string(window) + "-in-flight run", window == 1);
+      finish(*server, "mixed");
+    }
+  }
+
+  void phase_search100k() {
+    long preload_n = o_.quick ? 20000 : 100000;
+    long n = o_.quick ? 300 : 1000;
+    std::printf("\nSearch with %ld memories in the store (%ld searches each, one in flight)\n", preload_n, n);
+    auto server = start_server("search100k");
+    preload(*server, preload_n);
+    struct Kind {
+      const char* label;
+      std::function<json()> args;
+    } kinds[] = {
+        {"search {content_contains:word, limit:20}", [this] { return corpus_.search_by_content(); }},
+        {"search {tags:[tag], limit:20}", [this] { return corpus_.search_by_tag(); }},
+        {"search {content_contains:word, tags:[tag], limit:20}",
+         [this] {
+           json a = corpus_.search_by_content();
+           a["tags"] = corpus_.search_by_tag()["tags"];
+           return a;
+         }},
+        {"recall {since:1h, limit:20}", [] { return Corpus::recall_arguments(); }},
+    };
+    for (auto& kind : kinds) {
+      const char* tool = std::strncmp(kind.label, "recall", 6) == 0 ? "memtrace_recall" : "memtrace_search";
+      for (int i = 0; i < 20; ++i) round_trip(*server, tool, kind.args());
+      Stats s;
+      for (long i = 0; i < n; ++i) s.us.push_back(micros(round_trip(*server, tool, kind.args())));
+      bool aim = std::strcmp(kind.label, "search {content_contains:word, limit:20}") == 0;
+      row(kind.label, latency_figure(s), aim ? "aim p99 < 5 ms" : "", aim ? s.percentile(0.99) < 5000 : -1);
+    }
+    report_memory(*server, "with " + std::to_string(preload_n) + " memories", false);
+    finish(*server, "search100k");
+  }
+
+  // Reading a session's context (resources/read of memtrace://sessions/{id}/context): the rendered digest
+  // a host injects into a prompt, from a session holding 1,000 memories.
+  void phase_context() {
+    long n = o_.quick ? 200 : 1000;
+    std::printf(
+        "\nContext read: resources/read memtrace://sessions/{id}/context, session of 1,000 memories\n");
+    auto server = start_server("context");
+    long first = ++next_id_;
+    server->send(tool_call(first, "memtrace_remember", corpus_.remember_arguments()));
+    json stored = json::parse(server->next_reply());
+    std::string session_id = stored["result"]["structuredContent"].value("session_id", "");
+    if (session_id.empty()) die("remember did not report its session: " + stored.dump());
+    pipelined(*server, 999, 64,
+              [this](long id) { return tool_call(id, "memtrace_remember", corpus_.remember_arguments()); });
+    std::string uri = "memtrace://sessions/" + session_id + "/context";
+    auto read = [&](long id) {
+      return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "resources/read"}, {"params", {{"uri", uri}}}}
+          .dump();
+    };
+    long probe = ++next_id_;
+    server->send(read(probe));
+    json reply = json::parse(server->next_reply());
+    if (reply.contains("error")) {
+      row("context read", "skipped: " + reply["error"].value("message", std::string("error")));
+      finish(*server, "context");
+      return;
+    }
+    std::size_t bytes = 0;
+    for (const auto& c : reply["result"]["contents"]) bytes += c.value("text", std::string()).size();
+    Stats s;
+    for (long i = 0; i < n + 20; ++i) {
+      long id = ++next_id_;
+      std::string request = read(id);
+      auto t0 = Clock::now();
+      server->send(request);
+      std::string line = server->next_reply();
+      if (i >= 20) s.us.push_back(micros(Clock::now() - t0));
+      if (check_reply(line) != id) die("context read: wrong id");
+    }
+    row("context read (default budget, " + std::to_string(bytes) + " bytes of markdown)", latency_figure(s));
+    report_memory(*server, "after the context reads", false);
+    finish(*server, "context");
+  }
+
+  void run() {
+    std::printf("memtrace-mcp stdio benchmark\n  binary %s\n  store  %s\n  cpus %ld, load average %s\n",
+                o_.binary.c_str(), o_.file_store ? "SQLite file (WAL) in a temp dir" : "--store memory",
+                ::sysconf(_SC_NPROCESSORS_ONLN), loadavg().c_str());
+    if (o_.phases.count("start")) phase_start();
+    if (o_.phases.count("latency")) phase_latency();
+    if (o_.phases.count("mixed")) phase_mixed();
+    if (o_.phases.count("search100k")) phase_search100k();
+    if (o_.phases.count("context")) phase_context();
+    std::printf("\nload average at the end: %s\n", loadavg().c_str());
+  }
+
+ private:
+  Options o_;
+  Corpus corpus_{42};
+  long next_id_ = 0;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&] {
+      if (i + 1 >= argc) die(a + " needs a value");
+      return std::string(argv[++i]);
+    };
+    if (a == "--store") {
+      std::string v = value();
+      if (v != "file" && v != "memory") die("--store is file or memory");
+      o.file_store = v == "file";
+    } else if (a == "--quick") {
+      o.quick = true;
+    } else if (a == "--only") {
+      o.phases.clear();
+      std::stringstream list(value());
+      for (std::string p; std::getline(list, p, ',');) o.phases.insert(p);
+    } else if (a == "--tmp") {
+      o.tmp = value();
+    } else if (a == "-h" || a == "--help") {
+      std::printf(
+          "usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--quick] "
+          "[--only start,latency,mixed,search100k,context] [--tmp DIR]\n");
+      std::exit(0);
+    } else if (!a.empty() && a[0] != '-' && o.binary.empty()) {
+      o.binary = a;
+    } else {
+      die("unknown argument " + a);
+    }
+  }
+  if (o.binary.empty()) die("usage: stdio_bench /path/to/memtrace-mcp [options]; --help for more");
+  if (::access(o.binary.c_str(), X_OK) != 0) die(o.binary + " is not an executable");
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);
+  Options options = parse(argc, argv);
+  bool own_tmp = options.tmp.empty();
+  if (own_tmp) {
+    std::string pattern = (fs::temp_directory_path() / "memtrace-bench-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) die("mkdtemp failed");
+    options.tmp = pattern;
+  }
+  fs::path tmp = options.tmp;
+  Bench(std::move(options)).run();
+  if (own_tmp) fs::remove_all(tmp);
+  return 0;
+}
