@@ -1,0 +1,317 @@
+// The session context digest: loading its material from the store and rendering it within a budget.
+#include "memory/context.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <unordered_set>
+
+#include "core/utf8.h"
+#include "memory/sessions.h"
+#include "memory/time_text.h"
+
+namespace memtrace {
+namespace {
+
+constexpr std::size_t kMaxContentBytes = 280;
+constexpr std::size_t kMaxReasoningBytes = 200;
+constexpr std::size_t kMaxNameBytes = 64;
+constexpr std::size_t kMaxHeaderLineBytes = 400;
+// How much a digest reads from the store: the newest memories of the window, and its decisions
+// (which may be older than every one of those memories, and always deserve a place).
+constexpr std::size_t kScanLimit = 1000;
+constexpr std::size_t kDecisionLimit = 200;
+
+enum class Section { kDecisions = 0, kImportant = 1, kRecent = 2 };
+constexpr const char* kSectionHeadings[] = {"## Decisions", "## Important", "## Recent"};
+
+// One line, whatever the text held: control characters (line breaks, tabs) become spaces.
+std::string one_line(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return out;
+}
+
+std::string clip(std::string_view text, std::size_t max_bytes) {
+  return utf8_ellipsize(one_line(text), max_bytes);
+}
+
+std::string utc_seconds(UnixMillis t) {
+  return format_iso8601(t).substr(0, 19) + "Z";
+}
+
+std::string join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+std::string format_importance(double value) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "%.2g", value);
+  return buffer;
+}
+
+Section section_of(const Memory& m) {
+  if (m.type == "decision") return Section::kDecisions;
+  if (m.importance >= kImportantThreshold) return Section::kImportant;
+  return Section::kRecent;
+}
+
+bool newer(const Memory& a, const Memory& b) {
+  if (a.created_at != b.created_at) return a.created_at > b.created_at;
+  return a.id > b.id;
+}
+
+// Which memories survive a tight budget: the most important, and among equals the newest.
+bool keep_before(const Memory& a, const Memory& b) {
+  if (a.importance != b.importance) return a.importance > b.importance;
+  return newer(a, b);
+}
+
+std::string memory_line(const Memory& m, Section section) {
+  std::string line = "- " + utc_seconds(m.created_at) + " · " + clip(m.agent_id, kMaxNameBytes) + " · " +
+                     clip(m.type, kMaxNameBytes);
+  if (!m.tags.empty()) line += " · [" + clip(join(m.tags, ", "), kMaxHeaderLineBytes) + "]";
+  if (section == Section::kImportant) line += " · importance " + format_importance(m.importance);
+  line += ": " + clip(m.content, kMaxContentBytes);
+  if (m.reasoning && !m.reasoning->empty()) line += " — because: " + clip(*m.reasoning, kMaxReasoningBytes);
+  return line;
+}
+
+std::string omitted_line(std::size_t count, bool lower_bound) {
+  return std::string("… ") + (lower_bound ? "at least " : "") + std::to_string(count) +
+         " older or less important " + (count == 1 && !lower_bound ? "memory" : "memories") + " omitted.";
+}
+
+struct Header {
+  std::string title;
+  // Output order: status, metadata, agents, window; each may be empty (absent).
+  std::string status, metadata, agents, window, empty_note;
+};
+
+Header make_header(const ContextMaterial& in) {
+  const Session& s = in.session.session;
+  Header h;
+  h.title = clip("# Session context: " + s.id, kMaxHeaderLineBytes);
+
+  std::string status = "Status: " + std::string(to_string(s.status));
+  if (!in.stored) {
+    status += " · nothing stored yet";
+  } else {
+    if (s.status == SessionStatus::kClosed && s.closed_at) status += " " + utc_seconds(*s.closed_at);
+    status += " · started " + utc_seconds(s.created_at);
+    if (!s.created_by.empty()) status += " by " + clip(s.created_by, kMaxNameBytes);
+    if (in.session.last_activity > 0) status += " · last activity " + utc_seconds(in.session.last_activity);
+  }
+  h.status = clip(status, kMaxHeaderLineBytes);
+
+  if (!s.metadata.empty()) {
+    std::string metadata;
+    for (const auto& [key, value] : s.metadata) {
+      if (!metadata.empty()) metadata += ", ";
+      metadata += key + "=" + value;
+    }
+    h.metadata = clip("Metadata: " + metadata, kMaxHeaderLineBytes);
+  }
+  if (!in.session.agents.empty()) {
+    h.agents = clip("Agents: " + join(in.session.agents, ", "), kMaxHeaderLineBytes);
+  }
+
+  std::string window = in.since ? "Window: " + utc_seconds(*in.since) + " to " + utc_seconds(in.now)
+                                : "Window: whole session up to " + utc_seconds(in.now);
+  if (!in.types.empty()) window += " · types: " + join(in.types, ", ");
+  h.window = clip(window, kMaxHeaderLineBytes);
+
+  if (in.memories.empty() && in.total == 0) {
+    h.empty_note = in.since || !in.types.empty() ? "No memories in this window." : "No memories yet.";
+  }
+  return h;
+}
+
+}  // namespace
+
+std::size_t estimate_tokens(std::string_view text) {
+  return (text.size() + kBytesPerToken - 1) / kBytesPerToken;
+}
+
+Digest render_context(const ContextMaterial& in, std::size_t max_tokens) {
+  Digest digest;
+  digest.session_id = in.session.session.id;
+  const std::size_t budget = max_tokens * kBytesPerToken;
+  const std::size_t total = std::max(in.total, in.memories.size());
+  digest.omitted_is_lower_bound = in.total_is_lower_bound;
+
+  const Header header = make_header(in);
+  auto finish = [&](std::string text, std::size_t listed) {
+    digest.text = std::move(text);
+    digest.tokens_estimate = estimate_tokens(digest.text);
+    digest.listed = listed;
+    digest.omitted = total - listed;
+    return digest;
+  };
+  if (header.title.size() + 1 > budget) return finish(utf8_ellipsize(header.title, budget), 0);
+
+  // Sizes are added up, never re-rendered: a blank line and the omitted line cost this much.
+  auto omitted_cost = [&](std::size_t omitted) -> std::size_t {
+    return omitted == 0 ? 0 : 1 + omitted_line(omitted, in.total_is_lower_bound).size() + 1;
+  };
+  std::size_t size = header.title.size() + 1;
+  // If even the omitted line does not fit beside the title, the title stands alone.
+  if (size + omitted_cost(total) > budget) return finish(header.title + "\n", 0);
+
+  // Header lines in order of value; one that does not fit is skipped and the next is tried. Before
+  // memories are placed, the header may fill only half the budget; afterwards, what the memories left
+  // over may still take a skipped header line.
+  bool use_status = false, use_window = false, use_agents = false, use_metadata = false, use_empty = false;
+  auto try_header = [&](std::size_t limit, std::size_t omitted) {
+    auto try_line = [&](const std::string& line, bool& use, std::size_t extra = 0) {
+      if (line.empty() || use) return;
+      const std::size_t cost = extra + line.size() + 1;
+      if (size + cost <= limit && size + cost + omitted_cost(omitted) <= budget) {
+        size += cost;
+        use = true;
+      }
+    };
+    try_line(header.status, use_status);
+    try_line(header.empty_note, use_empty, 1);  // after a blank line
+    try_line(header.window, use_window);
+    try_line(header.agents, use_agents);
+    try_line(header.metadata, use_metadata);
+  };
+  try_header(budget / 2, total);
+
+  // Memories, most worth keeping first, until the first that does not fit.
+  std::vector<const Memory*> order;
+  order.reserve(in.memories.size());
+  for (const auto& m : in.memories) order.push_back(&m);
+  std::sort(order.begin(), order.end(), [](const Memory* a, const Memory* b) { return keep_before(*a, *b); });
+
+  std::vector<const Memory*> chosen[3];
+  std::size_t listed = 0;
+  for (const Memory* m : order) {
+    const Section section = section_of(*m);
+    std::string line = memory_line(*m, section);
+    auto& bucket = chosen[static_cast<int>(section)];
+    const std::size_t heading =
+        bucket.empty() ? 1 + std::string(kSectionHeadings[static_cast<int>(section)]).size() + 1 : 0;
+    const std::size_t cost = heading + line.size() + 1;
+    if (size + cost + omitted_cost(total - listed - 1) > budget) break;
+    size += cost;
+    bucket.push_back(m);
+    ++listed;
+  }
+  try_header(budget, total - listed);
+
+  std::string text = header.title + "\n";
+  if (use_status) text += header.status + "\n";
+  if (use_metadata) text += header.metadata + "\n";
+  if (use_agents) text += header.agents + "\n";
+  if (use_window) text += header.window + "\n";
+  if (use_empty) text += "\n" + header.empty_note + "\n";
+  for (int s = 0; s < 3; ++s) {
+    auto& bucket = chosen[s];
+    if (bucket.empty()) continue;
+    if (s == static_cast<int>(Section::kImportant)) {
+      std::sort(bucket.begin(), bucket.end(),
+                [](const Memory* a, const Memory* b) { return keep_before(*a, *b); });
+    } else {
+      std::sort(bucket.begin(), bucket.end(), [](const Memory* a, const Memory* b) { return newer(*a, *b); });
+    }
+    text += "\n" + std::string(kSectionHeadings[s]) + "\n";
+    for (const Memory* m : bucket) text += memory_line(*m, static_cast<Section>(s)) + "\n";
+  }
+  if (total > listed) text += "\n" + omitted_line(total - listed, in.total_is_lower_bound) + "\n";
+  return finish(std::move(text), listed);
+}
+
+Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const std::string& session_id,
+                                     const ContextRequest& request) {
+  const std::string& id = session_id.empty() ? caller.session_id : session_id;
+  ContextMaterial material;
+  material.now = engine.clock().now_ms();
+  material.types = request.types;
+  if (request.since) {
+    auto since = parse_time_bound("since", *request.since, material.now);
+    if (!since) return tl::unexpected(since.error());
+    material.since = *since;
+  }
+
+  Store& store = engine.store();
+  auto described = describe_session(store, caller.ns, id, material.now);
+  if (!described) return tl::unexpected(described.error());
+  if (!*described) {
+    if (id != caller.session_id) {
+      return fail(ErrorCode::kNotFound,
+                  "there is no session " + id + "; find one with memtrace_session_search");
+    }
+    material.stored = false;
+    material.session.session.ns = caller.ns;
+    material.session.session.id = id;
+    material.session.session.created_by = caller.agent_id;
+    return material;
+  }
+  material.session = std::move(**described);
+
+  MemoryQuery query;
+  query.ns = caller.ns;
+  query.session_id = id;
+  query.since = material.since;
+  query.now = material.now;
+  bool truncated = false;
+  std::unordered_set<std::string> seen;
+  auto collect = [&](MemoryQuery q, std::size_t limit) -> Result<void> {
+    q.limit = limit + 1;
+    auto rows = store.query_memories(q);
+    if (!rows) return tl::unexpected(rows.error());
+    if (rows->size() > limit) truncated = true;
+    for (auto& m : *rows) {
+      if (seen.insert(m.id).second) material.memories.push_back(std::move(m));
+    }
+    return {};
+  };
+  const bool want_decisions = request.types.empty() || std::find(request.types.begin(), request.types.end(),
+                                                                 "decision") != request.types.end();
+  if (want_decisions) {
+    MemoryQuery decisions = query;
+    decisions.types = {"decision"};
+    if (auto ok = collect(decisions, kDecisionLimit); !ok) return tl::unexpected(ok.error());
+  }
+  query.types = request.types;
+  if (auto ok = collect(query, kScanLimit); !ok) return tl::unexpected(ok.error());
+
+  material.total = material.memories.size();
+  if (truncated) {
+    if (!request.since && request.types.empty() && material.session.memory_count > 0) {
+      material.total = std::max(material.total, static_cast<std::size_t>(material.session.memory_count));
+    } else {
+      material.total_is_lower_bound = true;
+    }
+  }
+  return material;
+}
+
+Result<Digest> session_context(Engine& engine, const Caller& caller, const std::string& session_id,
+                               const ContextRequest& request) {
+  if (request.max_tokens < 1 || request.max_tokens > kMaxContextTokens) {
+    return fail(ErrorCode::kInvalidArgument, "max_tokens must be between 1 and " +
+                                                 std::to_string(kMaxContextTokens) + ", got " +
+                                                 std::to_string(request.max_tokens));
+  }
+  for (const auto& type : request.types) {
+    const auto& known = all_memory_types();
+    if (std::find(known.begin(), known.end(), type) == known.end()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "types may contain " + join(known, ", ") + "; got \"" + type + "\"");
+    }
+  }
+  auto material = load_context(engine, caller, session_id, request);
+  if (!material) return tl::unexpected(material.error());
+  return render_context(*material, request.max_tokens);
+}
+
+}  // namespace memtrace

@@ -1,0 +1,147 @@
+// An in-process MCP client for the session, resource, prompt and completion tests: a Server on an
+// in-memory SQLite store with a manual clock, and connections whose messages land in an Inbox.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "mcp/server.h"
+#include "memory/time_text.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace memtrace::testing {
+
+using Json = nlohmann::json;
+
+// Collects what a connection sends; a test takes messages out with a deadline (no sleeps).
+class Inbox : public jsonrpc::Outbound {
+ public:
+  void send(std::string message, const std::optional<jsonrpc::Id>&) override {
+    std::lock_guard lock(mutex_);
+    messages_.push_back(Json::parse(message));
+    arrived_.notify_all();
+  }
+  // The first not-yet-taken message matching `predicate`, waiting up to `timeout`.
+  std::optional<Json> take(const std::function<bool(const Json&)>& predicate,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    std::unique_lock lock(mutex_);
+    std::optional<Json> found;
+    arrived_.wait_for(lock, timeout, [&] {
+      for (auto it = messages_.begin(); it != messages_.end(); ++it) {
+        if (predicate(*it)) {
+          found = std::move(*it);
+          messages_.erase(it);
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+  std::optional<Json> reply_to(const Json& id, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    return take([&](const Json& m) { return m.contains("id") && m["id"] == id && !m.contains("method"); },
+                timeout);
+  }
+  std::optional<Json> notification(const std::string& method,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    return take([&](const Json& m) { return m.value("method", "") == method; }, timeout);
+  }
+  // Drops every message that arrived so far.
+  void clear() {
+    std::lock_guard lock(mutex_);
+    messages_.clear();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<Json> messages_;
+};
+
+inline UnixMillis at(const char* iso) {
+  return *parse_iso8601(iso);
+}
+
+// One client connection of a SessionHarness.
+class TestClient {
+ public:
+  TestClient(mcp::Server& server, mcp::ConnectionOptions options = {})
+      : connection_(std::make_unique<mcp::Connection>(server, inbox_, std::move(options))) {}
+  ~TestClient() {
+    if (connection_) connection_->drain(std::chrono::seconds(5));
+  }
+
+  // initialize + notifications/initialized; the initialize result.
+  Json initialize(const std::string& version = "2025-11-25", const std::string& name = "unit") {
+    Json result = request("initialize", {{"protocolVersion", version},
+                                         {"capabilities", Json::object()},
+                                         {"clientInfo", {{"name", name}, {"version", "1"}}}});
+    send({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+    EXPECT_TRUE(result.contains("result")) << result.dump();
+    return result.contains("result") ? result["result"] : Json();
+  }
+  void send(const Json& message) { connection_->receive(message.dump()); }
+  // The whole reply (result or error), or null if none arrives in time.
+  Json request(const std::string& method, const Json& params = Json::object()) {
+    Json id = ++last_id_;
+    send({{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}});
+    auto reply = inbox_.reply_to(id);
+    EXPECT_TRUE(reply) << "no reply to " << method;
+    return reply ? *reply : Json();
+  }
+  // The result of a successful request (a failure is reported and yields null).
+  Json result(const std::string& method, const Json& params = Json::object()) {
+    Json reply = request(method, params);
+    EXPECT_TRUE(reply.contains("result")) << method << ": " << reply.dump();
+    return reply.contains("result") ? reply["result"] : Json();
+  }
+  // tools/call's result object (content, structuredContent, isError).
+  Json call_tool(const std::string& name, const Json& arguments = Json::object()) {
+    return result("tools/call", {{"name", name}, {"arguments", arguments}});
+  }
+  Json remember(const std::string& content, const Json& extra = Json::object()) {
+    Json args = extra;
+    args["content"] = content;
+    Json r = call_tool("memtrace_remember", args);
+    EXPECT_FALSE(r.value("isError", false)) << r.dump();
+    return r;
+  }
+  std::string session_id() const { return connection_->caller().session_id; }
+  Inbox& inbox() { return inbox_; }
+  // Closes the connection (as a transport does when its client goes away).
+  void close() {
+    connection_->drain(std::chrono::seconds(5));
+    connection_.reset();
+  }
+
+ private:
+  Inbox inbox_;
+  std::unique_ptr<mcp::Connection> connection_;
+  long long last_id_ = 0;
+};
+
+struct SessionHarness {
+  explicit SessionHarness(mcp::ServerOptions options = {})
+      : server(engine, with_defaults(std::move(options))) {}
+
+  static mcp::ServerOptions with_defaults(mcp::ServerOptions options) {
+    if (options.agent.empty()) options.agent = "tester";
+    if (options.worker_threads > 2) options.worker_threads = 2;
+    return options;
+  }
+
+  std::unique_ptr<Store> store = *open_sqlite_store({":memory:"});
+  ManualClock clock{at("2026-11-20T09:00:00Z")};
+  Engine engine{*store, clock};
+  mcp::Server server;
+};
+
+}  // namespace memtrace::testing
