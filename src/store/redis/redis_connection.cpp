@@ -1,0 +1,169 @@
+// hiredis connections: connect with timeouts, AUTH, SELECT, one command at a time; failure mapping.
+#include "store/redis/redis_connection.h"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include <sys/time.h>
+
+namespace memtrace::redis {
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+constexpr std::string_view kWhereToLook =
+    "check that redis-server is running and reachable at that address, or fix --store / REDIS_URL";
+
+}  // namespace
+
+Error map_redis_error(const Endpoint& endpoint, Phase phase, const redisContext* context, int saved_errno,
+                      const redisReply* reply) {
+  const std::string store = "redis store " + endpoint.description;
+  if (reply && reply->type == REDIS_REPLY_ERROR) {
+    std::string text(reply->str, reply->len);
+    if (starts_with(text, "MT_NOT_FOUND ")) return {ErrorCode::kNotFound, text.substr(13)};
+    if (starts_with(text, "MT_CONFLICT ")) return {ErrorCode::kConflict, text.substr(12)};
+    if (starts_with(text, "MT_INVALID ")) return {ErrorCode::kInvalidArgument, text.substr(11)};
+    if (starts_with(text, "WRONGPASS") || starts_with(text, "NOAUTH") || starts_with(text, "ERR AUTH") ||
+        starts_with(text, "ERR invalid password")) {
+      return {ErrorCode::kUnavailable, "authentication failed: " + text + " (" + store +
+                                           "); check the user and password in --store or REDIS_URL"};
+    }
+    if (starts_with(text, "NOPERM")) {
+      return {ErrorCode::kUnavailable,
+              "permission denied: " + text + " (" + store +
+                  "); the Redis ACL user needs +@all on keys mt:* and channels mt:*"};
+    }
+    for (std::string_view transient :
+         {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "OOM", "TRYAGAIN", "CLUSTERDOWN"}) {
+      if (starts_with(text, transient)) {
+        std::string message = store;
+        message.append(" cannot serve the request right now: ").append(text);
+        return {ErrorCode::kUnavailable, message};
+      }
+    }
+    if (starts_with(text, "ERR") && text.find("DB index") != std::string::npos) {
+      return {ErrorCode::kUnavailable,
+              store + " refused the database number: " + text + "; fix the /db in --store"};
+    }
+    return {ErrorCode::kInternal, store + " answered with an error: " + text};
+  }
+  if (!context) return {ErrorCode::kInternal, store + ": out of memory creating a connection"};
+  const std::string detail = context->errstr;
+  if (phase == Phase::kConnect) {
+    return {ErrorCode::kUnavailable,
+            store + " is unavailable: cannot connect (" + detail + "); " + std::string(kWhereToLook)};
+  }
+  switch (context->err) {
+    case REDIS_ERR_IO:
+      if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT ||
+          detail.find("temporarily unavailable") != std::string::npos) {
+        return {ErrorCode::kTimeout,
+                store + " did not answer within " + std::to_string(endpoint.command_timeout.count()) +
+                    " ms (--redis-command-timeout-ms); it may be overloaded, blocked by a "
+                    "slow command, or unreachable"};
+      }
+      return {ErrorCode::kUnavailable,
+              store + " is unavailable: " + detail + "; " + std::string(kWhereToLook)};
+    case REDIS_ERR_EOF:
+      return {ErrorCode::kUnavailable, store + " closed the connection (" + detail +
+                                           "): it was stopped, restarted or killed the client; " +
+                                           std::string(kWhereToLook)};
+    case REDIS_ERR_PROTOCOL:
+      return {ErrorCode::kInternal, store + ": protocol error: " + detail};
+    default:
+      return {ErrorCode::kInternal,
+              store + ": " + (detail.empty() ? std::string("unknown hiredis error") : detail)};
+  }
+}
+
+Result<std::unique_ptr<Connection>> Connection::open(const RedisOptions& options, const Endpoint& endpoint) {
+  const timeval connect_timeout = to_timeval(options.connect_timeout);
+  errno = 0;
+  redisContext* raw = options.unix_path.empty()
+                          ? redisConnectWithTimeout(options.host.c_str(), options.port, connect_timeout)
+                          : redisConnectUnixWithTimeout(options.unix_path.c_str(), connect_timeout);
+  const int saved_errno = errno;
+  ContextPtr context(raw);
+  if (!context || context->err) {
+    return tl::unexpected(map_redis_error(endpoint, Phase::kConnect, context.get(), saved_errno, nullptr));
+  }
+  if (redisSetTimeout(context.get(), to_timeval(options.command_timeout)) != REDIS_OK) {
+    return tl::unexpected(map_redis_error(endpoint, Phase::kConnect, context.get(), errno, nullptr));
+  }
+  // TCP keepalive notices a peer that vanished without closing (a host gone, a cable pulled).
+  if (options.unix_path.empty()) redisEnableKeepAlive(context.get());
+
+  std::unique_ptr<Connection> connection(new Connection(std::move(context), endpoint));
+  if (!options.password.empty()) {
+    std::vector<std::string_view> auth = {"AUTH"};
+    if (!options.user.empty()) auth.push_back(options.user);
+    auth.push_back(options.password);
+    if (auto reply = connection->command(auth); !reply) return tl::unexpected(reply.error());
+  }
+  if (options.db != 0) {
+    const std::string db = std::to_string(options.db);
+    if (auto reply = connection->command({"SELECT", db}); !reply) return tl::unexpected(reply.error());
+  }
+  return connection;
+}
+
+Result<ReplyPtr> Connection::command(const std::vector<std::string_view>& args, std::string* raw_error) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  argv.reserve(args.size());
+  lengths.reserve(args.size());
+  for (auto arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  errno = 0;
+  void* raw = redisCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(), lengths.data());
+  const int saved_errno = errno;
+  if (!raw) {
+    broken_ = true;
+    return tl::unexpected(map_redis_error(endpoint_, Phase::kCommand, context_.get(), saved_errno, nullptr));
+  }
+  ReplyPtr reply(static_cast<redisReply*>(raw));
+  if (reply->type == REDIS_REPLY_ERROR) {
+    if (raw_error) raw_error->assign(reply->str, reply->len);
+    return tl::unexpected(map_redis_error(endpoint_, Phase::kCommand, context_.get(), 0, reply.get()));
+  }
+  return reply;
+}
+
+bool Connection::closed_while_idle() const {
+  pollfd pfd{};
+  pfd.fd = context_->fd;
+  pfd.events = POLLIN;
+  int ready = ::poll(&pfd, 1, 0);
+  return ready != 0;  // an idle connection has nothing to read: data, EOF, an error all mean "drop it"
+}
+
+std::string_view reply_string(const redisReply* reply) {
+  if (!reply) return {};
+  if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS) return {reply->str, reply->len};
+  return {};
+}
+
+long long reply_integer(const redisReply* reply) {
+  if (!reply) return 0;
+  if (reply->type == REDIS_REPLY_INTEGER) return reply->integer;
+  long long value = 0;
+  if (reply->type == REDIS_REPLY_STRING) std::from_chars(reply->str, reply->str + reply->len, value);
+  return value;
+}
+
+}  // namespace memtrace::redis

@@ -1,0 +1,80 @@
+// Owning wrappers around hiredis handles, the one mapping of hiredis failures to ErrorCode, and a
+// synchronous connection with connect/command timeouts, AUTH and SELECT.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <hiredis/hiredis.h>
+
+#include "core/error.h"
+#include "store/redis/redis_options.h"
+
+namespace memtrace::redis {
+
+struct ContextDeleter {
+  void operator()(redisContext* context) const noexcept { redisFree(context); }
+};
+using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
+
+struct ReplyDeleter {
+  void operator()(redisReply* reply) const noexcept { freeReplyObject(reply); }
+};
+using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+
+// What a failure message names: the store ("redis store redis://host:6379/0") and the command timeout.
+struct Endpoint {
+  std::string description;
+  std::chrono::milliseconds command_timeout{0};
+};
+
+enum class Phase { kConnect, kCommand };
+
+// The one place hiredis failures become Errors. Either `context` carries an error (I/O, EOF, protocol,
+// timeout; `saved_errno` is errno as it was right after the failing call), or `reply` is an error reply.
+//   cannot connect (refused, unreachable, connect timeout), EOF, reset → kUnavailable naming the store
+//   LOADING, BUSY, MASTERDOWN, READONLY, OOM, TRYAGAIN, CLUSTERDOWN   → kUnavailable
+//   WRONGPASS, NOAUTH, AUTH errors → kUnavailable "authentication failed: ..."; NOPERM → kUnavailable
+//   no reply within the command timeout                             → kTimeout
+//   MT_NOT_FOUND / MT_CONFLICT / MT_INVALID (raised by our scripts)  → kNotFound / kConflict /
+//   kInvalidArgument anything else (protocol errors, unexpected error replies)         → kInternal
+Error map_redis_error(const Endpoint& endpoint, Phase phase, const redisContext* context, int saved_errno,
+                      const redisReply* reply);
+
+// One connection. Thread-safety: none; the pool lends it to one thread at a time.
+class Connection {
+ public:
+  // Connects (within options.connect_timeout), sets the command timeout, AUTHs and SELECTs.
+  static Result<std::unique_ptr<Connection>> open(const RedisOptions& options, const Endpoint& endpoint);
+
+  // Sends one command and waits for its reply (at most the command timeout). Transport failures and
+  // error replies are both Errors; `raw_error` (if given) receives an error reply's text verbatim.
+  Result<ReplyPtr> command(const std::vector<std::string_view>& args, std::string* raw_error = nullptr);
+
+  // After a transport failure or timeout the connection's state is unknown: it must be discarded.
+  bool broken() const { return broken_; }
+  // True if the server closed this idle connection (or sent something unasked): checked with a
+  // zero-timeout poll before the pool lends it out, so that a restarted or CLIENT KILLed server
+  // costs no failed call.
+  bool closed_while_idle() const;
+
+  redisContext* context() { return context_.get(); }
+  int fd() const { return context_->fd; }
+
+ private:
+  Connection(ContextPtr context, Endpoint endpoint)
+      : context_(std::move(context)), endpoint_(std::move(endpoint)) {}
+
+  ContextPtr context_;
+  Endpoint endpoint_;
+  bool broken_ = false;
+};
+
+// Reply helpers (a nil or missing element reads as empty).
+std::string_view reply_string(const redisReply* reply);
+long long reply_integer(const redisReply* reply);
+
+}  // namespace memtrace::redis

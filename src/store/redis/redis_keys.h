@@ -1,0 +1,91 @@
+// The Redis store's key layout (version 1), and the small encodings its records use.
+//
+// Every key of a namespace starts with "mt:v1:{<ns>}:" (ns with '%', '{' and '}' percent-encoded).
+// The hash tag {<ns>} puts everything of one namespace into ONE cluster slot. That is deliberate:
+// a remember must write the memory and all its index entries (namespace, session, agent, type, tag
+// and trigram zsets, the session's participants) in one atomic Lua script, and a script may only
+// touch keys of one slot; a query intersects indexes of different kinds, which again must share a
+// slot. Finer tags (per session, per tag) would split those atomic steps across slots. The cost is
+// that one namespace lives on one shard; namespaces (tenants) spread across shards, so the later
+// cluster backend routes each script by its KEYS[1] (the prefix) and needs no new layout.
+// The one key outside any namespace is kNamespacesKey, the registry purge_expired walks; it is
+// written on its own (idempotent SADD), never inside a script.
+//
+//   P = mt:v1:{ns}:
+//   P m:<id>          hash   the memory: id s a t c g i ca [ea] md [r]   (PEXPIREAT ea when it has a TTL)
+//   P mx:<id>         hash   what to unindex it by: s a t g 3 (no TTL: outlives m:<id> so that
+//                            index entries of a memory Redis expired can still be removed)
+//   P mi:all          zset   every memory id, score 0 (ordered by id: ZREVRANGEBYLEX walks newest first)
+//   P mi:time         zset   id by created_at (since/until windows)
+//   P mi:imp          zset   id by importance (min_importance windows)
+//   P mi:exp          zset   id by expires_at (purge_expired)
+//   P mi:s:<session>  zset   ids of a session, score 0
+//   P mi:se:<session> zset   id by expires_at, for live counts per session
+//   P mi:sw:<session> zset   id by importance: the sliding window's eviction order (ties: oldest id)
+//   P mi:a:<agent>    zset   ids by agent, score 0
+//   P mi:t:<type>     zset   ids by type, score 0
+//   P mi:g:<tag>      zset   ids by tag, score 0
+//   P mi:3:<trigram>  set    ids whose lower-cased content contains the 3-byte trigram
+//   P s:<session>     hash   the session: id cb st ca ua [cl] md:<key>...
+//   P sp:<session>    set    agents that wrote into the session
+//   P si:all          zset   session ids, score 0
+//   P si:st:<status>  zset   session ids by status (active | closed)
+//   P si:a:<agent>    zset   sessions the agent created or wrote into
+//   P si:md:<n>:<key><value>  zset  sessions whose metadata has key (n bytes long) = value (JSON text)
+//   P a:<agent>       hash   the agent: id d ca
+//   P tc:<task>       string a task claim (SET NX PX; layout in redis_claims.h)
+//   P tc:<task>       string the task's claim: holder agent + session, times (PX lease; redis_claims.h)
+//   P events          channel  "m:<session>" (memory written/forgotten) | "s:<session>" (session changed)
+//
+// API keys of the HTTP transport are looked up by token hash before any namespace is known, so they
+// live apart, in one slot of their own (K = kApiKeysPrefix; never "mt:v1:{", so no namespace collides):
+//   K k:<id>          hash   the key: id ns h l ca [ra]
+//   K h:<sha256>      string the id of the key with that token hash
+//   K all             zset   key ids by created_at
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace memtrace::redis {
+
+inline constexpr std::string_view kNamespacesKey = "mt:v1:namespaces";
+// Prefix of the API key records (KEYS[1] of their scripts).
+inline constexpr std::string_view kApiKeysPrefix = "mt:v1:apikeys:{apikeys}:";
+// PSUBSCRIBE pattern matching every namespace's events channel.
+inline constexpr std::string_view kEventsPattern = "mt:v1:{*}:events";
+
+// "mt:v1:{<ns>}:", the prefix of every key of the namespace (KEYS[1] of every script).
+std::string namespace_prefix(std::string_view ns);
+// The namespace an events channel belongs to, or nullopt if it is not one of ours.
+std::optional<std::string> namespace_from_channel(std::string_view channel);
+
+// Key suffixes (appended to the namespace prefix).
+std::string memory_key(std::string_view id);
+std::string session_key(std::string_view id);
+std::string agent_key(std::string_view id);
+std::string session_memories_index(std::string_view session_id);
+std::string agent_memories_index(std::string_view agent_id);
+std::string tag_index(std::string_view tag);
+std::string trigram_index(std::string_view trigram);
+std::string session_status_index(std::string_view status);
+std::string agent_sessions_index(std::string_view agent_id);
+std::string metadata_index(std::string_view key, std::string_view value);
+
+// A list of strings as one string: "<length>:<bytes>" per element (the Lua side decodes it too).
+std::string encode_list(const std::vector<std::string>& items);
+std::vector<std::string> decode_list(std::string_view encoded);
+
+// ASCII lower-casing: the case folding of content_contains. (Lua's string.lower in Redis, which runs
+// in the C locale, folds exactly the same bytes, so the scripts can verify a match themselves.)
+std::string fold_case(std::string_view text);
+// The distinct 3-byte trigrams of fold_case(content), sorted, concatenated (3 bytes each).
+std::string trigram_blob(std::string_view content);
+// Up to `max` distinct trigrams of an already folded needle, spread over it; empty if it is shorter
+// than 3 bytes.
+std::vector<std::string> needle_trigrams(std::string_view folded_needle, std::size_t max);
+
+}  // namespace memtrace::redis

@@ -1,0 +1,58 @@
+// Options of the Redis store, and the parser of the redis:// and redis+unix:// store specs.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace memtrace {
+
+struct RedisOptions {
+  // Where: a unix socket when unix_path is set, else TCP host:port.
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string unix_path;  // default: empty (TCP)
+  std::string user;       // ACL user for AUTH; default empty: the default user
+  std::string password;   // default empty: no AUTH
+  int db = 0;             // SELECTed on every connection; default 0
+
+  std::chrono::milliseconds connect_timeout{2000};  // per connection attempt; default 2 s
+  std::chrono::milliseconds command_timeout{2000};  // per reply, and per query overall; default 2 s
+  std::size_t pool_size = 8;                        // connections shared by all callers; default 8
+  // After a failed connect, calls fail at once for this long, doubling up to the maximum, so that a
+  // dead Redis costs callers nothing while it is down. Defaults: 50 ms, doubling up to 1 s.
+  std::chrono::milliseconds reconnect_backoff_min{50};
+  std::chrono::milliseconds reconnect_backoff_max{1000};
+
+  // A sliding window per session: past this many memories a remember evicts the least important
+  // (ties: the oldest) other memory. Default 0: unlimited.
+  std::size_t max_memories_per_session = 0;
+  // Candidates one query script examines before it hands back to the client (which then continues
+  // from where it stopped), so that no single script blocks Redis for long. Default 500.
+  std::size_t scan_batch = 500;
+  // Substring needles shorter than 3 bytes have no trigram: the search then examines at most this
+  // many candidates of the other indexes per page. Default 5000.
+  std::size_t short_needle_scan_limit = 5000;
+  // A candidate set of at most this many memories (the intersection of a needle's trigram sets, a
+  // since/until or a min_importance window) may drive a query, listed whole and sorted, when that is
+  // cheaper than walking an index in id order. Default 2000.
+  std::size_t candidate_list_max = 2000;
+  // The subscriber connection PINGs Redis after this long without traffic, to notice a dead peer.
+  // Default 10 s.
+  std::chrono::milliseconds subscriber_health_interval{10000};
+};
+
+// Parses
+//   redis://[user:password@]host[:port][/db]        (host may be [IPv6]; port 6379, db 0 by default)
+//   redis+unix://[user:password@]/path/redis.sock[?db=N]
+// User and password are percent-decoded; "redis://:secret@host" authenticates the default user.
+// Timeouts and the other options keep their defaults. Errors are kInvalidArgument.
+Result<RedisOptions> parse_redis_url(std::string_view url);
+
+// "redis://alice@10.0.0.5:6379/2", "redis+unix:///run/redis.sock?db=1": the address without the password.
+std::string describe_redis(const RedisOptions& options);
+
+}  // namespace memtrace

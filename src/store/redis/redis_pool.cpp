@@ -1,0 +1,78 @@
+// The connection pool: lending, giving back, dropping broken connections, reconnect backoff.
+#include "store/redis/redis_pool.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace memtrace::redis {
+
+Pool::Pool(RedisOptions options, Endpoint endpoint)
+    : options_(std::move(options)), endpoint_(std::move(endpoint)) {}
+
+Pool::Lease::~Lease() {
+  if (connection_) pool_->give_back(std::move(connection_));
+}
+
+void Pool::give_back(std::unique_ptr<Connection> connection) {
+  std::unique_ptr<Connection> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    if (connection->broken()) {
+      dropped = std::move(connection);
+      --open_;
+    } else {
+      idle_.push_back(std::move(connection));
+    }
+  }
+  available_.notify_one();
+}
+
+Result<Pool::Lease> Pool::lease() {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + options_.command_timeout;
+  std::vector<std::unique_ptr<Connection>> dropped;  // freed outside the lock
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    while (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      if (!connection->closed_while_idle()) return Lease(this, std::move(connection));
+      dropped.push_back(std::move(connection));
+      --open_;
+    }
+    if (open_ < std::max<std::size_t>(options_.pool_size, 1)) {
+      const auto now = Clock::now();
+      if (last_connect_error_ && now < retry_at_) {
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(retry_at_ - now).count();
+        return fail(last_connect_error_->code,
+                    last_connect_error_->message + " (next attempt in " + std::to_string(wait) + " ms)");
+      }
+      ++open_;
+      lock.unlock();
+      auto opened = Connection::open(options_, endpoint_);
+      lock.lock();
+      if (!opened) {
+        --open_;
+        backoff_ = backoff_.count() == 0 ? options_.reconnect_backoff_min
+                                         : std::min(backoff_ * 2, options_.reconnect_backoff_max);
+        retry_at_ = Clock::now() + backoff_;
+        last_connect_error_ = opened.error();
+        lock.unlock();
+        available_.notify_one();  // a waiter may try (and fail fast) too
+        return tl::unexpected(opened.error());
+      }
+      backoff_ = std::chrono::milliseconds(0);
+      last_connect_error_.reset();
+      return Lease(this, std::move(*opened));
+    }
+    if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+        open_ >= options_.pool_size) {
+      return fail(ErrorCode::kTimeout, "all " + std::to_string(options_.pool_size) +
+                                           " connections to redis store " + endpoint_.description +
+                                           " stayed busy for " +
+                                           std::to_string(options_.command_timeout.count()) + " ms");
+    }
+  }
+}
+
+}  // namespace memtrace::redis

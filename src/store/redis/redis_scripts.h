@@ -1,0 +1,51 @@
+// The Lua scripts that make every Redis store operation one atomic step, and the EVALSHA runner.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "store/redis/redis_connection.h"
+
+namespace memtrace::redis {
+
+// A Lua script run with EVALSHA. It is loaded (SCRIPT LOAD) on first use and again whenever Redis
+// answers NOSCRIPT (after a restart, a failover or SCRIPT FLUSH). KEYS[1] is always the namespace
+// prefix (redis_keys.h): the script derives its other keys from it, all in the prefix's slot.
+// Thread-safety: run() may be called from any thread, each with its own connection.
+class Script {
+ public:
+  Script(std::string name, std::string source) : name_(std::move(name)), source_(std::move(source)) {}
+  Result<ReplyPtr> run(Connection& connection, const std::string& prefix,
+                       const std::vector<std::string>& args);
+  const std::string& name() const { return name_; }
+
+ private:
+  Result<std::string> load(Connection& connection);
+
+  const std::string name_;
+  const std::string source_;
+  std::mutex mutex_;
+  std::string sha_;  // empty until loaded
+};
+
+// One instance per store. What each script does is written above its source in redis_scripts.cpp.
+struct Scripts {
+  Scripts();
+  Script remember;        // insert_memory: hash + every index + participants + window + PUBLISH
+  Script forget;          // delete_memory: hash + every index entry + PUBLISH
+  Script get_memory;      // get_memory, dropping the index entries of a memory Redis expired
+  Script query_memories;  // query_memories: plan by index sizes, walk newest first, filter, verify
+  Script purge_expired;   // purge_expired: one batch of the expiry zset of a namespace
+  Script create_session;  // create_session: hash + status/agent/metadata indexes + PUBLISH
+  Script close_session;   // close_session + PUBLISH
+  Script find_sessions;   // find_sessions with summaries (agents, live count, last activity)
+  Script upsert_agent;    // upsert_agent
+  Script put_api_key;     // put_api_key: record + hash lookup + listing, refusing duplicates
+  Script find_api_key;    // find_api_key_by_hash
+  Script list_api_keys;   // list_api_keys, oldest first, optionally of one namespace
+  Script revoke_api_key;  // revoke_api_key, keeping the first revocation time
+};
+
+}  // namespace memtrace::redis

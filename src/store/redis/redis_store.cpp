@@ -1,0 +1,549 @@
+// The Redis store: Store calls become EVALSHA of the scripts in redis_scripts.cpp on pooled connections.
+#include "store/redis/redis_store.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "store/redis/redis_claims.h"
+#include "store/redis/redis_connection.h"
+#include "store/redis/redis_keys.h"
+#include "store/redis/redis_pool.h"
+#include "store/redis/redis_scripts.h"
+#include "store/redis/redis_watcher.h"
+
+namespace memtrace {
+namespace {
+
+using redis::reply_integer;
+using redis::reply_string;
+using redis::ReplyPtr;
+
+constexpr std::size_t kPurgeBatch = 500;
+constexpr std::size_t kMaxNeedleTrigrams = 32;
+
+std::string format_double(double value) {
+  char buffer[64];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
+}
+
+template <class Number>
+Number parse_number(std::string_view text) {
+  Number value{};
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+// Calls `visit(field, value)` for each pair of an HGETALL-shaped array reply.
+template <class Visit>
+void for_each_field(const redisReply* fields, Visit&& visit) {
+  if (!fields || fields->type != REDIS_REPLY_ARRAY) return;
+  for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
+    visit(reply_string(fields->element[i]), reply_string(fields->element[i + 1]));
+  }
+}
+
+Memory parse_memory(const std::string& ns, const redisReply* fields) {
+  Memory memory;
+  memory.ns = ns;
+  for_each_field(fields, [&](std::string_view field, std::string_view value) {
+    if (field == "id") {
+      memory.id = value;
+    } else if (field == "s") {
+      memory.session_id = value;
+    } else if (field == "a") {
+      memory.agent_id = value;
+    } else if (field == "t") {
+      memory.type = value;
+    } else if (field == "c") {
+      memory.content = value;
+    } else if (field == "g") {
+      memory.tags = redis::decode_list(value);
+    } else if (field == "i") {
+      memory.importance = parse_number<double>(value);
+    } else if (field == "ca") {
+      memory.created_at = parse_number<UnixMillis>(value);
+    } else if (field == "ea") {
+      memory.expires_at = parse_number<UnixMillis>(value);
+    } else if (field == "md") {
+      memory.metadata_json = value;
+    } else if (field == "r") {
+      memory.reasoning = std::string(value);
+    }
+  });
+  return memory;
+}
+
+Session parse_session(const std::string& ns, const redisReply* fields) {
+  Session session;
+  session.ns = ns;
+  for_each_field(fields, [&](std::string_view field, std::string_view value) {
+    if (field == "id") {
+      session.id = value;
+    } else if (field == "cb") {
+      session.created_by = value;
+    } else if (field == "st") {
+      session.status = value == "closed" ? SessionStatus::kClosed : SessionStatus::kActive;
+    } else if (field == "ca") {
+      session.created_at = parse_number<UnixMillis>(value);
+    } else if (field == "ua") {
+      session.updated_at = parse_number<UnixMillis>(value);
+    } else if (field == "cl") {
+      session.closed_at = parse_number<UnixMillis>(value);
+    } else if (field.rfind("md:", 0) == 0) {
+      session.metadata.emplace(std::string(field.substr(3)), std::string(value));
+    }
+  });
+  return session;
+}
+
+ApiKey parse_api_key(const redisReply* fields) {
+  ApiKey key;
+  for_each_field(fields, [&](std::string_view field, std::string_view value) {
+    if (field == "id") {
+      key.id = value;
+    } else if (field == "ns") {
+      key.ns = value;
+    } else if (field == "h") {
+      key.hash = value;
+    } else if (field == "l") {
+      key.label = value;
+    } else if (field == "ca") {
+      key.created_at = parse_number<UnixMillis>(value);
+    } else if (field == "ra") {
+      key.revoked_at = parse_number<UnixMillis>(value);
+    }
+  });
+  return key;
+}
+
+Agent parse_agent(const std::string& ns, const redisReply* fields) {
+  Agent agent;
+  agent.ns = ns;
+  for_each_field(fields, [&](std::string_view field, std::string_view value) {
+    if (field == "id") {
+      agent.id = value;
+    } else if (field == "d") {
+      agent.description = value;
+    } else if (field == "ca") {
+      agent.created_at = parse_number<UnixMillis>(value);
+    }
+  });
+  return agent;
+}
+
+bool is_empty_array(const redisReply* reply) {
+  return !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements == 0;
+}
+
+Result<void> check_name(std::string_view what, const std::string& value) {
+  if (value.empty()) return fail(ErrorCode::kInvalidArgument, std::string(what) + " must not be empty");
+  return {};
+}
+
+// A slice answer of query_memories / find_sessions: {last examined id, more, examined, records...}.
+struct Slice {
+  std::string last;
+  bool more = false;
+  std::size_t examined = 0;
+};
+
+Result<Slice> read_slice(const redisReply* reply) {
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
+    return fail(ErrorCode::kInternal, "redis store: a query script answered in an unexpected shape");
+  }
+  Slice slice;
+  slice.last = reply_string(reply->element[0]);
+  slice.more = reply_integer(reply->element[1]) != 0;
+  slice.examined = static_cast<std::size_t>(reply_integer(reply->element[2]));
+  return slice;
+}
+
+class RedisStore final : public Store {
+ public:
+  explicit RedisStore(RedisOptions options)
+      : options_(std::move(options)),
+        endpoint_{describe_redis(options_), options_.command_timeout},
+        pool_(options_, endpoint_) {}
+
+  std::string describe() const override { return endpoint_.description; }
+
+  Result<void> ping() override {
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    auto reply = (*lease)->command({"PING"});
+    if (!reply) return tl::unexpected(reply.error());
+    return {};
+  }
+
+  Result<Agent> upsert_agent(const Agent& agent) override {
+    if (auto ok = check_name("namespace", agent.ns); !ok) return tl::unexpected(ok.error());
+    if (auto ok = check_name("agent id", agent.id); !ok) return tl::unexpected(ok.error());
+    auto reply = run(scripts_.upsert_agent, agent.ns,
+                     {agent.id, agent.description, std::to_string(agent.created_at)}, true);
+    if (!reply) return tl::unexpected(reply.error());
+    return parse_agent(agent.ns, reply->get());
+  }
+
+  Result<std::optional<Agent>> get_agent(const std::string& ns, const std::string& id) override {
+    auto reply = hgetall(ns, redis::agent_key(id));
+    if (!reply) return tl::unexpected(reply.error());
+    if (is_empty_array(reply->get())) return std::optional<Agent>();
+    return std::optional<Agent>(parse_agent(ns, reply->get()));
+  }
+
+  Result<void> create_session(const Session& session) override {
+    if (auto ok = check_name("namespace", session.ns); !ok) return tl::unexpected(ok.error());
+    if (auto ok = check_name("session id", session.id); !ok) return tl::unexpected(ok.error());
+    std::vector<std::string> args = {session.id,
+                                     session.created_by,
+                                     to_string(session.status),
+                                     std::to_string(session.created_at),
+                                     std::to_string(session.updated_at),
+                                     session.closed_at ? std::to_string(*session.closed_at) : "",
+                                     std::to_string(session.metadata.size())};
+    for (const auto& [key, value] : session.metadata) {
+      args.push_back(key);
+      args.push_back(value);
+      args.push_back(redis::metadata_index(key, value));
+    }
+    auto reply = run(scripts_.create_session, session.ns, args, true);
+    if (!reply) return tl::unexpected(reply.error());
+    return {};
+  }
+
+  Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) override {
+    auto reply = hgetall(ns, redis::session_key(id));
+    if (!reply) return tl::unexpected(reply.error());
+    if (is_empty_array(reply->get())) return std::optional<Session>();
+    return std::optional<Session>(parse_session(ns, reply->get()));
+  }
+
+  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) override {
+    auto reply = run(scripts_.close_session, ns, {id, std::to_string(at)});
+    if (!reply) return tl::unexpected(reply.error());
+    return reply_integer(reply->get()) != 0;
+  }
+
+  Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) override {
+    if (auto ok = check_name("namespace", query.ns); !ok) return tl::unexpected(ok.error());
+    std::vector<SessionSummary> found;
+    if (query.limit == 0) return found;
+    std::vector<std::string> all;
+    for (const auto& [key, value] : query.metadata_contains) all.push_back(redis::metadata_index(key, value));
+    if (query.agent_id) all.push_back(redis::agent_sessions_index(*query.agent_id));
+
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    const auto deadline = std::chrono::steady_clock::now() + options_.command_timeout;
+    std::string cursor = query.before_id.value_or("");
+    for (;;) {
+      std::vector<std::string> args = {std::to_string(query.now),
+                                       cursor,
+                                       std::to_string(query.limit - found.size()),
+                                       std::to_string(std::max<std::size_t>(options_.scan_batch, 1)),
+                                       query.status ? to_string(*query.status) : "",
+                                       std::to_string(all.size())};
+      args.insert(args.end(), all.begin(), all.end());
+      auto reply = scripts_.find_sessions.run(**lease, redis::namespace_prefix(query.ns), args);
+      if (!reply) return tl::unexpected(reply.error());
+      auto slice = read_slice(reply->get());
+      if (!slice) return tl::unexpected(slice.error());
+      const redisReply* rows = reply->get();
+      for (std::size_t i = 3; i < rows->elements; ++i) {
+        const redisReply* row = rows->element[i];
+        if (row->type != REDIS_REPLY_ARRAY || row->elements != 4) continue;
+        SessionSummary summary;
+        summary.session = parse_session(query.ns, row->element[0]);
+        for (std::size_t a = 0; a < row->element[1]->elements; ++a) {
+          summary.agents.emplace_back(reply_string(row->element[1]->element[a]));
+        }
+        std::sort(summary.agents.begin(), summary.agents.end());
+        summary.memory_count = std::max<long long>(reply_integer(row->element[2]), 0);
+        auto last_activity = reply_string(row->element[3]);
+        summary.last_activity =
+            last_activity.empty() ? summary.session.updated_at : parse_number<UnixMillis>(last_activity);
+        found.push_back(std::move(summary));
+      }
+      if (!slice->more || found.size() >= query.limit) break;
+      if (std::chrono::steady_clock::now() > deadline) return slow_query_error(found.size());
+      cursor = slice->last;
+    }
+    return found;
+  }
+
+  Result<void> insert_memory(const Memory& memory) override {
+    if (auto ok = check_name("namespace", memory.ns); !ok) return tl::unexpected(ok.error());
+    if (auto ok = check_name("memory id", memory.id); !ok) return tl::unexpected(ok.error());
+    if (auto ok = check_name("session id", memory.session_id); !ok) return tl::unexpected(ok.error());
+    if (auto ok = check_name("agent id", memory.agent_id); !ok) return tl::unexpected(ok.error());
+    if (auto ok = check_name("type", memory.type); !ok) return tl::unexpected(ok.error());
+    std::vector<std::string> args = {memory.id,
+                                     memory.session_id,
+                                     memory.agent_id,
+                                     memory.type,
+                                     memory.content,
+                                     redis::encode_list(memory.tags),
+                                     format_double(memory.importance),
+                                     std::to_string(memory.created_at),
+                                     memory.expires_at ? std::to_string(*memory.expires_at) : "",
+                                     memory.metadata_json,
+                                     memory.reasoning ? "1" : "0",
+                                     memory.reasoning.value_or(""),
+                                     redis::trigram_blob(memory.content),
+                                     std::to_string(options_.max_memories_per_session)};
+    auto reply = run(scripts_.remember, memory.ns, args, true);
+    if (!reply) return tl::unexpected(reply.error());
+    if (auto evicted = reply_integer(reply->get()); evicted > 0) {
+      spdlog::debug("session {}: the window of {} memories evicted {}", memory.session_id,
+                    options_.max_memories_per_session, evicted);
+    }
+    return {};
+  }
+
+  Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
+                                           UnixMillis now) override {
+    auto reply = run(scripts_.get_memory, ns, {id});
+    if (!reply) return tl::unexpected(reply.error());
+    if (is_empty_array(reply->get())) return std::optional<Memory>();
+    Memory memory = parse_memory(ns, reply->get());
+    if (memory.expires_at && *memory.expires_at <= now) return std::optional<Memory>();
+    return std::optional<Memory>(std::move(memory));
+  }
+
+  Result<std::vector<Memory>> query_memories(const MemoryQuery& query) override {
+    if (auto ok = check_name("namespace", query.ns); !ok) return tl::unexpected(ok.error());
+    std::vector<Memory> found;
+    if (query.limit == 0) return found;
+    std::vector<std::string> all;
+    if (query.session_id) all.push_back(redis::session_memories_index(*query.session_id));
+    if (query.agent_id) all.push_back(redis::agent_memories_index(*query.agent_id));
+    for (const auto& tag : query.tags) all.push_back(redis::tag_index(tag));
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    std::string needle = query.content_contains ? redis::fold_case(*query.content_contains) : "";
+    std::vector<std::string> trigrams;
+    for (const auto& trigram : redis::needle_trigrams(needle, kMaxNeedleTrigrams)) {
+      trigrams.push_back(redis::trigram_index(trigram));
+    }
+    std::vector<std::string> types = query.types;
+    std::sort(types.begin(), types.end());
+    types.erase(std::unique(types.begin(), types.end()), types.end());
+    // A needle under 3 bytes has no trigram: only a bounded number of candidates is searched.
+    const bool short_needle = !needle.empty() && needle.size() < 3;
+    const std::size_t batch = std::max<std::size_t>(options_.scan_batch, 1);
+
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    const auto deadline = std::chrono::steady_clock::now() + options_.command_timeout;
+    std::string cursor = query.before_id.value_or("");
+    std::size_t examined = 0;
+    for (;;) {
+      std::size_t budget = batch;
+      if (short_needle) budget = std::min(budget, options_.short_needle_scan_limit - examined);
+      if (budget == 0) break;
+      std::vector<std::string> args = {std::to_string(query.now),
+                                       cursor,
+                                       std::to_string(query.limit - found.size()),
+                                       std::to_string(budget),
+                                       query.since ? std::to_string(*query.since) : "",
+                                       query.until ? std::to_string(*query.until) : "",
+                                       query.min_importance ? format_double(*query.min_importance) : "",
+                                       needle,
+                                       std::to_string(options_.candidate_list_max),
+                                       std::to_string(all.size())};
+      args.insert(args.end(), all.begin(), all.end());
+      args.push_back(std::to_string(types.size()));
+      args.insert(args.end(), types.begin(), types.end());
+      args.push_back(std::to_string(trigrams.size()));
+      args.insert(args.end(), trigrams.begin(), trigrams.end());
+      auto reply = scripts_.query_memories.run(**lease, redis::namespace_prefix(query.ns), args);
+      if (!reply) return tl::unexpected(reply.error());
+      auto slice = read_slice(reply->get());
+      if (!slice) return tl::unexpected(slice.error());
+      const redisReply* rows = reply->get();
+      for (std::size_t i = 3; i < rows->elements; ++i)
+        found.push_back(parse_memory(query.ns, rows->element[i]));
+      examined += slice->examined;
+      if (!slice->more || found.size() >= query.limit) break;
+      if (std::chrono::steady_clock::now() > deadline) return slow_query_error(examined);
+      cursor = slice->last;
+    }
+    return found;
+  }
+
+  Result<bool> delete_memory(const std::string& ns, const std::string& id) override {
+    auto reply = run(scripts_.forget, ns, {id});
+    if (!reply) return tl::unexpected(reply.error());
+    return reply_integer(reply->get()) != 0;
+  }
+
+  Result<std::size_t> purge_expired(UnixMillis now) override {
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    auto namespaces = (*lease)->command({"SMEMBERS", redis::kNamespacesKey});
+    if (!namespaces) return tl::unexpected(namespaces.error());
+    std::size_t purged = 0;
+    const std::string now_text = std::to_string(now);
+    const std::string batch = std::to_string(kPurgeBatch);
+    for (std::size_t i = 0; i < (*namespaces)->elements; ++i) {
+      const std::string prefix = redis::namespace_prefix(reply_string((*namespaces)->element[i]));
+      for (;;) {
+        auto reply = scripts_.purge_expired.run(**lease, prefix, {now_text, batch});
+        if (!reply) return tl::unexpected(reply.error());
+        auto removed = static_cast<std::size_t>(reply_integer(reply->get()));
+        purged += removed;
+        if (removed < kPurgeBatch) break;
+      }
+    }
+    return purged;
+  }
+
+  Result<void> put_api_key(const ApiKey& key) override {
+    if (auto ok = check_name("API key id", key.id); !ok) return tl::unexpected(ok.error());
+    if (auto ok = check_name("API key hash", key.hash); !ok) return tl::unexpected(ok.error());
+    auto reply = run_api_keys(scripts_.put_api_key,
+                              {key.id, key.ns, key.hash, key.label, std::to_string(key.created_at),
+                               key.revoked_at ? std::to_string(*key.revoked_at) : ""});
+    if (!reply) return tl::unexpected(reply.error());
+    return {};
+  }
+
+  Result<std::optional<ApiKey>> find_api_key_by_hash(const std::string& hash) override {
+    auto reply = run_api_keys(scripts_.find_api_key, {hash});
+    if (!reply) return tl::unexpected(reply.error());
+    if (is_empty_array(reply->get())) return std::optional<ApiKey>();
+    return std::optional<ApiKey>(parse_api_key(reply->get()));
+  }
+
+  Result<std::vector<ApiKey>> list_api_keys(const std::optional<std::string>& ns) override {
+    auto reply = run_api_keys(scripts_.list_api_keys, {ns.value_or("")});
+    if (!reply) return tl::unexpected(reply.error());
+    std::vector<ApiKey> keys;
+    for (std::size_t i = 0; i < (*reply)->elements; ++i) keys.push_back(parse_api_key((*reply)->element[i]));
+    return keys;
+  }
+
+  Result<bool> revoke_api_key(const std::string& id, UnixMillis at) override {
+    auto reply = run_api_keys(scripts_.revoke_api_key, {id, std::to_string(at)});
+    if (!reply) return tl::unexpected(reply.error());
+    return reply_integer(reply->get()) != 0;
+  }
+
+  std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override {
+    auto watcher = std::make_unique<redis::Watcher>(options_, endpoint_, std::move(callback));
+    // Returns once subscribed (no later write is missed) or once the first attempt failed (the
+    // watcher has logged why and keeps retrying in the background).
+    watcher->wait_subscribed(options_.connect_timeout + options_.command_timeout);
+    return watcher;
+  }
+
+  // Task claims: redis_claims.cpp.
+  Result<ClaimOutcome> claim_task(const std::string& ns, const std::string& task_id,
+                                  const std::string& holder_agent, const std::string& holder_session,
+                                  UnixMillis lease_until, UnixMillis now) override {
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return redis::claim_task(**lease, claim_scripts_, ns, task_id, holder_agent, holder_session, lease_until,
+                             now);
+  }
+
+  Result<bool> release_task(const std::string& ns, const std::string& task_id,
+                            const std::string& holder_agent, const std::string& holder_session,
+                            UnixMillis now) override {
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return redis::release_task(**lease, claim_scripts_, ns, task_id, holder_agent, holder_session, now);
+  }
+
+  Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
+                                                  UnixMillis now) override {
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return redis::get_task_claim(**lease, ns, task_id, now);
+  }
+
+ private:
+  // Runs a script in the namespace; `registers` first records the namespace in the registry that
+  // purge_expired walks (once per namespace and process).
+  Result<ReplyPtr> run(redis::Script& script, const std::string& ns, const std::vector<std::string>& args,
+                       bool registers = false) {
+    if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    if (registers) {
+      if (auto ok = register_namespace(**lease, ns); !ok) return tl::unexpected(ok.error());
+    }
+    return script.run(**lease, redis::namespace_prefix(ns), args);
+  }
+
+  Result<ReplyPtr> run_api_keys(redis::Script& script, const std::vector<std::string>& args) {
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return script.run(**lease, std::string(redis::kApiKeysPrefix), args);
+  }
+
+  Result<ReplyPtr> hgetall(const std::string& ns, const std::string& suffix) {
+    if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return (*lease)->command({"HGETALL", redis::namespace_prefix(ns) + suffix});
+  }
+
+  Result<void> register_namespace(redis::Connection& connection, const std::string& ns) {
+    {
+      std::lock_guard lock(namespaces_mutex_);
+      if (namespaces_.count(ns)) return {};
+    }
+    auto reply = connection.command({"SADD", redis::kNamespacesKey, ns});
+    if (!reply) return tl::unexpected(reply.error());
+    std::lock_guard lock(namespaces_mutex_);
+    namespaces_.insert(ns);
+    return {};
+  }
+
+  tl::unexpected<Error> slow_query_error(std::size_t examined) const {
+    return fail(ErrorCode::kTimeout, "the query examined " + std::to_string(examined) +
+                                         " candidates in redis store " + describe() +
+                                         " without filling a page within " +
+                                         std::to_string(options_.command_timeout.count()) +
+                                         " ms; narrow it (session_id, tags, type, since)");
+  }
+
+  const RedisOptions options_;
+  const redis::Endpoint endpoint_;
+  redis::Pool pool_;
+  redis::Scripts scripts_;
+  redis::ClaimScripts claim_scripts_;
+  std::mutex namespaces_mutex_;
+  std::set<std::string> namespaces_;  // registered in kNamespacesKey by this process
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_redis_store(const RedisOptions& options) {
+  if (options.connect_timeout.count() <= 0 || options.command_timeout.count() <= 0) {
+    return fail(ErrorCode::kInvalidArgument, "redis connect and command timeouts must be positive");
+  }
+  if (options.pool_size == 0)
+    return fail(ErrorCode::kInvalidArgument, "the redis connection pool needs at least 1");
+  if (options.unix_path.empty() && options.host.empty()) {
+    return fail(ErrorCode::kInvalidArgument, "a redis store needs a host or a unix socket path");
+  }
+  auto store = std::make_unique<RedisStore>(options);
+  if (auto alive = store->ping(); !alive) {
+    spdlog::warn("{}; starting anyway: memory calls fail with \"unavailable\" until it is reachable",
+                 alive.error().message);
+  } else {
+    spdlog::debug("redis store {} is reachable", store->describe());
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace memtrace

@@ -1,0 +1,514 @@
+// The behaviour suite on Redis (plain, and with tiny scan slices), plus what only the Redis store
+// promises: URL parsing, key layout and slots, one script per write, no KEYS/SCAN, TTL via PEXPIREAT
+// with index cleanup, and the per-session sliding window.
+#include "store/redis/redis_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/ids.h"
+#include "store/redis/redis_keys.h"
+#include "store/redis/redis_options.h"
+#include "store/redis_test_helpers.h"
+#include "store/store_behaviour.h"
+#include "support/redis_server.h"
+
+namespace memtrace::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+constexpr UnixMillis kT0 = 1'700'000'000'000;
+constexpr UnixMillis kNow = kT0 + 86'400'000;
+
+// One server for the whole behaviour suite; every store it makes starts from FLUSHALL.
+RedisServer& shared_server() {
+  static RedisServer server;
+  return server;
+}
+
+StoreBackend redis_backend(std::string name, const std::function<void(RedisOptions&)>& tweak) {
+  return {std::move(name), [tweak]() -> std::unique_ptr<Store> {
+            try {
+              RedisServer& server = shared_server();
+              auto flushed = server.command({"FLUSHALL"});
+              if (flushed.is_error()) {
+                ADD_FAILURE() << "FLUSHALL: " << flushed.text;
+                return nullptr;
+              }
+              return open_redis_for_test(server.url(), tweak);
+            } catch (const std::exception& e) {
+              ADD_FAILURE() << "cannot start redis-server for the behaviour suite: " << e.what();
+              return nullptr;
+            }
+          }};
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Redis, StoreBehaviour,
+    ::testing::Values(redis_backend("Redis", {}),
+                      // Slices of two candidates and no listed candidate sets: every query takes many
+                      // script calls, exercising the continuation from the last examined id.
+                      redis_backend("RedisTinySlices",
+                                    [](RedisOptions& options) {
+                                      options.scan_batch = 2;
+                                      options.candidate_list_max = 0;
+                                      options.pool_size = 2;
+                                    })),
+    backend_name);
+
+// ---- URL parsing ----
+
+TEST(RedisUrl, ParsesTcpUrls) {
+  auto plain = parse_redis_url("redis://cache.internal");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->host, "cache.internal");
+  EXPECT_EQ(plain->port, 6379);
+  EXPECT_EQ(plain->db, 0);
+  EXPECT_TRUE(plain->user.empty());
+  EXPECT_TRUE(plain->password.empty());
+  EXPECT_TRUE(plain->unix_path.empty());
+  EXPECT_EQ(plain->connect_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(plain->command_timeout, std::chrono::milliseconds(2000));
+
+  auto full = parse_redis_url("redis://alice:p%40ss%3Aword@10.0.0.5:6380/3");
+  ASSERT_TRUE(full) << full.error().message;
+  EXPECT_EQ(full->user, "alice");
+  EXPECT_EQ(full->password, "p@ss:word");
+  EXPECT_EQ(full->host, "10.0.0.5");
+  EXPECT_EQ(full->port, 6380);
+  EXPECT_EQ(full->db, 3);
+  EXPECT_EQ(describe_redis(*full), "redis://alice@10.0.0.5:6380/3");  // never the password
+
+  auto password_only = parse_redis_url("redis://:secret@localhost/1");
+  ASSERT_TRUE(password_only);
+  EXPECT_TRUE(password_only->user.empty());
+  EXPECT_EQ(password_only->password, "secret");
+  EXPECT_EQ(password_only->db, 1);
+
+  auto ipv6 = parse_redis_url("redis://[::1]:7000");
+  ASSERT_TRUE(ipv6);
+  EXPECT_EQ(ipv6->host, "::1");
+  EXPECT_EQ(ipv6->port, 7000);
+  EXPECT_EQ(describe_redis(*ipv6), "redis://[::1]:7000/0");
+}
+
+TEST(RedisUrl, ParsesUnixSocketUrls) {
+  auto plain = parse_redis_url("redis+unix:///run/redis/redis.sock");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->unix_path, "/run/redis/redis.sock");
+  EXPECT_EQ(plain->db, 0);
+  auto with_db = parse_redis_url("redis+unix://bob:pw@/tmp/r.sock?db=5");
+  ASSERT_TRUE(with_db) << with_db.error().message;
+  EXPECT_EQ(with_db->unix_path, "/tmp/r.sock");
+  EXPECT_EQ(with_db->user, "bob");
+  EXPECT_EQ(with_db->password, "pw");
+  EXPECT_EQ(with_db->db, 5);
+  EXPECT_EQ(describe_redis(*with_db), "redis+unix://bob@/tmp/r.sock?db=5");
+}
+
+TEST(RedisUrl, RejectsBadUrlsWithoutEchoingThePassword) {
+  for (const char* url :
+       {"redis://", "redis://host:0", "redis://host:70000", "redis://host/x", "redis+unix://",
+        "redis+unix://relative.sock", "redis+unix:///a.sock?db=x", "redis+unix:///a.sock?tls=1",
+        "rediss://host", "http://host", "redis://host?x=1", "redis://u:p%zz@host"}) {
+    auto parsed = parse_redis_url(url);
+    ASSERT_FALSE(parsed) << url;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument) << url;
+  }
+  auto bad = parse_redis_url("redis://alice:hunter2@host:notaport");
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message, Not(HasSubstr("hunter2")));
+}
+
+// ---- key layout ----
+
+TEST(RedisKeys, NamespacePrefixKeepsOneHashTagPerNamespace) {
+  EXPECT_EQ(redis::namespace_prefix("default"), "mt:v1:{default}:");
+  EXPECT_EQ(redis::namespace_prefix("a{b}c%"), "mt:v1:{a%7Bb%7Dc%25}:");
+  for (const std::string& ns : std::vector<std::string>{"default", "a{b}c%", "x}y", "%7B", "with:colons"}) {
+    auto channel = redis::namespace_prefix(ns) + "events";
+    EXPECT_EQ(redis::namespace_from_channel(channel), ns);
+  }
+  EXPECT_FALSE(redis::namespace_from_channel("other:channel").has_value());
+}
+
+TEST(RedisKeys, ListsAndTrigrams) {
+  std::vector<std::string> tags = {"a", "", "b:c", "12:x", "ünï"};
+  EXPECT_EQ(redis::decode_list(redis::encode_list(tags)), tags);
+  EXPECT_EQ(redis::fold_case("AbC ÄÖ ß"), "abc ÄÖ ß");
+  EXPECT_EQ(redis::trigram_blob("AbAbA"), "ababab");  // "aba" and "bab", once each, sorted
+  EXPECT_EQ(redis::trigram_blob("ab"), "");
+  EXPECT_THAT(redis::needle_trigrams("abcd", 8), ElementsAre("abc", "bcd"));
+  EXPECT_EQ(redis::needle_trigrams(std::string(100, 'x') + "yz", 2).size(), 2u);  // "xxx", "xyz" (spread)
+  EXPECT_THAT(redis::needle_trigrams("ab", 8), IsEmpty());
+}
+
+// The one hash tag of a key: what Redis Cluster hashes.
+std::string hash_tag(const std::string& key) {
+  auto open = key.find('{');
+  if (open == std::string::npos) return key;
+  auto close = key.find('}', open + 1);
+  if (close == std::string::npos || close == open + 1) return key;
+  return key.substr(open + 1, close - open - 1);
+}
+
+class RedisStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<RedisServer>();
+    store_ = open_redis_for_test(server_->url(), [this](RedisOptions& options) { tweak(options); });
+    ASSERT_NE(store_, nullptr);
+  }
+  virtual void tweak(RedisOptions&) {}
+
+  Store& store() { return *store_; }
+
+  Session add_session(const std::string& id, const std::string& ns = kDefaultNamespace) {
+    Session session;
+    session.ns = ns;
+    session.id = id;
+    session.created_by = "agent-a";
+    session.metadata = {{"repo", "\"memtrace\""}};
+    session.created_at = session.updated_at = kT0;
+    auto created = store().create_session(session);
+    EXPECT_TRUE(created) << created.error().message;
+    return session;
+  }
+
+  Memory make_memory(const std::string& session_id, const std::string& content, UnixMillis at,
+                     const std::string& ns = kDefaultNamespace) {
+    Memory memory;
+    memory.ns = ns;
+    memory.id = ids_.next(at);
+    memory.session_id = session_id;
+    memory.agent_id = "agent-a";
+    memory.content = content;
+    memory.created_at = at;
+    return memory;
+  }
+
+  Memory add(Memory memory) {
+    auto inserted = store().insert_memory(memory);
+    EXPECT_TRUE(inserted) << inserted.error().message;
+    return memory;
+  }
+
+  std::vector<std::string> recall(const MemoryQuery& q) {
+    std::vector<std::string> ids;
+    auto rows = store().query_memories(q);
+    EXPECT_TRUE(rows) << rows.error().message;
+    if (rows) {
+      for (const auto& memory : *rows) ids.push_back(memory.id);
+    }
+    return ids;
+  }
+
+  MemoryQuery query(const std::string& ns = kDefaultNamespace) {
+    MemoryQuery q;
+    q.ns = ns;
+    q.now = kNow;
+    q.limit = 1000;
+    return q;
+  }
+
+  // Calls of `command` counted by INFO commandstats (reset by CONFIG RESETSTAT).
+  long long calls_of(const std::string& command) {
+    std::string info = server_->command({"INFO", "commandstats"}).text;
+    auto at = info.find("cmdstat_" + command + ":calls=");
+    if (at == std::string::npos) return 0;
+    return std::stoll(info.substr(at + command.size() + 15));
+  }
+
+  std::unique_ptr<RedisServer> server_;
+  std::unique_ptr<Store> store_;
+  IdGenerator ids_;
+};
+
+TEST_F(RedisStoreTest, EveryKeyOfANamespaceSharesOneHashTag) {
+  for (const std::string& ns : {std::string(kDefaultNamespace), std::string("team{x}")}) {
+    add_session("s1", ns);
+    Memory memory = make_memory("s1", "Keys of one namespace share a slot", kT0 + 1, ns);
+    memory.tags = {"layout", "slots"};
+    memory.expires_at = kNow;
+    add(memory);
+    Agent agent{ns, "agent-a", "writes", kT0};
+    ASSERT_TRUE(store().upsert_agent(agent));
+  }
+  auto keys = server_keys(*server_, "mt:v1:*");
+  ASSERT_GT(keys.size(), 20u);
+  std::set<std::string> tags;
+  for (const auto& key : keys) {
+    if (key == redis::kNamespacesKey) continue;
+    tags.insert(hash_tag(key));
+  }
+  EXPECT_THAT(tags, ElementsAre("default", "team%7Bx%7D"));
+  auto registry = server_->command({"SMEMBERS", std::string(redis::kNamespacesKey)});
+  std::set<std::string> registered;
+  for (const auto& element : registry.elements) registered.insert(element.text);
+  EXPECT_THAT(registered, ElementsAre("default", "team{x}"));
+}
+
+TEST_F(RedisStoreTest, RememberIsOneScriptCallAndNoRequestUsesKeysOrScan) {
+  add_session("s1");
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  for (int i = 0; i < 20; ++i) {
+    Memory memory = make_memory("s1", "entry number " + std::to_string(i), kT0 + i);
+    memory.tags = {"t" + std::to_string(i % 3)};
+    memory.expires_at = i % 2 ? std::optional<UnixMillis>(kNow + i) : std::nullopt;
+    add(memory);
+  }
+  EXPECT_EQ(calls_of("evalsha"), 20) << "a remember is one EVALSHA";
+  EXPECT_EQ(calls_of("multi"), 0);
+
+  auto q = query();
+  q.tags = {"t1"};
+  q.content_contains = "NUMBER 1";
+  recall(q);
+  q = query();
+  q.content_contains = "r";
+  q.types = {"observation", "action"};
+  q.since = kT0 + 3;
+  q.min_importance = 0.2;
+  recall(q);
+  q = query();
+  q.session_id = "s1";
+  q.agent_id = "agent-a";
+  q.before_id = ids_.next(kT0 + 10);
+  q.limit = 3;
+  recall(q);
+  SessionQuery sq;
+  sq.metadata_contains = {{"repo", "\"memtrace\""}};
+  sq.agent_id = "agent-a";
+  sq.status = SessionStatus::kActive;
+  ASSERT_TRUE(store().find_sessions(sq));
+  ASSERT_TRUE(store().get_memory(kDefaultNamespace, ids_.next(kT0), kNow));
+  ASSERT_TRUE(store().purge_expired(kNow + 100));
+  ASSERT_TRUE(store().close_session(kDefaultNamespace, "s1", kNow));
+  EXPECT_EQ(calls_of("keys"), 0);
+  EXPECT_EQ(calls_of("scan"), 0);
+}
+
+TEST_F(RedisStoreTest, ScriptsAreReloadedAfterTheServerForgetsThem) {
+  add_session("s1");
+  add(make_memory("s1", "before the flush", kT0 + 1));
+  ASSERT_EQ(server_->command({"SCRIPT", "FLUSH"}).text, "OK");
+  add(make_memory("s1", "after the flush", kT0 + 2));
+  EXPECT_EQ(recall(query()).size(), 2u);
+}
+
+TEST_F(RedisStoreTest, DeletingEveryMemoryLeavesNoIndexEntryBehind) {
+  add_session("s1");
+  std::vector<Memory> memories;
+  for (int i = 0; i < 10; ++i) {
+    Memory memory = make_memory("s1", "Some Content with trigrams #" + std::to_string(i), kT0 + i);
+    memory.tags = {"a", "b" + std::to_string(i)};
+    memory.type = i % 2 ? "action" : "observation";
+    if (i % 3 == 0) memory.expires_at = kNow + 1;
+    memories.push_back(add(memory));
+  }
+  for (const auto& memory : memories) {
+    auto deleted = store().delete_memory(kDefaultNamespace, memory.id);
+    ASSERT_TRUE(deleted && *deleted);
+  }
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "m*")), IsEmpty());
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:*")), IsEmpty());
+}
+
+TEST_F(RedisStoreTest, PurgeRemovesEveryTraceOfExpiredMemories) {
+  add_session("s1");
+  Memory keep = make_memory("s1", "kept", kT0);
+  keep.tags = {"k"};
+  add(keep);
+  for (int i = 0; i < 5; ++i) {
+    Memory memory = make_memory("s1", "temporary words " + std::to_string(i), kT0 + i);
+    memory.tags = {"tmp"};
+    memory.expires_at = kT0 + 1000;  // past by the server's clock: no PEXPIREAT, purge does the work
+    add(memory);
+  }
+  auto purged = store().purge_expired(kT0 + 1000);
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 5u);
+  auto memory_keys = server_keys(*server_, full_key(kDefaultNamespace, "m:*"));
+  EXPECT_THAT(memory_keys, ElementsAre(full_key(kDefaultNamespace, "m:" + keep.id)));
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:g:*")),
+              ElementsAre(full_key(kDefaultNamespace, "mi:g:k")));
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:exp")), IsEmpty());
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:3:tem")), IsEmpty());
+}
+
+// A real TTL: Redis deletes the memory hash itself (PEXPIREAT); the memory never shows again, even to
+// a caller whose clock is behind, and the first lookup that meets the gap removes its index entries.
+TEST_F(RedisStoreTest, RedisExpiresTheMemoryHashAndLookupsDropItsIndexEntries) {
+  add_session("s1");
+  const UnixMillis real_now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  Memory keep = add(make_memory("s1", "stays", real_now));
+  Memory fading = make_memory("s1", "ephemeral thought", real_now + 1);
+  fading.tags = {"short-lived"};
+  fading.expires_at = real_now + 300;
+  add(fading);
+  const std::string hash = full_key(kDefaultNamespace, "m:" + fading.id);
+  EXPECT_GT(server_->command({"PTTL", hash}).integer, 0) << "the hash carries the TTL";
+
+  ASSERT_TRUE(eventually([&] {
+    return server_->command({"EXISTS", hash}).integer == 0;
+  })) << "redis did not expire "
+      << hash;
+  auto q = query();
+  q.now = real_now;  // the caller's clock says it is still alive, but it is gone
+  q.content_contains = "ephemeral";
+  EXPECT_THAT(recall(q), IsEmpty());
+  // That lookup met the missing hash and unindexed the memory everywhere.
+  EXPECT_EQ(server_->command({"ZSCORE", full_key(kDefaultNamespace, "mi:all"), fading.id}).type,
+            RespValue::Type::kNil);
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:g:short-lived")), IsEmpty());
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mx:" + fading.id)), IsEmpty());
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:3:eph")), IsEmpty());
+  q = query();
+  q.now = real_now;
+  EXPECT_THAT(recall(q), ElementsAre(keep.id));
+  auto got = store().get_memory(kDefaultNamespace, fading.id, real_now);
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST_F(RedisStoreTest, GetMemoryAlsoDropsTheIndexEntriesOfAnExpiredHash) {
+  add_session("s1");
+  const UnixMillis real_now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  Memory fading = make_memory("s1", "short", real_now);
+  fading.expires_at = real_now + 200;
+  add(fading);
+  const std::string hash = full_key(kDefaultNamespace, "m:" + fading.id);
+  ASSERT_TRUE(eventually([&] { return server_->command({"EXISTS", hash}).integer == 0; }));
+  auto got = store().get_memory(kDefaultNamespace, fading.id, real_now);
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(got->has_value());
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:*")), IsEmpty());
+}
+
+TEST_F(RedisStoreTest, WritesIntoAMissingSessionAreRefused) {
+  auto inserted = store().insert_memory(make_memory("nowhere", "lost", kT0));
+  ASSERT_FALSE(inserted);
+  EXPECT_EQ(inserted.error().code, ErrorCode::kNotFound);
+  add_session("s1");
+  Memory memory = add(make_memory("s1", "once", kT0));
+  auto again = store().insert_memory(memory);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  auto empty_ns = store().query_memories(query(""));
+  ASSERT_FALSE(empty_ns);
+  EXPECT_EQ(empty_ns.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(RedisStoreTest, KeepsApiKeysForTheHttpTransport) {
+  ApiKey first{"key1", "team-a", std::string(64, 'a'), "ci", kT0, std::nullopt};
+  ApiKey second{"key2", "team-b", std::string(64, 'b'), "", kT0 + 1, std::nullopt};
+  ASSERT_TRUE(store().put_api_key(first));
+  ASSERT_TRUE(store().put_api_key(second));
+  ApiKey same_hash = second;
+  same_hash.id = "key3";
+  auto duplicate = store().put_api_key(same_hash);
+  ASSERT_FALSE(duplicate);
+  EXPECT_EQ(duplicate.error().code, ErrorCode::kConflict);
+
+  auto found = store().find_api_key_by_hash(std::string(64, 'a'));
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->id, "key1");
+  EXPECT_EQ((*found)->ns, "team-a");
+  EXPECT_EQ((*found)->label, "ci");
+  EXPECT_EQ((*found)->created_at, kT0);
+  EXPECT_FALSE((*found)->revoked_at.has_value());
+  auto missing = store().find_api_key_by_hash(std::string(64, 'c'));
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->has_value());
+
+  auto all = store().list_api_keys(std::nullopt);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, "key1");  // oldest first
+  auto team_b = store().list_api_keys(std::string("team-b"));
+  ASSERT_TRUE(team_b);
+  ASSERT_EQ(team_b->size(), 1u);
+  EXPECT_EQ((*team_b)[0].id, "key2");
+
+  EXPECT_TRUE(*store().revoke_api_key("key1", kT0 + 10));
+  EXPECT_TRUE(*store().revoke_api_key("key1", kT0 + 20));
+  EXPECT_FALSE(*store().revoke_api_key("nope", kT0 + 20));
+  EXPECT_EQ((*store().find_api_key_by_hash(std::string(64, 'a')))->revoked_at, kT0 + 10);
+  // They live outside every namespace's slot.
+  EXPECT_EQ(server_keys(*server_, "mt:v1:apikeys:*").size(), 5u);
+}
+
+class RedisWindowTest : public RedisStoreTest {
+ protected:
+  void tweak(RedisOptions& options) override { options.max_memories_per_session = 3; }
+};
+
+TEST_F(RedisWindowTest, SlidingWindowEvictsTheLeastImportantThenTheOldest) {
+  add_session("s1");
+  add_session("s2");
+  std::vector<Memory> memories;
+  for (double importance : {0.9, 0.1, 0.5, 0.5, 0.2}) {
+    Memory memory = make_memory("s1", "importance " + std::to_string(importance),
+                                kT0 + static_cast<UnixMillis>(memories.size()));
+    memory.importance = importance;
+    memory.tags = {"w"};
+    memories.push_back(add(memory));
+  }
+  // 4th write evicts 0.1; 5th evicts the older of the two 0.5s; the newest write always stays.
+  EXPECT_THAT(recall(query()), ElementsAre(memories[4].id, memories[3].id, memories[0].id));
+  auto q = query();
+  q.tags = {"w"};
+  EXPECT_THAT(recall(q), ElementsAre(memories[4].id, memories[3].id, memories[0].id));
+  q = query();
+  q.content_contains = "importance 0.1";
+  EXPECT_THAT(recall(q), IsEmpty());
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "m:*")).size(), 3u);
+
+  // Equal importance: a plain sliding window, oldest out first. Other sessions are untouched.
+  std::vector<std::string> s2;
+  for (int i = 0; i < 5; ++i) s2.push_back(add(make_memory("s2", "s2 entry", kT0 + 100 + i)).id);
+  q = query();
+  q.session_id = "s2";
+  EXPECT_THAT(recall(q), ElementsAre(s2[4], s2[3], s2[2]));
+  q.session_id = "s1";
+  EXPECT_EQ(recall(q).size(), 3u);
+  SessionQuery sq;
+  sq.now = kNow;
+  auto sessions = store().find_sessions(sq);
+  ASSERT_TRUE(sessions);
+  for (const auto& summary : *sessions) EXPECT_EQ(summary.memory_count, 3) << summary.session.id;
+}
+
+TEST_F(RedisWindowTest, ExpiredMemoriesLeaveTheWindowFirst) {
+  add_session("s1");
+  Memory important_but_expired = make_memory("s1", "was important", kT0);
+  important_but_expired.importance = 1.0;
+  important_but_expired.expires_at = kT0 + 10;
+  add(important_but_expired);
+  Memory low = make_memory("s1", "low", kT0 + 1);
+  low.importance = 0.0;
+  add(low);
+  Memory mid = make_memory("s1", "mid", kT0 + 2);
+  add(mid);
+  Memory fresh = make_memory("s1", "fresh", kT0 + 20);
+  add(fresh);
+  auto q = query();
+  q.now = 0;  // show expired ones too, if they were still there
+  EXPECT_THAT(recall(q), ElementsAre(fresh.id, mid.id, low.id));
+}
+
+}  // namespace
+}  // namespace memtrace::testing
