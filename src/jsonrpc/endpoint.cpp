@@ -26,6 +26,9 @@ struct EndpointState {
   mutable std::mutex mutex;
   mutable std::condition_variable idle;
   std::unordered_map<std::string, std::weak_ptr<PendingRequest>> in_flight;  // key: Id::to_string()
+  // Our requests to the peer awaiting its answer (Endpoint::call), by id.
+  std::unordered_map<std::string, Endpoint::AnswerCallback> outgoing;
+  std::int64_t next_outgoing = 1;
 
   // `message` is nullopt for a cancelled request: nothing to send, but a batch still counts it.
   void deliver(std::optional<std::string> message, const std::optional<Id>& related,
@@ -136,7 +139,18 @@ void Endpoint::receive_one(Message message, const std::shared_ptr<BatchCollector
     if (handlers_.on_notification) handlers_.on_notification(std::move(*notification));
     return;
   }
-  if (std::holds_alternative<Response>(message)) return;  // answers to our pings; nothing to do
+  if (auto* response = std::get_if<Response>(&message)) {
+    AnswerCallback callback;
+    {
+      std::lock_guard lock(state_->mutex);
+      auto it = state_->outgoing.find(response->id.to_string());
+      if (it == state_->outgoing.end()) return;  // an answer nobody waits for any more
+      callback = std::move(it->second);
+      state_->outgoing.erase(it);
+    }
+    callback(response->result, response->error);
+    return;
+  }
 
   auto& request = std::get<Request>(message);
   auto pending = std::make_shared<detail::PendingRequest>();
@@ -167,6 +181,28 @@ void Endpoint::reject(const std::optional<Id>& id, ErrorObject error) {
 
 void Endpoint::notify(std::string_view method, const Json& params, const std::optional<Id>& related) {
   state_->outbound.send(serialize_notification(method, params), related);
+}
+
+Id Endpoint::call(std::string_view method, const Json& params, const std::optional<Id>& related,
+                  AnswerCallback on_answer) {
+  Id id;
+  {
+    std::lock_guard lock(state_->mutex);
+    // Our own id space ("s1", "s2", ...): the peer's ids and ours never meet in one table.
+    id = Id("s" + std::to_string(state_->next_outgoing++));
+    state_->outgoing[id.to_string()] = std::move(on_answer);
+  }
+  Json message = {{"jsonrpc", "2.0"}, {"id", id.to_json()}, {"method", method}};
+  if (!params.is_null()) message["params"] = params;
+  state_->outbound.send(dump(message), related);
+  return id;
+}
+
+void Endpoint::close_stream(const Id& related) { state_->outbound.close_stream(related); }
+
+void Endpoint::forget_call(const Id& id) {
+  std::lock_guard lock(state_->mutex);
+  state_->outgoing.erase(id.to_string());
 }
 
 void Endpoint::cancel(const Id& id) {

@@ -22,6 +22,9 @@ class Outbound {
  public:
   virtual ~Outbound() = default;
   virtual void send(std::string message, const std::optional<Id>& related) = 0;
+  // Closes the connection that carries `related`'s stream but keeps the stream, so that the client
+  // resumes it later (HTTP SSE polling, SEP-1699). Transports without such streams ignore it.
+  virtual void close_stream(const Id& related) {}
 };
 
 namespace detail {
@@ -79,6 +82,16 @@ class Endpoint {
   void reject(const std::optional<Id>& id, ErrorObject error);
 
   void notify(std::string_view method, const Json& params, const std::optional<Id>& related = std::nullopt);
+
+  // A request to the peer (e.g. sampling/createMessage while serving `related`); returns its id.
+  // `on_answer` runs once, on the thread that receives the peer's response, with its result or error.
+  using AnswerCallback = std::function<void(const Json& result, const std::optional<ErrorObject>& error)>;
+  Id call(std::string_view method, const Json& params, const std::optional<Id>& related,
+          AnswerCallback on_answer);
+  // Forgets a call whose answer is no longer wanted (timed out); a late answer is then ignored.
+  void forget_call(const Id& id);
+  // See Outbound::close_stream.
+  void close_stream(const Id& related);
 
   // The in-flight request with this id will not be answered. Unknown or finished ids are ignored.
   void cancel(const Id& id);

@@ -53,7 +53,19 @@ Message classify(const Json& value) {
   auto method = value.find("method");
   if (method == value.end()) {
     // A response to a request we sent.
-    if (has_id && id && (value.contains("result") || value.contains("error"))) return Response{*id};
+    if (has_id && id && (value.contains("result") || value.contains("error"))) {
+      Response response{*id, value.contains("result") ? value["result"] : Json(), std::nullopt};
+      if (value.contains("error")) {
+        const Json& e = value["error"];
+        ErrorObject error;
+        error.code = e.is_object() && e.contains("code") && e["code"].is_number_integer() ? e["code"].get<int>()
+                                                                                        : kInternalError;
+        error.message = e.is_object() && e.contains("message") && e["message"].is_string() ? e["message"] : "";
+        if (e.is_object() && e.contains("data")) error.data = e["data"];
+        response.error = std::move(error);
+      }
+      return response;
+    }
     return invalid(id, kInvalidRequest, "Invalid Request: missing \"method\"");
   }
   if (!method->is_string()) return invalid(id, kInvalidRequest, "Invalid Request: \"method\" must be a string");

@@ -59,9 +59,11 @@ struct Notification {
   Json params;
 };
 
-// A client's answer to a request the server sent (e.g. ping). Accepted and otherwise ignored.
+// A client's answer to a request the server sent (Endpoint::call): its result or its error.
 struct Response {
   Id id;
+  Json result;                       // null when `error` is set
+  std::optional<ErrorObject> error;
 };
 
 // Not a valid message: answered with `error`, echoing `id` when it could be read.

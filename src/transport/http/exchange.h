@@ -1,0 +1,66 @@
+// One HTTP request as the MCP handlers see it, and the response they produce: a whole response, or an
+// event stream fed through a StreamSink. Implemented over Beast in http_connection.cpp; no Beast here.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "transport/http/stream_sink.h"
+
+namespace memtrace::transport::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;                          // "GET", "POST", ...
+  std::string path;                            // percent-decoded, without the query
+  std::map<std::string, std::string> query;    // decoded query parameters (first value wins)
+  std::map<std::string, std::string> headers;  // lower-case names; repeated headers joined with ", "
+  std::string body;
+  std::string peer;  // remote address, for logs
+
+  const std::string& header(const std::string& lower_name) const {
+    static const std::string kEmpty;
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? kEmpty : it->second;
+  }
+  bool has_header(const std::string& lower_name) const { return headers.count(lower_name) != 0; }
+};
+
+struct HttpResponse {
+  int status = 200;
+  Headers headers;  // Content-Type among them when there is a body
+  std::string body;
+  bool close = false;  // close the connection afterwards
+};
+
+struct StreamStart {
+  enum class Mode {
+    kDeferred,  // POST answer: plain JSON if the answer comes first, else SSE from the first other message
+    kSse,       // an event stream right away (GET, legacy /sse)
+  };
+  Mode mode = Mode::kSse;
+  Headers headers;         // added to the 200 response (e.g. Mcp-Session-Id)
+  std::string priming_id;  // SEP-1699 priming event sent first when the stream is SSE; empty: none
+  int retry_ms = 1000;
+  std::string preamble;  // raw SSE text sent first (legacy "event: endpoint")
+  bool legacy = false;   // legacy framing: no event ids
+  // Called once on the connection's strand when the stream is over (answered, ended, or the client left).
+  std::function<void(const StreamSink*)> on_close;
+};
+
+// Thread-safety: respond() and start_stream() may be called from any thread, once, exactly one of them.
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  virtual void respond(HttpResponse response) = 0;
+  // Turns the response into a stream; the returned sink feeds it. Safe to call with a session lock held.
+  virtual std::shared_ptr<StreamSink> start_stream(StreamStart start) = 0;
+};
+
+}  // namespace memtrace::transport::http

