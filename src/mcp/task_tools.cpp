@@ -1,0 +1,243 @@
+// The coordination tools and resources: argument decoding, the calls into memory/tasks.h, and what a
+// model or a client reads back.
+#include "mcp/task_tools.h"
+
+#include <string_view>
+
+#include "mcp/memory_json.h"
+#include "mcp/memory_tools.h"
+#include "memory/time_text.h"
+
+namespace memtrace::mcp {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::string_view kTaskPrefix = "memtrace://tasks/";
+constexpr std::string_view kAgentPrefix = "memtrace://agents/";
+
+std::vector<std::string> strings(const Json& args, const char* key) {
+  std::vector<std::string> out;
+  if (auto it = args.find(key); it != args.end() && it->is_array()) {
+    for (const auto& item : *it) {
+      if (item.is_string()) out.push_back(item.get<std::string>());
+    }
+  }
+  return out;
+}
+
+std::string holder_text(const TaskClaim& claim) {
+  return "agent " + claim.holder_agent + " (session " + claim.holder_session + ")";
+}
+
+ToolResult claim_tool(Engine& engine, const Json& args, ToolContext& context) {
+  ClaimInput input;
+  input.task_id = args.value("task_id", "");
+  if (auto it = args.find("lease"); it != args.end() && it->is_string()) input.lease = it->get<std::string>();
+  auto answer = claim_task(engine, context.caller, input);
+  if (!answer) return tool_error(answer.error(), engine.store());
+  const TaskClaim& claim = answer->claim;
+  ToolResult result;
+  result.structured = {{"task_id", input.task_id},
+                       {"claimed", answer->claimed},
+                       {"renewed", answer->renewed},
+                       {"holder", {{"agent", claim.holder_agent}, {"session", claim.holder_session}}},
+                       {"claimed_at", format_iso8601(claim.claimed_at)},
+                       {"lease_until", format_iso8601(claim.lease_until)}};
+  const std::string until = format_iso8601(claim.lease_until);
+  if (!answer->claimed) {
+    result.text = "Task " + input.task_id + " is taken: " + holder_text(claim) + " holds it until " + until +
+                  ". Pick another task, or try again after that.";
+  } else if (answer->renewed) {
+    result.text = "Renewed your claim on task " + input.task_id + " until " + until + ".";
+  } else {
+    result.text = "Claimed task " + input.task_id + " until " + until +
+                  ". Do the work, then call memtrace_share_result with task_id \"" + input.task_id +
+                  "\" (it releases the claim); claim again before then to keep it longer.";
+  }
+  context.log(LogLevel::kDebug, result.text);
+  return result;
+}
+
+ToolResult release_tool(Engine& engine, const Json& args, ToolContext& context) {
+  const std::string task_id = args.value("task_id", "");
+  auto answer = release_task(engine, context.caller, task_id);
+  if (!answer) return tool_error(answer.error(), engine.store());
+  ToolResult result;
+  result.structured = {{"task_id", task_id}, {"released", answer->released}};
+  result.text = answer->released ? "Released task " + task_id + ": another agent can claim it now."
+                                 : "Nobody held task " + task_id +
+                                       " (never claimed, released already, or the lease had ended): nothing "
+                                       "to release.";
+  return result;
+}
+
+ToolResult share_tool(Engine& engine, const Json& args, ToolContext& context) {
+  ShareInput input;
+  input.task_id = args.value("task_id", "");
+  input.result = args.value("result", "");
+  input.release = args.value("release", true);
+  input.tags = strings(args, "tags");
+  if (auto it = args.find("importance"); it != args.end() && it->is_number()) {
+    input.importance = it->get<double>();
+  }
+  const bool release = input.release;
+  const std::string task_id = input.task_id;
+  auto shared = share_result(engine, context.caller, std::move(input));
+  if (!shared) return tool_error(shared.error(), engine.store());
+  const Memory& m = shared->memory;
+  ToolResult result;
+  result.structured = stored_to_json(m);
+  result.structured["task_id"] = task_id;
+  result.structured["released"] = shared->released;
+  result.text = "Shared the result of task " + task_id + " as memory " + m.id + " in session " +
+                m.session_id + " (tag " + task_tag(task_id) + ")";
+  if (shared->released) {
+    result.text += "; your claim is released.";
+  } else if (!shared->was_holder) {
+    result.text += "; you held no claim on it.";
+  } else if (!release) {
+    result.text += "; you still hold the task.";
+  } else {
+    result.text += "; your claim had ended meanwhile.";
+  }
+  context.log(LogLevel::kDebug, result.text);
+  return result;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    const int hi = hex_value(text[i + 1]);
+    const int lo = hex_value(text[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+jsonrpc::ErrorObject not_found(const std::string& uri) {
+  return resource_error(Error{ErrorCode::kNotFound, "no such resource"}, uri);
+}
+
+Json json_contents(const std::string& uri, const Json& body) {
+  Json content = {{"uri", uri}, {"mimeType", "application/json"}, {"text", body.dump()}};
+  return Json{{"contents", Json::array({std::move(content)})}};
+}
+
+}  // namespace
+
+void register_task_tools(ToolRegistry& registry, Engine& engine) {
+  registry.add_embedded("memtrace_claim_task", [&engine](const Json& args, ToolContext& context) {
+    return claim_tool(engine, args, context);
+  });
+  registry.add_embedded("memtrace_release_task", [&engine](const Json& args, ToolContext& context) {
+    return release_tool(engine, args, context);
+  });
+  registry.add_embedded(
+      "memtrace_share_result",
+      [&engine](const Json& args, ToolContext& context) { return share_tool(engine, args, context); },
+      [](Json& args) { split_comma_separated(args, "tags"); });
+}
+
+std::string task_uri(const std::string& task_id) {
+  return std::string(kTaskPrefix) + percent_encode(task_id);
+}
+
+std::string agent_uri(const std::string& agent_id) {
+  return std::string(kAgentPrefix) + percent_encode(agent_id);
+}
+
+Json claim_to_json(const TaskClaim& claim) {
+  return {{"holder_agent", claim.holder_agent},
+          {"holder_session", claim.holder_session},
+          {"claimed_at", format_iso8601(claim.claimed_at)},
+          {"lease_until", format_iso8601(claim.lease_until)}};
+}
+
+Json task_to_json(const TaskView& view) {
+  Json results = Json::array();
+  for (const auto& m : view.results) results.push_back(memory_to_json(m));
+  return {{"task_id", view.task_id},
+          {"status", view.claim ? "claimed" : "free"},
+          {"claim", view.claim ? claim_to_json(*view.claim) : Json(nullptr)},
+          {"results", std::move(results)},
+          {"more_results", view.more_results},
+          {"as_of", format_iso8601(view.now)}};
+}
+
+Json agent_stats_to_json(const AgentStats& stats) {
+  return {{"id", stats.agent.id},
+          {"description", stats.agent.description},
+          {"created_at",
+           stats.agent.created_at > 0 ? Json(format_iso8601(stats.agent.created_at)) : Json(nullptr)},
+          {"memories", stats.memories},
+          {"decisions", stats.decisions},
+          {"results", stats.results},
+          {"sessions", stats.sessions},
+          {"counts_are_lower_bounds", stats.memories_capped || stats.sessions_capped},
+          {"last_active", stats.last_active ? Json(format_iso8601(*stats.last_active)) : Json(nullptr)},
+          {"recent_sessions", stats.recent_sessions},
+          {"as_of", format_iso8601(stats.now)}};
+}
+
+std::optional<RpcResult> read_coordination_resource(Engine& engine, const Caller& caller,
+                                                    const std::string& uri) {
+  const bool task = uri.rfind(kTaskPrefix, 0) == 0;
+  const bool agent = uri.rfind(kAgentPrefix, 0) == 0;
+  if (!task && !agent) return std::nullopt;
+  std::string_view segment = std::string_view(uri).substr(task ? kTaskPrefix.size() : kAgentPrefix.size());
+  if (auto hash = segment.find('#'); hash != std::string_view::npos) segment = segment.substr(0, hash);
+  if (segment.find('?') != std::string_view::npos) {
+    return RpcResult(tl::unexpected(resource_error(
+        Error{ErrorCode::kInvalidArgument, "task and agent resources take no query parameters"}, uri)));
+  }
+  auto id = percent_decode(segment);
+  if (!id || id->empty() || id->find('/') != std::string::npos)
+    return RpcResult(tl::unexpected(not_found(uri)));
+
+  if (task) {
+    auto view = describe_task(engine, caller, *id);
+    if (!view) return RpcResult(tl::unexpected(resource_error(view.error(), uri)));
+    return RpcResult(json_contents(uri, task_to_json(*view)));
+  }
+  auto stats = agent_stats(engine, caller, *id);
+  if (!stats) return RpcResult(tl::unexpected(resource_error(stats.error(), uri)));
+  if (!*stats) return RpcResult(tl::unexpected(not_found(uri)));
+  return RpcResult(json_contents(uri, agent_stats_to_json(**stats)));
+}
+
+Json coordination_resource_templates(bool titles) {
+  Json task = {{"uriTemplate", kTaskUriTemplate},
+               {"name", "task"},
+               {"description",
+                "A task as JSON: whether it is claimed (holder agent and session, lease end) and the results "
+                "agents shared for it (memtrace_share_result), newest first."},
+               {"mimeType", "application/json"}};
+  Json agent = {{"uriTemplate", kAgentUriTemplate},
+                {"name", "agent"},
+                {"description",
+                 "An agent as JSON: its description, how many memories, decisions and results it wrote, the "
+                 "sessions it took part in, and when it was last active."},
+                {"mimeType", "application/json"}};
+  if (titles) {
+    task["title"] = "Task claim and results";
+    agent["title"] = "Agent activity";
+  }
+  return Json::array({std::move(task), std::move(agent)});
+}
+
+}  // namespace memtrace::mcp
