@@ -14,6 +14,101 @@ std::string default_database_path() {
   return {};
 }
 
+namespace {
+
+void add_http_options(CLI::App& app, Config& config) {
+  HttpConfig& http = config.http;
+  app.add_option("--transport", config.transport,
+                 "stdio (a host starts the server) or http (Streamable HTTP at /mcp, legacy SSE at /sse)")
+      ->envname("MEMTRACE_TRANSPORT")
+      ->check(CLI::IsMember({"stdio", "http"}))
+      ->capture_default_str();
+  app.add_option("--listen", http.listen,
+                 "HTTP address HOST:PORT; port 0 picks a free port (the bound one is logged). Any address "
+                 "but loopback needs API keys unless --allow-unauthenticated")
+      ->envname("MEMTRACE_LISTEN")
+      ->capture_default_str();
+  app.add_flag("--allow-unauthenticated", http.allow_unauthenticated,
+               "Serve a non-loopback address without API keys (only behind something that authenticates)")
+      ->envname("MEMTRACE_ALLOW_UNAUTHENTICATED");
+  app.add_flag("--require-auth", http.require_auth, "Demand an API key on every MCP request, even on loopback")
+      ->envname("MEMTRACE_REQUIRE_AUTH");
+  app.add_option("--allow-origin", http.allow_origins,
+                 "A browser Origin allowed to call the server (repeatable; \"*\" for any). Default: none "
+                 "but this server's own loopback origins")
+      ->envname("MEMTRACE_ALLOW_ORIGIN")
+      ->delimiter(',');
+  app.add_option("--allow-host", http.allow_hosts,
+                 "A Host header value accepted besides localhost/127.0.0.1/[::1] (repeatable)")
+      ->envname("MEMTRACE_ALLOW_HOST")
+      ->delimiter(',');
+  app.add_option("--max-body-bytes", http.max_body_bytes, "Largest HTTP request body; larger ones get 413")
+      ->envname("MEMTRACE_MAX_BODY_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{256} * 1024 * 1024))
+      ->capture_default_str();
+  app.add_option("--max-connections", http.max_connections, "Open TCP connections at most; more get 503")
+      ->envname("MEMTRACE_MAX_CONNECTIONS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--max-sessions", http.max_sessions, "Open MCP sessions at most; more get 503")
+      ->envname("MEMTRACE_MAX_SESSIONS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--session-idle-timeout", http.session_idle_timeout_s,
+                 "Seconds after which an HTTP session without requests or open streams ends")
+      ->envname("MEMTRACE_SESSION_IDLE_TIMEOUT")
+      ->check(CLI::Range(0.05, 7 * 24 * 3600.0))
+      ->capture_default_str();
+  app.add_option("--header-timeout", http.header_timeout_s,
+                 "Seconds a new connection has to send a request header (slow clients are cut off)")
+      ->envname("MEMTRACE_HEADER_TIMEOUT")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  app.add_option("--idle-timeout", http.idle_timeout_s, "Seconds a keep-alive connection may wait between requests")
+      ->envname("MEMTRACE_IDLE_TIMEOUT")
+      ->check(CLI::Range(0.05, 24 * 3600.0))
+      ->capture_default_str();
+  app.add_option("--shutdown-timeout", http.shutdown_timeout_s,
+                 "On SIGTERM/SIGINT, seconds that calls in flight may take to finish")
+      ->envname("MEMTRACE_SHUTDOWN_TIMEOUT")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("--rate-limit", http.rate_limit, "Requests per second per API key, bursts of twice that (0: off)")
+      ->envname("MEMTRACE_RATE_LIMIT")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  app.add_option("--http-threads", http.threads, "Threads doing HTTP I/O (tool calls run on --workers)")
+      ->envname("MEMTRACE_HTTP_THREADS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_flag("--conformance-fixtures", config.conformance_fixtures,
+               "Also offer the test tools, resources and prompts the MCP conformance suite calls")
+      ->envname("MEMTRACE_CONFORMANCE_FIXTURES");
+}
+
+void add_keys_command(CLI::App& app, Config& config) {
+  KeysCommand& keys = config.keys;
+  auto* cmd = app.add_subcommand("keys", "Manage API keys for the HTTP transport (stored hashed in --store)");
+  cmd->require_subcommand(1);
+  cmd->fallthrough();
+  auto* create = cmd->add_subcommand("create", "Create a key bound to one namespace; prints the secret once");
+  create->add_option("--namespace", keys.ns, "The namespace every request with this key is confined to")
+      ->required();
+  create->add_option("--label", keys.label, "A note saying who or what holds the key");
+  create->fallthrough();
+  create->callback([&keys] { keys.action = "create"; });
+  auto* list = cmd->add_subcommand("list", "List keys (never their secrets)");
+  list->add_option("--namespace", keys.ns, "Only the keys of this namespace");
+  list->fallthrough();
+  list->callback([&keys] { keys.action = "list"; });
+  auto* revoke = cmd->add_subcommand("revoke", "Revoke a key by id: it stops working within a second");
+  revoke->add_option("id", keys.id, "The key's id, as `keys list` shows it")->required();
+  revoke->fallthrough();
+  revoke->callback([&keys] { keys.action = "revoke"; });
+}
+
+}  // namespace
+
 std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) {
   Config config;
   CLI::App app{
@@ -29,8 +124,25 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   app.get_formatter()->column_width(34);
 
   app.add_option("--store", config.store,
-                 "Where memories live: sqlite:PATH (a file, created if missing) or memory (gone on exit)")
+                 "Where memories live: sqlite:PATH (a file, created if missing), memory (gone on exit), "
+                 "redis://[user:password@]host[:port][/db] or redis+unix:///path/redis.sock[?db=N] "
+                 "(shared live by every process using it; default: $REDIS_URL if set, else the SQLite file)")
       ->envname("MEMTRACE_STORE");
+  app.add_option("--redis-connect-timeout-ms", config.redis_connect_timeout_ms,
+                 "Redis store: how long one connection attempt may take")
+      ->envname("MEMTRACE_REDIS_CONNECT_TIMEOUT_MS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{600000}))
+      ->capture_default_str();
+  app.add_option("--redis-command-timeout-ms", config.redis_command_timeout_ms,
+                 "Redis store: how long a call waits for Redis before failing with a timeout")
+      ->envname("MEMTRACE_REDIS_COMMAND_TIMEOUT_MS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{600000}))
+      ->capture_default_str();
+  app.add_option("--max-memories-per-session", config.max_memories_per_session,
+                 "Redis store: keep at most N memories per session, dropping the least important (then the "
+                 "oldest) as new ones arrive; 0 keeps all")
+      ->envname("MEMTRACE_MAX_MEMORIES_PER_SESSION")
+      ->capture_default_str();
   app.add_option("--agent", config.agent,
                  "Name that writes are attributed to (default: the MCP client's name, e.g. claude-code)")
       ->envname("MEMTRACE_AGENT");
@@ -56,6 +168,31 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->envname("MEMTRACE_WORKERS")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  app.add_option("--session-metadata", config.session_metadata,
+                 "KEY=VALUE identifying the session to work in (repeatable): at start, resume the newest "
+                 "active session whose metadata has all these pairs, else create one with them (values are "
+                 "strings)")
+      ->envname("MEMTRACE_SESSION_METADATA")
+      ->check(CLI::Validator(
+          [](std::string& pair) {
+            auto eq = pair.find('=');
+            if (eq == std::string::npos || eq == 0) return "expected KEY=VALUE, got \"" + pair + "\"";
+            return std::string();
+          },
+          "KEY=VALUE"));
+  bool context_flag = false;
+  auto* context_option =
+      app.add_flag("--context-in-instructions,!--no-context-in-instructions", context_flag,
+                   "Put the current session's context digest into the instructions a client gets at "
+                   "initialize (default: on when --session or --session-metadata is given)")
+          ->envname("MEMTRACE_CONTEXT_IN_INSTRUCTIONS");
+  app.add_option("--instructions-max-tokens", config.instructions_max_tokens,
+                 "Budget of that digest, in tokens of 4 bytes")
+      ->envname("MEMTRACE_INSTRUCTIONS_MAX_TOKENS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
+  add_http_options(app, config);
+  add_keys_command(app, config);
   app.set_version_flag("--version", std::string("memtrace-mcp ") + MEMTRACE_VERSION);
 
   try {
@@ -64,6 +201,13 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
     exit_code = app.exit(e);  // prints help/version to stdout, errors to stderr
     return std::nullopt;
   }
+  if (config.store.empty()) {
+    // The usual way to name a Redis server (Heroku, Render, docker-compose), after --store and MEMTRACE_STORE.
+    if (const char* redis_url = std::getenv("REDIS_URL"); redis_url && *redis_url) config.store = redis_url;
+  }
+  config.context_in_instructions = context_option->count() > 0
+                                       ? context_flag
+                                       : !config.session_id.empty() || !config.session_metadata.empty();
   exit_code = 0;
   return config;
 }

@@ -8,8 +8,37 @@
 
 namespace memtrace::app {
 
+// --transport http: Streamable HTTP at /mcp and legacy SSE at /sse (transport/http/http_server.h).
+struct HttpConfig {
+  std::string listen = "127.0.0.1:8765";  // HOST:PORT; port 0 picks a free one (logged)
+  bool allow_unauthenticated = false;     // serve a non-loopback address without API keys
+  bool require_auth = false;              // demand API keys even on loopback
+  std::vector<std::string> allow_origins;  // extra allowed Origin values ("*" for any)
+  std::vector<std::string> allow_hosts;    // extra allowed Host header values
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_connections = 4096;
+  std::size_t max_sessions = 4096;
+  double session_idle_timeout_s = 1800;
+  double header_timeout_s = 10;
+  double idle_timeout_s = 60;
+  double shutdown_timeout_s = 10;
+  double rate_limit = 0;  // requests per second per API key; 0: unlimited
+  std::size_t threads = 2;
+};
+
+// `memtrace-mcp keys create|list|revoke`: API keys for the HTTP transport.
+struct KeysCommand {
+  std::string action;  // create | list | revoke; empty when another command runs
+  std::string ns;      // create: the namespace the key is bound to; list: an optional filter
+  std::string label;   // create: a note for people
+  std::string id;      // revoke: the key's id
+};
+
 struct Config {
-  std::string store;  // "sqlite:PATH" | "memory"; empty: the default SQLite file
+  std::string store;  // sqlite:PATH | memory | redis://... | redis+unix://...; empty: $REDIS_URL, else SQLite
+  std::size_t redis_connect_timeout_ms = 2000;
+  std::size_t redis_command_timeout_ms = 2000;
+  std::size_t max_memories_per_session = 0;  // 0: unlimited (Redis store)
   std::string agent;
   std::string session_id;
   std::string ns = "default";
@@ -17,6 +46,13 @@ struct Config {
   std::size_t max_line_bytes = 4 * 1024 * 1024;
   std::size_t max_content_bytes = 64 * 1024;
   std::size_t workers = 4;
+  std::vector<std::string> session_metadata;  // "key=value" (value: a string); resume or create at start
+  bool context_in_instructions = false;       // default: on when session_id or session_metadata is set
+  std::size_t instructions_max_tokens = 2000;
+  std::string transport = "stdio";  // stdio | http
+  HttpConfig http;
+  bool conformance_fixtures = false;  // register the conformance suite's test tools, resources, prompts
+  KeysCommand keys;
 };
 
 // Parses argv (and the environment). Returns nullopt after printing --help/--version output (exit 0)

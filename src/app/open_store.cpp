@@ -1,11 +1,21 @@
 #include "app/open_store.h"
 
 #include "app/config.h"
+#include "store/redis/redis_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace memtrace::app {
 
-Result<std::unique_ptr<Store>> open_store(const std::string& spec) {
+Result<std::unique_ptr<Store>> open_store(const std::string& spec, const StoreOpenOptions& options) {
+  const auto starts_with = [&spec](const char* prefix) { return spec.rfind(prefix, 0) == 0; };
+  if (starts_with("redis://") || starts_with("redis+unix://") || starts_with("rediss://")) {
+    auto redis = parse_redis_url(spec);
+    if (!redis) return tl::unexpected(redis.error());
+    redis->connect_timeout = options.redis_connect_timeout;
+    redis->command_timeout = options.redis_command_timeout;
+    redis->max_memories_per_session = options.max_memories_per_session;
+    return open_redis_store(*redis);
+  }
   SqliteOptions sqlite;
   if (spec.empty()) {
     sqlite.path = default_database_path();
@@ -27,7 +37,8 @@ Result<std::unique_ptr<Store>> open_store(const std::string& spec) {
     }
   }
   return fail(ErrorCode::kInvalidArgument,
-              "--store must be sqlite:PATH or memory; got \"" + spec + "\"");
+              "--store must be sqlite:PATH, memory, redis://host[:port][/db] or "
+              "redis+unix:///path.sock; got \"" + spec + "\"");
 }
 
 }  // namespace memtrace::app

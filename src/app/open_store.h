@@ -1,6 +1,8 @@
 // Opens the store a --store spec names. The one place that knows every backend.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -9,7 +11,15 @@
 
 namespace memtrace::app {
 
-// "sqlite:PATH" (also "sqlite://PATH"), "memory", or empty for the default SQLite file.
-Result<std::unique_ptr<Store>> open_store(const std::string& spec);
+// Options from flags that a backend may use; each takes what applies to it.
+struct StoreOpenOptions {
+  std::chrono::milliseconds redis_connect_timeout{2000};  // --redis-connect-timeout-ms; default 2 s
+  std::chrono::milliseconds redis_command_timeout{2000};  // --redis-command-timeout-ms; default 2 s
+  std::size_t max_memories_per_session = 0;  // --max-memories-per-session; 0 (default): unlimited. Redis only
+};
+
+// "sqlite:PATH" (also "sqlite://PATH"), "memory", empty for the default SQLite file,
+// "redis://[user:password@]host[:port][/db]" or "redis+unix://[user:password@]/path.sock[?db=N]".
+Result<std::unique_ptr<Store>> open_store(const std::string& spec, const StoreOpenOptions& options = {});
 
 }  // namespace memtrace::app

@@ -7,12 +7,18 @@
 #include <mutex>
 #include <thread>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "app/keys_command.h"
 #include "app/open_store.h"
+#include "app/serve_http.h"
+#include "mcp/conformance_fixtures.h"
 #include "mcp/server.h"
+#include "mcp/session_tools.h"
 #include "memory/engine.h"
+#include "memory/sessions.h"
 #include "transport/stdio_transport.h"
 
 namespace memtrace::app {
@@ -55,13 +61,39 @@ class ExpiryPurger {
   std::thread thread_;
 };
 
+// --session-metadata: resume the newest active session with these pairs (or --session's id), else
+// create it, before serving, so that a host configuration can pin a server to one customer or task.
+Result<std::string> open_configured_session(Engine& engine, const Config& config) {
+  nlohmann::json pairs = nlohmann::json::object();
+  for (const auto& pair : config.session_metadata) {
+    auto eq = pair.find('=');
+    pairs[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  Caller caller;
+  caller.ns = config.ns;
+  caller.agent_id = config.agent.empty() ? "memtrace-mcp" : config.agent;
+  SessionCreateInput input;
+  input.metadata = mcp::metadata_from_json(pairs);
+  if (!config.session_id.empty()) input.session_id = config.session_id;
+  auto opened = create_or_resume(engine, caller, input);
+  if (!opened) return tl::unexpected(opened.error());
+  spdlog::info("{} session {} ({})", opened->resumed ? "resumed" : "created", opened->session.session.id,
+               mcp::describe_metadata(opened->session.session.metadata));
+  return opened->session.session.id;
+}
+
 }  // namespace
 
 int run(const Config& config) {
   setup_logging(config.log_level);
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error value from write(), not a dead process
+  if (!config.keys.action.empty()) return run_keys_command(config);
 
-  auto store = open_store(config.store);
+  StoreOpenOptions store_options;
+  store_options.redis_connect_timeout = std::chrono::milliseconds(config.redis_connect_timeout_ms);
+  store_options.redis_command_timeout = std::chrono::milliseconds(config.redis_command_timeout_ms);
+  store_options.max_memories_per_session = config.max_memories_per_session;
+  auto store = open_store(config.store, store_options);
   if (!store) {
     spdlog::critical("cannot open the memory store: {}", store.error().message);
     return 1;
@@ -78,8 +110,25 @@ int run(const Config& config) {
   server_options.ns = config.ns;
   server_options.worker_threads = config.workers;
   // One session per server start unless pinned: the session is created on its first write.
-  server_options.session_id = config.session_id.empty() ? engine.new_id() : config.session_id;
+  // Over HTTP every client session gets its own memtrace session unless one is pinned.
+  server_options.session_id =
+      config.session_id.empty() && config.transport != "http" ? engine.new_id() : config.session_id;
+  if (!config.session_metadata.empty()) {
+    auto session = open_configured_session(engine, config);
+    if (!session) {
+      spdlog::critical("cannot open the session given by --session-metadata: {}", session.error().message);
+      return 1;
+    }
+    server_options.session_id = *session;
+  }
+  server_options.context_in_instructions = config.context_in_instructions;
+  server_options.instructions_max_tokens = config.instructions_max_tokens;
   mcp::Server server(engine, server_options);
+  if (config.conformance_fixtures) mcp::register_conformance_fixtures(server);
+  if (config.transport == "http") {
+    ExpiryPurger purger(**store, clock);
+    return serve_http_transport(server, **store, config);
+  }
 
   if (::isatty(STDIN_FILENO)) {
     spdlog::info("memtrace-mcp {}: an MCP memory server, waiting for a client on stdin (Ctrl-D ends it).",

@@ -1,11 +1,16 @@
 // One client's protocol state: the lifecycle gate, version negotiation, the method table, and the
 // translation of tool results into the fields the negotiated version knows.
 #include <atomic>
+#include <functional>
+#include <future>
 #include <mutex>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
+#include "mcp/completion.h"
+#include "mcp/prompts.h"
+#include "mcp/resources.h"
 #include "mcp/server.h"
 
 namespace memtrace::mcp {
@@ -16,7 +21,7 @@ using jsonrpc::Notification;
 using jsonrpc::Reply;
 using jsonrpc::Request;
 
-struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
+struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connection::Impl> {
   Impl(Server& s, jsonrpc::Outbound& outbound, ConnectionOptions options)
       : server(s),
         endpoint(outbound, jsonrpc::Endpoint::Handlers{
@@ -37,6 +42,21 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   Caller caller;
   std::atomic<LogLevel> log_level{LogLevel::kWarning};  // until the client asks for more (logging/setLevel)
 
+  // Unsolicited notifications (resources/updated, list_changed) come from the store's watch thread,
+  // possibly while the Connection is being destroyed: `closed`, set by ~Connection under this mutex,
+  // guarantees that nothing is sent through the transport's Outbound after the Connection is gone.
+  std::mutex close_mutex;
+  bool closed = false;
+
+  void send_notification(std::string_view method, const Json& params) override {
+    {
+      std::lock_guard lock(mutex);
+      if (!init_done) return;
+    }
+    std::lock_guard lock(close_mutex);
+    if (!closed) endpoint.notify(method, params);
+  }
+
   bool batches_allowed() const {
     std::lock_guard lock(mutex);
     return init_done && allows_batches(version);
@@ -54,6 +74,14 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         {"tools/list", &Impl::tools_list},
         {"tools/call", &Impl::tools_call},
         {"logging/setLevel", &Impl::logging_set_level},
+        {"resources/list", &Impl::resources_list},
+        {"resources/templates/list", &Impl::resources_templates_list},
+        {"resources/read", &Impl::resources_read},
+        {"resources/subscribe", &Impl::resources_subscribe},
+        {"resources/unsubscribe", &Impl::resources_unsubscribe},
+        {"prompts/list", &Impl::prompts_list},
+        {"prompts/get", &Impl::prompts_get},
+        {"completion/complete", &Impl::completion_complete},
     };
     auto it = kMethods.find(m);
     if (it == kMethods.end()) {
@@ -92,23 +120,29 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
       if (info.is_object() && info.contains("name") && info["name"].is_string()) agent = info["name"];
       if (agent.empty()) agent = "agent";
     }
+    Caller who;
     {
       std::lock_guard lock(mutex);
       if (init_done) return reply.error(jsonrpc::kInvalidRequest, "Invalid Request: already initialized");
       init_done = true;
       version = negotiated;
       caller.agent_id = agent;
+      who = caller;
     }
     spdlog::info("client initialized: protocol {}, agent \"{}\", session {}", to_string(negotiated), agent,
                  caller.session_id);
 
     Json server_info = {{"name", server.options().name}, {"version", server.options().version}};
     if (has_titles(negotiated)) server_info["title"] = "memtrace: shared memory for agents";
-    Json capabilities = {{"tools", {{"listChanged", false}}}, {"logging", Json::object()}};
+    Json capabilities = {{"tools", {{"listChanged", false}}},
+                         {"logging", Json::object()},
+                         {"resources", {{"subscribe", true}, {"listChanged", true}}},
+                         {"prompts", {{"listChanged", false}}},
+                         {"completions", Json::object()}};
     reply.result({{"protocolVersion", to_string(negotiated)},
                   {"capabilities", std::move(capabilities)},
                   {"serverInfo", std::move(server_info)},
-                  {"instructions", server.instructions()}});
+                  {"instructions", server.instructions_for(who)}});
   }
 
   void logging_set_level(const Json& params, Reply reply) {
@@ -121,6 +155,115 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     }
     log_level = level;
     reply.result(Json::object());
+  }
+
+  // ---- resources, prompts, completion ----------------------------------------------------------------
+
+  Caller current_caller() const {
+    std::lock_guard lock(mutex);
+    return caller;
+  }
+
+  // Runs `work` on a worker and answers with what it returns: these methods read the store, and the
+  // reading thread must stay free for ping and cancellation.
+  void answer_in_background(Reply reply, std::function<RpcResult()> work) {
+    auto pending = std::make_shared<Reply>(std::move(reply));
+    server.run_in_background([pending, work = std::move(work)] {
+      RpcResult result;
+      try {
+        result = work();
+      } catch (const std::exception& e) {
+        spdlog::error("{} (request {}) threw: {}", pending->method(), pending->id().to_string(), e.what());
+        return pending->error(jsonrpc::kInternalError, "Internal error while serving " + pending->method());
+      }
+      if (result) return pending->result(std::move(*result));
+      pending->error(std::move(result.error()));
+    });
+  }
+
+  void answer_now(Reply reply, RpcResult result) {
+    if (result) return reply.result(std::move(*result));
+    reply.error(std::move(result.error()));
+  }
+
+  // Server extensions (extensions.h) go first, on the first page only.
+  static RpcResult with_extensions(RpcResult result, const char* key, const std::function<Json()>& extra,
+                                   const Json& params) {
+    bool first_page = !params.is_object() || !params.contains("cursor") || params["cursor"].is_null();
+    if (!result || !extra || !first_page) return result;
+    Json merged = extra();
+    for (auto& entry : (*result)[key]) merged.push_back(std::move(entry));
+    (*result)[key] = std::move(merged);
+    return result;
+  }
+
+  void resources_list(const Json& params, Reply reply) {
+    answer_in_background(std::move(reply), [self = shared_from_this(), params, who = current_caller(),
+                                            v = current_version()] {
+      return with_extensions(list_resources(self->server.engine(), who, v, params), "resources",
+                             self->server.extensions().resources, params);
+    });
+  }
+
+  void resources_templates_list(const Json& params, Reply reply) {
+    answer_now(std::move(reply), with_extensions(list_resource_templates(current_version(), params),
+                                                 "resourceTemplates", server.extensions().resource_templates,
+                                                 params));
+  }
+
+  void resources_read(const Json& params, Reply reply) {
+    answer_in_background(std::move(reply), [self = shared_from_this(), params, who = current_caller()] {
+      const auto& hook = self->server.extensions().read_resource;
+      if (auto uri = uri_param(params); uri && hook) {
+        if (auto answer = hook(*uri)) return std::move(*answer);
+      }
+      return read_resource(self->server.engine(), who, params);
+    });
+  }
+
+  void resources_subscribe(const Json& params, Reply reply) {
+    if (auto uri = uri_param(params);
+        uri && server.extensions().subscribable && server.extensions().subscribable(*uri)) {
+      return reply.result(Json::object());
+    }
+    auto self = shared_from_this();
+    answer_in_background(std::move(reply), [self, params, who = current_caller()]() -> RpcResult {
+      auto target = resolve_subscription(self->server.engine(), who, params);
+      if (!target) return tl::unexpected(target.error());
+      self->server.subscriptions().subscribe(self, target->uri, who.ns, target->session_id,
+                                             target->follows_current);
+      return Json::object();
+    });
+  }
+
+  void resources_unsubscribe(const Json& params, Reply reply) {
+    auto uri = uri_param(params);
+    if (!uri) return reply.error(std::move(uri.error()));
+    server.subscriptions().unsubscribe(this, *uri);  // unsubscribing from nothing is not an error
+    reply.result(Json::object());
+  }
+
+  void prompts_list(const Json& params, Reply reply) {
+    answer_now(std::move(reply), with_extensions(list_prompts(current_version(), params), "prompts",
+                                                 server.extensions().prompts, params));
+  }
+
+  void prompts_get(const Json& params, Reply reply) {
+    answer_in_background(std::move(reply), [self = shared_from_this(), params, who = current_caller()] {
+      if (const auto& hook = self->server.extensions().get_prompt) {
+        if (auto answer = hook(params)) return std::move(*answer);
+      }
+      return get_prompt(self->server.engine(), who, params);
+    });
+  }
+
+  void completion_complete(const Json& params, Reply reply) {
+    answer_in_background(std::move(reply), [self = shared_from_this(), params, who = current_caller()] {
+      if (const auto& hook = self->server.extensions().complete) {
+        if (auto answer = hook(params)) return std::move(*answer);
+      }
+      return complete(self->server.engine(), who, params);
+    });
   }
 
   // ---- tools ---------------------------------------------------------------------------------------
@@ -200,9 +343,33 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
       };
     }
     context.cancelled = [&reply] { return reply.cancelled(); };
+    context.close_stream = [self, request_id] { self->endpoint.close_stream(request_id); };
+    context.request = [self, request_id](const std::string& method, const Json& params,
+                                         std::chrono::milliseconds timeout) -> Result<Json> {
+      auto answer = std::make_shared<std::promise<Result<Json>>>();
+      auto future = answer->get_future();
+      jsonrpc::Id id = self->endpoint.call(method, params, request_id,
+                                           [answer](const Json& result, const std::optional<ErrorObject>& error) {
+                                             if (error) {
+                                               answer->set_value(tl::unexpected(
+                                                   Error{ErrorCode::kInvalidArgument, error->message}));
+                                             } else {
+                                               answer->set_value(result);
+                                             }
+                                           });
+      if (future.wait_for(timeout) != std::future_status::ready) {
+        self->endpoint.forget_call(id);
+        return tl::unexpected(Error{ErrorCode::kTimeout, "the client did not answer " + method + " in time"});
+      }
+      return future.get();
+    };
     context.switch_session = [self](const std::string& session_id) {
-      std::lock_guard lock(self->mutex);
-      self->caller.session_id = session_id;
+      {
+        std::lock_guard lock(self->mutex);
+        self->caller.session_id = session_id;
+      }
+      // Subscriptions to memtrace://sessions/current/... now watch the new session.
+      self->server.subscriptions().switch_current(self.get(), session_id);
     };
     return context;
   }
@@ -223,9 +390,15 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
 };
 
 Connection::Connection(Server& server, jsonrpc::Outbound& outbound, ConnectionOptions options)
-    : impl_(std::make_shared<Impl>(server, outbound, std::move(options))) {}
+    : impl_(std::make_shared<Impl>(server, outbound, std::move(options))) {
+  server.subscriptions().add_connection(impl_, impl_->caller.ns);
+}
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  impl_->server.subscriptions().remove_connection(impl_.get());
+  std::lock_guard lock(impl_->close_mutex);  // waits out a notification being sent right now
+  impl_->closed = true;
+}
 
 void Connection::receive(std::string_view text) { impl_->endpoint.receive(text); }
 

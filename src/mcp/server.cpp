@@ -1,12 +1,25 @@
 #include "mcp/server.h"
 
+#include <spdlog/spdlog.h>
+
 #include "mcp/memory_tools.h"
+#include "mcp/session_tools.h"
+#include "mcp/task_tools.h"
+#include "memory/context.h"
 
 namespace memtrace::mcp {
 
 Server::Server(Engine& engine, ServerOptions options)
-    : engine_(engine), options_(std::move(options)), workers_(options_.worker_threads) {
+    : engine_(engine),
+      options_(std::move(options)),
+      subscriptions_(std::make_shared<SubscriptionRegistry>()),
+      workers_(options_.worker_threads) {
   register_memory_tools(tools_, engine_);
+  register_session_tools(tools_, engine_);
+  register_task_tools(tools_, engine_);
+  // One watch for every connection: resources/updated for subscribers, list_changed for everyone.
+  watch_ = engine_.store().watch(
+      [registry = subscriptions_](const ChangeEvent& event) { registry->on_change(event); });
 }
 
 Server::~Server() = default;
@@ -18,7 +31,26 @@ std::string Server::instructions() const {
          "self-contained statement, with tags and an importance from 0 to 1.\n"
          "- Chose between options: memtrace_decide with the decision and the reasoning.\n"
          "- Stored something wrong: memtrace_forget with its id.\n"
+         "- Working for a customer or on a task others may have begun: memtrace_session_create with "
+         "identifying metadata (e.g. {\"account_id\": \"42\"}) resumes its session; memtrace_session_context "
+         "shows what is known there; memtrace_session_close when it is done.\n"
+         "- Sharing work with other agents: memtrace_claim_task before starting a task another agent may "
+         "pick too (skip it if someone holds it), memtrace_share_result with the outcome when done.\n"
          "Never store secrets such as passwords or API keys.";
+}
+
+std::string Server::instructions_for(const Caller& caller) {
+  std::string text = instructions();
+  if (!options_.context_in_instructions) return text;
+  ContextRequest request;
+  request.max_tokens = options_.instructions_max_tokens;
+  auto digest = session_context(engine_, caller, caller.session_id, request);
+  if (!digest) {
+    // The instructions still help without the digest; the client can read the context later.
+    spdlog::warn("session context left out of the instructions: {}", digest.error().message);
+    return text;
+  }
+  return text + "\n\nWhat memtrace holds for your current session:\n\n" + digest->text;
 }
 
 }  // namespace memtrace::mcp

@@ -12,7 +12,9 @@
 
 #include "core/thread_pool.h"
 #include "jsonrpc/endpoint.h"
+#include "mcp/extensions.h"
 #include "mcp/protocol_version.h"
+#include "mcp/subscriptions.h"
 #include "mcp/tool_registry.h"
 #include "memory/engine.h"
 
@@ -25,10 +27,14 @@ struct ServerOptions {
   std::string session_id;  // the current session of every connection; empty: a new one per connection
   std::string ns = kDefaultNamespace;
   std::size_t worker_threads = 4;  // tool calls run here, never on a transport's reading thread
+  bool context_in_instructions = false;      // initialize's instructions end with the session's digest
+  std::size_t instructions_max_tokens = 2000;  // that digest's budget (1 token = 4 bytes)
 };
 
 // Thread-safety: configure (tools()) before the first connection; afterwards all methods are safe to
 // call from any thread. Must outlive its connections; destroying it waits for running handlers.
+// It watches the store from construction on and fans changes out through subscriptions() (store
+// watch thread; see SubscriptionRegistry).
 class Server {
  public:
   Server(Engine& engine, ServerOptions options);
@@ -39,12 +45,21 @@ class Server {
   const ServerOptions& options() const { return options_; }
   // Told to the model at initialize: when to remember, recall, search and decide.
   std::string instructions() const;
+  // What initialize tells a client whose connection is `caller`: instructions(), then, with
+  // context_in_instructions, the digest of the caller's current session.
+  std::string instructions_for(const Caller& caller);
+  SubscriptionRegistry& subscriptions() { return *subscriptions_; }
+  // Resources, prompts and completions beside memtrace's own (set up before the first connection).
+  Extensions& extensions() { return extensions_; }
   void run_in_background(std::function<void()> task) { workers_.post(std::move(task)); }
 
  private:
   Engine& engine_;
   ServerOptions options_;
   ToolRegistry tools_;
+  Extensions extensions_;
+  std::shared_ptr<SubscriptionRegistry> subscriptions_;  // shared with the store's watch callback
+  std::unique_ptr<ChangeSubscription> watch_;            // before workers_: stops delivery after them
   ThreadPool workers_;  // last: joined first on destruction, while everything above still exists
 };
 

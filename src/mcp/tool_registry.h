@@ -2,6 +2,7 @@
 // built from that same definition's inputSchema, and the handler that serves it.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,6 +32,15 @@ struct ToolContext {
   std::function<void(double progress, std::optional<double> total, const std::string& message)> progress =
       [](double, std::optional<double>, const std::string&) {};
   std::function<bool()> cancelled = [] { return false; };
+  // A request to the client while the call runs (sampling/createMessage, elicitation/create), sent on
+  // the call's own stream: the client's result, or an error (its JSON-RPC error; kTimeout). Blocks.
+  std::function<Result<Json>(const std::string& method, const Json& params, std::chrono::milliseconds timeout)>
+      request = [](const std::string&, const Json&, std::chrono::milliseconds) -> Result<Json> {
+    return tl::unexpected(Error{ErrorCode::kUnavailable, "this connection cannot send requests to the client"});
+  };
+  // Closes the HTTP connection carrying this call's SSE stream; the client resumes the stream and gets
+  // the result there (SEP-1699 polling). A no-op on transports without such streams.
+  std::function<void()> close_stream = [] {};
   // Makes `session_id` the connection's current session (memtrace_session_create).
   std::function<void(const std::string& session_id)> switch_session = [](const std::string&) {};
 };

@@ -100,4 +100,22 @@ struct ApiKey {
   std::optional<UnixMillis> revoked_at;
 };
 
+// A lease on a task id: while it runs, no other holder can claim the task. The holder is an agent AND
+// a session, so one agent cannot release another's claim, and one agent working in two sessions holds
+// claims as two holders. A claim is in force while now < lease_until; afterwards the task is free.
+struct TaskClaim {
+  std::string ns = kDefaultNamespace;
+  std::string task_id;
+  std::string holder_agent;
+  std::string holder_session;
+  UnixMillis claimed_at = 0;   // when this holder took it (kept when the holder renews)
+  UnixMillis lease_until = 0;  // exclusive: free from this time on
+};
+
+struct ClaimOutcome {
+  bool claimed = false;  // the caller holds the task now (a new claim or a renewal)
+  bool renewed = false;  // claimed, and the caller already held it before this call
+  TaskClaim current;     // the claim in force after the call: the caller's, or the other holder's
+};
+
 }  // namespace memtrace

@@ -68,6 +68,26 @@ class Store {
 
   virtual std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) = 0;
 
+  // Task claims (records.h TaskClaim), each call one atomic step: of any number of concurrent claims
+  // of a free task, from any processes, exactly one succeeds. A task is free at `now` if it was never
+  // claimed, was released, or its lease ran out (lease_until <= now).
+  //
+  // Claims the task for the holder until `lease_until` if it is free, or renews it if this holder has
+  // it (lease_until replaced, claimed_at kept); otherwise nothing changes, claimed is false and
+  // `current` is the other holder's claim. A successful claim also records holder_agent as taking part
+  // in holder_session, as a write does, if that session exists. kInvalidArgument if lease_until <= now.
+  virtual Result<ClaimOutcome> claim_task(const std::string& ns, const std::string& task_id,
+                                          const std::string& holder_agent, const std::string& holder_session,
+                                          UnixMillis lease_until, UnixMillis now) = 0;
+  // Frees the task if this holder has it at `now`; false (and nothing changes) if it is free or held
+  // by another holder.
+  virtual Result<bool> release_task(const std::string& ns, const std::string& task_id,
+                                    const std::string& holder_agent, const std::string& holder_session,
+                                    UnixMillis now) = 0;
+  // The claim in force at `now`; nullopt if the task is free.
+  virtual Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
+                                                          UnixMillis now) = 0;
+
   // API keys of the HTTP transport (records.h ApiKey). A backend that does not keep them answers
   // kUnavailable, so that such a store can still serve stdio and unauthenticated loopback HTTP.
   // kConflict if a key with this id or hash exists.

@@ -79,6 +79,19 @@ class StoreInTempDir final : public Store {
   Result<bool> revoke_api_key(const std::string& id, UnixMillis at) override {
     return inner_->revoke_api_key(id, at);
   }
+  Result<ClaimOutcome> claim_task(const std::string& ns, const std::string& task_id, const std::string& agent,
+                                  const std::string& session, UnixMillis lease_until,
+                                  UnixMillis now) override {
+    return inner_->claim_task(ns, task_id, agent, session, lease_until, now);
+  }
+  Result<bool> release_task(const std::string& ns, const std::string& task_id, const std::string& agent,
+                            const std::string& session, UnixMillis now) override {
+    return inner_->release_task(ns, task_id, agent, session, now);
+  }
+  Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
+                                                  UnixMillis now) override {
+    return inner_->get_task_claim(ns, task_id, now);
+  }
 
  private:
   std::unique_ptr<TempDir> dir_;  // declared first: removed after the store is closed

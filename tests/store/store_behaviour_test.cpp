@@ -912,5 +912,237 @@ TEST_P(StoreBehaviour, ConcurrentWritersAndReadersLoseNothing) {
   EXPECT_EQ(found[0].agents.size(), static_cast<std::size_t>(kWriters));
 }
 
+// ---- task claims ----
+
+constexpr UnixMillis kMinute = 60'000;
+
+TEST_P(StoreBehaviour, ClaimTakesAFreeTaskAndTellsOthersWhoHoldsIt) {
+  EXPECT_FALSE(ok(store().get_task_claim(kDefaultNamespace, "t1", kT0)).has_value());
+  auto first = ok(store().claim_task(kDefaultNamespace, "t1", "worker-a", "s-a", kT0 + 5 * kMinute, kT0));
+  EXPECT_TRUE(first.claimed);
+  EXPECT_FALSE(first.renewed);
+  EXPECT_EQ(first.current.ns, kDefaultNamespace);
+  EXPECT_EQ(first.current.task_id, "t1");
+  EXPECT_EQ(first.current.holder_agent, "worker-a");
+  EXPECT_EQ(first.current.holder_session, "s-a");
+  EXPECT_EQ(first.current.claimed_at, kT0);
+  EXPECT_EQ(first.current.lease_until, kT0 + 5 * kMinute);
+
+  auto second =
+      ok(store().claim_task(kDefaultNamespace, "t1", "worker-b", "s-b", kT0 + 9 * kMinute, kT0 + 1));
+  EXPECT_FALSE(second.claimed);
+  EXPECT_FALSE(second.renewed);
+  EXPECT_EQ(second.current.holder_agent, "worker-a");
+  EXPECT_EQ(second.current.holder_session, "s-a");
+  EXPECT_EQ(second.current.lease_until, kT0 + 5 * kMinute) << "a refused claim changes nothing";
+
+  auto held = ok(store().get_task_claim(kDefaultNamespace, "t1", kT0 + 2));
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->holder_agent, "worker-a");
+  EXPECT_EQ(held->claimed_at, kT0);
+  // Another task is unaffected.
+  EXPECT_TRUE(ok(store().claim_task(kDefaultNamespace, "t2", "worker-b", "s-b", kT0 + kMinute, kT0)).claimed);
+}
+
+TEST_P(StoreBehaviour, TheSameAgentInAnotherSessionIsAnotherHolder) {
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + kMinute, kT0)).claimed);
+  auto other = ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s2", kT0 + kMinute, kT0 + 1));
+  EXPECT_FALSE(other.claimed);
+  EXPECT_EQ(other.current.holder_session, "s1");
+  EXPECT_FALSE(ok(store().release_task(kDefaultNamespace, "t1", "worker", "s2", kT0 + 2)));
+}
+
+TEST_P(StoreBehaviour, ClaimingAgainAsTheHolderRenewsTheLease) {
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + kMinute, kT0)).claimed);
+  auto renewed =
+      ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 3 * kMinute, kT0 + 50'000));
+  EXPECT_TRUE(renewed.claimed);
+  EXPECT_TRUE(renewed.renewed);
+  EXPECT_EQ(renewed.current.claimed_at, kT0) << "a renewal keeps the original claim time";
+  EXPECT_EQ(renewed.current.lease_until, kT0 + 3 * kMinute);
+  // Past the first lease the renewed claim still holds.
+  auto later =
+      ok(store().claim_task(kDefaultNamespace, "t1", "thief", "s9", kT0 + 9 * kMinute, kT0 + 2 * kMinute));
+  EXPECT_FALSE(later.claimed);
+  EXPECT_EQ(later.current.holder_agent, "worker");
+  // A renewal may also shorten the lease.
+  auto shorter = ok(
+      store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 2 * kMinute + 1, kT0 + 2 * kMinute));
+  EXPECT_TRUE(shorter.renewed);
+  EXPECT_EQ(ok(store().get_task_claim(kDefaultNamespace, "t1", kT0 + 2 * kMinute))->lease_until,
+            kT0 + 2 * kMinute + 1);
+}
+
+TEST_P(StoreBehaviour, ALeaseThatRunsOutFreesTheTask) {
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "slow", "s1", kT0 + kMinute, kT0)).claimed);
+  // One millisecond before the end the claim holds; at lease_until the task is free.
+  EXPECT_TRUE(ok(store().get_task_claim(kDefaultNamespace, "t1", kT0 + kMinute - 1)).has_value());
+  EXPECT_FALSE(
+      ok(store().claim_task(kDefaultNamespace, "t1", "fast", "s2", kT0 + 2 * kMinute, kT0 + kMinute - 1))
+          .claimed);
+  EXPECT_FALSE(ok(store().get_task_claim(kDefaultNamespace, "t1", kT0 + kMinute)).has_value());
+  auto taken =
+      ok(store().claim_task(kDefaultNamespace, "t1", "fast", "s2", kT0 + 2 * kMinute, kT0 + kMinute));
+  EXPECT_TRUE(taken.claimed);
+  EXPECT_FALSE(taken.renewed);
+  EXPECT_EQ(taken.current.holder_agent, "fast");
+  EXPECT_EQ(taken.current.claimed_at, kT0 + kMinute);
+  // The former holder can neither release nor renew it any more.
+  EXPECT_FALSE(ok(store().release_task(kDefaultNamespace, "t1", "slow", "s1", kT0 + kMinute + 1)));
+  EXPECT_FALSE(
+      ok(store().claim_task(kDefaultNamespace, "t1", "slow", "s1", kT0 + 3 * kMinute, kT0 + kMinute + 2))
+          .claimed);
+  EXPECT_EQ(ok(store().get_task_claim(kDefaultNamespace, "t1", kT0 + kMinute + 3))->holder_agent, "fast");
+}
+
+TEST_P(StoreBehaviour, AHolderWhoseLeaseRanOutClaimsAfresh) {
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + kMinute, kT0)).claimed);
+  auto again =
+      ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 3 * kMinute, kT0 + 2 * kMinute));
+  EXPECT_TRUE(again.claimed);
+  EXPECT_FALSE(again.renewed) << "the lease had run out: this is a new claim";
+  EXPECT_EQ(again.current.claimed_at, kT0 + 2 * kMinute);
+}
+
+TEST_P(StoreBehaviour, OnlyTheHolderCanReleaseAClaim) {
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "owner", "s1", kT0 + kMinute, kT0)).claimed);
+  EXPECT_FALSE(ok(store().release_task(kDefaultNamespace, "t1", "intruder", "s1", kT0 + 1)));
+  EXPECT_FALSE(ok(store().release_task(kDefaultNamespace, "t1", "intruder", "s2", kT0 + 1)));
+  EXPECT_FALSE(ok(store().release_task(kDefaultNamespace, "t1", "owner", "s2", kT0 + 1)));
+  EXPECT_EQ(ok(store().get_task_claim(kDefaultNamespace, "t1", kT0 + 2))->holder_agent, "owner");
+
+  EXPECT_TRUE(ok(store().release_task(kDefaultNamespace, "t1", "owner", "s1", kT0 + 3)));
+  EXPECT_FALSE(ok(store().get_task_claim(kDefaultNamespace, "t1", kT0 + 4)).has_value());
+  EXPECT_FALSE(ok(store().release_task(kDefaultNamespace, "t1", "owner", "s1", kT0 + 5)))
+      << "releasing a free task releases nothing";
+  EXPECT_FALSE(ok(store().release_task(kDefaultNamespace, "never-claimed", "owner", "s1", kT0 + 5)));
+  auto next = ok(store().claim_task(kDefaultNamespace, "t1", "intruder", "s2", kT0 + kMinute, kT0 + 6));
+  EXPECT_TRUE(next.claimed);
+  EXPECT_FALSE(next.renewed);
+}
+
+TEST_P(StoreBehaviour, ClaimsAreSeparatedByNamespace) {
+  ASSERT_TRUE(ok(store().claim_task("team-a", "t1", "worker", "s1", kT0 + kMinute, kT0)).claimed);
+  EXPECT_FALSE(ok(store().get_task_claim("team-b", "t1", kT0 + 1)).has_value());
+  EXPECT_TRUE(ok(store().claim_task("team-b", "t1", "other", "s2", kT0 + kMinute, kT0 + 1)).claimed);
+  EXPECT_FALSE(ok(store().release_task("team-b", "t1", "worker", "s1", kT0 + 2)));
+  EXPECT_EQ(ok(store().get_task_claim("team-a", "t1", kT0 + 3))->holder_agent, "worker");
+}
+
+TEST_P(StoreBehaviour, AClaimRecordsItsHolderAsTakingPartInTheSession) {
+  add_session("s1", "lead");
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + kMinute, kT0)).claimed);
+  auto found = ok(store().find_sessions(session_query()));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_THAT(found[0].agents, ElementsAre("worker"));
+  auto q = session_query();
+  q.agent_id = "worker";
+  EXPECT_THAT(find(q), ElementsAre("s1"));
+  // A refused claim records nothing; a claim from a session not stored (yet) is still a claim.
+  EXPECT_FALSE(
+      ok(store().claim_task(kDefaultNamespace, "t1", "bystander", "s1", kT0 + kMinute, kT0 + 1)).claimed);
+  EXPECT_THAT(ok(store().find_sessions(session_query()))[0].agents, ElementsAre("worker"));
+  EXPECT_TRUE(
+      ok(store().claim_task(kDefaultNamespace, "t2", "worker", "unstored", kT0 + kMinute, kT0)).claimed);
+  EXPECT_THAT(find(session_query()), ElementsAre("s1"));
+}
+
+TEST_P(StoreBehaviour, ClaimRefusesALeaseThatDoesNotEndAfterNow) {
+  auto zero = store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0, kT0);
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().code, ErrorCode::kInvalidArgument);
+  auto empty = store().claim_task(kDefaultNamespace, "", "worker", "s1", kT0 + kMinute, kT0);
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(ok(store().get_task_claim(kDefaultNamespace, "t1", kT0)).has_value());
+}
+
+TEST_P(StoreBehaviour, ConcurrentClaimsHaveExactlyOneWinnerPerTask) {
+  // Workers race over the same tasks, as the work-queue scenario does with processes: every task is
+  // won exactly once, and every loser is told the winner.
+  constexpr int kWorkers = 8;
+  constexpr int kTasks = 60;
+  std::vector<std::vector<int>> won(kWorkers);
+  std::atomic<int> failures{0};
+  std::atomic<int> wrong_holder{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWorkers; ++w) {
+    threads.emplace_back([&, w] {
+      const std::string me = "worker-" + std::to_string(w);
+      for (int i = 0; i < kTasks; ++i) {
+        const int task = (i + w * 7) % kTasks;  // different starting points: real contention, not a convoy
+        auto outcome = store().claim_task(kDefaultNamespace, "task-" + std::to_string(task), me,
+                                          "session-" + me, kT0 + 10 * kMinute, kT0 + i);
+        if (!outcome) {
+          ++failures;
+          continue;
+        }
+        if (outcome->claimed) {
+          won[w].push_back(task);
+          if (outcome->current.holder_agent != me) ++wrong_holder;
+        } else if (outcome->current.holder_agent == me || outcome->current.holder_agent.empty()) {
+          ++wrong_holder;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(wrong_holder.load(), 0);
+  std::vector<int> winners(kTasks, 0);
+  for (int w = 0; w < kWorkers; ++w) {
+    for (int task : won[w]) {
+      ++winners[task];
+      auto held =
+          ok(store().get_task_claim(kDefaultNamespace, "task-" + std::to_string(task), kT0 + kMinute));
+      ASSERT_TRUE(held.has_value());
+      EXPECT_EQ(held->holder_agent, "worker-" + std::to_string(w));
+    }
+  }
+  for (int task = 0; task < kTasks; ++task) EXPECT_EQ(winners[task], 1) << "task-" << task;
+}
+
+TEST_P(StoreBehaviour, ConcurrentReleasesAndReclaimsHandEachTaskToOneHolderAtATime) {
+  // Workers claim, "work", release and come back for more: at no moment do two hold the same task,
+  // which each checks by the claim it gets back, and every release by a holder succeeds.
+  constexpr int kWorkers = 6;
+  constexpr int kRounds = 40;
+  std::atomic<int> failures{0};
+  std::atomic<int> violations{0};
+  std::atomic<int> claims{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWorkers; ++w) {
+    threads.emplace_back([&, w] {
+      const std::string me = "worker-" + std::to_string(w);
+      for (int i = 0; i < kRounds; ++i) {
+        const std::string task = "shared-" + std::to_string(i % 3);
+        auto outcome = store().claim_task(kDefaultNamespace, task, me, "s", kT0 + 10 * kMinute, kT0 + i);
+        if (!outcome) {
+          ++failures;
+          continue;
+        }
+        if (!outcome->claimed) continue;
+        ++claims;
+        auto held = store().get_task_claim(kDefaultNamespace, task, kT0 + i);
+        if (!held || !*held || (*held)->holder_agent != me) ++violations;
+        auto released = store().release_task(kDefaultNamespace, task, me, "s", kT0 + i);
+        if (!released) {
+          ++failures;
+        } else if (!*released) {
+          ++violations;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(violations.load(), 0);
+  EXPECT_GT(claims.load(), 0);
+  for (int t = 0; t < 3; ++t) {
+    EXPECT_FALSE(
+        ok(store().get_task_claim(kDefaultNamespace, "shared-" + std::to_string(t), kT0)).has_value());
+  }
+}
+
 }  // namespace
 }  // namespace memtrace::testing

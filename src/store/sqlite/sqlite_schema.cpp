@@ -110,6 +110,31 @@ CREATE TABLE changes (
   session_id TEXT NOT NULL
 );
 )sql",
+    // API keys of the HTTP transport: only the SHA-256 of each token is kept.
+    R"sql(
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  ns TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  label TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX api_keys_by_namespace ON api_keys (ns, created_at);
+)sql",
+    // Task claims: one row per task that has (or had) a holder. A row whose lease_until has passed is a
+    // free task; the next claim overwrites it, a release deletes it.
+    R"sql(
+CREATE TABLE task_claims (
+  ns TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  holder_agent TEXT NOT NULL,
+  holder_session TEXT NOT NULL,
+  claimed_at INTEGER NOT NULL,
+  lease_until INTEGER NOT NULL,
+  PRIMARY KEY (ns, task_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 Result<int> read_user_version(Connection& connection) {

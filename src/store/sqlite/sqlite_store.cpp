@@ -632,7 +632,188 @@ class SqliteStore final : public Store {
     return feed_->subscribe(std::move(callback));
   }
 
+  // ---- API keys (HTTP transport) ---------------------------------------------------------------------
+
+  Result<void> put_api_key(const ApiKey& key) override {
+    return write("store API key", [&](Connection& connection) -> Result<void> {
+      auto statement = connection.prepare(
+          "INSERT INTO api_keys (id, ns, hash, label, created_at, revoked_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+          "store API key");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(key.id)
+          .bind(key.ns)
+          .bind(key.hash)
+          .bind(key.label)
+          .bind(key.created_at)
+          .bind(key.revoked_at);
+      if (auto done = statement->run(); !done) {
+        if (done.error().code == ErrorCode::kConflict) {
+          return fail(ErrorCode::kConflict, "API key " + key.id + " exists");
+        }
+        return done;
+      }
+      return {};
+    });
+  }
+
+  Result<std::optional<ApiKey>> find_api_key_by_hash(const std::string& hash) override {
+    return database_->read([&](Connection& connection) -> Result<std::optional<ApiKey>> {
+      auto statement = connection.prepare(
+          "SELECT id, ns, hash, label, created_at, revoked_at FROM api_keys WHERE hash = ?1", "find API key");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(hash);
+      auto row = statement->step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return std::optional<ApiKey>();
+      return std::optional<ApiKey>(read_api_key(*statement));
+    });
+  }
+
+  Result<std::vector<ApiKey>> list_api_keys(const std::optional<std::string>& ns) override {
+    return database_->read([&](Connection& connection) -> Result<std::vector<ApiKey>> {
+      auto statement = connection.prepare(
+          ns ? "SELECT id, ns, hash, label, created_at, revoked_at FROM api_keys WHERE ns = ?1 "
+               "ORDER BY created_at, id"
+             : "SELECT id, ns, hash, label, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
+          "list API keys");
+      if (!statement) return tl::unexpected(statement.error());
+      if (ns) statement->bind(*ns);
+      std::vector<ApiKey> keys;
+      for (;;) {
+        auto row = statement->step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        keys.push_back(read_api_key(*statement));
+      }
+      return keys;
+    });
+  }
+
+  Result<bool> revoke_api_key(const std::string& id, UnixMillis at) override {
+    return write("revoke API key", [&](Connection& connection) -> Result<bool> {
+      auto statement = connection.prepare(
+          "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 RETURNING id",
+          "revoke API key");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(id).bind(at);
+      auto row = statement->step();
+      if (!row) return tl::unexpected(row.error());
+      bool found = *row;
+      if (auto done = statement->run(); !done) return tl::unexpected(done.error());
+      return found;
+    });
+  }
+
+  // ---- task claims: each call one BEGIN IMMEDIATE transaction, so claims of one task queue up ------
+
+  Result<ClaimOutcome> claim_task(const std::string& ns, const std::string& task_id,
+                                  const std::string& holder_agent, const std::string& holder_session,
+                                  UnixMillis lease_until, UnixMillis now) override {
+    if (auto checked = check_claim(task_id, holder_agent, holder_session); !checked) {
+      return tl::unexpected(checked.error());
+    }
+    if (lease_until <= now) return fail(ErrorCode::kInvalidArgument, "a lease must end after now");
+    return write("claim task", [&](Connection& connection) -> Result<ClaimOutcome> {
+      auto held = read_claim(connection, ns, task_id, now);
+      if (!held) return tl::unexpected(held.error());
+      ClaimOutcome outcome;
+      if (*held && ((*held)->holder_agent != holder_agent || (*held)->holder_session != holder_session)) {
+        outcome.current = std::move(**held);
+        return outcome;
+      }
+      outcome.claimed = true;
+      outcome.renewed = held->has_value();
+      outcome.current = TaskClaim{
+          ns, task_id, holder_agent, holder_session, *held ? (*held)->claimed_at : now, lease_until};
+      {
+        auto statement = connection.prepare(
+            "INSERT OR REPLACE INTO task_claims "
+            "(ns, task_id, holder_agent, holder_session, claimed_at, lease_until) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "claim task");
+        if (!statement) return tl::unexpected(statement.error());
+        statement->bind(ns)
+            .bind(task_id)
+            .bind(holder_agent)
+            .bind(holder_session)
+            .bind(outcome.current.claimed_at)
+            .bind(lease_until);
+        if (auto done = statement->run(); !done) return tl::unexpected(done.error());
+      }
+      // The holder takes part in its session (if stored), as a write would record it.
+      auto statement = connection.prepare(
+          "INSERT INTO session_agents (ns, session_id, agent_id, wrote) SELECT ?1, ?2, ?3, 1 "
+          "WHERE EXISTS (SELECT 1 FROM sessions WHERE ns = ?1 AND id = ?2) "
+          "ON CONFLICT (ns, session_id, agent_id) DO UPDATE SET wrote = 1 WHERE wrote = 0",
+          "record the claim holder in its session");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(ns).bind(holder_session).bind(holder_agent);
+      if (auto done = statement->run(); !done) return tl::unexpected(done.error());
+      return outcome;
+    });
+  }
+
+  Result<bool> release_task(const std::string& ns, const std::string& task_id,
+                            const std::string& holder_agent, const std::string& holder_session,
+                            UnixMillis now) override {
+    if (auto checked = check_claim(task_id, holder_agent, holder_session); !checked) {
+      return tl::unexpected(checked.error());
+    }
+    return write("release task", [&](Connection& connection) -> Result<bool> {
+      auto statement = connection.prepare(
+          "DELETE FROM task_claims WHERE ns = ?1 AND task_id = ?2 AND holder_agent = ?3 "
+          "AND holder_session = ?4 AND lease_until > ?5",
+          "release task");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(ns).bind(task_id).bind(holder_agent).bind(holder_session).bind(now);
+      if (auto done = statement->run(); !done) return tl::unexpected(done.error());
+      return statement->changes() > 0;
+    });
+  }
+
+  Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
+                                                  UnixMillis now) override {
+    return database_->read([&](Connection& connection) { return read_claim(connection, ns, task_id, now); });
+  }
+
  private:
+  static Result<void> check_claim(const std::string& task_id, const std::string& holder_agent,
+                                  const std::string& holder_session) {
+    if (task_id.empty()) return fail(ErrorCode::kInvalidArgument, "task id must not be empty");
+    if (holder_agent.empty() || holder_session.empty()) {
+      return fail(ErrorCode::kInvalidArgument, "a claim holder needs an agent and a session");
+    }
+    return {};
+  }
+
+  // The claim of the task in force at `now`, if any.
+  static Result<std::optional<TaskClaim>> read_claim(Connection& connection, const std::string& ns,
+                                                     const std::string& task_id, UnixMillis now) {
+    auto statement = connection.prepare(
+        "SELECT holder_agent, holder_session, claimed_at, lease_until FROM task_claims "
+        "WHERE ns = ?1 AND task_id = ?2 AND lease_until > ?3",
+        "read task claim");
+    if (!statement) return tl::unexpected(statement.error());
+    statement->bind(ns).bind(task_id).bind(now);
+    auto row = statement->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<TaskClaim>();
+    return std::optional<TaskClaim>(TaskClaim{ns, task_id, statement->text(0), statement->text(1),
+                                              statement->int64(2), statement->int64(3)});
+  }
+
+  static ApiKey read_api_key(const sqlite::Statement& statement) {
+    ApiKey key;
+    key.id = statement.text(0);
+    key.ns = statement.text(1);
+    key.hash = statement.text(2);
+    key.label = statement.text(3);
+    key.created_at = statement.int64(4);
+    key.revoked_at = statement.optional_int64(5);
+    return key;
+  }
+
   // What deleting a memory needs to remove its index entries.
   struct ExpiredRow {
     std::int64_t pk = 0;
