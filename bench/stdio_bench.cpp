@@ -1,6 +1,6 @@
 // Drives the real memtrace-mcp binary over stdio pipes and prints latency, throughput, start-up and RSS.
 //
-// usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--quick] [--only PHASES] [--tmp DIR]
+// usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--store-spec SPEC] [--quick] [--only PHASES] [--tmp DIR]
 // PHASES is a comma list of: start, latency, mixed, search100k, context. Every reply is checked (right id,
 // no JSON-RPC error, no isError); a failed or late reply aborts the run rather than skewing a figure.
 #include <fcntl.h>
@@ -320,6 +320,7 @@ std::string latency_figure(Stats& s) {
 struct Options {
   std::string binary;
   bool file_store = true;
+  std::string store_spec;  // --store-spec: any --store value (e.g. a Redis URL); each phase gets its own namespace
   bool quick = false;
   std::set<std::string> phases = {"start", "latency", "mixed", "search100k", "context"};
   fs::path tmp;
@@ -331,6 +332,9 @@ class Bench {
 
   std::unique_ptr<Server> start_server(const std::string& name) {
     std::vector<std::string> argv = {o_.binary, "--log-level", "warn", "--store", store_spec(name)};
+    if (!o_.store_spec.empty()) {
+      argv.insert(argv.end(), {"--namespace", "bench-" + name + "-" + std::to_string(::getpid())});
+    }
     auto server = std::make_unique<Server>(argv, o_.tmp / (name + ".log"));
     server->send(initialize_request(0));
     check_reply(server->next_reply());
@@ -339,6 +343,7 @@ class Bench {
   }
 
   std::string store_spec(const std::string& name) {
+    if (!o_.store_spec.empty()) return o_.store_spec;
     if (!o_.file_store) return "memory";
     fs::path db = o_.tmp / (name + ".db");
     for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
@@ -597,7 +602,7 @@ class Bench {
 
   void run() {
     std::printf("memtrace-mcp stdio benchmark\n  binary %s\n  store  %s\n  cpus %ld, load average %s\n",
-                o_.binary.c_str(), o_.file_store ? "SQLite file (WAL) in a temp dir" : "--store memory",
+                o_.binary.c_str(), !o_.store_spec.empty() ? o_.store_spec.c_str() : o_.file_store ? "SQLite file (WAL) in a temp dir" : "--store memory",
                 ::sysconf(_SC_NPROCESSORS_ONLN), loadavg().c_str());
     if (o_.phases.count("start")) phase_start();
     if (o_.phases.count("latency")) phase_latency();
@@ -625,6 +630,8 @@ Options parse(int argc, char** argv) {
       std::string v = value();
       if (v != "file" && v != "memory") die("--store is file or memory");
       o.file_store = v == "file";
+    } else if (a == "--store-spec") {
+      o.store_spec = value();
     } else if (a == "--quick") {
       o.quick = true;
     } else if (a == "--only") {
@@ -635,7 +642,7 @@ Options parse(int argc, char** argv) {
       o.tmp = value();
     } else if (a == "-h" || a == "--help") {
       std::printf(
-          "usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--quick] "
+          "usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--store-spec SPEC] [--quick] "
           "[--only start,latency,mixed,search100k,context] [--tmp DIR]\n");
       std::exit(0);
     } else if (!a.empty() && a[0] != '-' && o.binary.empty()) {
