@@ -1,8 +1,9 @@
 // Drives the real memtrace-mcp binary over stdio pipes and prints latency, throughput, start-up and RSS.
 //
-// usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--store-spec SPEC] [--quick] [--only PHASES] [--tmp DIR]
-// PHASES is a comma list of: start, latency, mixed, search100k, context. Every reply is checked (right id,
-// no JSON-RPC error, no isError); a failed or late reply aborts the run rather than skewing a figure.
+// usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--store-spec SPEC] [--quick] [--only
+// PHASES] [--tmp DIR] PHASES is a comma list of: start, latency, mixed, search100k, context. Every reply is
+// checked (right id, no JSON-RPC error, no isError); a failed or late reply aborts the run rather than
+// skewing a figure.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -320,7 +321,8 @@ std::string latency_figure(Stats& s) {
 struct Options {
   std::string binary;
   bool file_store = true;
-  std::string store_spec;  // --store-spec: any --store value (e.g. a Redis URL); each phase gets its own namespace
+  std::string
+      store_spec;  // --store-spec: any --store value (e.g. a Redis URL); each phase gets its own namespace
   bool quick = false;
   std::set<std::string> phases = {"start", "latency", "mixed", "search100k", "context"};
   fs::path tmp;
@@ -602,7 +604,10 @@ class Bench {
 
   void run() {
     std::printf("memtrace-mcp stdio benchmark\n  binary %s\n  store  %s\n  cpus %ld, load average %s\n",
-                o_.binary.c_str(), !o_.store_spec.empty() ? o_.store_spec.c_str() : o_.file_store ? "SQLite file (WAL) in a temp dir" : "--store memory",
+                o_.binary.c_str(),
+                !o_.store_spec.empty() ? o_.store_spec.c_str()
+                : o_.file_store        ? "SQLite file (WAL) in a temp dir"
+                                       : "--store memory",
                 ::sysconf(_SC_NPROCESSORS_ONLN), loadavg().c_str());
     if (o_.phases.count("start")) phase_start();
     if (o_.phases.count("latency")) phase_latency();

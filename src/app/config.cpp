@@ -31,7 +31,8 @@ void add_http_options(CLI::App& app, Config& config) {
   app.add_flag("--allow-unauthenticated", http.allow_unauthenticated,
                "Serve a non-loopback address without API keys (only behind something that authenticates)")
       ->envname("MEMTRACE_ALLOW_UNAUTHENTICATED");
-  app.add_flag("--require-auth", http.require_auth, "Demand an API key on every MCP request, even on loopback")
+  app.add_flag("--require-auth", http.require_auth,
+               "Demand an API key on every MCP request, even on loopback")
       ->envname("MEMTRACE_REQUIRE_AUTH");
   app.add_option("--allow-origin", http.allow_origins,
                  "A browser Origin allowed to call the server (repeatable; \"*\" for any). Default: none "
@@ -64,7 +65,8 @@ void add_http_options(CLI::App& app, Config& config) {
       ->envname("MEMTRACE_HEADER_TIMEOUT")
       ->check(CLI::Range(0.05, 3600.0))
       ->capture_default_str();
-  app.add_option("--idle-timeout", http.idle_timeout_s, "Seconds a keep-alive connection may wait between requests")
+  app.add_option("--idle-timeout", http.idle_timeout_s,
+                 "Seconds a keep-alive connection may wait between requests")
       ->envname("MEMTRACE_IDLE_TIMEOUT")
       ->check(CLI::Range(0.05, 24 * 3600.0))
       ->capture_default_str();
@@ -73,7 +75,8 @@ void add_http_options(CLI::App& app, Config& config) {
       ->envname("MEMTRACE_SHUTDOWN_TIMEOUT")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
-  app.add_option("--rate-limit", http.rate_limit, "Requests per second per API key, bursts of twice that (0: off)")
+  app.add_option("--rate-limit", http.rate_limit,
+                 "Requests per second per API key, bursts of twice that (0: off)")
       ->envname("MEMTRACE_RATE_LIMIT")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
@@ -112,8 +115,10 @@ void add_keys_command(CLI::App& app, Config& config) {
 std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) {
   Config config;
   CLI::App app{
-      "memtrace-mcp: a memory for AI agents that outlives the conversation and can be shared between agents.\n"
-      "An MCP server: an MCP host (Claude Desktop, Claude Code, Cursor, VS Code) starts it and talks to it over\n"
+      "memtrace-mcp: a memory for AI agents that outlives the conversation and can be shared between "
+      "agents.\n"
+      "An MCP server: an MCP host (Claude Desktop, Claude Code, Cursor, VS Code) starts it and talks to it "
+      "over\n"
       "stdin/stdout. Memories are kept in SQLite at " +
           (default_database_path().empty() ? std::string("$XDG_DATA_HOME/memtrace/memtrace.db")
                                            : default_database_path()) +
@@ -202,7 +207,8 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
     return std::nullopt;
   }
   if (config.store.empty()) {
-    // The usual way to name a Redis server (Heroku, Render, docker-compose), after --store and MEMTRACE_STORE.
+    // The usual way to name a Redis server (Heroku, Render, docker-compose), after --store and
+    // MEMTRACE_STORE.
     if (const char* redis_url = std::getenv("REDIS_URL"); redis_url && *redis_url) config.store = redis_url;
   }
   config.context_in_instructions = context_option->count() > 0

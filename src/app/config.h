@@ -10,9 +10,9 @@ namespace memtrace::app {
 
 // --transport http: Streamable HTTP at /mcp and legacy SSE at /sse (transport/http/http_server.h).
 struct HttpConfig {
-  std::string listen = "127.0.0.1:8765";  // HOST:PORT; port 0 picks a free one (logged)
-  bool allow_unauthenticated = false;     // serve a non-loopback address without API keys
-  bool require_auth = false;              // demand API keys even on loopback
+  std::string listen = "127.0.0.1:8765";   // HOST:PORT; port 0 picks a free one (logged)
+  bool allow_unauthenticated = false;      // serve a non-loopback address without API keys
+  bool require_auth = false;               // demand API keys even on loopback
   std::vector<std::string> allow_origins;  // extra allowed Origin values ("*" for any)
   std::vector<std::string> allow_hosts;    // extra allowed Host header values
   std::size_t max_body_bytes = 4 * 1024 * 1024;

@@ -21,7 +21,8 @@ Result<std::unique_ptr<Store>> open_store(const std::string& spec, const StoreOp
     sqlite.path = default_database_path();
     if (sqlite.path.empty()) {
       return fail(ErrorCode::kInvalidArgument,
-                  "cannot place the default database: neither XDG_DATA_HOME nor HOME is set; pass --store sqlite:PATH");
+                  "cannot place the default database: neither XDG_DATA_HOME nor HOME is set; pass --store "
+                  "sqlite:PATH");
     }
     return open_sqlite_store(sqlite);
   }
@@ -38,7 +39,8 @@ Result<std::unique_ptr<Store>> open_store(const std::string& spec, const StoreOp
   }
   return fail(ErrorCode::kInvalidArgument,
               "--store must be sqlite:PATH, memory, redis://host[:port][/db] or "
-              "redis+unix:///path.sock; got \"" + spec + "\"");
+              "redis+unix:///path.sock; got \"" +
+                  spec + "\"");
 }
 
 }  // namespace memtrace::app

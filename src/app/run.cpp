@@ -35,16 +35,17 @@ void setup_logging(const std::string& level) {
 // Removes expired memories now and then, so that TTL frees space as well as hiding them.
 class ExpiryPurger {
  public:
-  ExpiryPurger(Store& store, const Clock& clock) : thread_([this, &store, &clock] {
-      std::unique_lock lock(mutex_);
-      do {
-        lock.unlock();
-        if (auto purged = store.purge_expired(clock.now_ms()); purged && *purged > 0) {
-          spdlog::debug("purged {} expired memories", *purged);
-        }
-        lock.lock();
-      } while (!wake_.wait_for(lock, std::chrono::minutes(1), [this] { return stop_; }));
-    }) {}
+  ExpiryPurger(Store& store, const Clock& clock)
+      : thread_([this, &store, &clock] {
+          std::unique_lock lock(mutex_);
+          do {
+            lock.unlock();
+            if (auto purged = store.purge_expired(clock.now_ms()); purged && *purged > 0) {
+              spdlog::debug("purged {} expired memories", *purged);
+            }
+            lock.lock();
+          } while (!wake_.wait_for(lock, std::chrono::minutes(1), [this] { return stop_; }));
+        }) {}
   ~ExpiryPurger() {
     {
       std::lock_guard lock(mutex_);
@@ -137,8 +138,8 @@ int run(const Config& config) {
     spdlog::info("a host launches it as a stdio server, e.g.: claude mcp add memtrace -- memtrace-mcp");
     spdlog::info("see memtrace-mcp --help for options");
   } else {
-    spdlog::info("memtrace-mcp {} serving stdio; store {}; session {}", MEMTRACE_VERSION, (*store)->describe(),
-                 server_options.session_id);
+    spdlog::info("memtrace-mcp {} serving stdio; store {}; session {}", MEMTRACE_VERSION,
+                 (*store)->describe(), server_options.session_id);
   }
 
   ExpiryPurger purger(**store, clock);

@@ -73,7 +73,8 @@ struct PendingRequest {
       return;
     }
     // A cancelled request gets no reply (MCP cancellation).
-    state->deliver(cancelled.load() ? std::nullopt : std::optional<std::string>(std::move(message)), id, batch);
+    state->deliver(cancelled.load() ? std::nullopt : std::optional<std::string>(std::move(message)), id,
+                   batch);
     state->finish(id);
   }
 };
@@ -84,21 +85,32 @@ Reply::Reply(std::shared_ptr<detail::PendingRequest> pending) : pending_(std::mo
 
 Reply::~Reply() {
   if (pending_ && !pending_->answered.load()) {
-    spdlog::error("bug: request {} ({}) finished without an answer; replying -32603", pending_->id.to_string(),
-                  pending_->method);
-    pending_->answer(serialize_error(pending_->id, ErrorObject{kInternalError, "Internal error: no result", nullptr}));
+    spdlog::error("bug: request {} ({}) finished without an answer; replying -32603",
+                  pending_->id.to_string(), pending_->method);
+    pending_->answer(
+        serialize_error(pending_->id, ErrorObject{kInternalError, "Internal error: no result", nullptr}));
   }
 }
 
-void Reply::result(Json result) { pending_->answer(serialize_result(pending_->id, result)); }
+void Reply::result(Json result) {
+  pending_->answer(serialize_result(pending_->id, result));
+}
 
-void Reply::error(ErrorObject error) { pending_->answer(serialize_error(pending_->id, error)); }
+void Reply::error(ErrorObject error) {
+  pending_->answer(serialize_error(pending_->id, error));
+}
 
-bool Reply::cancelled() const { return pending_->cancelled.load(); }
+bool Reply::cancelled() const {
+  return pending_->cancelled.load();
+}
 
-const Id& Reply::id() const { return pending_->id; }
+const Id& Reply::id() const {
+  return pending_->id;
+}
 
-const std::string& Reply::method() const { return pending_->method; }
+const std::string& Reply::method() const {
+  return pending_->method;
+}
 
 Endpoint::Endpoint(Outbound& outbound, Handlers handlers)
     : state_(std::make_shared<detail::EndpointState>(outbound)), handlers_(std::move(handlers)) {}
@@ -112,9 +124,10 @@ void Endpoint::receive(std::string_view text) {
     return;
   }
   if (!handlers_.batch_allowed || !handlers_.batch_allowed()) {
-    reject(std::nullopt, ErrorObject{kInvalidRequest,
-                                     "Invalid Request: batches are only accepted under protocol version 2025-03-26",
-                                     nullptr});
+    reject(
+        std::nullopt,
+        ErrorObject{kInvalidRequest,
+                    "Invalid Request: batches are only accepted under protocol version 2025-03-26", nullptr});
     return;
   }
   auto batch = std::make_shared<BatchCollector>();
@@ -163,11 +176,12 @@ void Endpoint::receive_one(Message message, const std::shared_ptr<BatchCollector
     auto [it, inserted] = state_->in_flight.try_emplace(request.id.to_string(), pending);
     if (!inserted && !it->second.expired()) {
       pending->answered = true;  // never entered the table; answer directly
-      state_->deliver(serialize_error(request.id, ErrorObject{kInvalidRequest,
-                                                               "Invalid Request: id " + request.id.to_string() +
-                                                                   " is already used by a request in flight",
-                                                               nullptr}),
-                      request.id, batch);
+      state_->deliver(
+          serialize_error(request.id, ErrorObject{kInvalidRequest,
+                                                  "Invalid Request: id " + request.id.to_string() +
+                                                      " is already used by a request in flight",
+                                                  nullptr}),
+          request.id, batch);
       return;
     }
     it->second = pending;
@@ -198,7 +212,9 @@ Id Endpoint::call(std::string_view method, const Json& params, const std::option
   return id;
 }
 
-void Endpoint::close_stream(const Id& related) { state_->outbound.close_stream(related); }
+void Endpoint::close_stream(const Id& related) {
+  state_->outbound.close_stream(related);
+}
 
 void Endpoint::forget_call(const Id& id) {
   std::lock_guard lock(state_->mutex);

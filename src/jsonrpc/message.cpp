@@ -36,10 +36,13 @@ Json Id::to_json() const {
   return std::get<std::string>(value_);
 }
 
-std::string Id::to_string() const { return dump(to_json()); }
+std::string Id::to_string() const {
+  return dump(to_json());
+}
 
 Message classify(const Json& value) {
-  if (!value.is_object()) return invalid(std::nullopt, kInvalidRequest, "Invalid Request: expected a JSON object");
+  if (!value.is_object())
+    return invalid(std::nullopt, kInvalidRequest, "Invalid Request: expected a JSON object");
 
   std::optional<Id> id;
   bool has_id = value.contains("id");
@@ -58,9 +61,11 @@ Message classify(const Json& value) {
       if (value.contains("error")) {
         const Json& e = value["error"];
         ErrorObject error;
-        error.code = e.is_object() && e.contains("code") && e["code"].is_number_integer() ? e["code"].get<int>()
-                                                                                        : kInternalError;
-        error.message = e.is_object() && e.contains("message") && e["message"].is_string() ? e["message"] : "";
+        error.code = e.is_object() && e.contains("code") && e["code"].is_number_integer()
+                         ? e["code"].get<int>()
+                         : kInternalError;
+        error.message =
+            e.is_object() && e.contains("message") && e["message"].is_string() ? e["message"] : "";
         if (e.is_object() && e.contains("data")) error.data = e["data"];
         response.error = std::move(error);
       }
@@ -68,7 +73,8 @@ Message classify(const Json& value) {
     }
     return invalid(id, kInvalidRequest, "Invalid Request: missing \"method\"");
   }
-  if (!method->is_string()) return invalid(id, kInvalidRequest, "Invalid Request: \"method\" must be a string");
+  if (!method->is_string())
+    return invalid(id, kInvalidRequest, "Invalid Request: \"method\" must be a string");
 
   Json params = nullptr;
   if (auto p = value.find("params"); p != value.end()) {
@@ -89,7 +95,8 @@ Message classify(const Json& value) {
 Parsed parse(std::string_view text) {
   Json value = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) {
-    return Parsed{{invalid(std::nullopt, kParseError, "Parse error: the message is not valid JSON (UTF-8)")}, false};
+    return Parsed{{invalid(std::nullopt, kParseError, "Parse error: the message is not valid JSON (UTF-8)")},
+                  false};
   }
   if (!value.is_array()) return Parsed{{classify(value)}, false};
   if (value.empty()) {
@@ -158,7 +165,9 @@ std::optional<Id> sniff_id(std::string_view text) {
   return std::nullopt;
 }
 
-std::string dump(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string dump(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 std::string serialize_result(const Id& id, const Json& result) {
   Json message = {{"jsonrpc", "2.0"}, {"id", id.to_json()}, {"result", result}};

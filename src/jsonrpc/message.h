@@ -62,7 +62,7 @@ struct Notification {
 // A client's answer to a request the server sent (Endpoint::call): its result or its error.
 struct Response {
   Id id;
-  Json result;                       // null when `error` is set
+  Json result;  // null when `error` is set
   std::optional<ErrorObject> error;
 };
 

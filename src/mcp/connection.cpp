@@ -30,7 +30,8 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
                                [this] { return batches_allowed(); },
                            }) {
     caller.ns = options.ns.empty() ? server.options().ns : options.ns;
-    caller.session_id = server.options().session_id.empty() ? server.engine().new_id() : server.options().session_id;
+    caller.session_id =
+        server.options().session_id.empty() ? server.engine().new_id() : server.options().session_id;
   }
 
   Server& server;
@@ -110,8 +111,10 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   // ---- lifecycle -----------------------------------------------------------------------------------
 
   void initialize(const Json& params, Reply reply) {
-    if (!params.is_object() || !params.contains("protocolVersion") || !params["protocolVersion"].is_string()) {
-      return reply.error(jsonrpc::kInvalidParams, "Invalid params: initialize needs a protocolVersion string");
+    if (!params.is_object() || !params.contains("protocolVersion") ||
+        !params["protocolVersion"].is_string()) {
+      return reply.error(jsonrpc::kInvalidParams,
+                         "Invalid params: initialize needs a protocolVersion string");
     }
     ProtocolVersion negotiated = negotiate(params["protocolVersion"].get<std::string>());
     std::string agent = server.options().agent;
@@ -149,9 +152,10 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     LogLevel level;
     if (!params.is_object() || !params.contains("level") || !params["level"].is_string() ||
         !parse_log_level(params["level"].get<std::string>(), level)) {
-      return reply.error(jsonrpc::kInvalidParams,
-                         "Invalid params: level must be one of debug, info, notice, warning, error, critical, "
-                         "alert, emergency");
+      return reply.error(
+          jsonrpc::kInvalidParams,
+          "Invalid params: level must be one of debug, info, notice, warning, error, critical, "
+          "alert, emergency");
     }
     log_level = level;
     reply.result(Json::object());
@@ -198,17 +202,17 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   }
 
   void resources_list(const Json& params, Reply reply) {
-    answer_in_background(std::move(reply), [self = shared_from_this(), params, who = current_caller(),
-                                            v = current_version()] {
-      return with_extensions(list_resources(self->server.engine(), who, v, params), "resources",
-                             self->server.extensions().resources, params);
-    });
+    answer_in_background(std::move(reply),
+                         [self = shared_from_this(), params, who = current_caller(), v = current_version()] {
+                           return with_extensions(list_resources(self->server.engine(), who, v, params),
+                                                  "resources", self->server.extensions().resources, params);
+                         });
   }
 
   void resources_templates_list(const Json& params, Reply reply) {
-    answer_now(std::move(reply), with_extensions(list_resource_templates(current_version(), params),
-                                                 "resourceTemplates", server.extensions().resource_templates,
-                                                 params));
+    answer_now(std::move(reply),
+               with_extensions(list_resource_templates(current_version(), params), "resourceTemplates",
+                               server.extensions().resource_templates, params));
   }
 
   void resources_read(const Json& params, Reply reply) {
@@ -294,7 +298,8 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
       return reply.error(jsonrpc::kInvalidParams, "Invalid params: arguments must be an object");
     }
     Json progress_token;
-    if (params.contains("_meta") && params["_meta"].is_object() && params["_meta"].contains("progressToken")) {
+    if (params.contains("_meta") && params["_meta"].is_object() &&
+        params["_meta"].contains("progressToken")) {
       progress_token = params["_meta"]["progressToken"];
     }
     // Off the reading thread, so that ping and cancellation are never stuck behind a slow call.
@@ -331,7 +336,8 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     context.log = [self, request_id](LogLevel level, const std::string& message) {
       if (level < self->log_level.load()) return;
       self->endpoint.notify("notifications/message",
-                            {{"level", to_string(level)}, {"logger", "memtrace"}, {"data", message}}, request_id);
+                            {{"level", to_string(level)}, {"logger", "memtrace"}, {"data", message}},
+                            request_id);
     };
     if (!progress_token.is_null()) {
       context.progress = [self, request_id, progress_token](double progress, std::optional<double> total,
@@ -348,15 +354,14 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
                                          std::chrono::milliseconds timeout) -> Result<Json> {
       auto answer = std::make_shared<std::promise<Result<Json>>>();
       auto future = answer->get_future();
-      jsonrpc::Id id = self->endpoint.call(method, params, request_id,
-                                           [answer](const Json& result, const std::optional<ErrorObject>& error) {
-                                             if (error) {
-                                               answer->set_value(tl::unexpected(
-                                                   Error{ErrorCode::kInvalidArgument, error->message}));
-                                             } else {
-                                               answer->set_value(result);
-                                             }
-                                           });
+      jsonrpc::Id id = self->endpoint.call(
+          method, params, request_id, [answer](const Json& result, const std::optional<ErrorObject>& error) {
+            if (error) {
+              answer->set_value(tl::unexpected(Error{ErrorCode::kInvalidArgument, error->message}));
+            } else {
+              answer->set_value(result);
+            }
+          });
       if (future.wait_for(timeout) != std::future_status::ready) {
         self->endpoint.forget_call(id);
         return tl::unexpected(Error{ErrorCode::kTimeout, "the client did not answer " + method + " in time"});
@@ -400,13 +405,17 @@ Connection::~Connection() {
   impl_->closed = true;
 }
 
-void Connection::receive(std::string_view text) { impl_->endpoint.receive(text); }
+void Connection::receive(std::string_view text) {
+  impl_->endpoint.receive(text);
+}
 
 void Connection::reject(const std::optional<jsonrpc::Id>& id, jsonrpc::ErrorObject error) {
   impl_->endpoint.reject(id, std::move(error));
 }
 
-bool Connection::drain(std::chrono::milliseconds timeout) { return impl_->endpoint.wait_idle(timeout); }
+bool Connection::drain(std::chrono::milliseconds timeout) {
+  return impl_->endpoint.wait_idle(timeout);
+}
 
 bool Connection::initialized() const {
   std::lock_guard lock(impl_->mutex);

@@ -39,9 +39,10 @@ std::vector<std::string> strings(const Json& args, const char* key) {
 ToolResult stored_result(const Stored& stored, const std::string& what, ToolContext& context) {
   ToolResult result;
   result.structured = stored_to_json(stored.memory);
-  result.text = "Stored " + what + " " + stored.memory.id + " in session " + stored.memory.session_id + " as " +
-                stored.memory.agent_id + ".";
-  if (stored.memory.expires_at) result.text += " It expires at " + result.structured["expires_at"].get<std::string>() + ".";
+  result.text = "Stored " + what + " " + stored.memory.id + " in session " + stored.memory.session_id +
+                " as " + stored.memory.agent_id + ".";
+  if (stored.memory.expires_at)
+    result.text += " It expires at " + result.structured["expires_at"].get<std::string>() + ".";
   context.log(LogLevel::kDebug, result.text);
   return result;
 }
@@ -53,7 +54,9 @@ ToolResult page_result(const Page& page) {
   return result;
 }
 
-void normalize_tags(Json& arguments) { split_comma_separated(arguments, "tags"); }
+void normalize_tags(Json& arguments) {
+  split_comma_separated(arguments, "tags");
+}
 
 void normalize_search(Json& arguments) {
   split_comma_separated(arguments, "tags");
@@ -84,7 +87,8 @@ ToolResult tool_error(const Error& error, const Store& store) {
   switch (error.code) {
     case ErrorCode::kUnavailable:
     case ErrorCode::kTimeout:
-      return ToolResult::error("The memory store (" + store.describe() + ") is not answering: " + error.message +
+      return ToolResult::error("The memory store (" + store.describe() +
+                               ") is not answering: " + error.message +
                                ". Check that it is running and reachable; the call can be retried.");
     case ErrorCode::kInternal:
       spdlog::error("internal error: {}", error.message);

@@ -9,10 +9,14 @@ const std::vector<std::string>& supported_version_names() {
 
 std::string_view to_string(ProtocolVersion version) {
   switch (version) {
-    case ProtocolVersion::k2024_11_05: return "2024-11-05";
-    case ProtocolVersion::k2025_03_26: return "2025-03-26";
-    case ProtocolVersion::k2025_06_18: return "2025-06-18";
-    case ProtocolVersion::k2025_11_25: return "2025-11-25";
+    case ProtocolVersion::k2024_11_05:
+      return "2024-11-05";
+    case ProtocolVersion::k2025_03_26:
+      return "2025-03-26";
+    case ProtocolVersion::k2025_06_18:
+      return "2025-06-18";
+    case ProtocolVersion::k2025_11_25:
+      return "2025-11-25";
   }
   return "2025-11-25";
 }

@@ -19,10 +19,20 @@ bool parse_version(std::string_view text, ProtocolVersion& out);
 ProtocolVersion negotiate(std::string_view requested);
 
 // Field gates: what a client of `v` knows.
-inline bool has_tool_annotations(ProtocolVersion v) { return v >= ProtocolVersion::k2025_03_26; }
-inline bool has_titles(ProtocolVersion v) { return v >= ProtocolVersion::k2025_06_18; }
-inline bool has_structured_output(ProtocolVersion v) { return v >= ProtocolVersion::k2025_06_18; }
-inline bool has_icons(ProtocolVersion v) { return v >= ProtocolVersion::k2025_11_25; }
-inline bool allows_batches(ProtocolVersion v) { return v == ProtocolVersion::k2025_03_26; }
+inline bool has_tool_annotations(ProtocolVersion v) {
+  return v >= ProtocolVersion::k2025_03_26;
+}
+inline bool has_titles(ProtocolVersion v) {
+  return v >= ProtocolVersion::k2025_06_18;
+}
+inline bool has_structured_output(ProtocolVersion v) {
+  return v >= ProtocolVersion::k2025_06_18;
+}
+inline bool has_icons(ProtocolVersion v) {
+  return v >= ProtocolVersion::k2025_11_25;
+}
+inline bool allows_batches(ProtocolVersion v) {
+  return v == ProtocolVersion::k2025_03_26;
+}
 
 }  // namespace memtrace::mcp

@@ -40,7 +40,10 @@ std::string expected_type(const Json& type) {
 bool matches_type(const Json& v, const std::string& t) {
   if (t == "string") return v.is_string();
   if (t == "number") return v.is_number();
-  if (t == "integer") return v.is_number_integer() || (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<long long>(v.get<double>())));
+  if (t == "integer")
+    return v.is_number_integer() ||
+           (v.is_number_float() &&
+            v.get<double>() == static_cast<double>(static_cast<long long>(v.get<double>())));
   if (t == "boolean") return v.is_boolean();
   if (t == "array") return v.is_array();
   if (t == "object") return v.is_object();
@@ -59,13 +62,15 @@ std::string explain(const std::string& name, const Json& schema, const Json& val
   if (!schema.is_object()) return {};
   if (auto type = schema.find("type"); type != schema.end()) {
     bool ok = type->is_string() ? matches_type(value, type->get<std::string>())
-                                : std::any_of(type->begin(), type->end(),
-                                              [&](const Json& t) { return matches_type(value, t.get<std::string>()); });
+                                : std::any_of(type->begin(), type->end(), [&](const Json& t) {
+                                    return matches_type(value, t.get<std::string>());
+                                  });
     if (!ok) return name + " must be " + expected_type(*type) + ", got " + json_type_name(value);
   }
   if (auto e = schema.find("enum"); e != schema.end() && std::find(e->begin(), e->end(), value) == e->end()) {
     std::string options;
-    for (const auto& o : *e) options += (options.empty() ? "" : ", ") + (o.is_string() ? o.get<std::string>() : o.dump());
+    for (const auto& o : *e)
+      options += (options.empty() ? "" : ", ") + (o.is_string() ? o.get<std::string>() : o.dump());
     return name + " must be one of " + options + "; got " + short_value(value);
   }
   if (value.is_number()) {
@@ -124,7 +129,8 @@ std::string explain(const std::string& name, const Json& schema, const Json& val
         if (!why.empty()) return why;
       } else if (schema.value("additionalProperties", Json(true)) == Json(false)) {
         std::string known;
-        for (auto k = properties.begin(); k != properties.end(); ++k) known += (known.empty() ? "" : ", ") + k.key();
+        for (auto k = properties.begin(); k != properties.end(); ++k)
+          known += (known.empty() ? "" : ", ") + k.key();
         return "unknown argument \"" + prefix + it.key() + "\"; the arguments are: " + known;
       }
     }

@@ -26,7 +26,8 @@ Server::~Server() = default;
 
 std::string Server::instructions() const {
   return "memtrace is your memory across conversations, shared with other agents in the same session.\n"
-         "- Start of a task: memtrace_recall (what happened lately) or memtrace_search (what is known about X).\n"
+         "- Start of a task: memtrace_recall (what happened lately) or memtrace_search (what is known about "
+         "X).\n"
          "- Learned something worth keeping (a preference, a finding, an outcome): memtrace_remember, one "
          "self-contained statement, with tags and an importance from 0 to 1.\n"
          "- Chose between options: memtrace_decide with the decision and the reasoning.\n"

@@ -26,8 +26,8 @@ struct ServerOptions {
   std::string agent;       // every write is attributed to this agent; empty: the client's clientInfo.name
   std::string session_id;  // the current session of every connection; empty: a new one per connection
   std::string ns = kDefaultNamespace;
-  std::size_t worker_threads = 4;  // tool calls run here, never on a transport's reading thread
-  bool context_in_instructions = false;      // initialize's instructions end with the session's digest
+  std::size_t worker_threads = 4;              // tool calls run here, never on a transport's reading thread
+  bool context_in_instructions = false;        // initialize's instructions end with the session's digest
   std::size_t instructions_max_tokens = 2000;  // that digest's budget (1 token = 4 bytes)
 };
 

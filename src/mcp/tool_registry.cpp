@@ -9,10 +9,13 @@
 namespace memtrace::mcp {
 
 namespace {
-constexpr const char* kLevelNames[] = {"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
+constexpr const char* kLevelNames[] = {"debug", "info",     "notice", "warning",
+                                       "error", "critical", "alert",  "emergency"};
 }
 
-const char* to_string(LogLevel level) { return kLevelNames[static_cast<int>(level)]; }
+const char* to_string(LogLevel level) {
+  return kLevelNames[static_cast<int>(level)];
+}
 
 bool parse_log_level(const std::string& text, LogLevel& out) {
   for (int i = 0; i < 8; ++i) {
@@ -26,7 +29,8 @@ bool parse_log_level(const std::string& text, LogLevel& out) {
 
 void ToolRegistry::add(Json definition, ToolHandler handler, ArgumentNormalizer normalize) {
   // A malformed definition is our bug, found at startup: throwing here is the right edge.
-  if (!definition.contains("name") || !definition.contains("inputSchema") || !definition["inputSchema"].is_object()) {
+  if (!definition.contains("name") || !definition.contains("inputSchema") ||
+      !definition["inputSchema"].is_object()) {
     throw std::logic_error("tool definition without name or inputSchema");
   }
   std::string name = definition["name"];

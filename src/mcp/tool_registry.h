@@ -34,9 +34,11 @@ struct ToolContext {
   std::function<bool()> cancelled = [] { return false; };
   // A request to the client while the call runs (sampling/createMessage, elicitation/create), sent on
   // the call's own stream: the client's result, or an error (its JSON-RPC error; kTimeout). Blocks.
-  std::function<Result<Json>(const std::string& method, const Json& params, std::chrono::milliseconds timeout)>
+  std::function<Result<Json>(const std::string& method, const Json& params,
+                             std::chrono::milliseconds timeout)>
       request = [](const std::string&, const Json&, std::chrono::milliseconds) -> Result<Json> {
-    return tl::unexpected(Error{ErrorCode::kUnavailable, "this connection cannot send requests to the client"});
+    return tl::unexpected(
+        Error{ErrorCode::kUnavailable, "this connection cannot send requests to the client"});
   };
   // Closes the HTTP connection carrying this call's SSE stream; the client resumes the stream and gets
   // the result there (SEP-1699 polling). A no-op on transports without such streams.
@@ -46,9 +48,9 @@ struct ToolContext {
 };
 
 struct ToolResult {
-  Json structured;       // matches the tool's outputSchema; sent as structuredContent where the version has it
-  std::string text;      // a compact rendering for the model and for clients without structured output
-  Json content;          // explicit content blocks, replacing `text` (fixtures with images, resources)
+  Json structured;   // matches the tool's outputSchema; sent as structuredContent where the version has it
+  std::string text;  // a compact rendering for the model and for clients without structured output
+  Json content;      // explicit content blocks, replacing `text` (fixtures with images, resources)
   bool is_error = false;
 
   static ToolResult error(std::string message) {

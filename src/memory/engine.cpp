@@ -43,8 +43,7 @@ Result<void> check_types(const std::vector<std::string>& types) {
   for (const auto& type : types) {
     const auto& known = all_memory_types();
     if (std::find(known.begin(), known.end(), type) == known.end()) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "types may contain " + join(known) + "; got \"" + type + "\"");
+      return fail(ErrorCode::kInvalidArgument, "types may contain " + join(known) + "; got \"" + type + "\"");
     }
   }
   return {};
@@ -52,7 +51,8 @@ Result<void> check_types(const std::vector<std::string>& types) {
 
 // A rough size of a memory in a result page, to keep pages within the byte budget.
 std::size_t approximate_size(const Memory& m) {
-  std::size_t size = 200 + m.content.size() + m.metadata_json.size() + (m.reasoning ? m.reasoning->size() : 0);
+  std::size_t size =
+      200 + m.content.size() + m.metadata_json.size() + (m.reasoning ? m.reasoning->size() : 0);
   for (const auto& tag : m.tags) size += tag.size() + 3;
   return size;
 }
@@ -65,7 +65,8 @@ const std::vector<std::string>& rememberable_types() {
 }
 
 const std::vector<std::string>& all_memory_types() {
-  static const std::vector<std::string> types = {"observation", "action", "event", "fact", "decision", "result"};
+  static const std::vector<std::string> types = {"observation", "action",   "event",
+                                                 "fact",        "decision", "result"};
   return types;
 }
 
@@ -73,16 +74,16 @@ Result<std::vector<std::string>> normalize_tags(const std::vector<std::string>& 
   std::vector<std::string> out;
   for (const auto& raw : tags) {
     std::string tag = trim(raw);
-    if (tag.empty() || tag.size() > kMaxTagLength ||
-        !std::all_of(tag.begin(), tag.end(), is_tag_char)) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "a tag is 1-64 characters of letters, digits and _.:- (e.g. \"customer:42\"); got \"" + raw + "\"");
+    if (tag.empty() || tag.size() > kMaxTagLength || !std::all_of(tag.begin(), tag.end(), is_tag_char)) {
+      return fail(
+          ErrorCode::kInvalidArgument,
+          "a tag is 1-64 characters of letters, digits and _.:- (e.g. \"customer:42\"); got \"" + raw + "\"");
     }
     if (std::find(out.begin(), out.end(), tag) == out.end()) out.push_back(std::move(tag));
   }
   if (out.size() > max_tags) {
-    return fail(ErrorCode::kInvalidArgument,
-                "at most " + std::to_string(max_tags) + " tags per memory; got " + std::to_string(out.size()));
+    return fail(ErrorCode::kInvalidArgument, "at most " + std::to_string(max_tags) +
+                                                 " tags per memory; got " + std::to_string(out.size()));
   }
   return out;
 }
@@ -123,8 +124,9 @@ Result<Session> Engine::writable_session(const Caller& caller, const std::option
   if (*existing) {
     if ((*existing)->status == SessionStatus::kClosed) {
       return fail(ErrorCode::kInvalidArgument,
-                  "session " + id + " is closed and takes no new memories; start a new one with "
-                  "memtrace_session_create (or omit session_id to write into your current session)");
+                  "session " + id +
+                      " is closed and takes no new memories; start a new one with "
+                      "memtrace_session_create (or omit session_id to write into your current session)");
     }
     return **existing;
   }
@@ -150,7 +152,8 @@ Result<Session> Engine::writable_session(const Caller& caller, const std::option
   return session;
 }
 
-Result<Stored> Engine::store_memory(const Caller& caller, Memory memory, const std::optional<std::string>& session_id) {
+Result<Stored> Engine::store_memory(const Caller& caller, Memory memory,
+                                    const std::optional<std::string>& session_id) {
   if (auto agent = ensure_agent(caller.ns, caller.agent_id); !agent) return tl::unexpected(agent.error());
   auto session = writable_session(caller, session_id);
   if (!session) return tl::unexpected(session.error());
@@ -169,14 +172,14 @@ Result<Stored> Engine::remember(const Caller& caller, RememberInput input) {
   }
   if (memory.content.size() > options_.max_content_bytes) {
     return fail(ErrorCode::kInvalidArgument, "content is " + std::to_string(memory.content.size()) +
-                                                 " bytes; the limit is " + std::to_string(options_.max_content_bytes) +
+                                                 " bytes; the limit is " +
+                                                 std::to_string(options_.max_content_bytes) +
                                                  ". Store a summary, or split it into several memories");
   }
   const auto& types = rememberable_types();
   if (std::find(types.begin(), types.end(), input.type) == types.end()) {
-    return fail(ErrorCode::kInvalidArgument,
-                "type must be one of " + join(types) + "; got \"" + input.type +
-                    "\" (decisions are stored with memtrace_decide)");
+    return fail(ErrorCode::kInvalidArgument, "type must be one of " + join(types) + "; got \"" + input.type +
+                                                 "\" (decisions are stored with memtrace_decide)");
   }
   memory.type = std::move(input.type);
   auto tags = normalize_tags(input.tags, options_.max_tags);
@@ -208,8 +211,8 @@ Result<Stored> Engine::decide(const Caller& caller, DecideInput input) {
     return fail(ErrorCode::kInvalidArgument, "reasoning must not be empty: say why this was decided");
   }
   if (input.decision.size() + input.reasoning.size() > options_.max_content_bytes) {
-    return fail(ErrorCode::kInvalidArgument,
-                "decision and reasoning together exceed " + std::to_string(options_.max_content_bytes) + " bytes");
+    return fail(ErrorCode::kInvalidArgument, "decision and reasoning together exceed " +
+                                                 std::to_string(options_.max_content_bytes) + " bytes");
   }
   Memory memory;
   memory.type = "decision";
@@ -229,8 +232,9 @@ Result<Stored> Engine::decide(const Caller& caller, DecideInput input) {
 Result<std::size_t> Engine::page_limit(const std::optional<std::int64_t>& requested) const {
   if (!requested) return options_.default_limit;
   if (*requested < 1 || static_cast<std::size_t>(*requested) > options_.max_limit) {
-    return fail(ErrorCode::kInvalidArgument, "limit must be between 1 and " + std::to_string(options_.max_limit) +
-                                                 ", got " + std::to_string(*requested));
+    return fail(ErrorCode::kInvalidArgument, "limit must be between 1 and " +
+                                                 std::to_string(options_.max_limit) + ", got " +
+                                                 std::to_string(*requested));
   }
   return static_cast<std::size_t>(*requested);
 }
@@ -239,7 +243,8 @@ Result<Page> Engine::run_query(MemoryQuery query, Scope scope, const std::option
   if (cursor) {
     if (!looks_like_id(*cursor)) {
       return fail(ErrorCode::kInvalidArgument,
-                  "cursor \"" + *cursor + "\" is not one this server returned; pass next_cursor from a previous result");
+                  "cursor \"" + *cursor +
+                      "\" is not one this server returned; pass next_cursor from a previous result");
     }
     query.before_id = *cursor;
   }
@@ -318,7 +323,8 @@ Result<Page> Engine::search(const Caller& caller, const SearchInput& input) {
   auto limit = page_limit(input.limit);
   if (!limit) return tl::unexpected(limit.error());
   if (input.content_contains && input.content_contains->empty()) {
-    return fail(ErrorCode::kInvalidArgument, "content_contains must not be empty; omit it to match any content");
+    return fail(ErrorCode::kInvalidArgument,
+                "content_contains must not be empty; omit it to match any content");
   }
 
   query.session_id = input.session_id;
@@ -347,7 +353,8 @@ Result<Memory> Engine::forget(const Caller& caller, const std::string& id) {
   auto existing = store_.get_memory(caller.ns, id, clock_.now_ms());
   if (!existing) return tl::unexpected(existing.error());
   if (!*existing) {
-    return fail(ErrorCode::kNotFound, "there is no memory " + id + " (it may have expired or been forgotten already)");
+    return fail(ErrorCode::kNotFound,
+                "there is no memory " + id + " (it may have expired or been forgotten already)");
   }
   auto deleted = store_.delete_memory(caller.ns, id);
   if (!deleted) return tl::unexpected(deleted.error());

@@ -27,9 +27,9 @@ struct Caller {
 
 struct EngineOptions {
   std::size_t max_content_bytes = 64 * 1024;  // per memory
-  std::size_t default_limit = 50;              // memories per page unless asked
-  std::size_t max_limit = 200;                 // the most a caller may ask for in one page
-  std::size_t page_byte_budget = 48 * 1024;    // a page stops early past this much content
+  std::size_t default_limit = 50;             // memories per page unless asked
+  std::size_t max_limit = 200;                // the most a caller may ask for in one page
+  std::size_t page_byte_budget = 48 * 1024;   // a page stops early past this much content
   std::size_t max_tags = 32;
 };
 
@@ -126,7 +126,8 @@ class Engine {
   Result<void> ensure_agent(const std::string& ns, const std::string& agent_id);
 
  private:
-  Result<Stored> store_memory(const Caller& caller, Memory memory, const std::optional<std::string>& session_id);
+  Result<Stored> store_memory(const Caller& caller, Memory memory,
+                              const std::optional<std::string>& session_id);
   Result<Page> run_query(MemoryQuery query, Scope scope, const std::optional<std::string>& cursor);
   Result<std::size_t> page_limit(const std::optional<std::int64_t>& requested) const;
 

@@ -52,12 +52,23 @@ std::optional<UnixMillis> parse_duration(std::string_view text) {
   if (ec != std::errc() || end != text.data() + text.size() - 1 || amount < 0) return std::nullopt;
   UnixMillis unit = 0;
   switch (text.back()) {
-    case 's': unit = 1000; break;
-    case 'm': unit = 60 * 1000; break;
-    case 'h': unit = 3600 * 1000; break;
-    case 'd': unit = 24 * 3600 * 1000; break;
-    case 'w': unit = 7 * 24 * 3600 * 1000LL; break;
-    default: return std::nullopt;
+    case 's':
+      unit = 1000;
+      break;
+    case 'm':
+      unit = 60 * 1000;
+      break;
+    case 'h':
+      unit = 3600 * 1000;
+      break;
+    case 'd':
+      unit = 24 * 3600 * 1000;
+      break;
+    case 'w':
+      unit = 7 * 24 * 3600 * 1000LL;
+      break;
+    default:
+      return std::nullopt;
   }
   if (amount > 100LL * 365 * 24 * 3600 * 1000 / unit) return std::nullopt;  // over a century: a typo
   return amount * unit;
@@ -119,9 +130,10 @@ std::optional<UnixMillis> parse_iso8601(std::string_view text) {
 Result<UnixMillis> parse_time_bound(std::string_view field, std::string_view text, UnixMillis now) {
   if (auto duration = parse_duration(text)) return now - *duration;
   if (auto instant = parse_iso8601(text)) return *instant;
-  return fail(ErrorCode::kInvalidArgument,
-              std::string(field) + " accepts 30s, 15m, 4h, 7d, 2w or an ISO-8601 time such as "
-                                   "2026-01-31T09:00:00Z; got \"" + std::string(text) + "\"");
+  return fail(ErrorCode::kInvalidArgument, std::string(field) +
+                                               " accepts 30s, 15m, 4h, 7d, 2w or an ISO-8601 time such as "
+                                               "2026-01-31T09:00:00Z; got \"" +
+                                               std::string(text) + "\"");
 }
 
 std::string format_iso8601(UnixMillis t) {
@@ -131,9 +143,10 @@ std::string format_iso8601(UnixMillis t) {
   unsigned month = 0, day = 0;
   civil_from_days(days, year, month, day);
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(year),
-                month, day, static_cast<long long>(ms_of_day / 3600000), static_cast<long long>(ms_of_day / 60000 % 60),
-                static_cast<long long>(ms_of_day / 1000 % 60), static_cast<long long>(ms_of_day % 1000));
+  std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                static_cast<long long>(year), month, day, static_cast<long long>(ms_of_day / 3600000),
+                static_cast<long long>(ms_of_day / 60000 % 60), static_cast<long long>(ms_of_day / 1000 % 60),
+                static_cast<long long>(ms_of_day % 1000));
   return buffer;
 }
 

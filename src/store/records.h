@@ -59,7 +59,7 @@ struct Memory {
   double importance = 0.5;        // 0..1
   UnixMillis created_at = 0;
   std::optional<UnixMillis> expires_at;
-  std::string metadata_json = "{}";  // a JSON object, stored and returned verbatim
+  std::string metadata_json = "{}";      // a JSON object, stored and returned verbatim
   std::optional<std::string> reasoning;  // decisions only
 };
 
@@ -68,14 +68,14 @@ struct MemoryQuery {
   std::string ns = kDefaultNamespace;
   std::optional<std::string> session_id;
   std::optional<std::string> agent_id;
-  std::vector<std::string> types;  // any of
-  std::vector<std::string> tags;   // all of (exact)
+  std::vector<std::string> types;               // any of
+  std::vector<std::string> tags;                // all of (exact)
   std::optional<std::string> content_contains;  // case-insensitive substring
   std::optional<double> min_importance;
-  std::optional<UnixMillis> since;  // created_at >= since
-  std::optional<UnixMillis> until;  // created_at < until
+  std::optional<UnixMillis> since;       // created_at >= since
+  std::optional<UnixMillis> until;       // created_at < until
   std::optional<std::string> before_id;  // keyset cursor: only ids < before_id
-  UnixMillis now = 0;  // memories with expires_at <= now are never returned
+  UnixMillis now = 0;                    // memories with expires_at <= now are never returned
   std::size_t limit = 50;
 };
 
@@ -83,7 +83,7 @@ struct SessionQuery {
   std::string ns = kDefaultNamespace;
   Metadata metadata_contains;  // every key/value must be present
   std::optional<SessionStatus> status;
-  std::optional<std::string> agent_id;  // sessions this agent created or wrote into
+  std::optional<std::string> agent_id;   // sessions this agent created or wrote into
   std::optional<std::string> before_id;  // keyset cursor on session id (newest first)
   UnixMillis now = 0;  // memories with expires_at <= now are not counted in memory_count/last_activity
   std::size_t limit = 20;
@@ -92,10 +92,10 @@ struct SessionQuery {
 // An API key for the HTTP transport. The secret token ("mtk_…") is shown once when the key is created
 // and never stored: only its SHA-256 is kept. Every request made with the key is confined to `ns`.
 struct ApiKey {
-  std::string id;          // public handle (what `keys list` shows and `keys revoke` takes)
+  std::string id;  // public handle (what `keys list` shows and `keys revoke` takes)
   std::string ns = kDefaultNamespace;
-  std::string hash;        // lower-case hex SHA-256 of the token
-  std::string label;       // a note for people ("ci", "alice's laptop"); may be empty
+  std::string hash;   // lower-case hex SHA-256 of the token
+  std::string label;  // a note for people ("ci", "alice's laptop"); may be empty
   UnixMillis created_at = 0;
   std::optional<UnixMillis> revoked_at;
 };

@@ -10,7 +10,8 @@ LineReader::LineReader(std::size_t max_line_bytes, Handlers handlers)
 void LineReader::emit(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   // Blank lines between messages are tolerated, not errors.
-  if (std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; })) return;
+  if (std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; }))
+    return;
   handlers_.on_line(line);
 }
 

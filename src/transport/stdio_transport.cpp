@@ -51,20 +51,21 @@ int serve_stdio(mcp::Server& server, const StdioOptions& options) {
   FdWriter writer(options.output_fd);
   mcp::Connection connection(server, writer);
 
-  LineReader reader(options.max_line_bytes,
-                    LineReader::Handlers{
-                        [&](std::string_view line) { connection.receive(line); },
-                        [&](std::string_view prefix, std::size_t total) {
-                          spdlog::warn("dropped a {}-byte message: over the {}-byte line limit", total,
-                                       options.max_line_bytes);
-                          connection.reject(jsonrpc::sniff_id(prefix),
-                                            {jsonrpc::kInvalidRequest,
-                                             "Invalid Request: message of " + std::to_string(total) +
-                                                 " bytes exceeds the " + std::to_string(options.max_line_bytes) +
-                                                 "-byte limit (--max-line-bytes)",
-                                             nullptr});
-                        },
-                    });
+  LineReader reader(
+      options.max_line_bytes,
+      LineReader::Handlers{
+          [&](std::string_view line) { connection.receive(line); },
+          [&](std::string_view prefix, std::size_t total) {
+            spdlog::warn("dropped a {}-byte message: over the {}-byte line limit", total,
+                         options.max_line_bytes);
+            connection.reject(
+                jsonrpc::sniff_id(prefix),
+                {jsonrpc::kInvalidRequest,
+                 "Invalid Request: message of " + std::to_string(total) + " bytes exceeds the " +
+                     std::to_string(options.max_line_bytes) + "-byte limit (--max-line-bytes)",
+                 nullptr});
+          },
+      });
 
   // A blocking read works for pipes, files and terminals alike.
   std::string chunk(64 * 1024, '\0');
@@ -83,7 +84,8 @@ int serve_stdio(mcp::Server& server, const StdioOptions& options) {
   spdlog::debug("end of input; waiting up to {} ms for in-flight requests", options.drain_timeout.count());
   if (!connection.drain(options.drain_timeout)) {
     // Unwinding now would wait on calls that are stuck (and whose replies nobody reads any more).
-    spdlog::warn("in-flight requests did not finish within {} ms; exiting anyway", options.drain_timeout.count());
+    spdlog::warn("in-flight requests did not finish within {} ms; exiting anyway",
+                 options.drain_timeout.count());
     spdlog::default_logger()->flush();
     ::_exit(0);
   }

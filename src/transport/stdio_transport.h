@@ -10,8 +10,8 @@
 namespace memtrace::transport {
 
 struct StdioOptions {
-  std::size_t max_line_bytes = 4 * 1024 * 1024;      // a longer line is answered with -32600, then skipped
-  std::chrono::milliseconds drain_timeout{5000};     // at end of input, how long in-flight calls may finish
+  std::size_t max_line_bytes = 4 * 1024 * 1024;   // a longer line is answered with -32600, then skipped
+  std::chrono::milliseconds drain_timeout{5000};  // at end of input, how long in-flight calls may finish
   int input_fd = 0;
   int output_fd = 1;
 };

@@ -1,12 +1,12 @@
 // What survives a restart, what two processes on one file do to each other, and where the default
 // database lives.
-#include <gtest/gtest.h>
-#include <sys/stat.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <thread>
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "support/mcp_client.h"
 
@@ -45,8 +45,8 @@ TEST_F(StdioPersistence, MemoriesSurviveARestart) {
   {
     McpClient first{{"--store", store()}};
     first.initialize();
-    id = first.call_tool("memtrace_remember", {{"content", "the launch code is blue"}, {"tags", {"launch"}}})
-             ["structuredContent"]["id"];
+    id = first.call_tool("memtrace_remember", {{"content", "the launch code is blue"},
+                                               {"tags", {"launch"}}})["structuredContent"]["id"];
     first.process().close_stdin();
     ASSERT_EQ(first.process().wait(), 0);
   }
@@ -66,9 +66,12 @@ TEST_F(StdioPersistence, TwoProcessesWritingOneFileConcurrentlyLoseNothing) {
     // Pipelined: all requests written at once, then every answer read.
     std::string batch;
     for (int i = 0; i < kPerProcess; ++i) {
-      batch += Json{{"jsonrpc", "2.0"}, {"id", 1000 + i}, {"method", "tools/call"},
-                    {"params", {{"name", "memtrace_remember"},
-                                {"arguments", {{"content", agent + " note " + std::to_string(i)}}}}}}
+      batch += Json{{"jsonrpc", "2.0"},
+                    {"id", 1000 + i},
+                    {"method", "tools/call"},
+                    {"params",
+                     {{"name", "memtrace_remember"},
+                      {"arguments", {{"content", agent + " note " + std::to_string(i)}}}}}}
                    .dump() +
                "\n";
     }
@@ -123,7 +126,8 @@ TEST_F(StdioPersistence, PinnedSessionIsSharedByTwoAgents) {
   }
   McpClient summarizer{{"--store", store(), "--agent", "summarizer", "--session", session}};
   summarizer.initialize();
-  auto found = summarizer.call_tool("memtrace_recall", {{"session_id", session}})["structuredContent"]["memories"];
+  auto found =
+      summarizer.call_tool("memtrace_recall", {{"session_id", session}})["structuredContent"]["memories"];
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0]["agent_id"], "researcher");
   EXPECT_EQ(found[0]["session_id"], session);
@@ -164,7 +168,8 @@ TEST(Cli, UnopenableDatabaseNamesThePath) {
 TEST(Cli, EnvironmentTwinsWork) {
   McpClient client{{}, {{"MEMTRACE_STORE", "memory"}, {"MEMTRACE_AGENT", "from-env"}}};
   client.initialize();
-  EXPECT_EQ(client.call_tool("memtrace_remember", {{"content", "x"}})["structuredContent"]["agent_id"], "from-env");
+  EXPECT_EQ(client.call_tool("memtrace_remember", {{"content", "x"}})["structuredContent"]["agent_id"],
+            "from-env");
 }
 
 }  // namespace

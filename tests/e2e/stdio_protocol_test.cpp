@@ -151,25 +151,30 @@ std::vector<HostileCase> hostile_corpus() {
       {"fractional id", R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})", -32600, none},
       {"unknown method", R"({"jsonrpc":"2.0","id":6,"method":"memory/steal"})", -32601, 6},
       {"unknown method string id", R"({"jsonrpc":"2.0","id":"abc","method":"nope"})", -32601, "abc"},
-      {"huge integer id", R"({"jsonrpc":"2.0","id":9007199254740993,"method":"nope"})", -32601, 9007199254740993LL},
+      {"huge integer id", R"({"jsonrpc":"2.0","id":9007199254740993,"method":"nope"})", -32601,
+       9007199254740993LL},
       {"negative id", R"({"jsonrpc":"2.0","id":-1,"method":"nope"})", -32601, -1},
       {"empty string id", R"({"jsonrpc":"2.0","id":"","method":"nope"})", -32601, ""},
-      {"unknown tool", R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"rm_rf"}})", -32602, 7},
+      {"unknown tool", R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"rm_rf"}})", -32602,
+       7},
       {"tool name missing", R"({"jsonrpc":"2.0","id":8,"method":"tools/call","params":{}})", -32602, 8},
-      {"tool name wrong type", R"({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":5}})", -32602, 9},
+      {"tool name wrong type", R"({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":5}})",
+       -32602, 9},
       {"arguments not an object",
        R"({"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"memtrace_recall","arguments":[1]}})",
        -32602, 10},
-      {"bad cursor on tools/list", R"({"jsonrpc":"2.0","id":11,"method":"tools/list","params":{"cursor":"zz"}})",
-       -32602, 11},
-      {"bad log level", R"({"jsonrpc":"2.0","id":12,"method":"logging/setLevel","params":{"level":7}})", -32602, 12},
-      {"second initialize", R"({"jsonrpc":"2.0","id":13,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})",
-       -32600, 13},
+      {"bad cursor on tools/list",
+       R"({"jsonrpc":"2.0","id":11,"method":"tools/list","params":{"cursor":"zz"}})", -32602, 11},
+      {"bad log level", R"({"jsonrpc":"2.0","id":12,"method":"logging/setLevel","params":{"level":7}})",
+       -32602, 12},
+      {"second initialize",
+       R"({"jsonrpc":"2.0","id":13,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})", -32600,
+       13},
       {"unknown notification", R"({"jsonrpc":"2.0","method":"notifications/unknown"})", 0, none},
-      {"cancel for unknown request", R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":999}})",
-       0, none},
-      {"notification with bad params", R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":[1,2]})", 0,
-       none},
+      {"cancel for unknown request",
+       R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":999}})", 0, none},
+      {"notification with bad params",
+       R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":[1,2]})", 0, none},
       {"response from client", R"({"jsonrpc":"2.0","id":50,"result":{}})", 0, none},
       {"deeply nested", std::string(5000, '[') + std::string(5000, ']'), -32600, none},
   };
@@ -189,7 +194,8 @@ TEST(StdioHostileInput, EveryInputIsAnsweredCorrectlyAndTheServerStaysUp) {
     auto first = client.next_response();
     ASSERT_TRUE(first) << c.name << ": no output at all; is the server still up?";
     if (c.expected_code == 0) {
-      EXPECT_EQ((*first)["id"], probe) << c.name << ": a notification must get no reply, got " << first->dump();
+      EXPECT_EQ((*first)["id"], probe)
+          << c.name << ": a notification must get no reply, got " << first->dump();
       continue;
     }
     ASSERT_TRUE(first->contains("error")) << c.name << ": " << first->dump();
@@ -211,9 +217,10 @@ TEST(StdioHostileInput, EveryInputIsAnsweredCorrectlyAndTheServerStaysUp) {
 TEST(StdioHostileInput, OversizedLineIsRefusedWithItsIdAndTheStreamStaysInSync) {
   auto client = memory_server({"--max-line-bytes", "65536"});
   client.initialize();
-  std::string huge = R"({"jsonrpc":"2.0","id":"big","method":"tools/call","params":{"name":"memtrace_remember",)"
-                     R"("arguments":{"content":")" +
-                     std::string(5 * 1024 * 1024, 'x') + R"("}}})";
+  std::string huge =
+      R"({"jsonrpc":"2.0","id":"big","method":"tools/call","params":{"name":"memtrace_remember",)"
+      R"("arguments":{"content":")" +
+      std::string(5 * 1024 * 1024, 'x') + R"("}}})";
   client.process().write_line(huge);
   Json reply = client.request("ping");  // reads past the error, keeping it as unmatched
   EXPECT_TRUE(reply.contains("result"));
@@ -231,8 +238,10 @@ TEST(StdioHostileInput, OversizedLineIsRefusedWithItsIdAndTheStreamStaysInSync) 
 
 TEST(StdioHostileInput, CrlfAndBlankLinesAreTolerated) {
   auto client = memory_server();
-  client.process().write("\r\n\n" R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}})"
-                         "\r\n\r\n");
+  client.process().write(
+      "\r\n\n"
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}})"
+      "\r\n\r\n");
   auto reply = client.next_response();
   ASSERT_TRUE(reply);
   EXPECT_EQ((*reply)["result"]["protocolVersion"], "2025-06-18");

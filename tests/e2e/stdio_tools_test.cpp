@@ -24,7 +24,8 @@ struct StdioTools : ::testing::Test {
 };
 
 TEST_F(StdioTools, RememberReturnsWhereItWentAndRecallFindsItNewestFirst) {
-  Json first = client.call_tool("memtrace_remember", {{"content", "user prefers dark mode"}, {"tags", {"preference"}}});
+  Json first = client.call_tool("memtrace_remember",
+                                {{"content", "user prefers dark mode"}, {"tags", {"preference"}}});
   auto s = first["structuredContent"];
   EXPECT_EQ(s["agent_id"], "tester");
   EXPECT_EQ(s["id"].get<std::string>().size(), 26u);
@@ -47,11 +48,15 @@ TEST_F(StdioTools, RememberReturnsWhereItWentAndRecallFindsItNewestFirst) {
 }
 
 TEST_F(StdioTools, SearchCombinesSubstringTagsTypesAndImportance) {
-  remember({{"content", "Router model TP-Link AX3000 keeps rebooting"}, {"tags", {"internet", "router"}}, {"importance", 0.8}});
+  remember({{"content", "Router model TP-Link AX3000 keeps rebooting"},
+            {"tags", {"internet", "router"}},
+            {"importance", 0.8}});
   remember({{"content", "Customer asked about the HBO package"}, {"tags", {"tv"}}, {"importance", 0.3}});
   remember({{"content", "router replaced under warranty"}, {"tags", {"internet"}}, {"type", "action"}});
 
-  auto search = [&](const Json& args) { return client.call_tool("memtrace_search", args)["structuredContent"]["memories"]; };
+  auto search = [&](const Json& args) {
+    return client.call_tool("memtrace_search", args)["structuredContent"]["memories"];
+  };
   EXPECT_EQ(search({{"content_contains", "ROUTER"}}).size(), 2u);
   EXPECT_EQ(search({{"content_contains", "router"}, {"tags", {"router"}}}).size(), 1u);
   EXPECT_EQ(search({{"tags", {"internet"}}, {"types", {"action"}}}).size(), 1u);
@@ -69,7 +74,8 @@ TEST_F(StdioTools, CommaSeparatedTagsAreSplit) {
 }
 
 TEST_F(StdioTools, DecisionKeepsItsReasoningAndIsFoundByType) {
-  Json decided = client.call_tool("memtrace_decide", {{"decision", "Use PostgreSQL"}, {"reasoning", "team knows it"}});
+  Json decided =
+      client.call_tool("memtrace_decide", {{"decision", "Use PostgreSQL"}, {"reasoning", "team knows it"}});
   EXPECT_FALSE(decided.value("isError", false));
   Json found = client.call_tool("memtrace_search", {{"types", {"decision"}}});
   auto memory = found["structuredContent"]["memories"][0];
@@ -117,10 +123,12 @@ TEST_F(StdioTools, BadArgumentsAreToolErrorsAModelCanActOn) {
                 .find("since accepts 30s, 15m, 4h, 7d, 2w or an ISO-8601 time"),
             std::string::npos);
   EXPECT_NE(error_text("memtrace_remember", {}).find("content is required"), std::string::npos);
-  EXPECT_NE(error_text("memtrace_remember", {{"content", "   "}}).find("content must not be empty"), std::string::npos);
+  EXPECT_NE(error_text("memtrace_remember", {{"content", "   "}}).find("content must not be empty"),
+            std::string::npos);
   EXPECT_NE(error_text("memtrace_remember", {{"content", "x"}, {"tags", {"has space"}}}).find("tags[0]"),
             std::string::npos);
-  EXPECT_NE(error_text("memtrace_decide", {{"decision", "x"}}).find("reasoning is required"), std::string::npos);
+  EXPECT_NE(error_text("memtrace_decide", {{"decision", "x"}}).find("reasoning is required"),
+            std::string::npos);
   EXPECT_NE(error_text("memtrace_recall", {{"cursor", "bogus"}}).find("cursor"), std::string::npos);
   EXPECT_NE(error_text("memtrace_remember", {{"content", "x"}, {"session_id", "01ARZ3NDEKTSV4RRFFQ69G5FAV"}})
                 .find("there is no session"),

@@ -2,13 +2,13 @@
 // that drive the real memtrace-mcp binary. The destructor kills and reaps a child still running.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace memtrace::testing {
 

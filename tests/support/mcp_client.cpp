@@ -4,7 +4,9 @@
 
 namespace memtrace::testing {
 
-std::string server_binary() { return MEMTRACE_BINARY; }
+std::string server_binary() {
+  return MEMTRACE_BINARY;
+}
 
 namespace {
 std::vector<std::string> with_binary(std::vector<std::string> args) {
@@ -39,7 +41,8 @@ Json McpClient::request(const std::string& method, const Json& params, std::chro
   process_.write_line(message.dump());
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) throw std::runtime_error("no response to " + method + " within the deadline");
     auto reply = next_message(left);
     if (!reply) throw std::runtime_error("no response to " + method + " (stdout closed or timed out)");
@@ -67,7 +70,8 @@ void McpClient::notify(const std::string& method, const Json& params) {
 std::optional<Json> McpClient::next_response(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     auto message = next_message(left);
     if (!message) return std::nullopt;
@@ -79,7 +83,8 @@ std::optional<Json> McpClient::next_response(std::chrono::milliseconds timeout) 
   }
 }
 
-std::optional<Json> McpClient::wait_notification(const std::string& method, std::chrono::milliseconds timeout) {
+std::optional<Json> McpClient::wait_notification(const std::string& method,
+                                                 std::chrono::milliseconds timeout) {
   for (auto it = notifications_.begin(); it != notifications_.end(); ++it) {
     if ((*it)["method"] == method) {
       Json found = *it;
@@ -89,7 +94,8 @@ std::optional<Json> McpClient::wait_notification(const std::string& method, std:
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     auto message = next_message(left);
     if (!message) return std::nullopt;

@@ -1,9 +1,10 @@
 // Time-sortable ids and UTF-8-safe truncation.
-#include <gtest/gtest.h>
+#include "core/ids.h"
 
 #include <set>
 
-#include "core/ids.h"
+#include <gtest/gtest.h>
+
 #include "core/utf8.h"
 
 namespace memtrace {
@@ -53,7 +54,8 @@ TEST(Utf8, PrefixNeverSplitsACharacter) {
     ASSERT_LE(prefix.size(), n);
     if (!prefix.empty()) {
       auto last = static_cast<unsigned char>(text[prefix.size() - 1]);
-      bool cut_inside = prefix.size() < text.size() && (static_cast<unsigned char>(text[prefix.size()]) & 0xC0) == 0x80;
+      bool cut_inside =
+          prefix.size() < text.size() && (static_cast<unsigned char>(text[prefix.size()]) & 0xC0) == 0x80;
       ASSERT_FALSE(cut_inside) << n << " " << int(last);
     }
   }

@@ -1,9 +1,9 @@
 // The endpoint's guarantees: one answer per request, none for notifications or cancelled requests,
 // batches answered as one array, duplicates refused.
-#include <gtest/gtest.h>
-
 #include <mutex>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "jsonrpc/endpoint.h"
 

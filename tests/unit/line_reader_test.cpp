@@ -1,7 +1,7 @@
 // Newline framing: CRLF, blank lines, split reads, and oversized lines that never desync the stream.
-#include <gtest/gtest.h>
-
 #include "transport/line_reader.h"
+
+#include <gtest/gtest.h>
 
 namespace memtrace::transport {
 namespace {

@@ -1,10 +1,10 @@
 // An MCP connection driven in-process: concurrency guarantees, cancellation, handler failures,
 // progress, and tool results that match their declared output schemas.
-#include <gtest/gtest.h>
-
 #include <condition_variable>
 #include <future>
 #include <mutex>
+
+#include <gtest/gtest.h>
 
 #include "mcp/schema_validator.h"
 #include "mcp/server.h"
@@ -93,9 +93,8 @@ struct ConnectionTest : ::testing::Test {
       r.text = "slow done";
       return r;
     });
-    server.tools().add(test_tool("explode"), [](const Json&, ToolContext&) -> ToolResult {
-      throw std::runtime_error("kaboom");
-    });
+    server.tools().add(test_tool("explode"),
+                       [](const Json&, ToolContext&) -> ToolResult { throw std::runtime_error("kaboom"); });
     server.tools().add(test_tool("progressive"), [](const Json&, ToolContext& context) {
       context.progress(0, 2, "starting");
       context.progress(1, 2, "");
@@ -105,7 +104,9 @@ struct ConnectionTest : ::testing::Test {
       return r;
     });
     connection = std::make_unique<Connection>(server, inbox);
-    send({{"jsonrpc", "2.0"}, {"id", "init"}, {"method", "initialize"},
+    send({{"jsonrpc", "2.0"},
+          {"id", "init"},
+          {"method", "initialize"},
           {"params", {{"protocolVersion", "2025-11-25"}, {"clientInfo", {{"name", "unit"}}}}}});
     ASSERT_TRUE(inbox.reply_to("init"));
   }
@@ -114,7 +115,8 @@ struct ConnectionTest : ::testing::Test {
     connection->drain(std::chrono::seconds(5));
   }
   void send(const Json& message) { connection->receive(message.dump()); }
-  Json call(const Json& id, const std::string& tool, const Json& args = Json::object(), const Json& meta = nullptr) {
+  Json call(const Json& id, const std::string& tool, const Json& args = Json::object(),
+            const Json& meta = nullptr) {
     Json params = {{"name", tool}, {"arguments", args}};
     if (!meta.is_null()) params["_meta"] = meta;
     send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", params}});
@@ -139,7 +141,9 @@ TEST_F(ConnectionTest, PingIsAnsweredWhileASlowToolRuns) {
 TEST_F(ConnectionTest, CancelledCallGetsNoReply) {
   send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"}, {"params", {{"name", "slow"}}}});
   gate.wait_entered();
-  send({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 1}, {"reason", "user"}}}});
+  send({{"jsonrpc", "2.0"},
+        {"method", "notifications/cancelled"},
+        {"params", {{"requestId", 1}, {"reason", "user"}}}});
   gate.release();
   EXPECT_TRUE(connection->drain(std::chrono::seconds(5)));
   EXPECT_FALSE(inbox.reply_to(1, std::chrono::milliseconds(100)));
@@ -151,7 +155,8 @@ TEST_F(ConnectionTest, CancelledCallGetsNoReply) {
 TEST_F(ConnectionTest, ThrowingHandlerBecomesInternalErrorAndTheServerLivesOn) {
   Json reply = call(1, "explode");
   EXPECT_EQ(reply["error"]["code"], -32603);
-  EXPECT_EQ(reply["error"]["message"].get<std::string>().find("kaboom"), std::string::npos);  // no internals leak
+  EXPECT_EQ(reply["error"]["message"].get<std::string>().find("kaboom"),
+            std::string::npos);  // no internals leak
   EXPECT_FALSE(call(2, "memtrace_recall")["result"].value("isError", false));
 }
 

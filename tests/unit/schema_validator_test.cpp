@@ -1,10 +1,10 @@
 // Argument validation against the shipped tool schemas, and errors a model can act on.
-#include <gtest/gtest.h>
+#include "mcp/schema_validator.h"
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "mcp/embedded_schemas.h"
-#include "mcp/schema_validator.h"
 
 namespace memtrace::mcp {
 namespace {
@@ -41,7 +41,8 @@ TEST_F(SchemaTest, MissingRequiredField) {
 
 TEST_F(SchemaTest, WrongTypeNamesBothTypes) {
   EXPECT_EQ(validator.validate({{"content", 12}}), "content must be a string, got an integer");
-  EXPECT_EQ(validator.validate({{"content", "x"}, {"tags", {1}}}), "tags[0] must be a string, got an integer");
+  EXPECT_EQ(validator.validate({{"content", "x"}, {"tags", {1}}}),
+            "tags[0] must be a string, got an integer");
 }
 
 TEST_F(SchemaTest, EnumListsTheChoices) {
@@ -72,7 +73,8 @@ TEST(ToolSchemas, EveryToolFileIsAToolDefinitionWithObjectSchemas) {
     EXPECT_EQ(d["inputSchema"]["type"], "object") << s.name;
     if (d.contains("outputSchema")) EXPECT_EQ(d["outputSchema"]["type"], "object") << s.name;
     EXPECT_TRUE(std::string(s.name).find_first_not_of(
-                    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string::npos);
+                    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+                std::string::npos);
   }
 }
 

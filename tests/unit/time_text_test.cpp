@@ -1,7 +1,7 @@
 // "since" windows and ISO-8601 instants as models write them.
-#include <gtest/gtest.h>
-
 #include "memory/time_text.h"
+
+#include <gtest/gtest.h>
 
 namespace memtrace {
 namespace {
@@ -27,7 +27,8 @@ TEST(TimeText, Iso8601RoundTrip) {
 }
 
 TEST(TimeText, Iso8601RejectsAmbiguousAndMalformed) {
-  for (const char* bad : {"2026-11-22T10:00", "2026-13-01", "2026-11-22T25:00:00Z", "yesterday", "2026-11-22Tx"}) {
+  for (const char* bad :
+       {"2026-11-22T10:00", "2026-13-01", "2026-11-22T25:00:00Z", "yesterday", "2026-11-22Tx"}) {
     EXPECT_FALSE(parse_iso8601(bad)) << bad;
   }
 }
@@ -37,7 +38,8 @@ TEST(TimeText, TimeBoundExplainsWhatIsAccepted) {
   auto bad = parse_time_bound("since", "last week", 0);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(bad.error().message.find("since accepts 30s, 15m, 4h, 7d, 2w or an ISO-8601 time"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("since accepts 30s, 15m, 4h, 7d, 2w or an ISO-8601 time"),
+            std::string::npos);
 }
 
 }  // namespace
