@@ -44,6 +44,8 @@ int run_keys_command(const Config& config) {
     auto key = transport::http::make_api_key(keys.ns, keys.label, clock.now_ms());
     if (auto put = (*store)->put_api_key(key.record); !put)
       return fail_with("cannot store the key", put.error());
+    // `keys` is a one-shot command, not an MCP server: stdout is the user's, so that
+    // `TOKEN=$(memtrace-mcp keys create ...)` captures the secret and nothing else.
     std::printf("%s\n", key.token.c_str());
     std::fflush(stdout);
     spdlog::info("created key {} for namespace \"{}\"; the secret above is shown only now", key.record.id,
