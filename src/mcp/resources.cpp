@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "core/percent_encoding.h"
 #include "mcp/session_tools.h"
 #include "mcp/task_tools.h"
 #include "memory/context.h"
@@ -16,31 +17,6 @@ using Json = nlohmann::json;
 
 constexpr std::string_view kPrefix = "memtrace://sessions/";
 constexpr std::string_view kCursorPrefix = "sessions-before:";
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    int hi = hex_value(text[i + 1]);
-    int lo = hex_value(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
 
 std::vector<std::string> split(std::string_view text, char separator) {
   std::vector<std::string> out;

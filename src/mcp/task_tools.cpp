@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "core/percent_encoding.h"
 #include "mcp/memory_json.h"
 #include "mcp/memory_tools.h"
 #include "memory/time_text.h"
@@ -103,30 +104,6 @@ ToolResult share_tool(Engine& engine, const Json& args, ToolContext& context) {
   }
   context.log(LogLevel::kDebug, result.text);
   return result;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int hi = hex_value(text[i + 1]);
-    const int lo = hex_value(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
 }
 
 jsonrpc::ErrorObject not_found(const std::string& uri) {

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <optional>
 
+#include "core/percent_encoding.h"
+
 namespace memtrace {
 namespace {
 
@@ -13,30 +15,6 @@ std::optional<int> parse_int(std::string_view text, int min, int max) {
   if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
     return std::nullopt;
   return value;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    int hi = hex_value(text[i + 1]);
-    int lo = hex_value(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
 }
 
 tl::unexpected<Error> bad_url(std::string_view url, std::string_view why) {
