@@ -1,5 +1,6 @@
-// Runs examples/session.jsonl exactly as documented (memtrace-mcp --store memory < examples/session.jsonl)
-// and checks that every request gets one non-error reply and the process exits 0.
+// Runs examples/session.jsonl exactly as documented (memtrace-mcp --store memory < examples/session.jsonl;
+// --store redis://... in the redis.* run) and checks that every request gets one non-error reply and the
+// process exits 0.
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -11,10 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "support/child_process.h"
+#include "support/e2e_store.h"
 
 namespace {
 
 using memtrace::testing::ChildProcess;
+using memtrace::testing::E2eStore;
 using nlohmann::json;
 
 const std::string kSessionFile = std::string(MEMTRACE_SOURCE_DIR) + "/examples/session.jsonl";
@@ -69,8 +72,9 @@ TEST(ExampleSession, EveryRequestGetsOneNonErrorReplyAndTheServerExitsZero) {
   }
 
   // Exactly the documented command line, stdin redirected from the file by the shell.
+  E2eStore e2e;
   ChildProcess server(
-      {"/bin/sh", "-c", "exec \"$0\" --store memory < \"$1\"", MEMTRACE_BINARY, kSessionFile});
+      {"/bin/sh", "-c", "exec \"$0\" --store \"$2\" < \"$1\"", MEMTRACE_BINARY, kSessionFile, e2e.single()});
   server.close_stdin();
 
   std::map<std::string, json> replies;

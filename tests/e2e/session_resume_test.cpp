@@ -2,15 +2,15 @@
 // in the context and in the instructions); other metadata or a closed session gives a new one.
 #include <gtest/gtest.h>
 
+#include "support/e2e_store.h"
 #include "support/mcp_client.h"
-#include "support/temp_dir.h"
 
 namespace memtrace::testing {
 namespace {
 
 struct SessionResume : ::testing::Test {
-  TempDir dir{"memtrace-resume"};
-  std::string store() const { return "sqlite:" + dir.file("m.db"); }
+  E2eStore e2e;
+  std::string store() const { return e2e.shared(); }
 
   std::vector<std::string> args(std::vector<std::string> extra) const {
     std::vector<std::string> all = {"--store", store()};

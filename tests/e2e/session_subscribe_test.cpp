@@ -1,11 +1,11 @@
-// Two memtrace-mcp processes on one SQLite file: a client of process A subscribed to a session's
-// context hears about what process B writes into that session, within a bounded wait.
+// Two memtrace-mcp processes on one store (SQLite file, or Redis): a client of process A subscribed to a
+// session's context hears about what process B writes into that session, within a bounded wait.
 #include <chrono>
 
 #include <gtest/gtest.h>
 
+#include "support/e2e_store.h"
 #include "support/mcp_client.h"
-#include "support/temp_dir.h"
 
 namespace memtrace::testing {
 namespace {
@@ -13,8 +13,8 @@ namespace {
 using std::chrono::seconds;
 
 struct SessionSubscribe : ::testing::Test {
-  TempDir dir{"memtrace-subscribe"};
-  std::string store() const { return "sqlite:" + dir.file("m.db"); }
+  E2eStore e2e;
+  std::string store() const { return e2e.shared(); }
 
   // Waits for notifications/resources/updated about `uri`; updates about other uris that arrive first
   // are appended to `skipped`.

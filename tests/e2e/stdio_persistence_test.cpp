@@ -1,5 +1,5 @@
-// What survives a restart, what two processes on one file do to each other, and where the default
-// database lives.
+// What survives a restart, what two processes on one store do to each other (on SQLite, and on Redis
+// in the redis.* run), and where the default database lives.
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -8,22 +8,18 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "support/e2e_store.h"
 #include "support/mcp_client.h"
+#include "support/temp_dir.h"
 
 namespace memtrace::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct WithTempDir : ::testing::Test {
-  fs::path dir;
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "memtrace-e2e-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir); }
-  std::string store() const { return "sqlite:" + (dir / "memory.db").string(); }
+struct StdioPersistence : ::testing::Test {
+  E2eStore e2e;
+  std::string store() const { return e2e.shared(); }
 };
 
 // Recalls every memory visible in the namespace, following cursors.
@@ -37,8 +33,6 @@ std::vector<Json> recall_all(McpClient& client, const std::string& since = "1h")
     args["cursor"] = page["next_cursor"];
   }
 }
-
-using StdioPersistence = WithTempDir;
 
 TEST_F(StdioPersistence, MemoriesSurviveARestart) {
   std::string id;
@@ -58,7 +52,7 @@ TEST_F(StdioPersistence, MemoriesSurviveARestart) {
   EXPECT_EQ(found[0]["content"], "the launch code is blue");
 }
 
-TEST_F(StdioPersistence, TwoProcessesWritingOneFileConcurrentlyLoseNothing) {
+TEST_F(StdioPersistence, TwoProcessesWritingOneStoreConcurrentlyLoseNothing) {
   constexpr int kPerProcess = 1000;
   auto writer = [&](const std::string& agent) {
     McpClient client{{"--store", store(), "--agent", agent}};
@@ -104,7 +98,10 @@ TEST_F(StdioPersistence, TwoProcessesWritingOneFileConcurrentlyLoseNothing) {
   EXPECT_EQ(contents.size(), 2u * kPerProcess);
 }
 
-TEST_F(StdioPersistence, DefaultDatabaseIsCreatedUnderXdgDataHomeForTheOwnerOnly) {
+// Without --store the server opens SQLite under the user's data directory (so this suite is SQLite's).
+TEST(DefaultStore, DatabaseIsCreatedUnderXdgDataHomeForTheOwnerOnly) {
+  TempDir data_home("memtrace-xdg");
+  const fs::path dir = data_home.path();
   McpClient client{{}, {{"XDG_DATA_HOME", dir.string()}}};
   client.initialize();
   client.call_tool("memtrace_remember", {{"content", "x"}});

@@ -2,20 +2,22 @@
 // malformed and hostile inputs, each answered correctly with the server still up afterwards.
 #include <gtest/gtest.h>
 
+#include "support/e2e_store.h"
 #include "support/mcp_client.h"
 
 namespace memtrace::testing {
 namespace {
 
-McpClient memory_server(std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"--store", "memory", "--log-level", "debug"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return McpClient(args);
+// A server on this test's store (memory, or Redis in the redis.* run) with debug logging on stderr.
+McpClient serve(const E2eStore& store, std::vector<std::string> extra = {}) {
+  extra.insert(extra.begin(), {"--log-level", "debug"});
+  return McpClient(store.single_args(std::move(extra)));
 }
 
 TEST(StdioLifecycle, EchoesEachSupportedVersionAndCounterOffersUnknownOnes) {
+  E2eStore e2e;
   for (const char* version : {"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"}) {
-    auto client = memory_server();
+    auto client = serve(e2e);
     Json reply = client.initialize(version);
     EXPECT_EQ(reply["result"]["protocolVersion"], version);
     EXPECT_EQ(reply["result"]["serverInfo"]["name"], "memtrace-mcp");
@@ -24,11 +26,12 @@ TEST(StdioLifecycle, EchoesEachSupportedVersionAndCounterOffersUnknownOnes) {
     std::string instructions = reply["result"]["instructions"];
     EXPECT_NE(instructions.find("memtrace_remember"), std::string::npos);
   }
-  auto client = memory_server();
+  auto client = serve(e2e);
   EXPECT_EQ(client.initialize("1999-01-01")["result"]["protocolVersion"], "2025-11-25");
 }
 
 TEST(StdioLifecycle, ToolFieldsFollowTheNegotiatedVersion) {
+  E2eStore e2e;
   struct Expect {
     const char* version;
     bool annotations, title, output_schema;
@@ -37,7 +40,7 @@ TEST(StdioLifecycle, ToolFieldsFollowTheNegotiatedVersion) {
                {"2025-06-18", true, true, true},
                {"2025-11-25", true, true, true}};
   for (const auto& c : cases) {
-    auto client = memory_server();
+    auto client = serve(e2e);
     client.initialize(c.version);
     Json tools = client.request("tools/list")["result"]["tools"];
     ASSERT_GE(tools.size(), 5u) << c.version;
@@ -53,7 +56,8 @@ TEST(StdioLifecycle, ToolFieldsFollowTheNegotiatedVersion) {
 }
 
 TEST(StdioLifecycle, RequestBeforeInitializeGetsAnErrorNotSilence) {
-  auto client = memory_server();
+  E2eStore e2e;
+  auto client = serve(e2e);
   Json reply = client.request("tools/list");
   EXPECT_EQ(reply["error"]["code"], -32600);
   EXPECT_EQ(reply["id"], 1);
@@ -66,13 +70,15 @@ TEST(StdioLifecycle, RequestBeforeInitializeGetsAnErrorNotSilence) {
 }
 
 TEST(StdioLifecycle, SecondInitializeIsRefused) {
-  auto client = memory_server();
+  E2eStore e2e;
+  auto client = serve(e2e);
   client.initialize();
   EXPECT_EQ(client.request("initialize", {{"protocolVersion", "2025-11-25"}})["error"]["code"], -32600);
 }
 
 TEST(StdioLifecycle, LoggingSetLevelEnablesNotificationsAndRejectsBadLevels) {
-  auto client = memory_server();
+  E2eStore e2e;
+  auto client = serve(e2e);
   client.initialize();
   EXPECT_EQ(client.request("logging/setLevel", {{"level", "loud"}})["error"]["code"], -32602);
   EXPECT_TRUE(client.request("logging/setLevel", {{"level", "debug"}}).contains("result"));
@@ -83,8 +89,9 @@ TEST(StdioLifecycle, LoggingSetLevelEnablesNotificationsAndRejectsBadLevels) {
 }
 
 TEST(StdioLifecycle, BatchesOnlyUnder2025_03_26) {
+  E2eStore e2e;
   {
-    auto client = memory_server();
+    auto client = serve(e2e);
     client.initialize("2025-03-26");
     client.process().write_line(R"([{"jsonrpc":"2.0","id":"b1","method":"ping"},)"
                                 R"({"jsonrpc":"2.0","id":"b2","method":"tools/list"}])");
@@ -94,7 +101,7 @@ TEST(StdioLifecycle, BatchesOnlyUnder2025_03_26) {
     EXPECT_EQ(reply->size(), 2u);
   }
   {
-    auto client = memory_server();
+    auto client = serve(e2e);
     client.initialize("2025-11-25");
     client.process().write_line(R"([{"jsonrpc":"2.0","id":"b1","method":"ping"}])");
     auto reply = client.next_response();
@@ -104,7 +111,8 @@ TEST(StdioLifecycle, BatchesOnlyUnder2025_03_26) {
 }
 
 TEST(StdioLifecycle, EndOfInputFinishesInFlightWorkAndExitsZero) {
-  auto client = memory_server();
+  E2eStore e2e;
+  auto client = serve(e2e);
   client.initialize();
   client.process().write_line(
       R"({"jsonrpc":"2.0","id":77,"method":"tools/call","params":{"name":"memtrace_remember","arguments":{"content":"last words"}}})");
@@ -181,9 +189,10 @@ std::vector<HostileCase> hostile_corpus() {
 }
 
 TEST(StdioHostileInput, EveryInputIsAnsweredCorrectlyAndTheServerStaysUp) {
+  E2eStore e2e;
   auto corpus = hostile_corpus();
   ASSERT_GE(corpus.size(), 30u);
-  auto client = memory_server();
+  auto client = serve(e2e);
   client.initialize("2025-11-25");
   long long probe = 100000;
   for (const auto& c : corpus) {
@@ -215,7 +224,8 @@ TEST(StdioHostileInput, EveryInputIsAnsweredCorrectlyAndTheServerStaysUp) {
 }
 
 TEST(StdioHostileInput, OversizedLineIsRefusedWithItsIdAndTheStreamStaysInSync) {
-  auto client = memory_server({"--max-line-bytes", "65536"});
+  E2eStore e2e;
+  auto client = serve(e2e, {"--max-line-bytes", "65536"});
   client.initialize();
   std::string huge =
       R"({"jsonrpc":"2.0","id":"big","method":"tools/call","params":{"name":"memtrace_remember",)"
@@ -225,7 +235,7 @@ TEST(StdioHostileInput, OversizedLineIsRefusedWithItsIdAndTheStreamStaysInSync) 
   Json reply = client.request("ping");  // reads past the error, keeping it as unmatched
   EXPECT_TRUE(reply.contains("result"));
   // The error came first, with the id recovered from the line's prefix.
-  McpClient fresh = memory_server({"--max-line-bytes", "65536"});
+  McpClient fresh = serve(e2e, {"--max-line-bytes", "65536"});
   fresh.initialize();
   fresh.process().write_line(huge);
   auto error = fresh.next_response();
@@ -237,7 +247,8 @@ TEST(StdioHostileInput, OversizedLineIsRefusedWithItsIdAndTheStreamStaysInSync) 
 }
 
 TEST(StdioHostileInput, CrlfAndBlankLinesAreTolerated) {
-  auto client = memory_server();
+  E2eStore e2e;
+  auto client = serve(e2e);
   client.process().write(
       "\r\n\n"
       R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}})"
@@ -248,7 +259,8 @@ TEST(StdioHostileInput, CrlfAndBlankLinesAreTolerated) {
 }
 
 TEST(StdioPurity, StdoutCarriesOnlyProtocolMessagesEvenWithDebugLogging) {
-  McpClient client{{"--store", "memory", "--log-level", "trace"}};
+  E2eStore e2e;
+  McpClient client{e2e.single_args({"--log-level", "trace"})};
   client.initialize();
   client.call_tool("memtrace_remember", {{"content", "a"}, {"tags", {"x"}}});
   client.call_tool("memtrace_recall");

@@ -2,13 +2,15 @@
 // errors it gets when it asks wrongly.
 #include <gtest/gtest.h>
 
+#include "support/e2e_store.h"
 #include "support/mcp_client.h"
 
 namespace memtrace::testing {
 namespace {
 
 struct StdioTools : ::testing::Test {
-  McpClient client{{"--store", "memory", "--agent", "tester"}};
+  E2eStore e2e;
+  McpClient client{e2e.single_args({"--agent", "tester"})};
   void SetUp() override { client.initialize("2025-11-25"); }
 
   std::string remember(const Json& args) {
@@ -136,7 +138,7 @@ TEST_F(StdioTools, BadArgumentsAreToolErrorsAModelCanActOn) {
 }
 
 TEST_F(StdioTools, ContentOverTheLimitIsRefusedWithTheLimit) {
-  McpClient small{{"--store", "memory", "--max-content-bytes", "100"}};
+  McpClient small{e2e.single_args({"--max-content-bytes", "100"})};
   small.initialize();
   Json result = small.call_tool("memtrace_remember", {{"content", std::string(101, 'a')}});
   EXPECT_TRUE(result.value("isError", false));
@@ -144,14 +146,16 @@ TEST_F(StdioTools, ContentOverTheLimitIsRefusedWithTheLimit) {
 }
 
 TEST(StdioAgent, AgentDefaultsToTheClientName) {
-  McpClient client{{"--store", "memory"}};
+  E2eStore e2e;
+  McpClient client{e2e.single_args()};
   client.initialize("2025-11-25", "claude-code");
   Json stored = client.call_tool("memtrace_remember", {{"content", "x"}});
   EXPECT_EQ(stored["structuredContent"]["agent_id"], "claude-code");
 }
 
 TEST(StdioAgent, OlderClientsGetTextOnlyResults) {
-  McpClient client{{"--store", "memory"}};
+  E2eStore e2e;
+  McpClient client{e2e.single_args()};
   client.initialize("2024-11-05");
   Json stored = client.call_tool("memtrace_remember", {{"content", "x"}});
   EXPECT_FALSE(stored.contains("structuredContent"));

@@ -1,12 +1,12 @@
-// Task claims and shared results between memtrace-mcp processes on one SQLite file: a claim made by one
-// process binds the other, only the holder releases, and a subscriber in another process hears of a
-// shared result.
+// Task claims and shared results between memtrace-mcp processes on one store (SQLite file, or Redis): a claim
+// made by one process binds the other, only the holder releases, and a subscriber in another process hears of
+// a shared result.
 #include <chrono>
 
 #include <gtest/gtest.h>
 
+#include "support/e2e_store.h"
 #include "support/mcp_client.h"
-#include "support/temp_dir.h"
 
 namespace memtrace::testing {
 namespace {
@@ -14,8 +14,8 @@ namespace {
 using std::chrono::seconds;
 
 struct TaskClaims : ::testing::Test {
-  TempDir dir{"memtrace-tasks"};
-  std::string store() const { return "sqlite:" + dir.file("m.db"); }
+  E2eStore e2e;
+  std::string store() const { return e2e.shared(); }
 
   static Json ok(McpClient& client, const std::string& tool, const Json& args) {
     Json r = client.call_tool(tool, args);
