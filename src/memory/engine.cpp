@@ -155,12 +155,22 @@ Result<Session> Engine::writable_session(const Caller& caller, const std::option
 Result<Stored> Engine::store_memory(const Caller& caller, Memory memory,
                                     const std::optional<std::string>& session_id) {
   if (auto agent = ensure_agent(caller.ns, caller.agent_id); !agent) return tl::unexpected(agent.error());
-  auto session = writable_session(caller, session_id);
-  if (!session) return tl::unexpected(session.error());
   memory.ns = caller.ns;
-  memory.session_id = session->id;
+  memory.session_id = session_id ? *session_id : caller.session_id;
   memory.agent_id = caller.agent_id;
-  if (auto inserted = store_.insert_memory(memory); !inserted) return tl::unexpected(inserted.error());
+  if (memory.session_id.empty()) return fail(ErrorCode::kInvalidArgument, "session_id must not be empty");
+  // The store checks in the same atomic step that the session exists and is open, so the usual write
+  // is one store call (one round trip on Redis) and a session closed by another process a moment ago
+  // cannot slip in between a check and the write. Only when that check fails does writable_session
+  // find out why: it creates the caller's own session on its first write, or words the error.
+  auto inserted = store_.insert_memory(memory);
+  if (!inserted && (inserted.error().code == ErrorCode::kNotFound ||
+                    inserted.error().code == ErrorCode::kInvalidArgument)) {
+    auto session = writable_session(caller, session_id);
+    if (!session) return tl::unexpected(session.error());
+    inserted = store_.insert_memory(memory);
+  }
+  if (!inserted) return tl::unexpected(inserted.error());
   return Stored{std::move(memory)};
 }
 

@@ -56,7 +56,8 @@ class Store {
   virtual Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) = 0;
 
   // Writes the memory and all its index entries atomically, and records the agent as taking part in
-  // the session. The session must exist (the engine ensures it).
+  // the session. In the same atomic step it checks the session: kNotFound if there is none with that
+  // id, kInvalidArgument if it is closed (nothing is written then).
   virtual Result<void> insert_memory(const Memory& memory) = 0;
   virtual Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
                                                    UnixMillis now) = 0;

@@ -661,6 +661,24 @@ TEST_P(StoreBehaviour, ClosingASession) {
   EXPECT_FALSE(ok(store().close_session(kDefaultNamespace, "unknown", kT0 + 900)));
 }
 
+TEST_P(StoreBehaviour, AMemoryGoesOnlyIntoAnOpenSessionThatExists) {
+  add_session("open");
+  add_session("done");
+  ok(store().close_session(kDefaultNamespace, "done", kT0 + 100));
+
+  auto into_closed = store().insert_memory(make_memory("done", "too late", kT0 + 200));
+  ASSERT_FALSE(into_closed.has_value());
+  EXPECT_EQ(into_closed.error().code, ErrorCode::kInvalidArgument) << into_closed.error().message;
+  EXPECT_NE(into_closed.error().message.find("closed"), std::string::npos) << into_closed.error().message;
+
+  auto into_nothing = store().insert_memory(make_memory("never-made", "lost", kT0 + 200));
+  ASSERT_FALSE(into_nothing.has_value());
+  EXPECT_EQ(into_nothing.error().code, ErrorCode::kNotFound) << into_nothing.error().message;
+
+  Memory kept = add(make_memory("open", "on time", kT0 + 200));
+  EXPECT_EQ(recall(query()), std::vector<std::string>{kept.id}) << "the refused writes left nothing behind";
+}
+
 TEST_P(StoreBehaviour, FindSessionsNewestFirstWithPaging) {
   std::vector<std::string> ids;
   for (int i = 0; i < 7; ++i) ids.push_back(add_session(new_id(kT0 + i * UnixMillis{1000})).id);

@@ -118,8 +118,12 @@ end
 constexpr std::string_view kRemember = R"lua(
 local id, sid, agent, typ = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local imp, ca, ea, tri = ARGV[7], ARGV[8], ARGV[9], ARGV[13]
-if redis.call('EXISTS', P .. 's:' .. sid) == 0 then
+local status = redis.call('HGET', P .. 's:' .. sid, 'st')
+if not status then
   return redis.error_reply('MT_NOT_FOUND there is no session ' .. sid .. ' to write into')
+end
+if status == 'closed' then
+  return redis.error_reply('MT_INVALID session ' .. sid .. ' is closed and takes no new memories')
 end
 if redis.call('EXISTS', P .. 'mx:' .. id) == 1 or redis.call('EXISTS', P .. 'm:' .. id) == 1 then
   return redis.error_reply('MT_CONFLICT a memory with id ' .. id .. ' exists already')

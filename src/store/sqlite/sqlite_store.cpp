@@ -469,11 +469,15 @@ class SqliteStore final : public Store {
 
   Result<void> insert_memory(const Memory& memory) override {
     return write("store memory", [&](Connection& connection) -> Result<void> {
-      auto exists = session_exists(connection, memory.ns, memory.session_id);
-      if (!exists) return tl::unexpected(exists.error());
-      if (!*exists) {
+      auto status = session_status(connection, memory.ns, memory.session_id);
+      if (!status) return tl::unexpected(status.error());
+      if (!*status) {
         return fail(ErrorCode::kNotFound, "cannot store memory " + memory.id + ": there is no session " +
                                               memory.session_id + " in namespace " + memory.ns);
+      }
+      if (**status == SessionStatus::kClosed) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "session " + memory.session_id + " is closed and takes no new memories");
       }
       std::int64_t pk = 0;
       {
@@ -862,6 +866,20 @@ class SqliteStore final : public Store {
     if (!statement) return tl::unexpected(statement.error());
     statement->bind(now - kChangeRetentionMs);
     return statement->run();
+  }
+
+  // The session's status, or nullopt if there is no such session.
+  static Result<std::optional<SessionStatus>> session_status(Connection& connection, const std::string& ns,
+                                                             const std::string& id) {
+    auto statement =
+        connection.prepare("SELECT status FROM sessions WHERE ns = ?1 AND id = ?2", "look up session");
+    if (!statement) return tl::unexpected(statement.error());
+    statement->bind(ns).bind(id);
+    auto row = statement->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<SessionStatus>();
+    return std::optional<SessionStatus>(statement->text(0) == "closed" ? SessionStatus::kClosed
+                                                                        : SessionStatus::kActive);
   }
 
   static Result<bool> session_exists(Connection& connection, const std::string& ns, const std::string& id) {
