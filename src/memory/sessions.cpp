@@ -80,8 +80,7 @@ Result<SessionSummary> summary_of(Store& store, const Session& session, UnixMill
   return summary;
 }
 
-Result<SessionSummary> create_new(Engine& engine, const Caller& caller, const std::string& id,
-                                  const Metadata& metadata) {
+Session new_session(Engine& engine, const Caller& caller, const std::string& id, const Metadata& metadata) {
   Session session;
   session.ns = caller.ns;
   session.id = id;
@@ -89,6 +88,10 @@ Result<SessionSummary> create_new(Engine& engine, const Caller& caller, const st
   session.metadata = metadata;
   session.status = SessionStatus::kActive;
   session.created_at = session.updated_at = engine.clock().now_ms();
+  return session;
+}
+
+Result<SessionSummary> create_new(Engine& engine, const Session& session) {
   auto created = engine.store().create_session(session);
   if (!created) return tl::unexpected(created.error());
   return summary_of(engine.store(), session, session.created_at);
@@ -116,7 +119,7 @@ Result<SessionOpened> create_or_resume(Engine& engine, const Caller& caller,
       }
       return SessionOpened{std::move(**existing), true};
     }
-    auto created = create_new(engine, caller, id, input.metadata);
+    auto created = create_new(engine, new_session(engine, caller, id, input.metadata));
     if (created) return SessionOpened{std::move(*created), false};
     if (created.error().code != ErrorCode::kConflict) return tl::unexpected(created.error());
     auto again = describe_session(engine.store(), caller.ns, id,
@@ -126,18 +129,23 @@ Result<SessionOpened> create_or_resume(Engine& engine, const Caller& caller,
     return SessionOpened{std::move(**again), true};
   }
 
+  Session session = new_session(engine, caller, engine.new_id(), input.metadata);
   if (input.resume && !input.metadata.empty()) {
-    SessionQuery query;
-    query.ns = caller.ns;
-    query.metadata_contains = input.metadata;
-    query.status = SessionStatus::kActive;
-    query.now = engine.clock().now_ms();
-    query.limit = 1;
-    auto found = engine.store().find_sessions(query);
-    if (!found) return tl::unexpected(found.error());
-    if (!found->empty()) return SessionOpened{std::move(found->front()), true};
+    // One store step, so that agents starting together with the same metadata share one session.
+    auto opening = engine.store().resume_or_create_session(session);
+    if (!opening) return tl::unexpected(opening.error());
+    if (opening->resumed) {
+      auto resumed = describe_session(engine.store(), caller.ns, opening->id, engine.clock().now_ms());
+      if (!resumed) return tl::unexpected(resumed.error());
+      if (*resumed) return SessionOpened{std::move(**resumed), true};
+      // Closed and purged between the two calls: fall through and create one.
+    } else {
+      auto created = summary_of(engine.store(), session, session.created_at);
+      if (!created) return tl::unexpected(created.error());
+      return SessionOpened{std::move(*created), false};
+    }
   }
-  auto created = create_new(engine, caller, engine.new_id(), input.metadata);
+  auto created = create_new(engine, session);
   if (!created) return tl::unexpected(created.error());
   return SessionOpened{std::move(*created), false};
 }

@@ -34,6 +34,12 @@ class ChangeSubscription {
   virtual ~ChangeSubscription() = default;
 };
 
+// What resume_or_create_session did: the id of the session resumed or created.
+struct SessionOpening {
+  std::string id;
+  bool resumed = false;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -50,6 +56,13 @@ class Store {
 
   // kConflict if a session with this id exists in the namespace.
   virtual Result<void> create_session(const Session& session) = 0;
+  // Resume-or-create as one atomic step, so that agents starting together with the same metadata
+  // (e.g. three support bots for account 42) end up in one session: if an active session of
+  // session.ns has every key/value of session.metadata, the newest such is returned (resumed = true)
+  // and nothing is written; else `session` is created as create_session would. Of concurrent calls
+  // with the same metadata, from any processes, at most one creates. kInvalidArgument if
+  // session.metadata is empty (every session would match).
+  virtual Result<SessionOpening> resume_or_create_session(const Session& session) = 0;
   virtual Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) = 0;
   // Marks it closed; false if it does not exist. Closing a closed session is a no-op returning true.
   virtual Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) = 0;

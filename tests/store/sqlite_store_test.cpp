@@ -45,6 +45,9 @@ class StoreInTempDir final : public Store {
     return inner_->get_agent(ns, id);
   }
   Result<void> create_session(const Session& session) override { return inner_->create_session(session); }
+  Result<SessionOpening> resume_or_create_session(const Session& session) override {
+    return inner_->resume_or_create_session(session);
+  }
   Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) override {
     return inner_->get_session(ns, id);
   }

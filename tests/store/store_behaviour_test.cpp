@@ -679,6 +679,75 @@ TEST_P(StoreBehaviour, AMemoryGoesOnlyIntoAnOpenSessionThatExists) {
   EXPECT_EQ(recall(query()), std::vector<std::string>{kept.id}) << "the refused writes left nothing behind";
 }
 
+TEST_P(StoreBehaviour, ResumeOrCreateFindsTheNewestActiveSessionWithTheMetadata) {
+  const Metadata account_42 = {{"account_id", "\"42\""}};
+  auto first = ok(store().resume_or_create_session(make_session(new_id(kT0), "internet-bot", account_42)));
+  EXPECT_FALSE(first.resumed) << "nothing to resume yet: the session is created";
+
+  // Another bot with the same metadata lands in it; nothing new is written.
+  auto again = ok(store().resume_or_create_session(make_session(new_id(kT0 + 10), "tv-bot", account_42)));
+  EXPECT_TRUE(again.resumed);
+  EXPECT_EQ(again.id, first.id);
+
+  // A session holding more pairs than asked for still matches; the newest matching one wins.
+  Session newer =
+      add_session(new_id(kT0 + 20), "billing-bot", {{"account_id", "\"42\""}, {"channel", "\"tv\""}});
+  EXPECT_EQ(ok(store().resume_or_create_session(make_session(new_id(kT0 + 30), "tv-bot", account_42))).id,
+            newer.id);
+
+  // Another value, or only closed sessions, means a new session.
+  auto other = ok(
+      store().resume_or_create_session(make_session(new_id(kT0 + 40), "tv-bot", {{"account_id", "\"43\""}})));
+  EXPECT_FALSE(other.resumed);
+  ok(store().close_session(kDefaultNamespace, first.id, kT0 + 50));
+  ok(store().close_session(kDefaultNamespace, newer.id, kT0 + 50));
+  Session fresh = make_session(new_id(kT0 + 60), "tv-bot", account_42);
+  auto reopened = ok(store().resume_or_create_session(fresh));
+  EXPECT_FALSE(reopened.resumed);
+  EXPECT_EQ(reopened.id, fresh.id);
+  auto stored = ok(store().get_session(kDefaultNamespace, fresh.id));
+  ASSERT_TRUE(stored.has_value()) << "the created session is stored like create_session's";
+  EXPECT_EQ(stored->metadata, account_42);
+  EXPECT_EQ(stored->created_by, "tv-bot");
+
+  auto no_metadata = store().resume_or_create_session(make_session(new_id(kT0 + 70)));
+  ASSERT_FALSE(no_metadata.has_value()) << "empty metadata would match every session";
+  EXPECT_EQ(no_metadata.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_P(StoreBehaviour, AgentsResumingTogetherShareOneSession) {
+  // Eight agents start at the same instant for one customer: exactly one creates, all share it.
+  const Metadata account = {{"account_id", "\"7\""}};
+  constexpr int kAgents = 8;
+  std::vector<std::string> ids(kAgents);
+  for (auto& id : ids) id = new_id(kT0);
+  std::vector<SessionOpening> opened(kAgents);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> agents;
+  for (int i = 0; i < kAgents; ++i) {
+    agents.emplace_back([&, i] {
+      auto result =
+          store().resume_or_create_session(make_session(ids[i], "bot-" + std::to_string(i), account));
+      if (result) {
+        opened[i] = *result;
+      } else {
+        ++failures;
+      }
+    });
+  }
+  for (auto& agent : agents) agent.join();
+  ASSERT_EQ(failures.load(), 0);
+  int created = 0;
+  for (const auto& o : opened) {
+    created += o.resumed ? 0 : 1;
+    EXPECT_EQ(o.id, opened[0].id) << "every agent must land in the same session";
+  }
+  EXPECT_EQ(created, 1);
+  SessionQuery query = session_query();
+  query.metadata_contains = account;
+  EXPECT_EQ(ok(store().find_sessions(query)).size(), 1u) << "exactly one session was stored";
+}
+
 TEST_P(StoreBehaviour, FindSessionsNewestFirstWithPaging) {
   std::vector<std::string> ids;
   for (int i = 0; i < 7; ++i) ids.push_back(add_session(new_id(kT0 + i * UnixMillis{1000})).id);

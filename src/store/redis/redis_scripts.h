@@ -38,7 +38,7 @@ struct Scripts {
   Script get_memory;      // get_memory, dropping the index entries of a memory Redis expired
   Script query_memories;  // query_memories: plan by index sizes, walk newest first, filter, verify
   Script purge_expired;   // purge_expired: one batch of the expiry zset of a namespace
-  Script create_session;  // create_session: hash + status/agent/metadata indexes + PUBLISH
+  Script create_session;  // create_session (or resume by metadata): hash + indexes + PUBLISH
   Script close_session;   // close_session + PUBLISH
   Script find_sessions;   // find_sessions with summaries (agents, live count, last activity)
   Script upsert_agent;    // upsert_agent

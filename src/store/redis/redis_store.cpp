@@ -199,23 +199,16 @@ class RedisStore final : public Store {
   }
 
   Result<void> create_session(const Session& session) override {
-    if (auto ok = check_name("namespace", session.ns); !ok) return tl::unexpected(ok.error());
-    if (auto ok = check_name("session id", session.id); !ok) return tl::unexpected(ok.error());
-    std::vector<std::string> args = {session.id,
-                                     session.created_by,
-                                     to_string(session.status),
-                                     std::to_string(session.created_at),
-                                     std::to_string(session.updated_at),
-                                     session.closed_at ? std::to_string(*session.closed_at) : "",
-                                     std::to_string(session.metadata.size())};
-    for (const auto& [key, value] : session.metadata) {
-      args.push_back(key);
-      args.push_back(value);
-      args.push_back(redis::metadata_index(key, value));
-    }
-    auto reply = run(scripts_.create_session, session.ns, args, true);
-    if (!reply) return tl::unexpected(reply.error());
+    auto opened = create_or_resume(session, false);
+    if (!opened) return tl::unexpected(opened.error());
     return {};
+  }
+
+  Result<SessionOpening> resume_or_create_session(const Session& session) override {
+    if (session.metadata.empty()) {
+      return fail(ErrorCode::kInvalidArgument, "resuming a session by metadata needs at least one key");
+    }
+    return create_or_resume(session, true);
   }
 
   Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) override {
@@ -470,6 +463,32 @@ class RedisStore final : public Store {
   }
 
  private:
+  // The create_session script, creating `session` or (resume) returning the session to resume.
+  Result<SessionOpening> create_or_resume(const Session& session, bool resume) {
+    if (auto ok = check_name("namespace", session.ns); !ok) return tl::unexpected(ok.error());
+    if (auto ok = check_name("session id", session.id); !ok) return tl::unexpected(ok.error());
+    std::vector<std::string> args = {session.id,
+                                     session.created_by,
+                                     to_string(session.status),
+                                     std::to_string(session.created_at),
+                                     std::to_string(session.updated_at),
+                                     session.closed_at ? std::to_string(*session.closed_at) : "",
+                                     resume ? "1" : "0",
+                                     std::to_string(session.metadata.size())};
+    for (const auto& [key, value] : session.metadata) {
+      args.push_back(key);
+      args.push_back(value);
+      args.push_back(redis::metadata_index(key, value));
+    }
+    auto reply = run(scripts_.create_session, session.ns, args, true);
+    if (!reply) return tl::unexpected(reply.error());
+    const redisReply* r = reply->get();
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+      return fail(ErrorCode::kInternal, "redis store: create_session answered in an unexpected shape");
+    }
+    return SessionOpening{std::string(reply_string(r->element[0])), reply_integer(r->element[1]) == 1};
+  }
+
   // Runs a script in the namespace; `registers` first records the namespace in the registry that
   // purge_expired walks (once per namespace and process).
   Result<ReplyPtr> run(redis::Script& script, const std::string& ns, const std::vector<std::string>& args,

@@ -300,45 +300,34 @@ class SqliteStore final : public Store {
   }
 
   Result<void> create_session(const Session& session) override {
-    return write("create session", [&](Connection& connection) -> Result<void> {
+    return write("create session",
+                 [&](Connection& connection) { return insert_session(connection, session); });
+  }
+
+  Result<SessionOpening> resume_or_create_session(const Session& session) override {
+    if (session.metadata.empty()) {
+      return fail(ErrorCode::kInvalidArgument, "resuming a session by metadata needs at least one key");
+    }
+    SessionQuery query;
+    query.ns = session.ns;
+    query.metadata_contains = session.metadata;
+    query.status = SessionStatus::kActive;
+    query.limit = 1;
+    const DynamicQuery newest = session_query(query);
+    // One write transaction (BEGIN IMMEDIATE): another process's resume_or_create waits for it, then
+    // finds the session this one created.
+    return write("resume or create session", [&](Connection& connection) -> Result<SessionOpening> {
       {
-        auto statement = connection.prepare(
-            "INSERT INTO sessions (ns, id, created_by, status, created_at, updated_at, closed_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            "create session");
+        auto statement = connection.prepare(newest.sql, "find the session to resume");
         if (!statement) return tl::unexpected(statement.error());
-        statement->bind(session.ns)
-            .bind(session.id)
-            .bind(session.created_by)
-            .bind(to_string(session.status))
-            .bind(session.created_at)
-            .bind(session.updated_at)
-            .bind(session.closed_at);
-        if (auto done = statement->run(); !done) {
-          if (done.error().code == ErrorCode::kConflict) {
-            return fail(ErrorCode::kConflict,
-                        "session " + session.id + " already exists in namespace " + session.ns);
-          }
-          return done;
-        }
+        newest.bind_all(*statement);
+        auto row = statement->step();
+        if (!row) return tl::unexpected(row.error());
+        if (*row) return SessionOpening{statement->text(0), true};
       }
-      for (const auto& [key, value] : session.metadata) {
-        auto statement = connection.prepare(
-            "INSERT INTO session_metadata (ns, session_id, key, value) VALUES (?1, ?2, ?3, ?4)",
-            "store session metadata");
-        if (!statement) return tl::unexpected(statement.error());
-        statement->bind(session.ns).bind(session.id).bind(key).bind(value);
-        if (auto done = statement->run(); !done) return done;
-      }
-      if (!session.created_by.empty()) {
-        auto statement = connection.prepare(
-            "INSERT OR IGNORE INTO session_agents (ns, session_id, agent_id, wrote) VALUES (?1, ?2, ?3, 0)",
-            "record the session's creator");
-        if (!statement) return tl::unexpected(statement.error());
-        statement->bind(session.ns).bind(session.id).bind(session.created_by);
-        if (auto done = statement->run(); !done) return done;
-      }
-      return append_change(connection, sqlite::kChangeSession, session.ns, session.id);
+      if (auto created = insert_session(connection, session); !created)
+        return tl::unexpected(created.error());
+      return SessionOpening{session.id, false};
     });
   }
 
@@ -392,56 +381,7 @@ class SqliteStore final : public Store {
 
   Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) override {
     if (query.limit == 0) return std::vector<SessionSummary>();
-    // Drive the scan from the most selective index we can name without statistics: a metadata pair,
-    // else the agent's sessions, else all sessions (by status if given); each yields ids newest first,
-    // so the scan stops after `limit` matches.
-    DynamicQuery q;
-    std::string order;
-    auto metadata = query.metadata_contains.begin();
-    bool agent_done = false;
-    if (metadata != query.metadata_contains.end()) {
-      q.sql = "SELECT " + std::string(kSessionColumns) +
-              " FROM session_metadata AS d CROSS JOIN sessions AS s ON s.ns = d.ns AND s.id = d.session_id"
-              " WHERE d.ns = ? AND d.key = ? AND d.value = ?";
-      q.args = {query.ns, metadata->first, metadata->second};
-      order = "d.session_id";
-      ++metadata;
-    } else if (query.agent_id) {
-      q.sql = "SELECT " + std::string(kSessionColumns) +
-              " FROM session_agents AS p CROSS JOIN sessions AS s ON s.ns = p.ns AND s.id = p.session_id"
-              " WHERE p.ns = ? AND p.agent_id = ?";
-      q.args = {query.ns, *query.agent_id};
-      order = "p.session_id";
-      agent_done = true;
-    } else {
-      q.sql = "SELECT " + std::string(kSessionColumns) + " FROM sessions AS s WHERE s.ns = ?";
-      q.args = {query.ns};
-      order = "s.id";
-    }
-    if (query.status) {
-      q.sql += " AND s.status = ?";
-      q.args.emplace_back(std::string(to_string(*query.status)));
-    }
-    for (; metadata != query.metadata_contains.end(); ++metadata) {
-      q.sql +=
-          " AND EXISTS (SELECT 1 FROM session_metadata AS m"
-          " WHERE m.ns = s.ns AND m.session_id = s.id AND m.key = ? AND m.value = ?)";
-      q.args.emplace_back(metadata->first);
-      q.args.emplace_back(metadata->second);
-    }
-    if (query.agent_id && !agent_done) {
-      q.sql +=
-          " AND EXISTS (SELECT 1 FROM session_agents AS a"
-          " WHERE a.ns = s.ns AND a.session_id = s.id AND a.agent_id = ?)";
-      q.args.emplace_back(*query.agent_id);
-    }
-    if (query.before_id) {
-      q.sql += " AND " + order + " < ?";
-      q.args.emplace_back(*query.before_id);
-    }
-    q.sql += " ORDER BY " + order + " DESC LIMIT ?";
-    q.args.emplace_back(clamp_limit(query.limit));
-
+    const DynamicQuery q = session_query(query);
     return database_->read([&](Connection& connection) -> Result<std::vector<SessionSummary>> {
       auto transaction = Transaction::begin(connection, Transaction::Kind::kRead, "find sessions");
       if (!transaction) return tl::unexpected(transaction.error());
@@ -868,6 +808,103 @@ class SqliteStore final : public Store {
     return statement->run();
   }
 
+  // The sessions matching `query`, newest first, at most query.limit, as kSessionColumns.
+  static DynamicQuery session_query(const SessionQuery& query) {
+    // Drive the scan from the most selective index we can name without statistics: a metadata pair,
+    // else the agent's sessions, else all sessions (by status if given); each yields ids newest first,
+    // so the scan stops after `limit` matches.
+    DynamicQuery q;
+    std::string order;
+    auto metadata = query.metadata_contains.begin();
+    bool agent_done = false;
+    if (metadata != query.metadata_contains.end()) {
+      q.sql = "SELECT " + std::string(kSessionColumns) +
+              " FROM session_metadata AS d CROSS JOIN sessions AS s ON s.ns = d.ns AND s.id = d.session_id"
+              " WHERE d.ns = ? AND d.key = ? AND d.value = ?";
+      q.args = {query.ns, metadata->first, metadata->second};
+      order = "d.session_id";
+      ++metadata;
+    } else if (query.agent_id) {
+      q.sql = "SELECT " + std::string(kSessionColumns) +
+              " FROM session_agents AS p CROSS JOIN sessions AS s ON s.ns = p.ns AND s.id = p.session_id"
+              " WHERE p.ns = ? AND p.agent_id = ?";
+      q.args = {query.ns, *query.agent_id};
+      order = "p.session_id";
+      agent_done = true;
+    } else {
+      q.sql = "SELECT " + std::string(kSessionColumns) + " FROM sessions AS s WHERE s.ns = ?";
+      q.args = {query.ns};
+      order = "s.id";
+    }
+    if (query.status) {
+      q.sql += " AND s.status = ?";
+      q.args.emplace_back(std::string(to_string(*query.status)));
+    }
+    for (; metadata != query.metadata_contains.end(); ++metadata) {
+      q.sql +=
+          " AND EXISTS (SELECT 1 FROM session_metadata AS m"
+          " WHERE m.ns = s.ns AND m.session_id = s.id AND m.key = ? AND m.value = ?)";
+      q.args.emplace_back(metadata->first);
+      q.args.emplace_back(metadata->second);
+    }
+    if (query.agent_id && !agent_done) {
+      q.sql +=
+          " AND EXISTS (SELECT 1 FROM session_agents AS a"
+          " WHERE a.ns = s.ns AND a.session_id = s.id AND a.agent_id = ?)";
+      q.args.emplace_back(*query.agent_id);
+    }
+    if (query.before_id) {
+      q.sql += " AND " + order + " < ?";
+      q.args.emplace_back(*query.before_id);
+    }
+    q.sql += " ORDER BY " + order + " DESC LIMIT ?";
+    q.args.emplace_back(clamp_limit(query.limit));
+    return q;
+  }
+
+  // The session row, its metadata and its creator as a participant, and the change event; inside the
+  // caller's write transaction. kConflict if the id is taken.
+  Result<void> insert_session(Connection& connection, const Session& session) {
+    {
+      auto statement = connection.prepare(
+          "INSERT INTO sessions (ns, id, created_by, status, created_at, updated_at, closed_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+          "create session");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(session.ns)
+          .bind(session.id)
+          .bind(session.created_by)
+          .bind(to_string(session.status))
+          .bind(session.created_at)
+          .bind(session.updated_at)
+          .bind(session.closed_at);
+      if (auto done = statement->run(); !done) {
+        if (done.error().code == ErrorCode::kConflict) {
+          return fail(ErrorCode::kConflict,
+                      "session " + session.id + " already exists in namespace " + session.ns);
+        }
+        return done;
+      }
+    }
+    for (const auto& [key, value] : session.metadata) {
+      auto statement = connection.prepare(
+          "INSERT INTO session_metadata (ns, session_id, key, value) VALUES (?1, ?2, ?3, ?4)",
+          "store session metadata");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(session.ns).bind(session.id).bind(key).bind(value);
+      if (auto done = statement->run(); !done) return done;
+    }
+    if (!session.created_by.empty()) {
+      auto statement = connection.prepare(
+          "INSERT OR IGNORE INTO session_agents (ns, session_id, agent_id, wrote) VALUES (?1, ?2, ?3, 0)",
+          "record the session's creator");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(session.ns).bind(session.id).bind(session.created_by);
+      if (auto done = statement->run(); !done) return done;
+    }
+    return append_change(connection, sqlite::kChangeSession, session.ns, session.id);
+  }
+
   // The session's status, or nullopt if there is no such session.
   static Result<std::optional<SessionStatus>> session_status(Connection& connection, const std::string& ns,
                                                              const std::string& id) {
@@ -879,7 +916,7 @@ class SqliteStore final : public Store {
     if (!row) return tl::unexpected(row.error());
     if (!*row) return std::optional<SessionStatus>();
     return std::optional<SessionStatus>(statement->text(0) == "closed" ? SessionStatus::kClosed
-                                                                        : SessionStatus::kActive);
+                                                                       : SessionStatus::kActive);
   }
 
   static Result<bool> session_exists(Connection& connection, const std::string& ns, const std::string& id) {
