@@ -4,36 +4,20 @@
 
 #include "core/utf8.h"
 #include "mcp/memory_json.h"
+#include "mcp/tool_args.h"
 
 namespace memtrace::mcp {
 namespace {
 
-std::optional<std::string> opt_string(const Json& args, const char* key) {
-  auto it = args.find(key);
-  if (it == args.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
-}
-
-std::optional<double> opt_number(const Json& args, const char* key) {
-  auto it = args.find(key);
-  if (it == args.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
-}
-
-std::optional<std::int64_t> opt_integer(const Json& args, const char* key) {
-  auto it = args.find(key);
-  if (it == args.end() || !it->is_number()) return std::nullopt;
-  return static_cast<std::int64_t>(it->get<double>());
-}
-
-std::vector<std::string> strings(const Json& args, const char* key) {
-  std::vector<std::string> out;
-  if (auto it = args.find(key); it != args.end() && it->is_array()) {
-    for (const auto& item : *it) {
-      if (item.is_string()) out.push_back(item.get<std::string>());
-    }
-  }
-  return out;
+// The narrowing and paging that recall and search share (the fields have the same names in both).
+template <class ReadInput>
+void read_window(const Json& args, ReadInput& input) {
+  input.since = opt_string(args, "since");
+  input.session_id = opt_string(args, "session_id");
+  input.agent_id = opt_string(args, "agent_id");
+  input.types = strings(args, "types");
+  input.limit = opt_integer(args, "limit");
+  input.cursor = opt_string(args, "cursor");
 }
 
 ToolResult stored_result(const Stored& stored, const std::string& what, ToolContext& context) {
@@ -135,12 +119,7 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
       "memtrace_recall",
       [&engine](const Json& args, ToolContext& context) {
         RecallInput input;
-        input.since = opt_string(args, "since");
-        input.session_id = opt_string(args, "session_id");
-        input.agent_id = opt_string(args, "agent_id");
-        input.types = strings(args, "types");
-        input.limit = opt_integer(args, "limit");
-        input.cursor = opt_string(args, "cursor");
+        read_window(args, input);
         auto page = engine.recall(context.caller, input);
         if (!page) return tool_error(page.error(), engine.store());
         return page_result(*page);
@@ -151,16 +130,11 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
       "memtrace_search",
       [&engine](const Json& args, ToolContext& context) {
         SearchInput input;
+        read_window(args, input);
         input.content_contains = opt_string(args, "content_contains");
         input.tags = strings(args, "tags");
-        input.types = strings(args, "types");
         input.min_importance = opt_number(args, "min_importance");
-        input.since = opt_string(args, "since");
         input.until = opt_string(args, "until");
-        input.session_id = opt_string(args, "session_id");
-        input.agent_id = opt_string(args, "agent_id");
-        input.limit = opt_integer(args, "limit");
-        input.cursor = opt_string(args, "cursor");
         auto page = engine.search(context.caller, input);
         if (!page) return tool_error(page.error(), engine.store());
         return page_result(*page);

@@ -2,6 +2,7 @@
 #include "mcp/session_tools.h"
 
 #include "mcp/memory_tools.h"
+#include "mcp/tool_args.h"
 #include "memory/context.h"
 #include "memory/sessions.h"
 #include "memory/time_text.h"
@@ -10,12 +11,6 @@ namespace memtrace::mcp {
 namespace {
 
 using Json = nlohmann::json;
-
-std::optional<std::string> opt_string(const Json& args, const char* key) {
-  auto it = args.find(key);
-  if (it == args.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
-}
 
 std::string render_summary(const SessionSummary& s) {
   std::string text = "session " + s.session.id + " (" + to_string(s.session.status);

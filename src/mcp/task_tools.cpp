@@ -7,6 +7,7 @@
 #include "core/percent_encoding.h"
 #include "mcp/memory_json.h"
 #include "mcp/memory_tools.h"
+#include "mcp/tool_args.h"
 #include "memory/time_text.h"
 
 namespace memtrace::mcp {
@@ -16,16 +17,6 @@ using Json = nlohmann::json;
 
 constexpr std::string_view kTaskPrefix = "memtrace://tasks/";
 constexpr std::string_view kAgentPrefix = "memtrace://agents/";
-
-std::vector<std::string> strings(const Json& args, const char* key) {
-  std::vector<std::string> out;
-  if (auto it = args.find(key); it != args.end() && it->is_array()) {
-    for (const auto& item : *it) {
-      if (item.is_string()) out.push_back(item.get<std::string>());
-    }
-  }
-  return out;
-}
 
 std::string holder_text(const TaskClaim& claim) {
   return "agent " + claim.holder_agent + " (session " + claim.holder_session + ")";

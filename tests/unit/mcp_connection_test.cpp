@@ -9,44 +9,12 @@
 #include "mcp/schema_validator.h"
 #include "mcp/server.h"
 #include "store/sqlite/sqlite_store.h"
+#include "support/inbox.h"
 
 namespace memtrace::mcp {
 namespace {
 
-// Collects what the connection sends and lets a test wait for a message with a deadline.
-class Inbox : public jsonrpc::Outbound {
- public:
-  void send(std::string message, const std::optional<jsonrpc::Id>&) override {
-    std::lock_guard lock(mutex_);
-    messages_.push_back(Json::parse(message));
-    arrived_.notify_all();
-  }
-  // The first not-yet-taken message matching `predicate`, waiting up to `timeout`.
-  std::optional<Json> take(const std::function<bool(const Json&)>& predicate,
-                           std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    std::unique_lock lock(mutex_);
-    std::optional<Json> found;
-    arrived_.wait_for(lock, timeout, [&] {
-      for (auto it = messages_.begin(); it != messages_.end(); ++it) {
-        if (predicate(*it)) {
-          found = *it;
-          messages_.erase(it);
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-  std::optional<Json> reply_to(const Json& id, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    return take([&](const Json& m) { return m.contains("id") && m["id"] == id; }, timeout);
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable arrived_;
-  std::vector<Json> messages_;
-};
+using memtrace::testing::Inbox;
 
 // A latch a test tool waits on.
 struct Gate {

@@ -16,55 +16,11 @@
 #include "mcp/server.h"
 #include "memory/time_text.h"
 #include "store/sqlite/sqlite_store.h"
+#include "support/inbox.h"
 
 namespace memtrace::testing {
 
 using Json = nlohmann::json;
-
-// Collects what a connection sends; a test takes messages out with a deadline (no sleeps).
-class Inbox : public jsonrpc::Outbound {
- public:
-  void send(std::string message, const std::optional<jsonrpc::Id>&) override {
-    std::lock_guard lock(mutex_);
-    messages_.push_back(Json::parse(message));
-    arrived_.notify_all();
-  }
-  // The first not-yet-taken message matching `predicate`, waiting up to `timeout`.
-  std::optional<Json> take(const std::function<bool(const Json&)>& predicate,
-                           std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    std::unique_lock lock(mutex_);
-    std::optional<Json> found;
-    arrived_.wait_for(lock, timeout, [&] {
-      for (auto it = messages_.begin(); it != messages_.end(); ++it) {
-        if (predicate(*it)) {
-          found = std::move(*it);
-          messages_.erase(it);
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-  std::optional<Json> reply_to(const Json& id, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    return take([&](const Json& m) { return m.contains("id") && m["id"] == id && !m.contains("method"); },
-                timeout);
-  }
-  std::optional<Json> notification(const std::string& method,
-                                   std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    return take([&](const Json& m) { return m.value("method", "") == method; }, timeout);
-  }
-  // Drops every message that arrived so far.
-  void clear() {
-    std::lock_guard lock(mutex_);
-    messages_.clear();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable arrived_;
-  std::vector<Json> messages_;
-};
 
 inline UnixMillis at(const char* iso) {
   return *parse_iso8601(iso);
