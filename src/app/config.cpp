@@ -144,8 +144,8 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(CLI::Range(std::size_t{1}, std::size_t{600000}))
       ->capture_default_str();
   app.add_option("--max-memories-per-session", config.max_memories_per_session,
-                 "Redis store: keep at most N memories per session, dropping the least important (then the "
-                 "oldest) as new ones arrive; 0 keeps all")
+                 "Keep at most N memories per session: each new one past N drops the session's expired "
+                 "memories, then the least important (then the oldest); 0 keeps all")
       ->envname("MEMTRACE_MAX_MEMORIES_PER_SESSION")
       ->capture_default_str();
   app.add_option("--agent", config.agent,

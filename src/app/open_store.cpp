@@ -17,6 +17,7 @@ Result<std::unique_ptr<Store>> open_store(const std::string& spec, const StoreOp
     return open_redis_store(*redis);
   }
   SqliteOptions sqlite;
+  sqlite.max_memories_per_session = options.max_memories_per_session;
   if (spec.empty()) {
     sqlite.path = default_database_path();
     if (sqlite.path.empty()) {

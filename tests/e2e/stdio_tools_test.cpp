@@ -1,5 +1,9 @@
 // The memory tools end to end over stdio: what a model stores, finds, decides and forgets, and the
 // errors it gets when it asks wrongly.
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "support/e2e_store.h"
@@ -160,6 +164,21 @@ TEST(StdioAgent, OlderClientsGetTextOnlyResults) {
   Json stored = client.call_tool("memtrace_remember", {{"content", "x"}});
   EXPECT_FALSE(stored.contains("structuredContent"));
   EXPECT_NE(stored["content"][0]["text"].get<std::string>().find("Stored memory"), std::string::npos);
+}
+
+TEST(StdioWindow, MaxMemoriesPerSessionKeepsTheMostImportantAndNewest) {
+  E2eStore e2e;
+  McpClient client{e2e.single_args({"--max-memories-per-session", "2"})};
+  client.initialize("2025-11-25");
+  for (const auto& [content, importance] : std::vector<std::pair<std::string, double>>{
+           {"keep: allergy to penicillin", 1.0}, {"small talk about weather", 0.1}, {"newest note", 0.5}}) {
+    Json stored = client.call_tool("memtrace_remember", {{"content", content}, {"importance", importance}});
+    ASSERT_FALSE(stored.value("isError", false)) << stored.dump();
+  }
+  auto memories = client.call_tool("memtrace_recall", {{"since", "1h"}})["structuredContent"]["memories"];
+  ASSERT_EQ(memories.size(), 2u) << memories.dump();
+  EXPECT_EQ(memories[0]["content"], "newest note");
+  EXPECT_EQ(memories[1]["content"], "keep: allergy to penicillin");
 }
 
 }  // namespace

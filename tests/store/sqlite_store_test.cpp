@@ -117,13 +117,21 @@ std::unique_ptr<Store> open_or_fail(const std::string& path) {
 }
 
 StoreBackend memory_backend() {
-  return {"Memory", [] { return open_or_fail(":memory:"); }};
+  return {"Memory", [](std::size_t max_memories_per_session) {
+            SqliteOptions options;
+            options.path = ":memory:";
+            options.max_memories_per_session = max_memories_per_session;
+            return open_or_fail(options);
+          }};
 }
 
 StoreBackend file_backend() {
-  return {"File", []() -> std::unique_ptr<Store> {
+  return {"File", [](std::size_t max_memories_per_session) -> std::unique_ptr<Store> {
             auto dir = std::make_unique<TempDir>("memtrace-store");
-            auto store = open_or_fail(dir->file("memtrace.db"));
+            SqliteOptions options;
+            options.path = dir->file("memtrace.db");
+            options.max_memories_per_session = max_memories_per_session;
+            auto store = open_or_fail(options);
             if (!store) return nullptr;
             return std::make_unique<StoreInTempDir>(std::move(dir), std::move(store));
           }};

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -20,11 +21,11 @@
 namespace memtrace::testing {
 
 // A backend under test. `make` returns a new store over an EMPTY data set, so that every test starts
-// from nothing. A backend that cannot start must make the test fail (ADD_FAILURE and return nullptr),
-// never skip it.
+// from nothing, keeping at most `max_memories_per_session` memories per session (0: all). A backend
+// that cannot start must make the test fail (ADD_FAILURE and return nullptr), never skip it.
 struct StoreBackend {
   std::string name;  // used in test names: letters, digits and underscores only
-  std::function<std::unique_ptr<Store>()> make;
+  std::function<std::unique_ptr<Store>(std::size_t max_memories_per_session)> make;
 };
 
 // gtest prints the parameter in failure messages; the name says it all.
@@ -102,7 +103,14 @@ class StoreBehaviour : public ::testing::TestWithParam<StoreBackend> {
   static constexpr UnixMillis kNow = kT0 + 86'400'000;
 
   void SetUp() override {
-    store_ = GetParam().make();
+    store_ = GetParam().make(0);
+    ASSERT_NE(store_, nullptr) << "backend " << GetParam().name << " did not start";
+  }
+
+  // Starts the test over on an empty store with a sliding window of `max` memories per session.
+  void use_window(std::size_t max) {
+    store_.reset();
+    store_ = GetParam().make(max);
     ASSERT_NE(store_, nullptr) << "backend " << GetParam().name << " did not start";
   }
 

@@ -748,6 +748,61 @@ TEST_P(StoreBehaviour, AgentsResumingTogetherShareOneSession) {
   EXPECT_EQ(ok(store().find_sessions(query)).size(), 1u) << "exactly one session was stored";
 }
 
+TEST_P(StoreBehaviour, SlidingWindowEvictsTheLeastImportantThenTheOldest) {
+  use_window(3);
+  add_session("s1");
+  add_session("s2");
+  std::vector<Memory> memories;
+  for (double importance : {0.9, 0.1, 0.5, 0.5, 0.2}) {
+    Memory memory = make_memory("s1", "importance " + std::to_string(importance),
+                                kT0 + static_cast<UnixMillis>(memories.size()));
+    memory.importance = importance;
+    memory.tags = {"w"};
+    memories.push_back(add(memory));
+  }
+  // 4th write evicts 0.1; 5th evicts the older of the two 0.5s; the newest write always stays.
+  EXPECT_THAT(recall(query()), ElementsAre(memories[4].id, memories[3].id, memories[0].id));
+  auto q = query();
+  q.tags = {"w"};
+  EXPECT_THAT(recall(q), ElementsAre(memories[4].id, memories[3].id, memories[0].id));
+  q = query();
+  q.content_contains = "importance 0.1";
+  EXPECT_THAT(recall(q), IsEmpty());
+
+  // Equal importance: a plain sliding window, oldest out first. Other sessions are untouched.
+  std::vector<std::string> s2;
+  for (int i = 0; i < 5; ++i) s2.push_back(add(make_memory("s2", "s2 entry", kT0 + 100 + i)).id);
+  q = query();
+  q.session_id = "s2";
+  EXPECT_THAT(recall(q), ElementsAre(s2[4], s2[3], s2[2]));
+  q.session_id = "s1";
+  EXPECT_EQ(recall(q).size(), 3u);
+  SessionQuery sq;
+  sq.now = kNow;
+  auto sessions = store().find_sessions(sq);
+  ASSERT_TRUE(sessions);
+  for (const auto& summary : *sessions) EXPECT_EQ(summary.memory_count, 3) << summary.session.id;
+}
+
+TEST_P(StoreBehaviour, ExpiredMemoriesLeaveTheWindowFirst) {
+  use_window(3);
+  add_session("s1");
+  Memory important_but_expired = make_memory("s1", "was important", kT0);
+  important_but_expired.importance = 1.0;
+  important_but_expired.expires_at = kT0 + 10;
+  add(important_but_expired);
+  Memory low = make_memory("s1", "low", kT0 + 1);
+  low.importance = 0.0;
+  add(low);
+  Memory mid = make_memory("s1", "mid", kT0 + 2);
+  add(mid);
+  Memory fresh = make_memory("s1", "fresh", kT0 + 20);
+  add(fresh);
+  auto q = query();
+  q.now = 0;  // show expired ones too, if they were still there
+  EXPECT_THAT(recall(q), ElementsAre(fresh.id, mid.id, low.id));
+}
+
 TEST_P(StoreBehaviour, FindSessionsNewestFirstWithPaging) {
   std::vector<std::string> ids;
   for (int i = 0; i < 7; ++i) ids.push_back(add_session(new_id(kT0 + i * UnixMillis{1000})).id);

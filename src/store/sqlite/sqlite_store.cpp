@@ -10,6 +10,8 @@
 #include <utility>
 #include <variant>
 
+#include <spdlog/spdlog.h>
+
 #include "store/sqlite/sqlite_change_feed.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store/sqlite/sqlite_handle.h"
@@ -474,6 +476,7 @@ class SqliteStore final : public Store {
         statement->bind(memory.ns).bind(memory.session_id).bind(memory.agent_id);
         if (auto done = statement->run(); !done) return done;
       }
+      if (auto kept = keep_window(connection, memory); !kept) return kept;
       return append_change(connection, sqlite::kChangeMemory, memory.ns, memory.session_id);
     });
   }
@@ -929,6 +932,52 @@ class SqliteStore final : public Store {
 
   // Deletes a memory row with its tag rows and its FTS entry (external content: the FTS 'delete'
   // command needs the indexed text, which is why callers read it first).
+  // The sliding window (SqliteOptions::max_memories_per_session), inside the write that just stored
+  // `written`: drops the session's memories past the window, expired ones first (by the new memory's
+  // time), then the least important, ties the oldest; never `written`.
+  Result<void> keep_window(Connection& connection, const Memory& written) {
+    const std::size_t max = database_->options().max_memories_per_session;
+    if (max == 0) return {};
+    std::int64_t excess = 0;
+    {
+      auto statement = connection.prepare("SELECT count(*) FROM memories WHERE ns = ?1 AND session_id = ?2",
+                                          "count the session's memories");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(written.ns).bind(written.session_id);
+      auto row = statement->step();
+      if (!row) return tl::unexpected(row.error());
+      excess = statement->int64(0) - static_cast<std::int64_t>(max);
+    }
+    if (excess <= 0) return {};
+    std::vector<ExpiredRow> victims;
+    {
+      auto statement = connection.prepare(
+          "SELECT pk, id, content, tags FROM memories WHERE ns = ?1 AND session_id = ?2 AND id <> ?3 "
+          "ORDER BY (expires_at IS NOT NULL AND expires_at <= ?4) DESC,"
+          " CASE WHEN expires_at <= ?4 THEN expires_at END, importance, id LIMIT ?5",
+          "choose memories past the window");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(written.ns)
+          .bind(written.session_id)
+          .bind(written.id)
+          .bind(written.created_at)
+          .bind(excess);
+      for (;;) {
+        auto row = statement->step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        victims.push_back(ExpiredRow{statement->int64(0), written.ns, statement->text(1), written.session_id,
+                                     statement->text(2), statement->text(3)});
+      }
+    }
+    for (const auto& victim : victims) {
+      if (auto removed = remove_memory(connection, victim); !removed) return removed;
+    }
+    spdlog::debug("session {}: the window of {} memories evicted {}", written.session_id, max,
+                  victims.size());
+    return {};
+  }
+
   static Result<void> remove_memory(Connection& connection, const ExpiredRow& row) {
     for (const auto& tag : decode_tags(row.tags)) {
       auto statement = connection.prepare(

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,9 @@ struct SqliteOptions {
   // Cross-process change detection (see below): PRAGMA data_version, a shared-memory read, only while
   // something is subscribed; 25 ms keeps a notice from another process well inside 100 ms.
   std::chrono::milliseconds change_poll_interval{25};
+  // Sliding window: past this many memories in a session, a write drops the session's expired
+  // memories, then the least important (ties: the oldest), never itself. 0 keeps all.
+  std::size_t max_memories_per_session = 0;
 };
 
 // Opens (creating if needed) the database at options.path and brings its schema up to date.
