@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libboost1.81-dev libboost-url1.81-dev          # Asio + Beast (header-only), Boost.URL
   nlohmann-json3-dev libvalijson-dev libexpected-dev libcli11-dev
-  libspdlog-dev libfmt-dev libsqlite3-dev libhiredis-dev
+  libspdlog-dev libfmt-dev libsqlite3-dev libhiredis-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools                       # the Redis store's tests start their own server
   clang-format clang-tidy

@@ -138,7 +138,7 @@ Result<SessionOpened> create_or_resume(Engine& engine, const Caller& caller,
       auto resumed = describe_session(engine.store(), caller.ns, opening->id, engine.clock().now_ms());
       if (!resumed) return tl::unexpected(resumed.error());
       if (*resumed) return SessionOpened{std::move(**resumed), true};
-      // Closed and purged between the two calls: fall through and create one.
+      // Gone between the two calls (no store deletes sessions today): create one rather than fail.
     } else {
       auto created = summary_of(engine.store(), session, session.created_at);
       if (!created) return tl::unexpected(created.error());
