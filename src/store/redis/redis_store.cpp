@@ -1,6 +1,8 @@
 // The Redis store: Store calls become EVALSHA of the scripts in redis_scripts.cpp on pooled connections.
 #include "store/redis/redis_store.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -555,6 +557,13 @@ Result<std::unique_ptr<Store>> open_redis_store(const RedisOptions& options) {
   if (options.unix_path.empty() && options.host.empty()) {
     return fail(ErrorCode::kInvalidArgument, "a redis store needs a host or a unix socket path");
   }
+  // hiredis writes with write(2): a Redis that closed the connection would raise SIGPIPE, whose
+  // default action ends the process. A vanished Redis must be an error value, so unless the program
+  // chose a disposition of its own, ignore SIGPIPE.
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+    ::signal(SIGPIPE, SIG_IGN);
+
   auto store = std::make_unique<RedisStore>(options);
   if (auto alive = store->ping(); !alive) {
     spdlog::warn("{}; starting anyway: memory calls fail with \"unavailable\" until it is reachable",
