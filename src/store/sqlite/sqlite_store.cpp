@@ -377,7 +377,10 @@ class SqliteStore final : public Store {
           return true;
         }
       }
-      return session_exists(connection, ns, id);  // already closed (true) or unknown (false)
+      // Nothing changed: already closed (true) or unknown (false).
+      auto status = session_status(connection, ns, id);
+      if (!status) return tl::unexpected(status.error());
+      return status->has_value();
     });
   }
 
@@ -922,16 +925,6 @@ class SqliteStore final : public Store {
                                                                        : SessionStatus::kActive);
   }
 
-  static Result<bool> session_exists(Connection& connection, const std::string& ns, const std::string& id) {
-    auto statement =
-        connection.prepare("SELECT 1 FROM sessions WHERE ns = ?1 AND id = ?2", "look up session");
-    if (!statement) return tl::unexpected(statement.error());
-    statement->bind(ns).bind(id);
-    return statement->step();
-  }
-
-  // Deletes a memory row with its tag rows and its FTS entry (external content: the FTS 'delete'
-  // command needs the indexed text, which is why callers read it first).
   // The sliding window (SqliteOptions::max_memories_per_session), inside the write that just stored
   // `written`: drops the session's memories past the window, expired ones first (by the new memory's
   // time), then the least important, ties the oldest; never `written`.
@@ -978,6 +971,8 @@ class SqliteStore final : public Store {
     return {};
   }
 
+  // Deletes a memory row with its tag rows and its FTS entry (external content: the FTS 'delete'
+  // command needs the indexed text, which is why callers read it first).
   static Result<void> remove_memory(Connection& connection, const ExpiredRow& row) {
     for (const auto& tag : decode_tags(row.tags)) {
       auto statement = connection.prepare(
