@@ -9,17 +9,19 @@
 #include <thread>
 #include <vector>
 
+#include "core/executor.h"
+
 namespace memtrace {
 
 // Thread-safety: post() from any thread. The destructor runs what was already posted, then joins.
-class ThreadPool {
+class ThreadPool final : public Executor {
  public:
   explicit ThreadPool(std::size_t threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  void post(std::function<void()> task);
+  void post(std::function<void()> task) override;
 
  private:
   void run();

@@ -59,6 +59,16 @@ struct EndpointState {
   }
 };
 
+// An answer kept back by a HeldReplies; `message` is nullopt for a cancelled request.
+struct HeldAnswer {
+  std::optional<std::string> message;
+  Id id;
+  std::shared_ptr<BatchCollector> batch;
+};
+
+// The innermost HeldReplies of this thread (they nest through HeldReplies::outer_).
+thread_local HeldReplies* t_held = nullptr;
+
 struct PendingRequest {
   std::shared_ptr<EndpointState> state;
   std::shared_ptr<BatchCollector> batch;
@@ -73,13 +83,46 @@ struct PendingRequest {
       return;
     }
     // A cancelled request gets no reply (MCP cancellation).
-    state->deliver(cancelled.load() ? std::nullopt : std::optional<std::string>(std::move(message)), id,
-                   batch);
+    std::optional<std::string> text =
+        cancelled.load() ? std::nullopt : std::optional<std::string>(std::move(message));
+    for (HeldReplies* hold = t_held; hold; hold = hold->outer_) {
+      if (hold->state_ == state) {
+        hold->held_.push_back(HeldAnswer{std::move(text), id, batch});
+        return;
+      }
+    }
+    state->deliver(std::move(text), id, batch);
     state->finish(id);
   }
 };
 
 }  // namespace detail
+
+HeldReplies::HeldReplies(Endpoint& endpoint) : state_(endpoint.state_), outer_(detail::t_held) {
+  detail::t_held = this;
+}
+
+HeldReplies::~HeldReplies() {
+  release();
+  // Holds end in the reverse order of their start on one thread.
+  detail::t_held = outer_;
+}
+
+void HeldReplies::release() {
+  std::vector<detail::HeldAnswer> held;
+  held.swap(held_);
+  for (auto& answer : held) {
+    state_->deliver(std::move(answer.message), answer.id, answer.batch);
+    state_->finish(answer.id);
+  }
+}
+
+void HeldReplies::fail(const ErrorObject& error) {
+  for (auto& answer : held_) {
+    if (answer.message) answer.message = serialize_error(answer.id, error);
+  }
+  release();
+}
 
 Reply::Reply(std::shared_ptr<detail::PendingRequest> pending) : pending_(std::move(pending)) {}
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "jsonrpc/message.h"
 
@@ -30,7 +31,36 @@ class Outbound {
 namespace detail {
 struct EndpointState;
 struct PendingRequest;
+struct HeldAnswer;
 }  // namespace detail
+
+class Endpoint;
+
+// Holds back the answers that this thread gives to one endpoint's requests until release(): a group of
+// calls whose writes are committed together is answered only after that commit, so that nothing is
+// acknowledged before it is durable; if the commit fails, fail() answers each held request with an error
+// instead. Notifications are never held. Requests still count as in flight until their answer is sent.
+//
+// Thread-safety: lives on one thread (the one answering); holds of different endpoints may nest.
+class HeldReplies {
+ public:
+  explicit HeldReplies(Endpoint& endpoint);
+  ~HeldReplies();  // sends what is still held, as release()
+  HeldReplies(const HeldReplies&) = delete;
+  HeldReplies& operator=(const HeldReplies&) = delete;
+
+  // Sends the held answers in the order they were given; later answers are held again.
+  void release();
+  // Answers every held request that was not cancelled with `error` instead of what it said.
+  void fail(const ErrorObject& error);
+  bool empty() const { return held_.empty(); }
+
+ private:
+  friend struct detail::PendingRequest;
+  std::shared_ptr<detail::EndpointState> state_;
+  std::vector<detail::HeldAnswer> held_;
+  HeldReplies* outer_;
+};
 
 // The answer to one request. Move-only; answering twice is ignored (and logged as a bug); a Reply
 // destroyed unanswered sends -32603 and logs the method, so a handler that forgets cannot hang a client.
@@ -101,6 +131,7 @@ class Endpoint {
   bool wait_idle(std::chrono::milliseconds timeout) const;
 
  private:
+  friend class HeldReplies;
   void receive_one(Message message, const std::shared_ptr<struct BatchCollector>& batch);
 
   std::shared_ptr<detail::EndpointState> state_;

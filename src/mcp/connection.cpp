@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/serial_lane.h"
 #include "mcp/completion.h"
 #include "mcp/prompts.h"
 #include "mcp/resources.h"
@@ -28,7 +29,10 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
                                [this](Request r, Reply reply) { on_request(std::move(r), std::move(reply)); },
                                [this](Notification n) { on_notification(std::move(n)); },
                                [this] { return batches_allowed(); },
-                           }) {
+                           }),
+        lane(SerialLane::create(options.executor ? *options.executor : server.executor(),
+                                [this](std::vector<SerialLane::Task>& group) { run_group(group); })),
+        max_backlog(options.max_backlog) {
     caller.ns = options.ns.empty() ? server.options().ns : options.ns;
     caller.session_id =
         server.options().session_id.empty() ? server.engine().new_id() : server.options().session_id;
@@ -36,6 +40,13 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
 
   Server& server;
   jsonrpc::Endpoint endpoint;
+  // The size of the message being received (receive() runs on one reader at a time): what a queued
+  // call counts for in the backlog, with what the queue itself holds for it.
+  std::size_t receiving_bytes = 0;
+  static constexpr std::size_t kCallOverheadBytes = 512;
+  // This client's calls, in arrival order (see on_request).
+  std::shared_ptr<SerialLane> lane;
+  const std::size_t max_backlog;
 
   mutable std::mutex mutex;  // guards the state below
   bool init_done = false;
@@ -65,12 +76,55 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
 
   // ---- dispatch -------------------------------------------------------------------------------------
 
+  // ---- execution: one lane per client ----------------------------------------------------------------
+  //
+  // ping, initialize and notifications (cancellation) are answered on the receiving thread, never behind
+  // a slow call. Every other request goes into the client's lane and takes effect in arrival order: a
+  // read sees every write the client sent before it. Lanes of different clients run in parallel. What a
+  // lane finds queued when it runs is one group: its writes share one transaction (Engine::WriteGroup),
+  // and its answers are held until that commit, so nothing is acknowledged before it is durable.
+
+  // The group being run on this thread, for flush_group().
+  struct Group {
+    Group(Engine& engine, jsonrpc::Endpoint& endpoint) : writes(engine), replies(endpoint) {}
+    Engine::WriteGroup writes;
+    jsonrpc::HeldReplies replies;
+
+    // Commits what the group wrote so far, then sends its answers (errors in their place if the commit
+    // failed: then nothing of theirs was stored).
+    void settle() {
+      auto committed = writes.commit();
+      if (committed) return replies.release();
+      spdlog::error("a group of calls could not be committed: {}", committed.error().message);
+      replies.fail({jsonrpc::kInternalError,
+                    "Internal error: the store could not commit this call (" + committed.error().message +
+                        "); nothing of it was stored, it is safe to retry",
+                    nullptr});
+    }
+  };
+  static inline thread_local Group* t_group = nullptr;
+
+  void run_group(std::vector<SerialLane::Task>& tasks) {
+    Group group(server.engine(), endpoint);
+    Group* outer = std::exchange(t_group, &group);
+    for (auto& task : tasks) task();
+    group.settle();
+    t_group = outer;
+  }
+
+  // Before a call waits on something outside the store (the client's answer to a server request), the
+  // group's writes are committed and answered, so that no other client waits on our transaction.
+  static void flush_group() {
+    if (t_group) t_group->settle();
+  }
+
+  using Handler = void (Impl::*)(const Json&, Reply);
+
   void on_request(Request request, Reply reply) {
     const std::string& m = request.method;
     if (m == "initialize") return initialize(request.params, std::move(reply));
     if (m == "ping") return reply.result(Json::object());
 
-    using Handler = void (Impl::*)(const Json&, Reply);
     static const std::unordered_map<std::string, Handler> kMethods = {
         {"tools/list", &Impl::tools_list},
         {"tools/call", &Impl::tools_call},
@@ -96,7 +150,24 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
                            "Invalid Request: the server is not initialized; send initialize first");
       }
     }
-    (this->*(it->second))(request.params, std::move(reply));
+    // std::function needs a copyable task; the Reply is move-only, so the task shares ownership of it.
+    auto pending = std::make_shared<Reply>(std::move(reply));
+    lane->push([self = shared_from_this(), handler = it->second, params = std::move(request.params),
+                pending] { self->run_handler(handler, params, std::move(*pending)); },
+               receiving_bytes + kCallOverheadBytes);
+  }
+
+  void run_handler(Handler handler, const Json& params, Reply reply) {
+    if (reply.cancelled()) return;  // the Reply drops its answer; nothing to do
+    const Id id = reply.id();
+    const std::string method = reply.method();
+    try {
+      (this->*handler)(params, std::move(reply));
+    } catch (const std::exception& e) {
+      // A handler bug must not take the server down: the Reply, destroyed unanswered while unwinding,
+      // answers -32603; the log gets the details.
+      spdlog::error("{} (request {}) threw: {}", method, id.to_string(), e.what());
+    }
   }
 
   void on_notification(Notification n) {
@@ -168,23 +239,6 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     return caller;
   }
 
-  // Runs `work` on a worker and answers with what it returns: these methods read the store, and the
-  // reading thread must stay free for ping and cancellation.
-  void answer_in_background(Reply reply, std::function<RpcResult()> work) {
-    auto pending = std::make_shared<Reply>(std::move(reply));
-    server.run_in_background([pending, work = std::move(work)] {
-      RpcResult result;
-      try {
-        result = work();
-      } catch (const std::exception& e) {
-        spdlog::error("{} (request {}) threw: {}", pending->method(), pending->id().to_string(), e.what());
-        return pending->error(jsonrpc::kInternalError, "Internal error while serving " + pending->method());
-      }
-      if (result) return pending->result(std::move(*result));
-      pending->error(std::move(result.error()));
-    });
-  }
-
   void answer_now(Reply reply, RpcResult result) {
     if (result) return reply.result(std::move(*result));
     reply.error(std::move(result.error()));
@@ -202,11 +256,9 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   }
 
   void resources_list(const Json& params, Reply reply) {
-    answer_in_background(std::move(reply),
-                         [self = shared_from_this(), params, who = current_caller(), v = current_version()] {
-                           return with_extensions(list_resources(self->server.engine(), who, v, params),
-                                                  "resources", self->server.extensions().resources, params);
-                         });
+    answer_now(std::move(reply),
+               with_extensions(list_resources(server.engine(), current_caller(), current_version(), params),
+                               "resources", server.extensions().resources, params));
   }
 
   void resources_templates_list(const Json& params, Reply reply) {
@@ -216,13 +268,12 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   }
 
   void resources_read(const Json& params, Reply reply) {
-    answer_in_background(std::move(reply), [self = shared_from_this(), params, who = current_caller()] {
-      const auto& hook = self->server.extensions().read_resource;
-      if (auto uri = uri_param(params); uri && hook) {
-        if (auto answer = hook(*uri)) return std::move(*answer);
+    if (const auto& hook = server.extensions().read_resource) {
+      if (auto uri = uri_param(params)) {
+        if (auto answer = hook(*uri)) return answer_now(std::move(reply), std::move(*answer));
       }
-      return read_resource(self->server.engine(), who, params);
-    });
+    }
+    answer_now(std::move(reply), read_resource(server.engine(), current_caller(), params));
   }
 
   void resources_subscribe(const Json& params, Reply reply) {
@@ -230,14 +281,12 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
         uri && server.extensions().subscribable && server.extensions().subscribable(*uri)) {
       return reply.result(Json::object());
     }
-    auto self = shared_from_this();
-    answer_in_background(std::move(reply), [self, params, who = current_caller()]() -> RpcResult {
-      auto target = resolve_subscription(self->server.engine(), who, params);
-      if (!target) return tl::unexpected(target.error());
-      self->server.subscriptions().subscribe(self, target->uri, who.ns, target->session_id,
-                                             target->follows_current);
-      return Json::object();
-    });
+    const Caller who = current_caller();
+    auto target = resolve_subscription(server.engine(), who, params);
+    if (!target) return reply.error(std::move(target.error()));
+    server.subscriptions().subscribe(shared_from_this(), target->uri, who.ns, target->session_id,
+                                     target->follows_current);
+    reply.result(Json::object());
   }
 
   void resources_unsubscribe(const Json& params, Reply reply) {
@@ -253,21 +302,17 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   }
 
   void prompts_get(const Json& params, Reply reply) {
-    answer_in_background(std::move(reply), [self = shared_from_this(), params, who = current_caller()] {
-      if (const auto& hook = self->server.extensions().get_prompt) {
-        if (auto answer = hook(params)) return std::move(*answer);
-      }
-      return get_prompt(self->server.engine(), who, params);
-    });
+    if (const auto& hook = server.extensions().get_prompt) {
+      if (auto answer = hook(params)) return answer_now(std::move(reply), std::move(*answer));
+    }
+    answer_now(std::move(reply), get_prompt(server.engine(), current_caller(), params));
   }
 
   void completion_complete(const Json& params, Reply reply) {
-    answer_in_background(std::move(reply), [self = shared_from_this(), params, who = current_caller()] {
-      if (const auto& hook = self->server.extensions().complete) {
-        if (auto answer = hook(params)) return std::move(*answer);
-      }
-      return complete(self->server.engine(), who, params);
-    });
+    if (const auto& hook = server.extensions().complete) {
+      if (auto answer = hook(params)) return answer_now(std::move(reply), std::move(*answer));
+    }
+    answer_now(std::move(reply), complete(server.engine(), current_caller(), params));
   }
 
   // ---- tools ---------------------------------------------------------------------------------------
@@ -302,18 +347,10 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
         params["_meta"].contains("progressToken")) {
       progress_token = params["_meta"]["progressToken"];
     }
-    // Off the reading thread, so that ping and cancellation are never stuck behind a slow call.
-    // std::function needs a copyable task; the Reply is move-only, so the task shares ownership of it.
-    auto self = shared_from_this();
-    auto pending = std::make_shared<Reply>(std::move(reply));
-    server.run_in_background([self, name = std::move(name), arguments = std::move(arguments),
-                              progress_token = std::move(progress_token), pending]() mutable {
-      self->run_tool(name, std::move(arguments), progress_token, std::move(*pending));
-    });
+    run_tool(name, std::move(arguments), progress_token, std::move(reply));
   }
 
   void run_tool(const std::string& name, Json arguments, const Json& progress_token, Reply reply) {
-    if (reply.cancelled()) return;  // the Reply drops its answer; nothing to do
     ToolContext context = tool_context(reply.id(), progress_token, reply);
     ToolResult result;
     try {
@@ -323,7 +360,7 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
       spdlog::error("tool {} (request {}) threw: {}", name, reply.id().to_string(), e.what());
       return reply.error(jsonrpc::kInternalError, "Internal error while running " + name);
     }
-    reply.result(call_result(result, current_version()));
+    reply.result(call_result(std::move(result), current_version()));
   }
 
   ToolContext tool_context(const Id& request_id, const Json& progress_token, const Reply& reply) {
@@ -352,6 +389,7 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     context.close_stream = [self, request_id] { self->endpoint.close_stream(request_id); };
     context.request = [self, request_id](const std::string& method, const Json& params,
                                          std::chrono::milliseconds timeout) -> Result<Json> {
+      flush_group();
       auto answer = std::make_shared<std::promise<Result<Json>>>();
       auto future = answer->get_future();
       jsonrpc::Id id = self->endpoint.call(
@@ -379,20 +417,24 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     return context;
   }
 
-  static Json call_result(const ToolResult& result, ProtocolVersion v) {
+  static Json call_result(ToolResult result, ProtocolVersion v) {
     Json out;
     if (!result.content.is_null()) {
-      out["content"] = result.content;
+      out["content"] = std::move(result.content);
     } else {
-      out["content"] = Json::array({{{"type", "text"}, {"text", result.text}}});
+      out["content"] = Json::array({{{"type", "text"}, {"text", std::move(result.text)}}});
     }
     if (has_structured_output(v) && !result.structured.is_null() && !result.is_error) {
-      out["structuredContent"] = result.structured;
+      out["structuredContent"] = std::move(result.structured);
     }
     if (result.is_error) out["isError"] = true;
     return out;
   }
 };
+
+bool Connection::backlogged() const {
+  return impl_->lane->backlog() >= impl_->max_backlog;
+}
 
 Connection::Connection(Server& server, jsonrpc::Outbound& outbound, ConnectionOptions options)
     : impl_(std::make_shared<Impl>(server, outbound, std::move(options))) {
@@ -406,6 +448,7 @@ Connection::~Connection() {
 }
 
 void Connection::receive(std::string_view text) {
+  impl_->receiving_bytes = text.size();
   impl_->endpoint.receive(text);
 }
 

@@ -52,6 +52,8 @@ class Server {
   // Resources, prompts and completions beside memtrace's own (set up before the first connection).
   Extensions& extensions() { return extensions_; }
   void run_in_background(std::function<void()> task) { workers_.post(std::move(task)); }
+  // Where connections run their calls unless their transport brings its own executor.
+  Executor& executor() { return workers_; }
 
  private:
   Engine& engine_;
@@ -65,6 +67,13 @@ class Server {
 
 struct ConnectionOptions {
   std::string ns;  // empty: the server's namespace (an HTTP API key binds its own)
+  // Runs this client's calls; nullptr: the server's worker threads. Must outlive the connection's work.
+  Executor* executor = nullptr;
+  // Bytes of calls (their messages) queued or running past which backlogged() is true: the transport
+  // then stops reading this client (stdio) or turns its requests away (HTTP), so that a client that
+  // never reads its answers stays bounded. Generous, because a client may well write a long pipeline
+  // before it reads anything (some thousands of calls). A parsed message takes several times its text.
+  std::size_t max_backlog = 4 * 1024 * 1024;
 };
 
 // One client's session of the protocol. The transport feeds it each message's text and gives it an
@@ -81,6 +90,9 @@ class Connection {
   void reject(const std::optional<jsonrpc::Id>& id, jsonrpc::ErrorObject error);
   // Waits up to `timeout` for in-flight requests to be answered; true if none is left.
   bool drain(std::chrono::milliseconds timeout);
+
+  // True while the client has max_backlog bytes of calls queued or running (see ConnectionOptions).
+  bool backlogged() const;
 
   bool initialized() const;
   std::optional<ProtocolVersion> protocol_version() const;

@@ -5,11 +5,14 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <mutex>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
 #include "transport/line_reader.h"
+#include "transport/stdio_relay.h"
 
 namespace memtrace::transport {
 namespace {
@@ -49,40 +52,51 @@ class FdWriter final : public jsonrpc::Outbound {
 
 int serve_stdio(mcp::Server& server, const StdioOptions& options) {
   FdWriter writer(options.output_fd);
-  mcp::Connection connection(server, writer);
-
-  LineReader reader(
-      options.max_line_bytes,
-      LineReader::Handlers{
-          [&](std::string_view line) { connection.receive(line); },
-          [&](std::string_view prefix, std::size_t total) {
-            spdlog::warn("dropped a {}-byte message: over the {}-byte line limit", total,
-                         options.max_line_bytes);
-            connection.reject(
-                jsonrpc::sniff_id(prefix),
-                {jsonrpc::kInvalidRequest,
-                 "Invalid Request: message of " + std::to_string(total) + " bytes exceeds the " +
-                     std::to_string(options.max_line_bytes) + "-byte limit (--max-line-bytes)",
-                 nullptr});
-          },
-      });
-
-  // A blocking read works for pipes, files and terminals alike.
+  std::unique_ptr<mcp::Connection> connection;
   std::string chunk(64 * 1024, '\0');
-  for (;;) {
-    ssize_t n = ::read(options.input_fd, chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      spdlog::error("reading stdin failed: {}", std::strerror(errno));
-      break;
+  std::optional<LineReader> reader;
+
+  // One chunk from stdin, handed to the connection line by line. Only the relay's reader calls it.
+  auto read_once = [&]() -> bool {
+    for (;;) {
+      ssize_t n = ::read(options.input_fd, chunk.data(), chunk.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) spdlog::error("reading stdin failed: {}", std::strerror(errno));
+      if (n <= 0) {
+        reader->finish();
+        return false;
+      }
+      reader->feed(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+      return true;
     }
-    if (n == 0) break;
-    reader.feed(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
-  }
-  reader.finish();
+  };
+  StdioRelay relay({read_once, [&] { return !connection->backlogged(); }});
+
+  mcp::ConnectionOptions connection_options;
+  connection_options.executor = &relay;
+  connection = std::make_unique<mcp::Connection>(server, writer, connection_options);
+  reader.emplace(options.max_line_bytes,
+                 LineReader::Handlers{
+                     [&](std::string_view line) { connection->receive(line); },
+                     [&](std::string_view prefix, std::size_t total) {
+                       spdlog::warn("dropped a {}-byte message: over the {}-byte line limit", total,
+                                    options.max_line_bytes);
+                       connection->reject(
+                           jsonrpc::sniff_id(prefix),
+                           {jsonrpc::kInvalidRequest,
+                            "Invalid Request: message of " + std::to_string(total) + " bytes exceeds the " +
+                                std::to_string(options.max_line_bytes) + "-byte limit (--max-line-bytes)",
+                            nullptr});
+                     },
+                 });
+
+  // Two threads are enough for one client: its calls run one at a time, and while one thread runs a
+  // call the other reads (a blocking read works for pipes, files and terminals alike).
+  relay.start(1);
+  relay.run();
 
   spdlog::debug("end of input; waiting up to {} ms for in-flight requests", options.drain_timeout.count());
-  if (!connection.drain(options.drain_timeout)) {
+  if (!connection->drain(options.drain_timeout)) {
     // Unwinding now would wait on calls that are stuck (and whose replies nobody reads any more).
     spdlog::warn("in-flight requests did not finish within {} ms; exiting anyway",
                  options.drain_timeout.count());

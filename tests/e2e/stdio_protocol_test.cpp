@@ -197,7 +197,8 @@ TEST(StdioHostileInput, EveryInputIsAnsweredCorrectlyAndTheServerStaysUp) {
   long long probe = 100000;
   for (const auto& c : corpus) {
     client.process().write_line(c.line);
-    // A ping after each input: whatever the input produced comes before the ping's answer.
+    // A ping after each input. A ping is answered at once, so it may overtake the answer of a call that
+    // is still running (a tool call, say); everything else the input produced comes before it.
     ++probe;
     client.process().write_line(Json{{"jsonrpc", "2.0"}, {"id", probe}, {"method", "ping"}}.dump());
     auto first = client.next_response();
@@ -207,6 +208,12 @@ TEST(StdioHostileInput, EveryInputIsAnsweredCorrectlyAndTheServerStaysUp) {
           << c.name << ": a notification must get no reply, got " << first->dump();
       continue;
     }
+    std::optional<Json> pong;
+    if (first->contains("id") && first->at("id") == probe && !first->contains("error")) {
+      pong = std::move(first);
+      first = client.next_response();
+      ASSERT_TRUE(first) << c.name << ": no answer to the input";
+    }
     ASSERT_TRUE(first->contains("error")) << c.name << ": " << first->dump();
     EXPECT_EQ((*first)["error"]["code"], c.expected_code) << c.name << ": " << first->dump();
     if (c.expected_id.is_null()) {
@@ -214,7 +221,7 @@ TEST(StdioHostileInput, EveryInputIsAnsweredCorrectlyAndTheServerStaysUp) {
     } else {
       EXPECT_EQ((*first)["id"], c.expected_id) << c.name;
     }
-    auto pong = client.next_response();
+    if (!pong) pong = client.next_response();
     ASSERT_TRUE(pong) << c.name << ": the server stopped answering";
     EXPECT_EQ((*pong)["id"], probe) << c.name << ": " << pong->dump();
   }

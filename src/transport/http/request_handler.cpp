@@ -515,7 +515,7 @@ void RequestHandler::legacy_post(const HttpRequest& request, const Principal& wh
 void RequestHandler::healthz(const std::shared_ptr<Exchange>& exchange) {
   // Store::ping may wait on the network (Redis): off the I/O thread.
   server_.run_in_background([this, exchange] {
-    auto ping = server_.engine().store().ping();
+    auto ping = server_.engine().ping();
     if (ping) {
       exchange->respond(json_response(200, R"({"status":"ok","store":"reachable"})"));
     } else {
@@ -528,7 +528,7 @@ void RequestHandler::healthz(const std::shared_ptr<Exchange>& exchange) {
 
 void RequestHandler::metrics(const std::shared_ptr<Exchange>& exchange) {
   server_.run_in_background([this, exchange] {
-    bool up = static_cast<bool>(server_.engine().store().ping());
+    bool up = static_cast<bool>(server_.engine().ping());
     HttpResponse response;
     response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     response.body = metrics_.render(up);
