@@ -42,7 +42,7 @@ RpcResult complete_session_id(Engine& engine, const Caller& caller, const std::s
   std::size_t scanned = 0;
   bool more_unseen = false;
   while (true) {
-    auto page = engine.store().find_sessions(query);
+    auto page = engine.find_sessions(query);
     if (!page) {
       return tl::unexpected(
           jsonrpc::ErrorObject{jsonrpc::kInternalError, "Internal error: " + page.error().message, nullptr});

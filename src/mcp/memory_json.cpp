@@ -37,8 +37,10 @@ Json memory_to_json(const Memory& m) {
               {"session_id", m.session_id},
               {"created_at", format_iso8601(m.created_at)}};
   if (m.expires_at) out["expires_at"] = format_iso8601(*m.expires_at);
-  Json metadata = Json::parse(m.metadata_json, nullptr, false);
-  if (metadata.is_object() && !metadata.empty()) out["metadata"] = std::move(metadata);
+  if (m.metadata_json.size() > 2) {  // "{}" (the usual) needs no parse
+    Json metadata = Json::parse(m.metadata_json, nullptr, false);
+    if (metadata.is_object() && !metadata.empty()) out["metadata"] = std::move(metadata);
+  }
   if (m.reasoning) out["reasoning"] = *m.reasoning;
   return out;
 }

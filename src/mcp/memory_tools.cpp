@@ -67,11 +67,11 @@ void split_comma_separated(Json& arguments, const char* field) {
   *it = std::move(items);
 }
 
-ToolResult tool_error(const Error& error, const Store& store) {
+ToolResult tool_error(const Error& error, const Engine& engine) {
   switch (error.code) {
     case ErrorCode::kUnavailable:
     case ErrorCode::kTimeout:
-      return ToolResult::error("The memory store (" + store.describe() +
+      return ToolResult::error("The memory store (" + engine.describe_store() +
                                ") is not answering: " + error.message +
                                ". Check that it is running and reachable; the call can be retried.");
     case ErrorCode::kInternal:
@@ -95,7 +95,7 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
         if (auto m = args.find("metadata"); m != args.end()) input.metadata_json = m->dump();
         input.ttl = opt_string(args, "ttl");
         auto stored = engine.remember(context.caller, std::move(input));
-        if (!stored) return tool_error(stored.error(), engine.store());
+        if (!stored) return tool_error(stored.error(), engine);
         return stored_result(*stored, "memory", context);
       },
       normalize_tags);
@@ -110,7 +110,7 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
         input.tags = strings(args, "tags");
         input.importance = opt_number(args, "importance");
         auto stored = engine.decide(context.caller, std::move(input));
-        if (!stored) return tool_error(stored.error(), engine.store());
+        if (!stored) return tool_error(stored.error(), engine);
         return stored_result(*stored, "decision", context);
       },
       normalize_tags);
@@ -121,7 +121,7 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
         RecallInput input;
         read_window(args, input);
         auto page = engine.recall(context.caller, input);
-        if (!page) return tool_error(page.error(), engine.store());
+        if (!page) return tool_error(page.error(), engine);
         return page_result(*page);
       },
       [](Json& args) { split_comma_separated(args, "types"); });
@@ -136,7 +136,7 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
         input.min_importance = opt_number(args, "min_importance");
         input.until = opt_string(args, "until");
         auto page = engine.search(context.caller, input);
-        if (!page) return tool_error(page.error(), engine.store());
+        if (!page) return tool_error(page.error(), engine);
         return page_result(*page);
       },
       normalize_search);
@@ -144,7 +144,7 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
   registry.add_embedded("memtrace_forget", [&engine](const Json& args, ToolContext& context) {
     const std::string id = args.value("id", "");
     auto forgotten = engine.forget(context.caller, id);
-    if (!forgotten) return tool_error(forgotten.error(), engine.store());
+    if (!forgotten) return tool_error(forgotten.error(), engine);
     ToolResult result;
     result.structured = {{"id", id}, {"forgotten", true}};
     result.text = "Forgot memory " + id + " (\"" + utf8_ellipsize(forgotten->content, 80) + "\").";

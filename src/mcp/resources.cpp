@@ -194,7 +194,7 @@ RpcResult list_resources(Engine& engine, const Caller& caller, ProtocolVersion v
   if (cursor) query.before_id = cursor->substr(kCursorPrefix.size());
   query.now = engine.clock().now_ms();
   query.limit = kResourcePageSize + 1;
-  auto found = engine.store().find_sessions(query);
+  auto found = engine.find_sessions(query);
   if (!found) return tl::unexpected(resource_error(found.error(), kCurrentContextUri));
   Json result;
   if (found->size() > kResourcePageSize) {
@@ -253,7 +253,7 @@ RpcResult read_resource(Engine& engine, const Caller& caller, const Json& params
   const SessionUri& target = **parsed;
 
   if (target.kind == SessionUri::Kind::kRecord) {
-    auto described = describe_session(engine.store(), caller.ns, target.session_id, engine.clock().now_ms());
+    auto described = describe_session(engine, caller.ns, target.session_id);
     if (!described) return tl::unexpected(resource_error(described.error(), *uri));
     if (!*described) return tl::unexpected(not_found(*uri));
     Json content = {
@@ -289,7 +289,7 @@ tl::expected<SubscriptionTarget, jsonrpc::ErrorObject> resolve_subscription(Engi
     return target;
   }
   target.session_id = (*parsed)->session_id;
-  auto described = describe_session(engine.store(), caller.ns, target.session_id, engine.clock().now_ms());
+  auto described = describe_session(engine, caller.ns, target.session_id);
   if (!described) return tl::unexpected(resource_error(described.error(), *uri));
   if (!*described && target.session_id != caller.session_id) return tl::unexpected(not_found(*uri));
   return target;

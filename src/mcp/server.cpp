@@ -18,8 +18,8 @@ Server::Server(Engine& engine, ServerOptions options)
   register_session_tools(tools_, engine_);
   register_task_tools(tools_, engine_);
   // One watch for every connection: resources/updated for subscribers, list_changed for everyone.
-  watch_ = engine_.store().watch(
-      [registry = subscriptions_](const ChangeEvent& event) { registry->on_change(event); });
+  watch_ =
+      engine_.watch([registry = subscriptions_](const ChangeEvent& event) { registry->on_change(event); });
 }
 
 Server::~Server() = default;

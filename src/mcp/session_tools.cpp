@@ -36,7 +36,7 @@ ToolResult create_session_tool(Engine& engine, const Json& args, ToolContext& co
   if (auto m = args.find("metadata"); m != args.end()) input.metadata = metadata_from_json(*m);
   input.resume = args.value("resume", true);
   auto opened = create_or_resume(engine, context.caller, input);
-  if (!opened) return tool_error(opened.error(), engine.store());
+  if (!opened) return tool_error(opened.error(), engine);
   context.switch_session(opened->session.session.id);
   ToolResult result;
   result.structured = {{"session", session_to_json(opened->session)}, {"resumed", opened->resumed}};
@@ -48,7 +48,7 @@ ToolResult create_session_tool(Engine& engine, const Json& args, ToolContext& co
 
 ToolResult close_session_tool(Engine& engine, const Json& args, ToolContext& context) {
   auto closed = close_session(engine, context.caller, opt_string(args, "session_id"));
-  if (!closed) return tool_error(closed.error(), engine.store());
+  if (!closed) return tool_error(closed.error(), engine);
   std::string text = "Closed " + render_summary(*closed) + ". It keeps its memories but takes no new ones";
   if (closed->session.id == context.caller.session_id) {
     text += "; start or resume another session with memtrace_session_create before storing more";
@@ -68,7 +68,7 @@ ToolResult search_sessions_tool(Engine& engine, const Json& args, ToolContext& c
   }
   input.cursor = opt_string(args, "cursor");
   auto page = search_sessions(engine, context.caller, input);
-  if (!page) return tool_error(page.error(), engine.store());
+  if (!page) return tool_error(page.error(), engine);
 
   ToolResult result;
   Json sessions = Json::array();
@@ -105,7 +105,7 @@ ToolResult context_tool(Engine& engine, const Json& args, ToolContext& context) 
     request.max_tokens = static_cast<std::size_t>(it->get<double>());
   }
   auto digest = session_context(engine, context.caller, opt_string(args, "session_id").value_or(""), request);
-  if (!digest) return tool_error(digest.error(), engine.store());
+  if (!digest) return tool_error(digest.error(), engine);
   ToolResult result;
   result.structured = {{"session_id", digest->session_id},
                        {"context", digest->text},
@@ -118,7 +118,7 @@ ToolResult context_tool(Engine& engine, const Json& args, ToolContext& context) 
 ToolResult register_agent_tool(Engine& engine, const Json& args, ToolContext& context) {
   auto agent =
       register_agent(engine, context.caller.ns, args.value("name", ""), args.value("description", ""));
-  if (!agent) return tool_error(agent.error(), engine.store());
+  if (!agent) return tool_error(agent.error(), engine);
   ToolResult result;
   result.structured = agent_to_json(*agent);
   result.text =

@@ -27,7 +27,7 @@ ToolResult claim_tool(Engine& engine, const Json& args, ToolContext& context) {
   input.task_id = args.value("task_id", "");
   if (auto it = args.find("lease"); it != args.end() && it->is_string()) input.lease = it->get<std::string>();
   auto answer = claim_task(engine, context.caller, input);
-  if (!answer) return tool_error(answer.error(), engine.store());
+  if (!answer) return tool_error(answer.error(), engine);
   const TaskClaim& claim = answer->claim;
   ToolResult result;
   result.structured = {{"task_id", input.task_id},
@@ -54,7 +54,7 @@ ToolResult claim_tool(Engine& engine, const Json& args, ToolContext& context) {
 ToolResult release_tool(Engine& engine, const Json& args, ToolContext& context) {
   const std::string task_id = args.value("task_id", "");
   auto answer = release_task(engine, context.caller, task_id);
-  if (!answer) return tool_error(answer.error(), engine.store());
+  if (!answer) return tool_error(answer.error(), engine);
   ToolResult result;
   result.structured = {{"task_id", task_id}, {"released", answer->released}};
   result.text = answer->released ? "Released task " + task_id + ": another agent can claim it now."
@@ -76,7 +76,7 @@ ToolResult share_tool(Engine& engine, const Json& args, ToolContext& context) {
   const bool release = input.release;
   const std::string task_id = input.task_id;
   auto shared = share_result(engine, context.caller, std::move(input));
-  if (!shared) return tool_error(shared.error(), engine.store());
+  if (!shared) return tool_error(shared.error(), engine);
   const Memory& m = shared->memory;
   ToolResult result;
   result.structured = stored_to_json(m);

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "core/utf8.h"
+#include "memory/engine_internals.h"
 #include "memory/sessions.h"
 #include "memory/time_text.h"
 
@@ -241,7 +242,7 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
     material.since = *since;
   }
 
-  Store& store = engine.store();
+  Store& store = EngineInternals::store(engine);
   auto described = describe_session(store, caller.ns, id, material.now);
   if (!described) return tl::unexpected(described.error());
   if (!*described) {

@@ -116,6 +116,17 @@ Result<void> Engine::ensure_agent(const std::string& ns, const std::string& agen
   return {};
 }
 
+Result<void> Engine::WriteGroup::commit() {
+  if (!batch_) return {};
+  auto committed = batch_->commit();
+  if (!committed) {
+    // Agents recorded inside the failed batch were rolled back with it: record them again next time.
+    std::lock_guard lock(engine_.known_agents_mutex_);
+    engine_.known_agents_.clear();
+  }
+  return committed;
+}
+
 Result<Session> Engine::writable_session(const Caller& caller, const std::optional<std::string>& requested) {
   const std::string& id = requested ? *requested : caller.session_id;
   if (id.empty()) return fail(ErrorCode::kInvalidArgument, "session_id must not be empty");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -114,7 +115,33 @@ class Engine {
   // Removes one memory of the caller's namespace; kNotFound if there is none with that id.
   Result<Memory> forget(const Caller& caller, const std::string& id);
 
-  Store& store() { return store_; }
+  // Group commit of one group of calls (Store::begin_batch): the writes made on this thread until
+  // commit() share one transaction where the store supports it. Whoever answers those calls must wait
+  // for commit(): only then are their writes durable. A store without batches commits each write alone,
+  // and commit() has nothing to do.
+  class WriteGroup {
+   public:
+    explicit WriteGroup(Engine& engine) : engine_(engine), batch_(engine.store_.begin_batch()) {}
+    Result<void> commit();
+
+   private:
+    Engine& engine_;
+    std::unique_ptr<WriteBatch> batch_;
+  };
+
+  // What the layers above need of the store, and no more (they never hold the Store itself).
+  // Where the memory lives, for messages: "sqlite:/home/a/.local/share/memtrace/memtrace.db".
+  std::string describe_store() const { return store_.describe(); }
+  // A cheap round trip to the store, for health checks.
+  Result<void> ping() { return store_.ping(); }
+  // Changes of every namespace, from this process and (where the store can tell) others.
+  std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) {
+    return store_.watch(std::move(callback));
+  }
+  Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) {
+    return store_.find_sessions(query);
+  }
+
   const Clock& clock() const { return clock_; }
   const EngineOptions& options() const { return options_; }
   std::string new_id() { return ids_.next(clock_.now_ms()); }
@@ -128,6 +155,9 @@ class Engine {
  private:
   Result<Stored> store_memory(const Caller& caller, Memory memory,
                               const std::optional<std::string>& session_id);
+  // The domain functions of this layer (sessions, tasks, context) reach the store through it.
+  friend struct EngineInternals;
+
   Result<Page> run_query(MemoryQuery query, Scope scope, const std::optional<std::string>& cursor);
   Result<std::size_t> page_limit(const std::optional<std::int64_t>& requested) const;
 

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "memory/engine_internals.h"
+
 namespace memtrace {
 namespace {
 
@@ -92,9 +94,9 @@ Session new_session(Engine& engine, const Caller& caller, const std::string& id,
 }
 
 Result<SessionSummary> create_new(Engine& engine, const Session& session) {
-  auto created = engine.store().create_session(session);
+  auto created = EngineInternals::store(engine).create_session(session);
   if (!created) return tl::unexpected(created.error());
-  return summary_of(engine.store(), session, session.created_at);
+  return summary_of(EngineInternals::store(engine), session, session.created_at);
 }
 
 }  // namespace
@@ -111,7 +113,7 @@ Result<SessionOpened> create_or_resume(Engine& engine, const Caller& caller,
     if (id.empty() || has_control_chars(id)) {
       return fail(ErrorCode::kInvalidArgument, "a session id is a non-empty string of printable characters");
     }
-    auto existing = describe_session(engine.store(), caller.ns, id, engine.clock().now_ms());
+    auto existing = describe_session(EngineInternals::store(engine), caller.ns, id, engine.clock().now_ms());
     if (!existing) return tl::unexpected(existing.error());
     if (*existing) {
       if ((*existing)->session.status == SessionStatus::kClosed) {
@@ -122,7 +124,7 @@ Result<SessionOpened> create_or_resume(Engine& engine, const Caller& caller,
     auto created = create_new(engine, new_session(engine, caller, id, input.metadata));
     if (created) return SessionOpened{std::move(*created), false};
     if (created.error().code != ErrorCode::kConflict) return tl::unexpected(created.error());
-    auto again = describe_session(engine.store(), caller.ns, id,
+    auto again = describe_session(EngineInternals::store(engine), caller.ns, id,
                                   engine.clock().now_ms());  // another process won the race
     if (!again) return tl::unexpected(again.error());
     if (!*again) return tl::unexpected(created.error());
@@ -132,15 +134,16 @@ Result<SessionOpened> create_or_resume(Engine& engine, const Caller& caller,
   Session session = new_session(engine, caller, engine.new_id(), input.metadata);
   if (input.resume && !input.metadata.empty()) {
     // One store step, so that agents starting together with the same metadata share one session.
-    auto opening = engine.store().resume_or_create_session(session);
+    auto opening = EngineInternals::store(engine).resume_or_create_session(session);
     if (!opening) return tl::unexpected(opening.error());
     if (opening->resumed) {
-      auto resumed = describe_session(engine.store(), caller.ns, opening->id, engine.clock().now_ms());
+      auto resumed =
+          describe_session(EngineInternals::store(engine), caller.ns, opening->id, engine.clock().now_ms());
       if (!resumed) return tl::unexpected(resumed.error());
       if (*resumed) return SessionOpened{std::move(**resumed), true};
       // Gone between the two calls (no store deletes sessions today): create one rather than fail.
     } else {
-      auto created = summary_of(engine.store(), session, session.created_at);
+      auto created = summary_of(EngineInternals::store(engine), session, session.created_at);
       if (!created) return tl::unexpected(created.error());
       return SessionOpened{std::move(*created), false};
     }
@@ -154,7 +157,7 @@ Result<SessionSummary> close_session(Engine& engine, const Caller& caller,
                                      const std::optional<std::string>& session_id) {
   const std::string id = session_id.value_or(caller.session_id);
   if (id.empty()) return fail(ErrorCode::kInvalidArgument, "session_id must not be empty");
-  Store& store = engine.store();
+  Store& store = EngineInternals::store(engine);
   const UnixMillis now = engine.clock().now_ms();
   auto closed = store.close_session(caller.ns, id, now);
   if (!closed) return tl::unexpected(closed.error());
@@ -197,7 +200,7 @@ Result<SessionPage> search_sessions(Engine& engine, const Caller& caller, const 
   query.before_id = input.cursor;
   query.now = engine.clock().now_ms();
   query.limit = limit + 1;  // one more tells whether there is a next page
-  auto found = engine.store().find_sessions(query);
+  auto found = EngineInternals::store(engine).find_sessions(query);
   if (!found) return tl::unexpected(found.error());
   SessionPage page;
   page.sessions = std::move(*found);
@@ -222,7 +225,12 @@ Result<Agent> register_agent(Engine& engine, const std::string& ns, const std::s
   agent.id = name;
   agent.description = description;
   agent.created_at = engine.clock().now_ms();
-  return engine.store().upsert_agent(agent);
+  return EngineInternals::store(engine).upsert_agent(agent);
+}
+
+Result<std::optional<SessionSummary>> describe_session(Engine& engine, const std::string& ns,
+                                                       const std::string& id) {
+  return describe_session(EngineInternals::store(engine), ns, id, engine.clock().now_ms());
 }
 
 }  // namespace memtrace

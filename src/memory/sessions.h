@@ -66,6 +66,8 @@ Result<SessionPage> search_sessions(Engine& engine, const Caller& caller, const 
 // there is none.
 Result<std::optional<SessionSummary>> describe_session(Store& store, const std::string& ns,
                                                        const std::string& id, UnixMillis now);
+Result<std::optional<SessionSummary>> describe_session(Engine& engine, const std::string& ns,
+                                                       const std::string& id);
 
 // Creates the agent or updates its description; `name` is its id.
 Result<Agent> register_agent(Engine& engine, const std::string& ns, const std::string& name,

@@ -5,6 +5,7 @@
 #include <tuple>
 #include <utility>
 
+#include "memory/engine_internals.h"
 #include "memory/time_text.h"
 
 namespace memtrace {
@@ -93,8 +94,8 @@ Result<ClaimAnswer> claim_task(Engine& engine, const Caller& caller, const Claim
   }
   ClaimAnswer answer;
   answer.now = engine.clock().now_ms();
-  auto outcome = engine.store().claim_task(caller.ns, input.task_id, caller.agent_id, caller.session_id,
-                                           answer.now + *lease, answer.now);
+  auto outcome = EngineInternals::store(engine).claim_task(
+      caller.ns, input.task_id, caller.agent_id, caller.session_id, answer.now + *lease, answer.now);
   if (!outcome) return tl::unexpected(outcome.error());
   answer.claimed = outcome->claimed;
   answer.renewed = outcome->renewed;
@@ -106,10 +107,11 @@ Result<ReleaseAnswer> release_task(Engine& engine, const Caller& caller, const s
   if (auto ok = check_task_id(task_id); !ok) return tl::unexpected(ok.error());
   if (auto ok = check_caller(caller); !ok) return tl::unexpected(ok.error());
   const UnixMillis now = engine.clock().now_ms();
-  auto released = engine.store().release_task(caller.ns, task_id, caller.agent_id, caller.session_id, now);
+  auto released = EngineInternals::store(engine).release_task(caller.ns, task_id, caller.agent_id,
+                                                              caller.session_id, now);
   if (!released) return tl::unexpected(released.error());
   if (*released) return ReleaseAnswer{true};
-  auto current = engine.store().get_task_claim(caller.ns, task_id, now);
+  auto current = EngineInternals::store(engine).get_task_claim(caller.ns, task_id, now);
   if (!current) return tl::unexpected(current.error());
   if (*current && !held_by(**current, caller)) {
     return fail(ErrorCode::kConflict, "task " + task_id + " is held by " + describe_holder(**current) +
@@ -137,7 +139,7 @@ Result<SharedResult> share_result(Engine& engine, const Caller& caller, ShareInp
   auto importance = check_importance(input.importance, kDefaultResultImportance);
   if (!importance) return tl::unexpected(importance.error());
 
-  Store& store = engine.store();
+  Store& store = EngineInternals::store(engine);
   auto current = store.get_task_claim(caller.ns, input.task_id, engine.clock().now_ms());
   if (!current) return tl::unexpected(current.error());
   SharedResult shared;
@@ -184,7 +186,7 @@ Result<TaskView> describe_task(Engine& engine, const Caller& caller, const std::
   TaskView view;
   view.task_id = task_id;
   view.now = engine.clock().now_ms();
-  auto claim = engine.store().get_task_claim(caller.ns, task_id, view.now);
+  auto claim = EngineInternals::store(engine).get_task_claim(caller.ns, task_id, view.now);
   if (!claim) return tl::unexpected(claim.error());
   view.claim = std::move(*claim);
   MemoryQuery query;
@@ -193,7 +195,7 @@ Result<TaskView> describe_task(Engine& engine, const Caller& caller, const std::
   query.types = {kResultType};
   query.now = view.now;
   query.limit = kMaxTaskResults + 1;
-  auto results = engine.store().query_memories(query);
+  auto results = EngineInternals::store(engine).query_memories(query);
   if (!results) return tl::unexpected(results.error());
   view.more_results = results->size() > kMaxTaskResults;
   if (view.more_results) results->resize(kMaxTaskResults);
@@ -204,7 +206,7 @@ Result<TaskView> describe_task(Engine& engine, const Caller& caller, const std::
 Result<std::optional<AgentStats>> agent_stats(Engine& engine, const Caller& caller,
                                               const std::string& agent_id) {
   if (blank(agent_id)) return fail(ErrorCode::kInvalidArgument, "agent id must not be empty");
-  Store& store = engine.store();
+  Store& store = EngineInternals::store(engine);
   AgentStats stats;
   stats.now = engine.clock().now_ms();
   auto agent = store.get_agent(caller.ns, agent_id);

@@ -40,9 +40,27 @@ struct SessionOpening {
   bool resumed = false;
 };
 
+// Group commit: while a WriteBatch lives, the writes that its thread makes on its store share one
+// transaction, begun by the first of them and committed by commit(); reads on that thread see them.
+// Each write is still atomic on its own: one that fails leaves nothing behind and the others stand.
+// Until commit() returns, nothing of the batch is durable or visible to other readers, so whoever
+// acknowledges a write must wait for commit(). Destroyed without commit(), the batch rolls back.
+//
+// Thread-safety: belongs to the thread that began it; batches do not nest.
+class WriteBatch {
+ public:
+  virtual ~WriteBatch() = default;
+  // Commits what the batch wrote (nothing to do if it wrote nothing). On error nothing of it stays.
+  virtual Result<void> commit() = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  // A batch for this thread's next writes (see WriteBatch), or nullptr where every write commits on its
+  // own (a store whose writes are single round trips gains nothing from holding them).
+  virtual std::unique_ptr<WriteBatch> begin_batch() { return nullptr; }
 
   // Where the data lives, for logs and error messages: "sqlite:/home/a/.local/share/memtrace/memtrace.db".
   virtual std::string describe() const = 0;

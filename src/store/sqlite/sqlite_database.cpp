@@ -72,8 +72,14 @@ Result<std::string> pragma_with_retry(Connection& connection, const std::string&
 
 // Settings every connection needs. journal_mode is a property of the file and is set once, by open().
 Result<void> configure(Connection& connection) {
-  if (auto done = connection.exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
-                                  "configure the connection");
+  // synchronous = NORMAL: in WAL mode a commit is written to the log (so it survives the process being
+  // killed) and fsync'd at checkpoints, which keeps the file consistent across a power loss.
+  // mmap_size: reads come from the page cache through a map instead of one pread per page.
+  // cache_size: 8 MiB of pages per connection keeps the indexes of a few hundred thousand memories warm.
+  if (auto done = connection.exec(
+          "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456; "
+          "PRAGMA cache_size = -8192",
+          "configure the connection");
       !done) {
     return done;
   }
@@ -123,7 +129,70 @@ Result<std::shared_ptr<Database>> Database::open(const SqliteOptions& options) {
   }
   if (auto configured = configure(connection); !configured) return tl::unexpected(configured.error());
   if (auto migrated = migrate(connection); !migrated) return tl::unexpected(migrated.error());
+  if (!database->in_memory_) database->start_checkpointer();
   return database;
+}
+
+Database::~Database() {
+  if (!checkpointer_.joinable()) return;
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    closing_ = true;
+  }
+  checkpoint_wanted_.notify_one();
+  checkpointer_.join();
+}
+
+void Database::start_checkpointer() {
+  // The writer no longer checkpoints in its COMMIT (which would put a burst of page writes on one
+  // unlucky request); the hook only asks the checkpointer thread to do it.
+  if (auto done = writer_->exec("PRAGMA wal_autocheckpoint = 0", "configure checkpoints"); !done) {
+    spdlog::warn("sqlite: {}; checkpoints stay automatic", done.error().message);
+    return;
+  }
+  sqlite3_wal_hook(
+      writer_->handle(),
+      [](void* self, sqlite3*, const char*, int pages) -> int {
+        if (pages < kCheckpointPages) return SQLITE_OK;
+        auto* database = static_cast<Database*>(self);
+        {
+          std::lock_guard lock(database->checkpoint_mutex_);
+          database->checkpoint_due_ = true;
+        }
+        database->checkpoint_wanted_.notify_one();
+        return SQLITE_OK;
+      },
+      this);
+  checkpointer_ = std::thread([this] { run_checkpointer(); });
+}
+
+void Database::run_checkpointer() {
+  std::unique_ptr<Connection> connection;
+  std::unique_lock lock(checkpoint_mutex_);
+  for (;;) {
+    checkpoint_wanted_.wait(lock, [&] { return checkpoint_due_ || closing_; });
+    if (closing_) return;
+    checkpoint_due_ = false;
+    lock.unlock();
+    if (!connection) {
+      auto opened = open_extra_connection();
+      if (opened)
+        connection = std::move(*opened);
+      else
+        spdlog::warn("sqlite: checkpoint connection: {}", opened.error().message);
+    }
+    // PASSIVE: copies what no reader still needs back into the database file without blocking anyone;
+    // the writer starts the log over once a checkpoint has caught up with it.
+    if (connection) {
+      const int rc = sqlite3_wal_checkpoint_v2(connection->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                               nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        spdlog::warn("sqlite: checkpoint of {} failed: {}", options_.path,
+                     sqlite3_errmsg(connection->handle()));
+      }
+    }
+    lock.lock();
+  }
 }
 
 Result<std::unique_ptr<Connection>> Database::open_extra_connection() const {
@@ -131,6 +200,57 @@ Result<std::unique_ptr<Connection>> Database::open_extra_connection() const {
   if (!connection) return connection;
   if (auto configured = configure(**connection); !configured) return tl::unexpected(configured.error());
   return connection;
+}
+
+namespace {
+thread_local Database::Batch* t_batch = nullptr;  // innermost batch of this thread (one per database)
+}  // namespace
+
+Database::Batch::Batch(Database& database) : database_(database), outer_(t_batch) {
+  t_batch = this;
+}
+
+Database::Batch::~Batch() {
+  transaction_.reset();  // rolls back what was not committed
+  if (lock_.owns_lock()) lock_.unlock();
+  t_batch = outer_;
+}
+
+Result<void> Database::Batch::commit() {
+  if (!transaction_) return {};
+  Result<void> committed;
+  if (broken_) {
+    committed = fail(ErrorCode::kInternal,
+                     "SQLite rolled back the group's transaction after an error; nothing of it was stored");
+    broken_ = false;
+  } else {
+    committed = transaction_->commit();
+  }
+  transaction_.reset();  // after a failed COMMIT: rolls back
+  lock_.unlock();
+  return committed;
+}
+
+Database::Batch* Database::current_batch() {
+  for (Batch* batch = t_batch; batch; batch = batch->outer_) {
+    if (&batch->database_ == this) return batch;
+  }
+  return nullptr;
+}
+
+Result<void> Database::begin_batch_transaction(Batch& batch) {
+  if (batch.transaction_) {
+    if (batch.broken_) return fail(ErrorCode::kInternal, "this group's transaction was rolled back");
+    return {};
+  }
+  batch.lock_ = std::unique_lock(write_mutex_);
+  auto transaction = Transaction::begin(*writer_, Transaction::Kind::kWrite, "group commit");
+  if (!transaction) {
+    batch.lock_.unlock();
+    return tl::unexpected(transaction.error());
+  }
+  batch.transaction_.emplace(std::move(*transaction));
+  return {};
 }
 
 Result<std::unique_ptr<Connection>> Database::acquire_reader() {

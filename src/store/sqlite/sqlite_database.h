@@ -4,7 +4,9 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -21,22 +23,58 @@ namespace memtrace::sqlite {
 // writer. ":memory:" has a single connection serving reads and writes under the write mutex, since a
 // private in-memory database cannot be opened twice.
 //
+// Group commit: while a Batch lives on a thread, that thread's write() calls share one transaction on
+// the write connection (the first one takes the write lock and begins it; each write() is then a
+// savepoint inside it), and its read() calls after the first write run on the write connection, so
+// they see what the batch wrote. commit() ends it. Other threads' writes wait for the batch meanwhile,
+// so a batch is kept short: one group of one client's calls.
+//
 // Thread-safety: read() and write() may be called from any thread; the callable gets exclusive use of
 // the connection for its duration. Do not call read() or write() from inside the callable.
 class Database {
  public:
   static constexpr std::size_t kMaxReaders = 4;
 
+  // See above. One per thread at a time; rolls back if destroyed without commit().
+  class Batch {
+   public:
+    explicit Batch(Database& database);
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    // Commits what was written (nothing to do if nothing was) and releases the write lock.
+    Result<void> commit();
+    bool wrote() const { return transaction_.has_value(); }
+
+   private:
+    friend class Database;
+    Database& database_;
+    Batch* outer_;
+    std::unique_lock<std::mutex> lock_;
+    std::optional<Transaction> transaction_;
+    bool broken_ = false;  // SQLite rolled the transaction back under us
+  };
+
   // Creates folders and file as documented on open_sqlite_store, opens the write connection, sets WAL
   // mode and the pragmas, and migrates the schema.
   static Result<std::shared_ptr<Database>> open(const SqliteOptions& options);
 
   bool in_memory() const { return in_memory_; }
+  // Whether this thread has a batch open on this database.
+  bool in_batch() { return current_batch() != nullptr; }
   const SqliteOptions& options() const { return options_; }
 
   // Runs f(Connection&) on the write connection.
   template <class F>
   auto write(F&& f) -> std::invoke_result_t<F&, Connection&> {
+    if (Batch* batch = current_batch()) {
+      if (auto begun = begin_batch_transaction(*batch); !begun) return tl::unexpected(begun.error());
+      auto result = f(*writer_);
+      // Some errors (disk full, I/O) make SQLite roll back the whole transaction, the batch's earlier
+      // writes with it: the batch must then fail as a whole, never commit the rest as if nothing happened.
+      if (!writer_->in_transaction()) batch->broken_ = true;
+      return result;
+    }
     std::lock_guard lock(write_mutex_);
     return f(*writer_);
   }
@@ -44,7 +82,11 @@ class Database {
   // Runs f(Connection&) on a read connection. f must return a Result.
   template <class F>
   auto read(F&& f) -> std::invoke_result_t<F&, Connection&> {
-    if (in_memory_) return write(f);
+    if (Batch* batch = current_batch(); batch && batch->wrote()) return f(*writer_);
+    if (in_memory_) {
+      std::lock_guard lock(write_mutex_);
+      return f(*writer_);
+    }
     auto connection = acquire_reader();
     if (!connection) return tl::unexpected(connection.error());
     ReaderLease lease{this, std::move(*connection)};
@@ -54,12 +96,18 @@ class Database {
   // A new connection of its own to the same file (for the change-feed poller). Files only.
   Result<std::unique_ptr<Connection>> open_extra_connection() const;
 
+  ~Database();
+
  private:
   struct ReaderLease {
     Database* owner;
     std::unique_ptr<Connection> connection;
     ~ReaderLease() { owner->release_reader(std::move(connection)); }
   };
+
+  // This thread's batch on this database, if any.
+  Batch* current_batch();
+  Result<void> begin_batch_transaction(Batch& batch);
 
   explicit Database(SqliteOptions options)
       : options_(std::move(options)), in_memory_(options_.path == ":memory:") {}
@@ -71,6 +119,18 @@ class Database {
 
   std::mutex write_mutex_;
   std::unique_ptr<Connection> writer_;
+
+  // WAL checkpoints run on a thread of their own, off the request path: the write connection's WAL
+  // hook (automatic checkpoints off) wakes it when the log has grown past kCheckpointPages. A long log
+  // (16 MiB of 4 KiB pages) lets a checkpoint write each hot page once for many commits.
+  static constexpr int kCheckpointPages = 4096;
+  void start_checkpointer();
+  void run_checkpointer();
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wanted_;
+  bool checkpoint_due_ = false;
+  bool closing_ = false;
+  std::thread checkpointer_;
 
   std::mutex pool_mutex_;
   std::condition_variable reader_returned_;

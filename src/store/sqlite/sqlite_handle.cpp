@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <span>
 #include <system_error>
 #include <thread>
 
@@ -203,6 +204,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& path,
   return std::unique_ptr<Connection>(new Connection(db, path, options));
 }
 
+bool Connection::in_transaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
 Result<Statement> Connection::prepare(std::string_view sql, std::string_view operation) {
   if (statements_out_ == 0 && cache_.size() >= kMaxCachedStatements) {
     for (auto& [text, cached] : cache_) sqlite3_finalize(cached.stmt);
@@ -239,6 +244,13 @@ Result<void> Connection::exec(const std::string& sql, std::string_view operation
 // ---- Transaction ----
 
 Result<Transaction> Transaction::begin(Connection& connection, Kind kind, std::string_view operation) {
+  if (sqlite3_get_autocommit(connection.handle()) == 0) {
+    // Inside a group commit: the outer transaction already holds the locks this one would take.
+    auto statement = connection.prepare("SAVEPOINT step", operation);
+    if (!statement) return tl::unexpected(statement.error());
+    if (auto done = statement->run(); !done) return tl::unexpected(done.error());
+    return Transaction(connection, operation, true);
+  }
   const char* sql = kind == Kind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN";
   // The busy handler already waits up to busy_timeout for the lock. SQLite still reports
   // SQLITE_BUSY at once in a few cases (e.g. while another process recovers the WAL), so BEGIN is
@@ -250,7 +262,7 @@ Result<Transaction> Transaction::begin(Connection& connection, Kind kind, std::s
     auto statement = connection.prepare(sql, operation);
     if (!statement) return tl::unexpected(statement.error());
     const int rc = sqlite3_step(statement->stmt_);
-    if (rc == SQLITE_DONE) return Transaction(connection, operation);
+    if (rc == SQLITE_DONE) return Transaction(connection, operation, false);
     const int primary = rc & 0xff;
     if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) ||
         std::chrono::steady_clock::now() >= deadline) {
@@ -262,7 +274,10 @@ Result<Transaction> Transaction::begin(Connection& connection, Kind kind, std::s
 }
 
 Transaction::Transaction(Transaction&& other) noexcept
-    : connection_(other.connection_), operation_(other.operation_), open_(other.open_) {
+    : connection_(other.connection_),
+      operation_(other.operation_),
+      nested_(other.nested_),
+      open_(other.open_) {
   other.open_ = false;
 }
 
@@ -270,16 +285,25 @@ Transaction::~Transaction() {
   if (!open_) return;
   // After some errors (disk full, I/O error) SQLite has already rolled back; then there is nothing to do.
   if (sqlite3_get_autocommit(connection_->handle()) != 0) return;
-  auto statement = connection_->prepare("ROLLBACK", "roll back");
-  if (!statement) {
-    spdlog::error("sqlite: {}", statement.error().message);
-    return;
+  static constexpr const char* kRollbackSavepoint[] = {"ROLLBACK TO step", "RELEASE step"};
+  static constexpr const char* kRollback[] = {"ROLLBACK"};
+  const auto steps =
+      nested_ ? std::span<const char* const>(kRollbackSavepoint) : std::span<const char* const>(kRollback);
+  for (const char* sql : steps) {
+    auto statement = connection_->prepare(sql, "roll back");
+    if (!statement) {
+      spdlog::error("sqlite: {}", statement.error().message);
+      return;
+    }
+    if (auto done = statement->run(); !done) {
+      spdlog::error("sqlite: {} ({})", done.error().message, operation_);
+      return;
+    }
   }
-  if (auto done = statement->run(); !done) spdlog::error("sqlite: {} ({})", done.error().message, operation_);
 }
 
 Result<void> Transaction::commit() {
-  auto statement = connection_->prepare("COMMIT", operation_);
+  auto statement = connection_->prepare(nested_ ? "RELEASE step" : "COMMIT", operation_);
   if (!statement) return tl::unexpected(statement.error());
   if (auto done = statement->run(); !done) return done;  // still open: the destructor rolls back
   open_ = false;

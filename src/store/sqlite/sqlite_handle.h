@@ -103,6 +103,8 @@ class Connection {
   Result<void> exec(const std::string& sql, std::string_view operation);
 
   sqlite3* handle() const { return db_; }
+  // False in autocommit mode: no transaction open (also after SQLite rolled one back on its own).
+  bool in_transaction() const;
   const std::string& path() const { return path_; }
   int busy_timeout_ms() const { return options_.busy_timeout_ms; }
 
@@ -132,6 +134,9 @@ class Connection {
 // with SQLITE_BUSY in the middle of a transaction; BEGIN is retried on SQLITE_BUSY until the busy
 // timeout has passed, for the few cases in which SQLite reports busy without waiting.
 //
+// Begun inside another transaction (a group commit, see Database::Batch), it is a SAVEPOINT instead:
+// commit() releases it into the outer transaction and rolling back undoes only its own changes.
+//
 // Thread-safety: none; used by the thread holding the connection. Declare it before the statements
 // it covers, so they are reset before it ends.
 class Transaction {
@@ -148,11 +153,12 @@ class Transaction {
   Result<void> commit();
 
  private:
-  Transaction(Connection& connection, std::string_view operation)
-      : connection_(&connection), operation_(operation) {}
+  Transaction(Connection& connection, std::string_view operation, bool nested)
+      : connection_(&connection), operation_(operation), nested_(nested) {}
 
   Connection* connection_;
   std::string_view operation_;
+  bool nested_ = false;  // a savepoint inside an outer transaction
   bool open_ = true;
 };
 

@@ -240,6 +240,24 @@ std::int64_t clamp_limit(std::size_t limit) {
 }
 
 // Thread-safety: every method may be called from any thread (see Database and ChangeFeed).
+// Group commit on the write connection (Database::Batch), announced to watchers once committed.
+class Batch final : public WriteBatch {
+ public:
+  Batch(Database& database, std::shared_ptr<sqlite::ChangeFeed> feed)
+      : batch_(database), feed_(std::move(feed)) {}
+
+  Result<void> commit() override {
+    const bool wrote = batch_.wrote();
+    auto committed = batch_.commit();
+    if (committed && wrote) feed_->notify_local_write();
+    return committed;
+  }
+
+ private:
+  Database::Batch batch_;
+  std::shared_ptr<sqlite::ChangeFeed> feed_;
+};
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::shared_ptr<Database> database)
@@ -250,6 +268,8 @@ class SqliteStore final : public Store {
   std::string describe() const override {
     return database_->in_memory() ? "memory" : "sqlite:" + database_->options().path;
   }
+
+  std::unique_ptr<WriteBatch> begin_batch() override { return std::make_unique<Batch>(*database_, feed_); }
 
   Result<void> ping() override {
     return database_->read([](Connection& connection) -> Result<void> {
@@ -787,7 +807,8 @@ class SqliteStore final : public Store {
       if (auto committed = transaction->commit(); !committed) return tl::unexpected(committed.error());
       return value;
     });
-    if (result) feed_->notify_local_write();  // after the write lock is released
+    // After the write lock is released; a batch's writes are announced when it commits.
+    if (result && !database_->in_batch()) feed_->notify_local_write();
     return result;
   }
 
@@ -1044,8 +1065,10 @@ class SqliteStore final : public Store {
   }
 
   // Recall: walks one index newest first, checks the other filters per row, stops after `limit`.
-  // The index is the most selective one we can name without statistics: the session's memories, else
-  // a tag's, else the substring matches from FTS, else the agent's, else the namespace's.
+  // The index is the most selective one we can name without statistics: the substring matches from FTS
+  // (a needle of three characters or more names a few rows of any size of store; a tag or a session can
+  // hold most of them, and walking it to find the few that contain the needle cost seconds at 100k),
+  // else the session's memories, else a tag's, else the agent's, else the namespace's.
   static DynamicQuery build_memory_query(const MemoryQuery& query) {
     DynamicQuery q;
     std::optional<std::string> needle;
@@ -1057,10 +1080,18 @@ class SqliteStore final : public Store {
     std::size_t first_tag = 0;
     std::string order = "m.id";
     const std::string select = "SELECT " + std::string(kMemoryColumns);
-    if (query.session_id) {
+    bool session_done = false;
+    if (use_fts) {
+      q.sql = select +
+              " FROM memories_fts CROSS JOIN memories AS m ON m.pk = memories_fts.rowid"
+              " WHERE memories_fts MATCH ? AND m.ns = ?";
+      q.args = {fts_phrase(*needle), query.ns};
+      fts_done = true;
+    } else if (query.session_id) {
       q.sql =
           select + " FROM memories AS m INDEXED BY memories_by_session WHERE m.ns = ? AND m.session_id = ?";
       q.args = {query.ns, *query.session_id};
+      session_done = true;
     } else if (!query.tags.empty()) {
       q.sql = select +
               " FROM memory_tags AS t CROSS JOIN memories AS m ON m.ns = t.ns AND m.id = t.memory_id"
@@ -1068,12 +1099,6 @@ class SqliteStore final : public Store {
       q.args = {query.ns, query.tags.front()};
       order = "t.memory_id";
       first_tag = 1;
-    } else if (use_fts) {
-      q.sql = select +
-              " FROM memories_fts CROSS JOIN memories AS m ON m.pk = memories_fts.rowid"
-              " WHERE memories_fts MATCH ? AND m.ns = ?";
-      q.args = {fts_phrase(*needle), query.ns};
-      fts_done = true;
     } else if (query.agent_id) {
       q.sql = select + " FROM memories AS m INDEXED BY memories_by_agent WHERE m.ns = ? AND m.agent_id = ?";
       q.args = {query.ns, *query.agent_id};
@@ -1081,6 +1106,10 @@ class SqliteStore final : public Store {
     } else {
       q.sql = select + " FROM memories AS m INDEXED BY memories_by_id WHERE m.ns = ?";
       q.args = {query.ns};
+    }
+    if (query.session_id && !session_done) {
+      q.sql += " AND m.session_id = ?";
+      q.args.emplace_back(*query.session_id);
     }
     if (query.agent_id && !agent_done) {
       q.sql += " AND m.agent_id = ?";
