@@ -1,5 +1,6 @@
 #include "app/run.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -88,6 +89,10 @@ Result<std::string> open_configured_session(Engine& engine, const Config& config
 int run(const Config& config) {
   setup_logging(config.log_level);
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error value from write(), not a dead process
+  // Replies of tens of KiB come and go on every call: without a trim threshold glibc gives the top of the
+  // heap back to the kernel after each and asks for it again (brk, page faults) on the next.
+  ::mallopt(M_TRIM_THRESHOLD, 4 << 20);
+  ::mallopt(M_TOP_PAD, 1 << 20);
   if (!config.keys.action.empty()) return run_keys_command(config);
 
   StoreOpenOptions store_options;
