@@ -167,7 +167,7 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->capture_default_str();
   app.add_option("--max-content-bytes", config.max_content_bytes, "Largest memory content accepted, in bytes")
       ->envname("MEMTRACE_MAX_CONTENT_BYTES")
-      ->check(CLI::Range(std::size_t{16}, std::size_t{16} * 1024 * 1024))
+      ->check(CLI::Range(std::size_t{16}, kMaxContentBytesCeiling))
       ->capture_default_str();
   app.add_option("--workers", config.workers, "Threads that run tool calls")
       ->envname("MEMTRACE_WORKERS")
