@@ -424,12 +424,13 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   }
 
   void finish_stream_callbacks() {
-    if (sink_) {
-      auto on_close = std::move(stream_start_.on_close);
-      const StreamSink* sink = sink_;
-      sink_ = nullptr;
-      if (on_close) on_close(sink);
-    }
+    if (!has_sink_) return;
+    has_sink_ = false;
+    auto on_close = std::move(stream_start_.on_close);
+    // Null when the session already let the sink go (it delivered the answer): nothing to detach then.
+    std::shared_ptr<StreamSink> sink = sink_.lock();
+    sink_.reset();
+    if (on_close) on_close(sink);
   }
 
   void close() {
@@ -477,10 +478,11 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
     std::shared_ptr<StreamSink> start_stream(StreamStart start) override {
       auto sink = std::make_shared<ConnectionSink>(connection_, generation_);
-      const StreamSink* raw = sink.get();
+      std::weak_ptr<StreamSink> weak = sink;
       net::post(connection_->stream_.get_executor(),
-                [c = connection_, g = generation_, s = std::move(start), raw]() mutable {
-                  c->sink_ = raw;
+                [c = connection_, g = generation_, s = std::move(start), weak]() mutable {
+                  c->sink_ = std::move(weak);
+                  c->has_sink_ = true;
                   c->begin_stream(g, std::move(s));
                 });
       return sink;
@@ -508,7 +510,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   // The stream of the current response.
   StreamStart stream_start_;
-  const StreamSink* sink_ = nullptr;
+  // The current stream's sink, owned by its session; weak so that a finished stream is never mistaken for
+  // a newer one allocated at the same address.
+  std::weak_ptr<StreamSink> sink_;
+  bool has_sink_ = false;
   std::shared_ptr<bhttp::response<bhttp::empty_body>> header_;
   std::shared_ptr<bhttp::response_serializer<bhttp::empty_body>> serializer_;
   bool header_pending_ = false;

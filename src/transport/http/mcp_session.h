@@ -80,8 +80,9 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   Attach attach_get(const std::optional<std::string>& last_event_id, const SinkFactory& make_sink);
   // Legacy SSE: the one stream of the session.
   void attach_legacy(std::shared_ptr<StreamSink> sink);
-  // The HTTP layer reports that `sink`'s connection is gone or its stream finished.
-  void detach(const StreamSink* sink);
+  // The HTTP layer reports that `sink`'s connection is gone or its stream finished. Only the stream
+  // holding this very sink lets it go; null is ignored.
+  void detach(const std::shared_ptr<StreamSink>& sink);
 
   // The request was cancelled: it will not be answered, so its stream ends now.
   void cancel_request(const jsonrpc::Id& id);

@@ -375,7 +375,7 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
     start.headers = {{"Mcp-Session-Id", id}};
     start.priming_id = priming_id;
     start.retry_ms = options_.sse_retry_ms;
-    start.on_close = [weak](const StreamSink* sink) {
+    start.on_close = [weak](const std::shared_ptr<StreamSink>& sink) {
       if (auto s = weak.lock()) s->detach(sink);
     };
     return exchange->start_stream(std::move(start));
@@ -420,7 +420,7 @@ void RequestHandler::mcp_get(const HttpRequest& request, const Principal& who,
     start.headers = {{"Mcp-Session-Id", session->id()}};
     start.priming_id = priming_id;
     start.retry_ms = options_.sse_retry_ms;
-    start.on_close = [weak](const StreamSink* sink) {
+    start.on_close = [weak](const std::shared_ptr<StreamSink>& sink) {
       if (auto s = weak.lock()) s->detach(sink);
     };
     return exchange->start_stream(std::move(start));
@@ -467,7 +467,7 @@ void RequestHandler::legacy_open(const HttpRequest& request, const Principal& wh
   start.legacy = true;
   start.preamble = "event: endpoint\ndata: /message?sessionId=" + session->id() + "\n\n";
   std::weak_ptr<McpSession> weak = session;
-  start.on_close = [this, weak](const StreamSink* sink) {
+  start.on_close = [this, weak](const std::shared_ptr<StreamSink>& sink) {
     // No resumption in the legacy transport: the session ends with its stream.
     if (auto s = weak.lock()) {
       s->detach(sink);
