@@ -21,7 +21,9 @@ struct HttpConfig {
   std::vector<std::string> allow_hosts;    // extra allowed Host header values
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::size_t max_connections = 4096;
+  std::size_t max_connections_per_peer = 64;  // per remote IP address, loopback included
   std::size_t max_sessions = 4096;
+  std::size_t max_sessions_per_key = 256;  // per API key (anonymous clients share one quota)
   double session_idle_timeout_s = 1800;
   double header_timeout_s = 10;
   double idle_timeout_s = 60;

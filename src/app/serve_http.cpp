@@ -61,7 +61,9 @@ int serve_http_transport(mcp::Server& server, Store& store, const Config& config
   options.io_threads = http.threads;
   options.max_body_bytes = http.max_body_bytes;
   options.max_connections = http.max_connections;
+  options.max_connections_per_peer = http.max_connections_per_peer;
   options.max_sessions = http.max_sessions;
+  options.max_sessions_per_key = http.max_sessions_per_key;
   options.session_idle_timeout = millis(http.session_idle_timeout_s);
   options.header_timeout = millis(http.header_timeout_s);
   options.idle_timeout = millis(http.idle_timeout_s);

@@ -22,7 +22,7 @@ struct LoadResult {
 };
 
 LoadResult run_load(std::size_t connections, std::size_t sessions, std::size_t calls_per_connection) {
-  HttpServerProcess server({"--workers", "4"});
+  HttpServerProcess server({"--max-connections-per-peer", "1024", "--workers", "4"});
   std::vector<std::unique_ptr<McpHttpSession>> owners;
   for (std::size_t i = 0; i < sessions; ++i) {
     owners.push_back(std::make_unique<McpHttpSession>(server.port()));

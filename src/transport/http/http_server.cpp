@@ -60,6 +60,22 @@ struct ServerContext {
     connections.erase(connection);
     if (connections.empty()) all_closed.notify_all();
   }
+
+  // Connections per remote address (--max-connections-per-peer): one peer holding many idle sockets
+  // cannot use up --max-connections and keep everyone else out before they even authenticate.
+  bool admit_peer(const std::string& address) {
+    std::lock_guard lock(mutex);
+    std::size_t& count = per_peer[address];
+    if (count >= options.max_connections_per_peer) return false;
+    ++count;
+    return true;
+  }
+  void release_peer(const std::string& address) {
+    std::lock_guard lock(mutex);
+    auto it = per_peer.find(address);
+    if (it != per_peer.end() && --it->second == 0) per_peer.erase(it);
+  }
+  std::unordered_map<std::string, std::size_t> per_peer;  // guarded by mutex
 };
 
 // One TCP connection: HTTP/1.1 requests one after another (keep-alive), each answered by a plain
@@ -68,8 +84,12 @@ struct ServerContext {
 // Exchange and StreamSink adapters post there.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
-  HttpConnection(tcp::socket socket, ServerContext& context)
-      : context_(context), stream_(std::move(socket)), keepalive_timer_(stream_.get_executor()) {
+  // `peer_address` was admitted by ServerContext::admit_peer; the connection releases it when it goes.
+  HttpConnection(tcp::socket socket, ServerContext& context, std::string peer_address)
+      : context_(context),
+        stream_(std::move(socket)),
+        keepalive_timer_(stream_.get_executor()),
+        peer_address_(std::move(peer_address)) {
     ++context_.metrics.open_connections;
     beast::error_code ec;
     auto endpoint = stream_.socket().remote_endpoint(ec);
@@ -79,6 +99,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   ~HttpConnection() {
     --context_.metrics.open_connections;
     if (streaming_) --context_.metrics.open_streams;
+    context_.release_peer(peer_address_);
     context_.remove(this);
   }
 
@@ -496,6 +517,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   ServerContext& context_;
   beast::tcp_stream stream_;
   net::steady_timer keepalive_timer_;
+  const std::string peer_address_;  // the remote IP address, as counted per peer
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string peer_;
@@ -559,20 +581,34 @@ class Listener : public std::enable_shared_from_this<Listener> {
       });
       return;
     }
+    beast::error_code ignored;
+    auto remote = socket.remote_endpoint(ignored);
+    std::string address = ignored ? std::string() : remote.address().to_string();
     if (static_cast<std::size_t>(context_.metrics.open_connections.load()) >=
         context_.options.max_connections) {
-      ++context_.metrics.rejected_connections;
       static const std::string kBusy =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: "
           "close\r\n\r\n";
-      beast::error_code ignored;
-      net::write(socket, net::buffer(kBusy), ignored);
-      socket.shutdown(tcp::socket::shutdown_both, ignored);
-      socket.close(ignored);
+      refuse(socket, kBusy);
+    } else if (!context_.admit_peer(address)) {
+      spdlog::debug("refused a connection from {}: {} open from that address (--max-connections-per-peer)",
+                    address, context_.options.max_connections_per_peer);
+      static const std::string kTooMany =
+          "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: "
+          "close\r\n\r\n";
+      refuse(socket, kTooMany);
     } else {
-      std::make_shared<HttpConnection>(std::move(socket), context_)->run();
+      std::make_shared<HttpConnection>(std::move(socket), context_, std::move(address))->run();
     }
     do_accept();
+  }
+
+  void refuse(tcp::socket& socket, const std::string& response) {
+    ++context_.metrics.rejected_connections;
+    beast::error_code ignored;
+    net::write(socket, net::buffer(response), ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
   }
 
   ServerContext& context_;
@@ -624,7 +660,8 @@ int serve_http(mcp::Server& server, const HttpOptions& options, Authenticator au
   std::uint16_t port = acceptor.local_endpoint().port();
 
   Metrics metrics;
-  SessionTable sessions(options.max_sessions, options.session_idle_timeout, metrics);
+  SessionTable sessions(options.max_sessions, options.max_sessions_per_key, options.session_idle_timeout,
+                        metrics);
   std::string host_text = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
   OriginPolicy origins(options.host == "localhost" ? "127.0.0.1" : options.host, port,
                        options.allowed_origins, options.allowed_hosts);

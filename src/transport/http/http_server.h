@@ -32,7 +32,9 @@ struct HttpOptions {
   std::chrono::milliseconds drain_timeout{10000};           // on SIGTERM, how long in-flight calls may finish
   int sse_retry_ms = 1000;                                  // the SSE "retry:" sent to clients
   std::size_t max_connections = 4096;                       // further connections get 503 and are closed
+  std::size_t max_connections_per_peer = 64;                // from one IP address; further ones get 429
   std::size_t max_sessions = 4096;                          // further initialize requests get 503
+  std::size_t max_sessions_per_key = 256;                   // see SessionTable::add: LRU idle evicted, or 429
   SessionLimits session_limits;
 
   std::vector<std::string> allowed_origins;  // --allow-origin: extra Origin values (or "*")

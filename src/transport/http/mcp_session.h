@@ -95,6 +95,9 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   bool closed() const;
 
   void touch() { last_activity_.store(Clock::now().time_since_epoch().count()); }
+  Clock::time_point last_activity() const {
+    return Clock::time_point(Clock::duration(last_activity_.load()));
+  }
   // Idle: no request since `timeout` ago and no stream open.
   bool idle_for(Clock::duration timeout, Clock::time_point now) const;
   // True when no request is in flight (then the session may be destroyed).

@@ -244,6 +244,28 @@ bool RequestHandler::authenticate(const HttpRequest& request, Principal& who,
   return true;
 }
 
+std::optional<HttpResponse> RequestHandler::refuse_session(SessionTable::Added added,
+                                                           const HttpRequest& request,
+                                                           const Principal& who) const {
+  if (added == SessionTable::Added::kTableFull) {
+    spdlog::warn("refused a new session from {}: {} sessions open (--max-sessions)", request.peer,
+                 options_.max_sessions);
+    return error_response(503, kServerError, "Service Unavailable: too many sessions",
+                          {{"Retry-After", "5"}});
+  }
+  if (added == SessionTable::Added::kKeyFull) {
+    spdlog::warn("refused a new session from {}: {} holds {} sessions, none idle (--max-sessions-per-key)",
+                 request.peer, who.key_id.empty() ? std::string("anonymous") : "key " + who.key_id,
+                 options_.max_sessions_per_key);
+    return error_response(429, kServerError,
+                          "Too Many Requests: this API key holds " +
+                              std::to_string(options_.max_sessions_per_key) +
+                              " sessions, all busy; end one with DELETE /mcp or retry later",
+                          {{"Retry-After", "5"}});
+  }
+  return std::nullopt;
+}
+
 std::shared_ptr<McpSession> RequestHandler::owned_session(const std::string& id, const Principal& who,
                                                           SessionKind kind) const {
   auto session = sessions_.find(id);
@@ -303,11 +325,8 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
     }
     session = std::make_shared<McpSession>(server_, random_hex(16), SessionKind::kStreamable, who,
                                            options_.session_limits, metrics_);
-    if (!sessions_.add(session)) {
-      spdlog::warn("refused a new session from {}: {} sessions open (--max-sessions)", request.peer,
-                   options_.max_sessions);
-      return exchange->respond(error_response(503, kServerError, "Service Unavailable: too many sessions",
-                                              {{"Retry-After", "5"}}));
+    if (auto refused = refuse_session(sessions_.add(session), request, who)) {
+      return exchange->respond(std::move(*refused));
     }
   } else {
     if (session_id.empty()) {
@@ -458,9 +477,8 @@ void RequestHandler::legacy_open(const HttpRequest& request, const Principal& wh
   }
   auto session = std::make_shared<McpSession>(server_, random_hex(16), SessionKind::kLegacySse, who,
                                               options_.session_limits, metrics_);
-  if (!sessions_.add(session)) {
-    return exchange->respond(
-        error_response(503, kServerError, "Service Unavailable: too many sessions", {{"Retry-After", "5"}}));
+  if (auto refused = refuse_session(sessions_.add(session), request, who)) {
+    return exchange->respond(std::move(*refused));
   }
   StreamStart start;
   start.mode = StreamStart::Mode::kSse;
