@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/run.h"
 #include "transport/http/api_keys.h"
 #include "transport/http/http_server.h"
 #include "transport/http/security.h"
@@ -71,7 +72,15 @@ int serve_http_transport(mcp::Server& server, Store& store, const Config& config
   options.rate_limit = http.rate_limit;
   options.allowed_origins = http.allow_origins;
   options.allowed_hosts = http.allow_hosts;
-  return transport::http::serve_http(server, options, transport::http::store_authenticator(store));
+  switch (transport::http::serve_http(server, options, transport::http::store_authenticator(store))) {
+    case transport::http::ServeEnd::kDrained:
+      return 0;
+    case transport::http::ServeEnd::kNotListening:
+      return 1;
+    case transport::http::ServeEnd::kAbandoned:
+      exit_abandoning_calls(options.drain_timeout);
+  }
+  return 0;
 }
 
 }  // namespace memtrace::app

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <mutex>
 
 #include <spdlog/spdlog.h>
@@ -47,9 +48,11 @@ class FdWriter final : public jsonrpc::Outbound {
 
 }  // namespace
 
-int serve_stdio(mcp::Server& server, const StdioOptions& options) {
-  FdWriter writer(options.output_fd);
-  mcp::Connection connection(server, writer);
+ServeEnd serve_stdio(mcp::Server& server, const StdioOptions& options) {
+  // On the heap so that calls still running after the drain can keep using them (see kAbandoned).
+  auto writer_owner = std::make_unique<FdWriter>(options.output_fd);
+  auto connection_owner = std::make_unique<mcp::Connection>(server, *writer_owner);
+  mcp::Connection& connection = *connection_owner;
 
   LineReader reader(
       options.max_line_bytes,
@@ -83,13 +86,12 @@ int serve_stdio(mcp::Server& server, const StdioOptions& options) {
 
   spdlog::debug("end of input; waiting up to {} ms for in-flight requests", options.drain_timeout.count());
   if (!connection.drain(options.drain_timeout)) {
-    // Unwinding now would wait on calls that are stuck (and whose replies nobody reads any more).
-    spdlog::warn("in-flight requests did not finish within {} ms; exiting anyway",
-                 options.drain_timeout.count());
-    spdlog::default_logger()->flush();
-    ::_exit(0);
+    // The stuck calls still answer through the connection and the writer: leave both alive.
+    (void)connection_owner.release();
+    (void)writer_owner.release();
+    return ServeEnd::kAbandoned;
   }
-  return 0;
+  return ServeEnd::kDrained;
 }
 
 }  // namespace memtrace::transport

@@ -637,15 +637,19 @@ void raise_fd_limit() {
 
 }  // namespace
 
-int serve_http(mcp::Server& server, const HttpOptions& options, Authenticator authenticate) {
+ServeEnd serve_http(mcp::Server& server, const HttpOptions& options, Authenticator authenticate) {
   raise_fd_limit();
-  net::io_context ioc(static_cast<int>(std::max<std::size_t>(1, options.io_threads)));
+  // What calls in flight reach (sessions, their streams' connections, the strands they post to) lives on
+  // the heap, so that it can outlive this function when calls are abandoned (ServeEnd::kAbandoned).
+  auto ioc_owner =
+      std::make_unique<net::io_context>(static_cast<int>(std::max<std::size_t>(1, options.io_threads)));
+  net::io_context& ioc = *ioc_owner;
 
   beast::error_code ec;
   auto address = net::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
   if (ec) {
     spdlog::critical("cannot listen on {}: not an IP address ({})", options.host, ec.message());
-    return 1;
+    return ServeEnd::kNotListening;
   }
   tcp::acceptor acceptor(ioc);
   tcp::endpoint endpoint(address, options.port);
@@ -655,18 +659,23 @@ int serve_http(mcp::Server& server, const HttpOptions& options, Authenticator au
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
     spdlog::critical("cannot listen on {}:{}: {}", options.host, options.port, ec.message());
-    return 1;
+    return ServeEnd::kNotListening;
   }
   std::uint16_t port = acceptor.local_endpoint().port();
 
-  Metrics metrics;
-  SessionTable sessions(options.max_sessions, options.max_sessions_per_key, options.session_idle_timeout,
-                        metrics);
+  auto metrics_owner = std::make_unique<Metrics>();
+  Metrics& metrics = *metrics_owner;
+  auto sessions_owner = std::make_unique<SessionTable>(options.max_sessions, options.max_sessions_per_key,
+                                                       options.session_idle_timeout, metrics);
+  SessionTable& sessions = *sessions_owner;
   std::string host_text = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
   OriginPolicy origins(options.host == "localhost" ? "127.0.0.1" : options.host, port,
                        options.allowed_origins, options.allowed_hosts);
-  RequestHandler handler(server, options, std::move(origins), std::move(authenticate), sessions, metrics);
-  ServerContext context(ioc, options, handler, metrics);
+  auto handler_owner = std::make_unique<RequestHandler>(server, options, std::move(origins),
+                                                        std::move(authenticate), sessions, metrics);
+  RequestHandler& handler = *handler_owner;
+  auto context_owner = std::make_unique<ServerContext>(ioc, options, handler, metrics);
+  ServerContext& context = *context_owner;
 
   auto listener = std::make_shared<Listener>(context, std::move(acceptor));
   listener->run();
@@ -737,11 +746,15 @@ int serve_http(mcp::Server& server, const HttpOptions& options, Authenticator au
   for (auto& t : threads) t.join();
   spdlog::info("HTTP server stopped");
   if (!drained) {
-    // Handlers still running would answer into freed sessions; leave without unwinding.
-    spdlog::default_logger()->flush();
-    ::_exit(0);
+    // Calls still running answer into these sessions and post to these strands: leave them alive.
+    (void)context_owner.release();
+    (void)handler_owner.release();
+    (void)sessions_owner.release();
+    (void)metrics_owner.release();
+    (void)ioc_owner.release();
+    return ServeEnd::kAbandoned;
   }
-  return 0;
+  return ServeEnd::kDrained;
 }
 
 }  // namespace memtrace::transport::http

@@ -51,8 +51,15 @@ struct HttpOptions {
 // key store could not be asked (the request gets 503). Called on I/O threads; should be quick.
 using Authenticator = std::function<Result<std::optional<Principal>>(const std::string& token)>;
 
+enum class ServeEnd {
+  kDrained,       // stopped by a signal, and every call in flight finished
+  kAbandoned,     // calls were still running after drain_timeout; the transport's state is left alive for
+                  // them: the caller must end the process without destroying `server`
+  kNotListening,  // the address could not be bound (logged)
+};
+
 // Serves until SIGTERM or SIGINT: then stops accepting, lets in-flight calls finish (up to
-// drain_timeout), closes streams and returns 0. Returns 1 if the address cannot be bound.
-int serve_http(mcp::Server& server, const HttpOptions& options, Authenticator authenticate);
+// drain_timeout), closes streams and returns. What to do about abandoned calls is the caller's decision.
+ServeEnd serve_http(mcp::Server& server, const HttpOptions& options, Authenticator authenticate);
 
 }  // namespace memtrace::transport::http
