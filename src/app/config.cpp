@@ -51,8 +51,21 @@ void add_http_options(CLI::App& app, Config& config) {
       ->envname("MEMTRACE_MAX_CONNECTIONS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
       ->capture_default_str();
+  app.add_option("--max-connections-per-peer", http.max_connections_per_peer,
+                 "Open TCP connections from one IP address (loopback too) at most; more get 429, so one "
+                 "peer cannot use up --max-connections")
+      ->envname("MEMTRACE_MAX_CONNECTIONS_PER_PEER")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->capture_default_str();
   app.add_option("--max-sessions", http.max_sessions, "Open MCP sessions at most; more get 503")
       ->envname("MEMTRACE_MAX_SESSIONS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--max-sessions-per-key", http.max_sessions_per_key,
+                 "Open MCP sessions per API key at most (clients without a key share one quota). A new "
+                 "session past it ends that key's least recently used idle session (no stream open, no "
+                 "call running; its client gets 404 and starts over); if none is idle: 429 + Retry-After")
+      ->envname("MEMTRACE_MAX_SESSIONS_PER_KEY")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
       ->capture_default_str();
   app.add_option("--session-idle-timeout", http.session_idle_timeout_s,
@@ -167,7 +180,7 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->capture_default_str();
   app.add_option("--max-content-bytes", config.max_content_bytes, "Largest memory content accepted, in bytes")
       ->envname("MEMTRACE_MAX_CONTENT_BYTES")
-      ->check(CLI::Range(std::size_t{16}, std::size_t{16} * 1024 * 1024))
+      ->check(CLI::Range(std::size_t{16}, kMaxContentBytesCeiling))
       ->capture_default_str();
   app.add_option("--workers", config.workers, "Threads that run tool calls")
       ->envname("MEMTRACE_WORKERS")

@@ -8,6 +8,10 @@
 
 namespace memtrace::app {
 
+// The largest --max-content-bytes accepted. The tool schemas cap content (and decision, reasoning,
+// result) at this many characters, so that the schema never refuses what the flag allows.
+inline constexpr std::size_t kMaxContentBytesCeiling = 16 * 1024 * 1024;
+
 // --transport http: Streamable HTTP at /mcp and legacy SSE at /sse (transport/http/http_server.h).
 struct HttpConfig {
   std::string listen = "127.0.0.1:8765";   // HOST:PORT; port 0 picks a free one (logged)
@@ -17,7 +21,9 @@ struct HttpConfig {
   std::vector<std::string> allow_hosts;    // extra allowed Host header values
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::size_t max_connections = 4096;
+  std::size_t max_connections_per_peer = 64;  // per remote IP address, loopback included
   std::size_t max_sessions = 4096;
+  std::size_t max_sessions_per_key = 256;  // per API key (anonymous clients share one quota)
   double session_idle_timeout_s = 1800;
   double header_timeout_s = 10;
   double idle_timeout_s = 60;
@@ -44,7 +50,7 @@ struct Config {
   std::string ns = "default";
   std::string log_level = "info";
   std::size_t max_line_bytes = 4 * 1024 * 1024;
-  std::size_t max_content_bytes = 64 * 1024;
+  std::size_t max_content_bytes = 64 * 1024;  // at most kMaxContentBytesCeiling
   std::size_t workers = 4;
   std::vector<std::string> session_metadata;  // "key=value" (value: a string); resume or create at start
   bool context_in_instructions = false;       // default: on when session_id or session_metadata is set

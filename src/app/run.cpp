@@ -86,6 +86,14 @@ Result<std::string> open_configured_session(Engine& engine, const Config& config
 
 }  // namespace
 
+void exit_abandoning_calls(std::chrono::milliseconds waited) {
+  spdlog::error(
+      "calls still running {} ms after the server began to stop were abandoned; exiting with status {}",
+      waited.count(), kExitCallsAbandoned);
+  spdlog::default_logger()->flush();
+  ::_exit(kExitCallsAbandoned);
+}
+
 int run(const Config& config) {
   setup_logging(config.log_level);
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error value from write(), not a dead process
@@ -150,7 +158,10 @@ int run(const Config& config) {
   ExpiryPurger purger(**store, clock);
   transport::StdioOptions stdio;
   stdio.max_line_bytes = config.max_line_bytes;
-  return transport::serve_stdio(server, stdio);
+  if (transport::serve_stdio(server, stdio) == transport::ServeEnd::kAbandoned) {
+    exit_abandoning_calls(stdio.drain_timeout);
+  }
+  return 0;
 }
 
 }  // namespace memtrace::app

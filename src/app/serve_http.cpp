@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/run.h"
 #include "transport/http/api_keys.h"
 #include "transport/http/http_server.h"
 #include "transport/http/security.h"
@@ -61,7 +62,9 @@ int serve_http_transport(mcp::Server& server, Store& store, const Config& config
   options.io_threads = http.threads;
   options.max_body_bytes = http.max_body_bytes;
   options.max_connections = http.max_connections;
+  options.max_connections_per_peer = http.max_connections_per_peer;
   options.max_sessions = http.max_sessions;
+  options.max_sessions_per_key = http.max_sessions_per_key;
   options.session_idle_timeout = millis(http.session_idle_timeout_s);
   options.header_timeout = millis(http.header_timeout_s);
   options.idle_timeout = millis(http.idle_timeout_s);
@@ -69,7 +72,15 @@ int serve_http_transport(mcp::Server& server, Store& store, const Config& config
   options.rate_limit = http.rate_limit;
   options.allowed_origins = http.allow_origins;
   options.allowed_hosts = http.allow_hosts;
-  return transport::http::serve_http(server, options, transport::http::store_authenticator(store));
+  switch (transport::http::serve_http(server, options, transport::http::store_authenticator(store))) {
+    case transport::http::ServeEnd::kDrained:
+      return 0;
+    case transport::http::ServeEnd::kNotListening:
+      return 1;
+    case transport::http::ServeEnd::kAbandoned:
+      exit_abandoning_calls(options.drain_timeout);
+  }
+  return 0;
 }
 
 }  // namespace memtrace::app

@@ -1,7 +1,9 @@
 #include "jsonrpc/endpoint.h"
 
 #include <condition_variable>
+#include <exception>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -76,6 +78,9 @@ struct PendingRequest {
   std::string method;
   std::atomic<bool> cancelled{false};
   std::atomic<bool> answered{false};
+  // The receiving thread while it runs the handler: a Reply that this thread destroys while an exception
+  // escapes the handler leaves the answer to the dispatcher's catch, which knows what was thrown.
+  std::atomic<std::thread::id> dispatcher{};
 
   void answer(std::string message) {
     if (answered.exchange(true)) {
@@ -128,6 +133,9 @@ Reply::Reply(std::shared_ptr<detail::PendingRequest> pending) : pending_(std::mo
 
 Reply::~Reply() {
   if (pending_ && !pending_->answered.load()) {
+    if (std::uncaught_exceptions() > 0 && pending_->dispatcher.load() == std::this_thread::get_id()) {
+      return;  // the exception is on its way to receive_one's catch, which answers
+    }
     spdlog::error("bug: request {} ({}) finished without an answer; replying -32603",
                   pending_->id.to_string(), pending_->method);
     pending_->answer(
@@ -192,7 +200,15 @@ void Endpoint::receive_one(Message message, const std::shared_ptr<BatchCollector
     return;
   }
   if (auto* notification = std::get_if<Notification>(&message)) {
-    if (handlers_.on_notification) handlers_.on_notification(std::move(*notification));
+    if (!handlers_.on_notification) return;
+    std::string method = notification->method;
+    try {
+      handlers_.on_notification(std::move(*notification));
+    } catch (const std::exception& e) {
+      spdlog::error("notification {} failed: {}", method, e.what());
+    } catch (...) {
+      spdlog::error("notification {} failed with an unknown exception", method);
+    }
     return;
   }
   if (auto* response = std::get_if<Response>(&message)) {
@@ -229,7 +245,23 @@ void Endpoint::receive_one(Message message, const std::shared_ptr<BatchCollector
     }
     it->second = pending;
   }
-  handlers_.on_request(std::move(request), Reply(std::move(pending)));
+  // Anything a synchronous handler throws is answered here (-32603) and logged; the server lives on.
+  auto guard = pending;
+  guard->dispatcher = std::this_thread::get_id();
+  try {
+    handlers_.on_request(std::move(request), Reply(std::move(pending)));
+    guard->dispatcher = std::thread::id();
+  } catch (const std::exception& e) {
+    guard->dispatcher = std::thread::id();
+    spdlog::error("request {} ({}) failed: {}", guard->id.to_string(), guard->method, e.what());
+    if (!guard->answered.load())
+      guard->answer(serialize_error(guard->id, ErrorObject{kInternalError, "Internal error", nullptr}));
+  } catch (...) {
+    guard->dispatcher = std::thread::id();
+    spdlog::error("request {} ({}) failed with an unknown exception", guard->id.to_string(), guard->method);
+    if (!guard->answered.load())
+      guard->answer(serialize_error(guard->id, ErrorObject{kInternalError, "Internal error", nullptr}));
+  }
 }
 
 void Endpoint::reject(const std::optional<Id>& id, ErrorObject error) {

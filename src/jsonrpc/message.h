@@ -2,6 +2,7 @@
 // request / notification / response / invalid, and compact serialization.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -74,12 +75,18 @@ struct Invalid {
 
 using Message = std::variant<Request, Notification, Response, Invalid>;
 
+// The deepest nesting of arrays and objects a message may have (the message object itself is level 1).
+// Deeper text is refused before it is parsed: nothing downstream (copies, schema validation, dumps)
+// then recurses more than this many levels into client JSON.
+inline constexpr std::size_t kMaxNestingDepth = 64;
+
 // One line or HTTP body: a single message or a batch (a JSON array).
 struct Parsed {
   std::vector<Message> messages;
   bool is_batch = false;
 };
 
+// Never throws. Text nested deeper than kMaxNestingDepth is one Invalid (-32600, id echoed if sniffed).
 Parsed parse(std::string_view text);
 Message classify(const Json& value);
 

@@ -6,7 +6,6 @@
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
 namespace memtrace::mcp {
@@ -37,13 +36,11 @@ std::string expected_type(const Json& type) {
   return out;
 }
 
+// As valijson decides: 200.0 is a number but not an integer (the handlers read integers as integers).
 bool matches_type(const Json& v, const std::string& t) {
   if (t == "string") return v.is_string();
   if (t == "number") return v.is_number();
-  if (t == "integer")
-    return v.is_number_integer() ||
-           (v.is_number_float() &&
-            v.get<double>() == static_cast<double>(static_cast<long long>(v.get<double>())));
+  if (t == "integer") return v.is_number_integer();
   if (t == "boolean") return v.is_boolean();
   if (t == "array") return v.is_array();
   if (t == "object") return v.is_object();
@@ -56,6 +53,39 @@ std::string short_value(const Json& v) {
   return text;
 }
 
+// What was sent instead of the expected type: the number itself when a number of the wrong kind came
+// ("limit must be an integer, got 200.0"), else its type ("content must be a string, got an integer").
+std::string got_instead(const Json& v) {
+  return v.is_number_float() ? short_value(v) : json_type_name(v);
+}
+
+std::string characters(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " character" : " characters");
+}
+
+// Characters as JSON Schema counts them (code points), not bytes.
+std::size_t utf8_length(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// The length rules of a string, checked before any pattern so that no regex ever runs on unbounded input
+// (std::regex recurses per character). Empty if the length is fine.
+std::string explain_length(const std::string& name, const Json& schema, const std::string& text) {
+  std::size_t length = utf8_length(text);
+  if (auto m = schema.find("maxLength"); m != schema.end() && length > m->get<std::size_t>()) {
+    return name + " must be at most " + characters(m->get<std::size_t>()) + " long, got " +
+           std::to_string(length);
+  }
+  if (auto m = schema.find("minLength"); m != schema.end() && length < m->get<std::size_t>()) {
+    return m->get<std::size_t>() == 1
+               ? name + " must not be empty"
+               : name + " must be at least " + characters(m->get<std::size_t>()) + " long";
+  }
+  return {};
+}
+
 // Explains why `value` fails `schema`, checking the common keywords in the order a reader cares
 // about. `name` is the field's path ("importance", "tags[2]"). Empty if nothing here explains it.
 std::string explain(const std::string& name, const Json& schema, const Json& value) {
@@ -65,7 +95,7 @@ std::string explain(const std::string& name, const Json& schema, const Json& val
                                 : std::any_of(type->begin(), type->end(), [&](const Json& t) {
                                     return matches_type(value, t.get<std::string>());
                                   });
-    if (!ok) return name + " must be " + expected_type(*type) + ", got " + json_type_name(value);
+    if (!ok) return name + " must be " + expected_type(*type) + ", got " + got_instead(value);
   }
   if (auto e = schema.find("enum"); e != schema.end() && std::find(e->begin(), e->end(), value) == e->end()) {
     std::string options;
@@ -88,14 +118,8 @@ std::string explain(const std::string& name, const Json& schema, const Json& val
     }
   }
   if (value.is_string()) {
-    auto length = value.get<std::string>().size();
-    if (auto m = schema.find("minLength"); m != schema.end() && length < m->get<std::size_t>()) {
-      return m->get<std::size_t>() == 1 ? name + " must not be empty"
-                                        : name + " must be at least " + m->dump() + " characters long";
-    }
-    if (auto m = schema.find("maxLength"); m != schema.end() && length > m->get<std::size_t>()) {
-      return name + " must be at most " + m->dump() + " characters long, got " + std::to_string(length);
-    }
+    if (auto why = explain_length(name, schema, value.get_ref<const std::string&>()); !why.empty())
+      return why;
     if (auto p = schema.find("pattern"); p != schema.end()) {
       if (!std::regex_search(value.get<std::string>(), std::regex(p->get<std::string>()))) {
         std::string hint = schema.value("description", std::string());
@@ -106,6 +130,9 @@ std::string explain(const std::string& name, const Json& schema, const Json& val
   if (value.is_array()) {
     if (auto m = schema.find("maxItems"); m != schema.end() && value.size() > m->get<std::size_t>()) {
       return name + " may hold at most " + m->dump() + " items, got " + std::to_string(value.size());
+    }
+    if (auto m = schema.find("minItems"); m != schema.end() && value.size() < m->get<std::size_t>()) {
+      return name + " must hold at least " + m->dump() + " items, got " + std::to_string(value.size());
     }
     if (auto items = schema.find("items"); items != schema.end()) {
       for (std::size_t i = 0; i < value.size(); ++i) {
@@ -118,16 +145,30 @@ std::string explain(const std::string& name, const Json& schema, const Json& val
     const Json empty = Json::object();
     const Json& properties = schema.contains("properties") ? schema["properties"] : empty;
     std::string prefix = name.empty() ? "" : name + ".";
+    std::string what = name.empty() ? std::string("the arguments") : name;
+    if (auto m = schema.find("maxProperties"); m != schema.end() && value.size() > m->get<std::size_t>()) {
+      return what + " may hold at most " + m->dump() + " keys, got " + std::to_string(value.size());
+    }
+    if (auto names = schema.find("propertyNames"); names != schema.end()) {
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        auto why = explain_length("a key of " + what, *names, it.key());
+        if (!why.empty()) return why;
+      }
+    }
     if (auto required = schema.find("required"); required != schema.end()) {
       for (const auto& key : *required) {
         if (!value.contains(key.get<std::string>())) return prefix + key.get<std::string>() + " is required";
       }
     }
     for (auto it = value.begin(); it != value.end(); ++it) {
+      const Json additional = schema.value("additionalProperties", Json(true));
       if (auto p = properties.find(it.key()); p != properties.end()) {
         auto why = explain(prefix + it.key(), *p, it.value());
         if (!why.empty()) return why;
-      } else if (schema.value("additionalProperties", Json(true)) == Json(false)) {
+      } else if (additional.is_object()) {
+        auto why = explain(prefix + it.key(), additional, it.value());
+        if (!why.empty()) return why;
+      } else if (additional == Json(false)) {
         std::string known;
         for (auto k = properties.begin(); k != properties.end(); ++k)
           known += (known.empty() ? "" : ", ") + k.key();
@@ -155,26 +196,22 @@ SchemaValidator::~SchemaValidator() = default;
 SchemaValidator::SchemaValidator(SchemaValidator&&) noexcept = default;
 
 std::optional<std::string> SchemaValidator::validate(const Json& value) const {
+  // Without a results object valijson stops at the first failing constraint, and it checks maxLength
+  // before pattern: a string over its maxLength never reaches std::regex. (With results it would run
+  // every constraint to collect all errors.) The sentence then comes from explain(), which keeps the
+  // same order.
   // One Validator per thread, kept: it caches the compiled std::regex of every "pattern" keyword, and a
   // fresh one per call recompiled them all (tens of microseconds per tool call). The cache is keyed by
   // the pattern text, so one Validator serves every schema; it is not thread-safe, hence per thread.
   static thread_local valijson::Validator validator;
-  valijson::ValidationResults results;
   valijson::adapters::NlohmannJsonAdapter target(value);
-  if (validator.validate(impl_->schema, target, &results)) return std::nullopt;
+  if (validator.validate(impl_->schema, target, nullptr)) return std::nullopt;
 
   std::string why = explain("", impl_->document, value);
   if (!why.empty()) return why;
-  // Something our explainer does not cover (e.g. a composition keyword): report valijson's words.
-  valijson::ValidationResults::Error error;
-  std::string path;
-  if (results.popError(error)) {
-    for (const auto& part : error.context) {
-      if (part != "<root>") path += part;
-    }
-    return (path.empty() ? std::string("arguments") : path) + ": " + error.description;
-  }
-  return "the arguments do not match the tool's input schema";
+  // A keyword explain() does not know (e.g. a composition keyword in a fixture schema). valijson is not
+  // asked for its own words: collecting them runs every constraint, patterns on over-long strings too.
+  return std::string("the arguments do not match the tool's input schema; see its description in tools/list");
 }
 
 }  // namespace memtrace::mcp

@@ -48,62 +48,71 @@ class FdWriter final : public jsonrpc::Outbound {
   bool broken_ = false;
 };
 
+// Everything a served client's calls use, on the heap: calls still running after the drain keep using
+// it (see ServeEnd::kAbandoned), so then it is left alive rather than destroyed under them.
+struct StdioSession {
+  explicit StdioSession(const StdioOptions& options) : writer(options.output_fd) {}
+  FdWriter writer;
+  std::string chunk = std::string(64 * 1024, '\0');
+  std::optional<LineReader> reader;
+  std::unique_ptr<mcp::Connection> connection;
+  std::unique_ptr<StdioRelay> relay;  // last: joined first, while the rest still exists
+};
+
 }  // namespace
 
-int serve_stdio(mcp::Server& server, const StdioOptions& options) {
-  FdWriter writer(options.output_fd);
-  std::unique_ptr<mcp::Connection> connection;
-  std::string chunk(64 * 1024, '\0');
-  std::optional<LineReader> reader;
+ServeEnd serve_stdio(mcp::Server& server, const StdioOptions& options) {
+  auto session = std::make_unique<StdioSession>(options);
+  StdioSession& s = *session;
 
   // One chunk from stdin, handed to the connection line by line. Only the relay's reader calls it.
-  auto read_once = [&]() -> bool {
+  auto read_once = [&s, &options]() -> bool {
     for (;;) {
-      ssize_t n = ::read(options.input_fd, chunk.data(), chunk.size());
+      ssize_t n = ::read(options.input_fd, s.chunk.data(), s.chunk.size());
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) spdlog::error("reading stdin failed: {}", std::strerror(errno));
       if (n <= 0) {
-        reader->finish();
+        s.reader->finish();
         return false;
       }
-      reader->feed(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+      s.reader->feed(std::string_view(s.chunk.data(), static_cast<std::size_t>(n)));
       return true;
     }
   };
-  StdioRelay relay({read_once, [&] { return !connection->backlogged(); }});
+  s.relay = std::make_unique<StdioRelay>(
+      StdioRelay::Hooks{read_once, [&s] { return !s.connection->backlogged(); }});
 
   mcp::ConnectionOptions connection_options;
-  connection_options.executor = &relay;
-  connection = std::make_unique<mcp::Connection>(server, writer, connection_options);
-  reader.emplace(options.max_line_bytes,
-                 LineReader::Handlers{
-                     [&](std::string_view line) { connection->receive(line); },
-                     [&](std::string_view prefix, std::size_t total) {
-                       spdlog::warn("dropped a {}-byte message: over the {}-byte line limit", total,
-                                    options.max_line_bytes);
-                       connection->reject(
-                           jsonrpc::sniff_id(prefix),
-                           {jsonrpc::kInvalidRequest,
-                            "Invalid Request: message of " + std::to_string(total) + " bytes exceeds the " +
-                                std::to_string(options.max_line_bytes) + "-byte limit (--max-line-bytes)",
-                            nullptr});
-                     },
-                 });
+  connection_options.executor = s.relay.get();
+  s.connection = std::make_unique<mcp::Connection>(server, s.writer, connection_options);
+  s.reader.emplace(options.max_line_bytes,
+                   LineReader::Handlers{
+                       [&s](std::string_view line) { s.connection->receive(line); },
+                       [&s, &options](std::string_view prefix, std::size_t total) {
+                         spdlog::warn("dropped a {}-byte message: over the {}-byte line limit", total,
+                                      options.max_line_bytes);
+                         s.connection->reject(
+                             jsonrpc::sniff_id(prefix),
+                             {jsonrpc::kInvalidRequest,
+                              "Invalid Request: message of " + std::to_string(total) + " bytes exceeds the " +
+                                  std::to_string(options.max_line_bytes) + "-byte limit (--max-line-bytes)",
+                              nullptr});
+                       },
+                   });
 
   // Two threads are enough for one client: its calls run one at a time, and while one thread runs a
   // call the other reads (a blocking read works for pipes, files and terminals alike).
-  relay.start(1);
-  relay.run();
+  s.relay->start(1);
+  s.relay->run();
 
   spdlog::debug("end of input; waiting up to {} ms for in-flight requests", options.drain_timeout.count());
-  if (!connection->drain(options.drain_timeout)) {
-    // Unwinding now would wait on calls that are stuck (and whose replies nobody reads any more).
-    spdlog::warn("in-flight requests did not finish within {} ms; exiting anyway",
-                 options.drain_timeout.count());
-    spdlog::default_logger()->flush();
-    ::_exit(0);
+  if (!s.connection->drain(options.drain_timeout)) {
+    // The stuck calls still answer through the connection and the writer, on the relay's thread:
+    // leave all of it alive.
+    (void)session.release();
+    return ServeEnd::kAbandoned;
   }
-  return 0;
+  return ServeEnd::kDrained;
 }
 
 }  // namespace memtrace::transport

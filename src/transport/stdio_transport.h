@@ -16,7 +16,13 @@ struct StdioOptions {
   int output_fd = 1;
 };
 
-// Serves one client until end of input; returns the process exit code (0 after a clean end).
-int serve_stdio(mcp::Server& server, const StdioOptions& options);
+enum class ServeEnd {
+  kDrained,    // end of input, and every call in flight finished
+  kAbandoned,  // calls were still running after drain_timeout; they still use the transport's state,
+               // which is left alive: the caller must end the process without destroying `server`
+};
+
+// Serves one client until end of input. What to do about abandoned calls is the caller's decision.
+ServeEnd serve_stdio(mcp::Server& server, const StdioOptions& options);
 
 }  // namespace memtrace::transport

@@ -95,11 +95,18 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(std::uint16_t port, std::string host_header) : impl_(std::make_unique<Impl>()) {
+HttpClient::HttpClient(std::uint16_t port, std::string host_header, const std::string& source_address)
+    : impl_(std::make_unique<Impl>()) {
   impl_->port = port;
   impl_->host_header = host_header.empty() ? "127.0.0.1:" + std::to_string(port) : host_header;
   impl_->stream.expires_after(std::chrono::seconds(10));
   beast::error_code ec;
+  if (!source_address.empty()) {
+    // Another loopback address (127.0.0.2, ...): to the server, a different peer.
+    impl_->stream.socket().open(tcp::v4());
+    impl_->stream.socket().bind(tcp::endpoint(net::ip::make_address(source_address), 0), ec);
+    if (ec) throw std::runtime_error("cannot bind to " + source_address + ": " + ec.message());
+  }
   impl_->stream.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
                               [&](beast::error_code e) { ec = e; });
   impl_->run();
@@ -265,8 +272,16 @@ HttpServerProcess::~HttpServerProcess() {
 
 // ---- McpHttpSession --------------------------------------------------------------------------------
 
-McpHttpSession::McpHttpSession(std::uint16_t port, Headers extra_headers)
-    : port_(port), extra_(std::move(extra_headers)), client_(port) {}
+McpHttpSession::McpHttpSession(std::uint16_t port, Headers extra_headers, const std::string& source_address)
+    : port_(port), extra_(std::move(extra_headers)), client_(port, {}, source_address) {}
+
+McpHttpSession::McpHttpSession(std::uint16_t port, const McpHttpSession& joined,
+                               const std::string& source_address)
+    : port_(port),
+      extra_(joined.extra_),
+      client_(port, {}, source_address),
+      session_id_(joined.session_id_),
+      version_(joined.version_) {}
 
 Headers McpHttpSession::headers(bool with_session) const {
   Headers h = {{"Accept", "application/json, text/event-stream"}, {"Content-Type", "application/json"}};

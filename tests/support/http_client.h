@@ -43,7 +43,9 @@ struct SseEvent {
 // (request) or incrementally (begin + next_event / read_body). Not thread-safe.
 class HttpClient {
  public:
-  explicit HttpClient(std::uint16_t port, std::string host_header = {});
+  // `source_address`: connect from this local address (e.g. 127.0.0.2) instead of any.
+  explicit HttpClient(std::uint16_t port, std::string host_header = {},
+                      const std::string& source_address = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -91,7 +93,10 @@ class HttpServerProcess {
 // A Streamable HTTP MCP client on top of HttpClient: keeps the session id and protocol version.
 class McpHttpSession {
  public:
-  explicit McpHttpSession(std::uint16_t port, Headers extra_headers = {});
+  explicit McpHttpSession(std::uint16_t port, Headers extra_headers = {},
+                          const std::string& source_address = {});
+  // Another keep-alive connection into `joined`'s session (same session id, version and headers).
+  McpHttpSession(std::uint16_t port, const McpHttpSession& joined, const std::string& source_address = {});
 
   // POST initialize (+ notifications/initialized); returns the initialize reply.
   HttpReply initialize(const std::string& version = "2025-11-25");

@@ -1,6 +1,7 @@
 // The endpoint's guarantees: one answer per request, none for notifications or cancelled requests,
 // batches answered as one array, duplicates refused.
 #include <mutex>
+#include <stdexcept>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -32,9 +33,13 @@ struct EndpointTest : ::testing::Test {
                                if (r.method == "echo") return reply.result(r.params);
                                if (r.method == "park") return parked.push_back(std::move(reply));
                                if (r.method == "forget") return;  // a buggy handler that never answers
+                               if (r.method == "throw") throw std::runtime_error("store exploded");
                                reply.error(kMethodNotFound, "Method not found");
                              },
-                             [this](Notification n) { notifications.push_back(n.method); },
+                             [this](Notification n) {
+                               if (n.method == "throw") throw std::runtime_error("boom");
+                               notifications.push_back(n.method);
+                             },
                              [this] { return batches; },
                          }};
 };
@@ -145,6 +150,26 @@ TEST_F(EndpointTest, NotifyCarriesTheRelatedRequest) {
   ASSERT_EQ(out.sent.size(), 1u);
   EXPECT_FALSE(out.sent[0].contains("id"));
   EXPECT_EQ(out.relations[0], Id(3));
+}
+
+TEST_F(EndpointTest, AHandlerThatThrowsIsAnsweredInternalErrorOnceAndTheEndpointLivesOn) {
+  EXPECT_NO_THROW(endpoint.receive(R"({"jsonrpc":"2.0","id":9,"method":"throw"})"));
+  ASSERT_EQ(out.sent.size(), 1u);
+  EXPECT_EQ(out.sent[0]["id"], 9);
+  EXPECT_EQ(out.sent[0]["error"]["code"], kInternalError);
+  EXPECT_EQ(out.sent[0]["error"]["message"], "Internal error");
+  EXPECT_EQ(endpoint.in_flight(), 0u);
+  // The id is free again and the endpoint answers the next request.
+  endpoint.receive(R"({"jsonrpc":"2.0","id":9,"method":"echo","params":{"y":2}})");
+  ASSERT_EQ(out.sent.size(), 2u);
+  EXPECT_EQ(out.sent[1]["result"]["y"], 2);
+}
+
+TEST_F(EndpointTest, ANotificationHandlerThatThrowsIsContained) {
+  EXPECT_NO_THROW(endpoint.receive(R"({"jsonrpc":"2.0","method":"throw"})"));
+  EXPECT_TRUE(out.sent.empty());
+  endpoint.receive(R"({"jsonrpc":"2.0","method":"after"})");
+  EXPECT_EQ(notifications, std::vector<std::string>{"after"});
 }
 
 }  // namespace

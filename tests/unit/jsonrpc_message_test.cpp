@@ -1,4 +1,6 @@
 // Parsing and classification of JSON-RPC messages, and what goes back on the wire.
+#include <chrono>
+
 #include <gtest/gtest.h>
 
 #include "jsonrpc/message.h"
@@ -121,6 +123,84 @@ TEST(JsonRpcMessage, SniffIdFindsTopLevelIdInATruncatedMessage) {
   EXPECT_FALSE(sniff_id(R"({"method":"m","params":{"id":1,"content":"xxxxxxxx)"));
   EXPECT_FALSE(sniff_id("garbage"));
   EXPECT_FALSE(sniff_id(R"({"id":null,"method":"x"})"));
+}
+
+std::string nested_objects(std::size_t levels) {
+  std::string text;
+  for (std::size_t i = 0; i < levels; ++i) text += R"({"a":)";
+  text += "1";
+  text += std::string(levels, '}');
+  return text;
+}
+
+std::string request_with_params(const std::string& params) {
+  return R"({"jsonrpc":"2.0","id":1,"method":"ping","params":)" + params + "}";
+}
+
+TEST(JsonRpcMessageDepth, SixtyFourLevelsAreAcceptedSixtyFiveAreRefusedWithTheId) {
+  // The message object is level 1, params level 2: 62 more levels inside params make 64 in all.
+  auto ok = std::get<Request>(only(request_with_params(nested_objects(63))));
+  EXPECT_TRUE(ok.params.is_object());
+  auto deep = std::get<Invalid>(only(request_with_params(nested_objects(64))));
+  EXPECT_EQ(deep.error.code, kInvalidRequest);
+  EXPECT_EQ(deep.error.message, "Invalid Request: nesting deeper than 64 levels");
+  EXPECT_EQ(deep.id, Id(1));
+}
+
+TEST(JsonRpcMessageDepth, SixtyThousandNestedObjectsAreRefusedNotParsed) {
+  // The reported crash: about 360 KB that used to overflow the stack when params were copied.
+  auto deep = std::get<Invalid>(only(request_with_params(nested_objects(60000))));
+  EXPECT_EQ(deep.error.code, kInvalidRequest);
+  EXPECT_EQ(deep.id, Id(1));
+  auto arrays = std::get<Invalid>(only(std::string(200000, '[') + std::string(200000, ']')));
+  EXPECT_EQ(arrays.error.code, kInvalidRequest);
+  EXPECT_FALSE(arrays.id);
+  // The id is found even when it follows the deep part.
+  std::string late_id =
+      R"({"jsonrpc":"2.0","method":"ping","params":)" + nested_objects(1000) + R"(,"id":"late"})";
+  EXPECT_EQ(std::get<Invalid>(only(late_id)).id, Id(std::string("late")));
+}
+
+TEST(JsonRpcMessageDepth, BracketsAndEscapedQuotesInsideStringsDoNotCount) {
+  std::string brackets(5000, '[');
+  std::string text = request_with_params(R"({"s":")" + brackets + R"(\"{{{{\\","t":"\\\"[[[[[["})");
+  auto request = std::get<Request>(only(text));
+  EXPECT_EQ(request.params["s"].get<std::string>(), brackets + "\"{{{{\\");
+  EXPECT_EQ(request.params["t"].get<std::string>(), "\\\"[[[[[[");
+  // An escaped backslash before a quote ends the string: what follows is structure again and counts.
+  std::string closing = R"({"jsonrpc":"2.0","id":2,"method":"ping","params":{"s":"\\",)";
+  for (int i = 0; i < 70; ++i) closing += R"("k":[)";
+  EXPECT_EQ(std::get<Invalid>(only(closing)).error.code, kInvalidRequest);
+}
+
+TEST(JsonRpcMessageDepth, DeepBatchIsOneInvalidRequest) {
+  std::string batch = "[" + request_with_params(nested_objects(100)) + "]";
+  Parsed parsed = parse(batch);
+  EXPECT_FALSE(parsed.is_batch);
+  ASSERT_EQ(parsed.messages.size(), 1u);
+  EXPECT_EQ(std::get<Invalid>(parsed.messages.front()).error.code, kInvalidRequest);
+}
+
+TEST(JsonRpcMessageDepth, TheDepthScanCostsLittleNextToParsing) {
+  // A 4 MiB message (the default line limit) of mostly string content, as a big remember is.
+  std::string big =
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"content":")" +
+      std::string(4 * 1024 * 1024, 'x') + R"(","tags":["a","b"]}}})";
+  using Clock = std::chrono::steady_clock;
+  auto t0 = Clock::now();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(std::holds_alternative<Request>(only(big)));
+  auto with_scan = Clock::now() - t0;
+  t0 = Clock::now();
+  for (int i = 0; i < 5; ++i) ASSERT_FALSE(Json::parse(big, nullptr, false).is_discarded());
+  auto parse_only = Clock::now() - t0;
+  // parse() = scan + parse; the scan (memchr over the string) is a small fraction of the parse.
+  EXPECT_LT(with_scan.count(), parse_only.count() * 3 / 2)
+      << "scan+parse " << std::chrono::duration<double, std::milli>(with_scan).count() / 5 << " ms, parse "
+      << std::chrono::duration<double, std::milli>(parse_only).count() / 5 << " ms";
+}
+
+TEST(JsonRpcMessageDepth, SniffIdIgnoresAnIdThatIsAStructure) {
+  EXPECT_FALSE(sniff_id(R"({"id":[[[[1]]]],"method":"x"})"));
 }
 
 }  // namespace

@@ -50,8 +50,10 @@ struct StreamStart {
   int retry_ms = 1000;
   std::string preamble;  // raw SSE text sent first (legacy "event: endpoint")
   bool legacy = false;   // legacy framing: no event ids
-  // Called once on the connection's strand when the stream is over (answered, ended, or the client left).
-  std::function<void(const StreamSink*)> on_close;
+  // Called once on the connection's strand when the stream is over (answered, ended, or the client left),
+  // with the stream's sink if anyone (its session) still holds it, else null. A strong reference, never an
+  // address: a freed sink's address may already belong to another request's sink.
+  std::function<void(const std::shared_ptr<StreamSink>&)> on_close;
 };
 
 // Thread-safety: respond() and start_stream() may be called from any thread, once, exactly one of them.

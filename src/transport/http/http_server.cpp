@@ -60,6 +60,22 @@ struct ServerContext {
     connections.erase(connection);
     if (connections.empty()) all_closed.notify_all();
   }
+
+  // Connections per remote address (--max-connections-per-peer): one peer holding many idle sockets
+  // cannot use up --max-connections and keep everyone else out before they even authenticate.
+  bool admit_peer(const std::string& address) {
+    std::lock_guard lock(mutex);
+    std::size_t& count = per_peer[address];
+    if (count >= options.max_connections_per_peer) return false;
+    ++count;
+    return true;
+  }
+  void release_peer(const std::string& address) {
+    std::lock_guard lock(mutex);
+    auto it = per_peer.find(address);
+    if (it != per_peer.end() && --it->second == 0) per_peer.erase(it);
+  }
+  std::unordered_map<std::string, std::size_t> per_peer;  // guarded by mutex
 };
 
 // One TCP connection: HTTP/1.1 requests one after another (keep-alive), each answered by a plain
@@ -68,8 +84,12 @@ struct ServerContext {
 // Exchange and StreamSink adapters post there.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
-  HttpConnection(tcp::socket socket, ServerContext& context)
-      : context_(context), stream_(std::move(socket)), keepalive_timer_(stream_.get_executor()) {
+  // `peer_address` was admitted by ServerContext::admit_peer; the connection releases it when it goes.
+  HttpConnection(tcp::socket socket, ServerContext& context, std::string peer_address)
+      : context_(context),
+        stream_(std::move(socket)),
+        keepalive_timer_(stream_.get_executor()),
+        peer_address_(std::move(peer_address)) {
     ++context_.metrics.open_connections;
     beast::error_code ec;
     auto endpoint = stream_.socket().remote_endpoint(ec);
@@ -79,6 +99,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   ~HttpConnection() {
     --context_.metrics.open_connections;
     if (streaming_) --context_.metrics.open_streams;
+    context_.release_peer(peer_address_);
     context_.remove(this);
   }
 
@@ -424,12 +445,13 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   }
 
   void finish_stream_callbacks() {
-    if (sink_) {
-      auto on_close = std::move(stream_start_.on_close);
-      const StreamSink* sink = sink_;
-      sink_ = nullptr;
-      if (on_close) on_close(sink);
-    }
+    if (!has_sink_) return;
+    has_sink_ = false;
+    auto on_close = std::move(stream_start_.on_close);
+    // Null when the session already let the sink go (it delivered the answer): nothing to detach then.
+    std::shared_ptr<StreamSink> sink = sink_.lock();
+    sink_.reset();
+    if (on_close) on_close(sink);
   }
 
   void close() {
@@ -477,10 +499,11 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
     std::shared_ptr<StreamSink> start_stream(StreamStart start) override {
       auto sink = std::make_shared<ConnectionSink>(connection_, generation_);
-      const StreamSink* raw = sink.get();
+      std::weak_ptr<StreamSink> weak = sink;
       net::post(connection_->stream_.get_executor(),
-                [c = connection_, g = generation_, s = std::move(start), raw]() mutable {
-                  c->sink_ = raw;
+                [c = connection_, g = generation_, s = std::move(start), weak]() mutable {
+                  c->sink_ = std::move(weak);
+                  c->has_sink_ = true;
                   c->begin_stream(g, std::move(s));
                 });
       return sink;
@@ -494,6 +517,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   ServerContext& context_;
   beast::tcp_stream stream_;
   net::steady_timer keepalive_timer_;
+  const std::string peer_address_;  // the remote IP address, as counted per peer
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string peer_;
@@ -508,7 +532,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   // The stream of the current response.
   StreamStart stream_start_;
-  const StreamSink* sink_ = nullptr;
+  // The current stream's sink, owned by its session; weak so that a finished stream is never mistaken for
+  // a newer one allocated at the same address.
+  std::weak_ptr<StreamSink> sink_;
+  bool has_sink_ = false;
   std::shared_ptr<bhttp::response<bhttp::empty_body>> header_;
   std::shared_ptr<bhttp::response_serializer<bhttp::empty_body>> serializer_;
   bool header_pending_ = false;
@@ -554,20 +581,34 @@ class Listener : public std::enable_shared_from_this<Listener> {
       });
       return;
     }
+    beast::error_code ignored;
+    auto remote = socket.remote_endpoint(ignored);
+    std::string address = ignored ? std::string() : remote.address().to_string();
     if (static_cast<std::size_t>(context_.metrics.open_connections.load()) >=
         context_.options.max_connections) {
-      ++context_.metrics.rejected_connections;
       static const std::string kBusy =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: "
           "close\r\n\r\n";
-      beast::error_code ignored;
-      net::write(socket, net::buffer(kBusy), ignored);
-      socket.shutdown(tcp::socket::shutdown_both, ignored);
-      socket.close(ignored);
+      refuse(socket, kBusy);
+    } else if (!context_.admit_peer(address)) {
+      spdlog::debug("refused a connection from {}: {} open from that address (--max-connections-per-peer)",
+                    address, context_.options.max_connections_per_peer);
+      static const std::string kTooMany =
+          "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: "
+          "close\r\n\r\n";
+      refuse(socket, kTooMany);
     } else {
-      std::make_shared<HttpConnection>(std::move(socket), context_)->run();
+      std::make_shared<HttpConnection>(std::move(socket), context_, std::move(address))->run();
     }
     do_accept();
+  }
+
+  void refuse(tcp::socket& socket, const std::string& response) {
+    ++context_.metrics.rejected_connections;
+    beast::error_code ignored;
+    net::write(socket, net::buffer(response), ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
   }
 
   ServerContext& context_;
@@ -596,15 +637,19 @@ void raise_fd_limit() {
 
 }  // namespace
 
-int serve_http(mcp::Server& server, const HttpOptions& options, Authenticator authenticate) {
+ServeEnd serve_http(mcp::Server& server, const HttpOptions& options, Authenticator authenticate) {
   raise_fd_limit();
-  net::io_context ioc(static_cast<int>(std::max<std::size_t>(1, options.io_threads)));
+  // What calls in flight reach (sessions, their streams' connections, the strands they post to) lives on
+  // the heap, so that it can outlive this function when calls are abandoned (ServeEnd::kAbandoned).
+  auto ioc_owner =
+      std::make_unique<net::io_context>(static_cast<int>(std::max<std::size_t>(1, options.io_threads)));
+  net::io_context& ioc = *ioc_owner;
 
   beast::error_code ec;
   auto address = net::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
   if (ec) {
     spdlog::critical("cannot listen on {}: not an IP address ({})", options.host, ec.message());
-    return 1;
+    return ServeEnd::kNotListening;
   }
   tcp::acceptor acceptor(ioc);
   tcp::endpoint endpoint(address, options.port);
@@ -614,17 +659,23 @@ int serve_http(mcp::Server& server, const HttpOptions& options, Authenticator au
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
     spdlog::critical("cannot listen on {}:{}: {}", options.host, options.port, ec.message());
-    return 1;
+    return ServeEnd::kNotListening;
   }
   std::uint16_t port = acceptor.local_endpoint().port();
 
-  Metrics metrics;
-  SessionTable sessions(options.max_sessions, options.session_idle_timeout, metrics);
+  auto metrics_owner = std::make_unique<Metrics>();
+  Metrics& metrics = *metrics_owner;
+  auto sessions_owner = std::make_unique<SessionTable>(options.max_sessions, options.max_sessions_per_key,
+                                                       options.session_idle_timeout, metrics);
+  SessionTable& sessions = *sessions_owner;
   std::string host_text = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
   OriginPolicy origins(options.host == "localhost" ? "127.0.0.1" : options.host, port,
                        options.allowed_origins, options.allowed_hosts);
-  RequestHandler handler(server, options, std::move(origins), std::move(authenticate), sessions, metrics);
-  ServerContext context(ioc, options, handler, metrics);
+  auto handler_owner = std::make_unique<RequestHandler>(server, options, std::move(origins),
+                                                        std::move(authenticate), sessions, metrics);
+  RequestHandler& handler = *handler_owner;
+  auto context_owner = std::make_unique<ServerContext>(ioc, options, handler, metrics);
+  ServerContext& context = *context_owner;
 
   auto listener = std::make_shared<Listener>(context, std::move(acceptor));
   listener->run();
@@ -695,11 +746,15 @@ int serve_http(mcp::Server& server, const HttpOptions& options, Authenticator au
   for (auto& t : threads) t.join();
   spdlog::info("HTTP server stopped");
   if (!drained) {
-    // Handlers still running would answer into freed sessions; leave without unwinding.
-    spdlog::default_logger()->flush();
-    ::_exit(0);
+    // Calls still running answer into these sessions and post to these strands: leave them alive.
+    (void)context_owner.release();
+    (void)handler_owner.release();
+    (void)sessions_owner.release();
+    (void)metrics_owner.release();
+    (void)ioc_owner.release();
+    return ServeEnd::kAbandoned;
   }
-  return 0;
+  return ServeEnd::kDrained;
 }
 
 }  // namespace memtrace::transport::http

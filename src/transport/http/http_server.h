@@ -32,7 +32,9 @@ struct HttpOptions {
   std::chrono::milliseconds drain_timeout{10000};           // on SIGTERM, how long in-flight calls may finish
   int sse_retry_ms = 1000;                                  // the SSE "retry:" sent to clients
   std::size_t max_connections = 4096;                       // further connections get 503 and are closed
+  std::size_t max_connections_per_peer = 64;                // from one IP address; further ones get 429
   std::size_t max_sessions = 4096;                          // further initialize requests get 503
+  std::size_t max_sessions_per_key = 256;                   // see SessionTable::add: LRU idle evicted, or 429
   SessionLimits session_limits;
 
   std::vector<std::string> allowed_origins;  // --allow-origin: extra Origin values (or "*")
@@ -49,8 +51,15 @@ struct HttpOptions {
 // key store could not be asked (the request gets 503). Called on I/O threads; should be quick.
 using Authenticator = std::function<Result<std::optional<Principal>>(const std::string& token)>;
 
+enum class ServeEnd {
+  kDrained,       // stopped by a signal, and every call in flight finished
+  kAbandoned,     // calls were still running after drain_timeout; the transport's state is left alive for
+                  // them: the caller must end the process without destroying `server`
+  kNotListening,  // the address could not be bound (logged)
+};
+
 // Serves until SIGTERM or SIGINT: then stops accepting, lets in-flight calls finish (up to
-// drain_timeout), closes streams and returns 0. Returns 1 if the address cannot be bound.
-int serve_http(mcp::Server& server, const HttpOptions& options, Authenticator authenticate);
+// drain_timeout), closes streams and returns. What to do about abandoned calls is the caller's decision.
+ServeEnd serve_http(mcp::Server& server, const HttpOptions& options, Authenticator authenticate);
 
 }  // namespace memtrace::transport::http

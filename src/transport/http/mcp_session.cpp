@@ -123,10 +123,11 @@ void McpSession::attach_legacy(std::shared_ptr<StreamSink> sink) {
   streams_[0].sink = std::move(sink);
 }
 
-void McpSession::detach(const StreamSink* sink) {
+void McpSession::detach(const std::shared_ptr<StreamSink>& sink) {
+  if (!sink) return;
   std::lock_guard lock(mutex_);
   for (auto& [number, stream] : streams_) {
-    if (stream.sink.get() == sink) stream.sink.reset();
+    if (stream.sink == sink) stream.sink.reset();
   }
 }
 

@@ -80,8 +80,9 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   Attach attach_get(const std::optional<std::string>& last_event_id, const SinkFactory& make_sink);
   // Legacy SSE: the one stream of the session.
   void attach_legacy(std::shared_ptr<StreamSink> sink);
-  // The HTTP layer reports that `sink`'s connection is gone or its stream finished.
-  void detach(const StreamSink* sink);
+  // The HTTP layer reports that `sink`'s connection is gone or its stream finished. Only the stream
+  // holding this very sink lets it go; null is ignored.
+  void detach(const std::shared_ptr<StreamSink>& sink);
 
   // The request was cancelled: it will not be answered, so its stream ends now.
   void cancel_request(const jsonrpc::Id& id);
@@ -94,6 +95,9 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   bool closed() const;
 
   void touch() { last_activity_.store(Clock::now().time_since_epoch().count()); }
+  Clock::time_point last_activity() const {
+    return Clock::time_point(Clock::duration(last_activity_.load()));
+  }
   // Idle: no request since `timeout` ago and no stream open.
   bool idle_for(Clock::duration timeout, Clock::time_point now) const;
   // True when no request is in flight (then the session may be destroyed).

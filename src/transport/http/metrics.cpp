@@ -77,7 +77,8 @@ std::string Metrics::render(bool store_up) const {
       << "# HELP memtrace_sse_streams_open Server-sent event streams currently open.\n"
          "# TYPE memtrace_sse_streams_open gauge\n"
       << "memtrace_sse_streams_open " << open_streams.load() << '\n'
-      << "# HELP memtrace_http_connections_rejected_total Connections refused over --max-connections.\n"
+      << "# HELP memtrace_http_connections_rejected_total Connections refused over --max-connections or "
+         "--max-connections-per-peer.\n"
          "# TYPE memtrace_http_connections_rejected_total counter\n"
       << "memtrace_http_connections_rejected_total " << rejected_connections.load() << '\n'
       << "# HELP memtrace_rate_limited_total Requests refused with 429 by the per-key rate limit.\n"

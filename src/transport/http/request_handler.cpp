@@ -244,6 +244,28 @@ bool RequestHandler::authenticate(const HttpRequest& request, Principal& who,
   return true;
 }
 
+std::optional<HttpResponse> RequestHandler::refuse_session(SessionTable::Added added,
+                                                           const HttpRequest& request,
+                                                           const Principal& who) const {
+  if (added == SessionTable::Added::kTableFull) {
+    spdlog::warn("refused a new session from {}: {} sessions open (--max-sessions)", request.peer,
+                 options_.max_sessions);
+    return error_response(503, kServerError, "Service Unavailable: too many sessions",
+                          {{"Retry-After", "5"}});
+  }
+  if (added == SessionTable::Added::kKeyFull) {
+    spdlog::warn("refused a new session from {}: {} holds {} sessions, none idle (--max-sessions-per-key)",
+                 request.peer, who.key_id.empty() ? std::string("anonymous") : "key " + who.key_id,
+                 options_.max_sessions_per_key);
+    return error_response(429, kServerError,
+                          "Too Many Requests: this API key holds " +
+                              std::to_string(options_.max_sessions_per_key) +
+                              " sessions, all busy; end one with DELETE /mcp or retry later",
+                          {{"Retry-After", "5"}});
+  }
+  return std::nullopt;
+}
+
 std::shared_ptr<McpSession> RequestHandler::owned_session(const std::string& id, const Principal& who,
                                                           SessionKind kind) const {
   auto session = sessions_.find(id);
@@ -303,11 +325,8 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
     }
     session = std::make_shared<McpSession>(server_, random_hex(16), SessionKind::kStreamable, who,
                                            options_.session_limits, metrics_);
-    if (!sessions_.add(session)) {
-      spdlog::warn("refused a new session from {}: {} sessions open (--max-sessions)", request.peer,
-                   options_.max_sessions);
-      return exchange->respond(error_response(503, kServerError, "Service Unavailable: too many sessions",
-                                              {{"Retry-After", "5"}}));
+    if (auto refused = refuse_session(sessions_.add(session), request, who)) {
+      return exchange->respond(std::move(*refused));
     }
   } else {
     if (session_id.empty()) {
@@ -375,7 +394,7 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
     start.headers = {{"Mcp-Session-Id", id}};
     start.priming_id = priming_id;
     start.retry_ms = options_.sse_retry_ms;
-    start.on_close = [weak](const StreamSink* sink) {
+    start.on_close = [weak](const std::shared_ptr<StreamSink>& sink) {
       if (auto s = weak.lock()) s->detach(sink);
     };
     return exchange->start_stream(std::move(start));
@@ -420,7 +439,7 @@ void RequestHandler::mcp_get(const HttpRequest& request, const Principal& who,
     start.headers = {{"Mcp-Session-Id", session->id()}};
     start.priming_id = priming_id;
     start.retry_ms = options_.sse_retry_ms;
-    start.on_close = [weak](const StreamSink* sink) {
+    start.on_close = [weak](const std::shared_ptr<StreamSink>& sink) {
       if (auto s = weak.lock()) s->detach(sink);
     };
     return exchange->start_stream(std::move(start));
@@ -458,16 +477,15 @@ void RequestHandler::legacy_open(const HttpRequest& request, const Principal& wh
   }
   auto session = std::make_shared<McpSession>(server_, random_hex(16), SessionKind::kLegacySse, who,
                                               options_.session_limits, metrics_);
-  if (!sessions_.add(session)) {
-    return exchange->respond(
-        error_response(503, kServerError, "Service Unavailable: too many sessions", {{"Retry-After", "5"}}));
+  if (auto refused = refuse_session(sessions_.add(session), request, who)) {
+    return exchange->respond(std::move(*refused));
   }
   StreamStart start;
   start.mode = StreamStart::Mode::kSse;
   start.legacy = true;
   start.preamble = "event: endpoint\ndata: /message?sessionId=" + session->id() + "\n\n";
   std::weak_ptr<McpSession> weak = session;
-  start.on_close = [this, weak](const StreamSink* sink) {
+  start.on_close = [this, weak](const std::shared_ptr<StreamSink>& sink) {
     // No resumption in the legacy transport: the session ends with its stream.
     if (auto s = weak.lock()) {
       s->detach(sink);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -49,6 +50,9 @@ class RequestHandler {
   // The session `id` if it exists and belongs to `who`; nullptr otherwise (both answer 404).
   std::shared_ptr<McpSession> owned_session(const std::string& id, const Principal& who,
                                             SessionKind kind) const;
+  // The answer to a session the table did not take (503 table full, 429 key quota); nullopt if it did.
+  std::optional<HttpResponse> refuse_session(SessionTable::Added added, const HttpRequest& request,
+                                             const Principal& who) const;
   // Authenticates the request; false after answering it (401/503).
   bool authenticate(const HttpRequest& request, Principal& who, const std::shared_ptr<Exchange>& exchange);
   Headers cors_headers(const HttpRequest& request) const;

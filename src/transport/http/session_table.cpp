@@ -15,8 +15,12 @@ std::atomic<std::int64_t>& gauge(Metrics& metrics, const McpSession& session) {
 
 }  // namespace
 
-SessionTable::SessionTable(std::size_t max_sessions, std::chrono::milliseconds idle_timeout, Metrics& metrics)
-    : max_sessions_(max_sessions), idle_timeout_(idle_timeout), metrics_(metrics) {}
+SessionTable::SessionTable(std::size_t max_sessions, std::size_t max_sessions_per_key,
+                           std::chrono::milliseconds idle_timeout, Metrics& metrics)
+    : max_sessions_(max_sessions),
+      max_sessions_per_key_(max_sessions_per_key),
+      idle_timeout_(idle_timeout),
+      metrics_(metrics) {}
 
 SessionTable::~SessionTable() {
   close_all(EndReason::kShutdown);
@@ -24,13 +28,36 @@ SessionTable::~SessionTable() {
   ended_.clear();
 }
 
-bool SessionTable::add(const std::shared_ptr<McpSession>& session) {
+SessionTable::Added SessionTable::add(const std::shared_ptr<McpSession>& session) {
   if (size() >= max_sessions_) sweep();
+  const std::string& key = session->principal().key_id;
+  std::shared_ptr<McpSession> evicted;  // destroyed outside the lock
   std::lock_guard lock(mutex_);
-  if (sessions_.size() >= max_sessions_) return false;
+  if (auto count = per_key_.find(key); count != per_key_.end() && count->second >= max_sessions_per_key_) {
+    auto now = McpSession::Clock::now();
+    auto victim = sessions_.end();
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      const McpSession& candidate = *it->second;
+      if (candidate.principal().key_id != key ||
+          !candidate.idle_for(McpSession::Clock::duration::zero(), now) || !it->second->drained())
+        continue;
+      if (victim == sessions_.end() || candidate.last_activity() < victim->second->last_activity())
+        victim = it;
+    }
+    if (victim == sessions_.end()) return Added::kKeyFull;
+    spdlog::info(
+        "session {} ended: its key{} reached its quota of {} sessions (--max-sessions-per-key) and "
+        "it was the least recently used idle one",
+        victim->first, key.empty() ? std::string() : " " + key, max_sessions_per_key_);
+    evicted = victim->second;
+    sessions_.erase(victim);
+    forget(evicted, EndReason::kSessionClosed);
+  }
+  if (sessions_.size() >= max_sessions_) return Added::kTableFull;
   sessions_[session->id()] = session;
+  ++per_key_[key];
   ++gauge(metrics_, *session);
-  return true;
+  return Added::kOk;
 }
 
 std::shared_ptr<McpSession> SessionTable::find(const std::string& id) const {
@@ -41,6 +68,10 @@ std::shared_ptr<McpSession> SessionTable::find(const std::string& id) const {
 
 void SessionTable::forget(const std::shared_ptr<McpSession>& session, EndReason reason) {
   session->close(reason);
+  if (auto count = per_key_.find(session->principal().key_id);
+      count != per_key_.end() && --count->second == 0) {
+    per_key_.erase(count);
+  }
   --gauge(metrics_, *session);
   ended_.push_back(session);
 }

@@ -17,11 +17,21 @@ namespace memtrace::transport::http {
 // Thread-safety: all methods may be called from any thread.
 class SessionTable {
  public:
-  SessionTable(std::size_t max_sessions, std::chrono::milliseconds idle_timeout, Metrics& metrics);
+  // max_sessions_per_key: sessions one API key may hold (the anonymous clients share one quota), so that
+  // one tenant cannot fill the table and lock every other tenant out.
+  SessionTable(std::size_t max_sessions, std::size_t max_sessions_per_key,
+               std::chrono::milliseconds idle_timeout, Metrics& metrics);
   ~SessionTable();
 
-  // False when the table is full (after expiring idle sessions).
-  bool add(const std::shared_ptr<McpSession>& session);
+  enum class Added {
+    kOk,
+    kTableFull,  // max_sessions reached, even after expiring idle sessions
+    kKeyFull,    // the key holds max_sessions_per_key sessions and none of them is idle
+  };
+  // A key at its quota gives up its least recently used idle session (no stream open, no call running)
+  // to the new one: a client that forgets to DELETE its sessions keeps working, and only its own
+  // sessions are ever evicted.
+  Added add(const std::shared_ptr<McpSession>& session);
   std::shared_ptr<McpSession> find(const std::string& id) const;
   // Ends the session (its streams close) and forgets its id; false if there was none.
   bool remove(const std::string& id, EndReason reason);
@@ -37,11 +47,13 @@ class SessionTable {
   void forget(const std::shared_ptr<McpSession>& session, EndReason reason);  // mutex_ held
 
   const std::size_t max_sessions_;
+  const std::size_t max_sessions_per_key_;
   const std::chrono::milliseconds idle_timeout_;
   Metrics& metrics_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<McpSession>> sessions_;
-  std::vector<std::shared_ptr<McpSession>> ended_;  // kept until their in-flight requests finish
+  std::unordered_map<std::string, std::size_t> per_key_;  // live sessions by Principal::key_id
+  std::vector<std::shared_ptr<McpSession>> ended_;        // kept until their in-flight requests finish
 };
 
 }  // namespace memtrace::transport::http

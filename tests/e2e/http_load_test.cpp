@@ -1,0 +1,87 @@
+// Many keep-alive connections sharing a few MCP sessions, thousands of tool calls at once: every call
+// gets its reply. (A finished stream's sink used to be named by its address; when the allocator reused
+// that address for another request's sink in the same session, the late cleanup dropped that request's
+// stream, and its connection ended without an answer.)
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "support/http_client.h"
+
+namespace memtrace::testing {
+namespace {
+
+struct LoadResult {
+  std::size_t answered = 0;
+  std::size_t lost = 0;
+  std::string first_failure;
+};
+
+LoadResult run_load(std::size_t connections, std::size_t sessions, std::size_t calls_per_connection) {
+  HttpServerProcess server({"--max-connections-per-peer", "1024", "--workers", "4"});
+  std::vector<std::unique_ptr<McpHttpSession>> owners;
+  for (std::size_t i = 0; i < sessions; ++i) {
+    owners.push_back(std::make_unique<McpHttpSession>(server.port()));
+    if (owners.back()->initialize().status != 200) throw std::runtime_error("initialize failed");
+  }
+  std::atomic<std::size_t> answered{0};
+  std::atomic<std::size_t> lost{0};
+  std::mutex failure_mutex;
+  std::string first_failure;
+  std::vector<std::thread> threads;
+  for (std::size_t c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      McpHttpSession client(server.port(), *owners[c % sessions]);
+      for (std::size_t i = 0; i < calls_per_connection; ++i) {
+        long long id = static_cast<long long>(c * 1000000 + i);
+        nlohmann::json call = {{"jsonrpc", "2.0"},
+                               {"id", id},
+                               {"method", "tools/call"},
+                               {"params", {{"name", "memtrace_recall"}, {"arguments", {{"limit", 1}}}}}};
+        std::string why;
+        try {
+          HttpReply reply = client.post(call);
+          if (reply.status != 200) {
+            why = "HTTP " + std::to_string(reply.status) + " " + reply.body;
+          } else if (reply.body.empty()) {
+            why = "no reply (connection closed)";
+          } else {
+            auto body = reply.json();
+            if (body.value("id", nlohmann::json()) != id || !body.contains("result")) why = body.dump();
+          }
+        } catch (const std::exception& e) {
+          why = e.what();
+        }
+        if (why.empty()) {
+          ++answered;
+          continue;
+        }
+        ++lost;
+        std::lock_guard lock(failure_mutex);
+        if (first_failure.empty()) first_failure = "call " + std::to_string(id) + ": " + why;
+        return;  // this connection is gone; the others carry on
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return LoadResult{answered.load(), lost.load(), first_failure};
+}
+
+TEST(HttpLoad, SixteenKeepAliveConnectionsOnOneSessionLoseNoReply) {
+  auto result = run_load(16, 1, 300);
+  EXPECT_EQ(result.lost, 0u) << result.first_failure;
+  EXPECT_EQ(result.answered, 16u * 300u);
+}
+
+TEST(HttpLoad, SixtyFourKeepAliveConnectionsOnFourSessionsLoseNoReply) {
+  auto result = run_load(64, 4, 300);
+  EXPECT_EQ(result.lost, 0u) << result.first_failure;
+  EXPECT_EQ(result.answered, 64u * 300u);
+}
+
+}  // namespace
+}  // namespace memtrace::testing
