@@ -55,6 +55,18 @@ struct Stored {
   Memory memory;
 };
 
+// A memory as another API describes it (the REST binding): any type of all_memory_types(), the
+// importance already decided by the caller, reasoning optional even for decisions.
+struct WriteInput {
+  std::string content;
+  std::string type = "observation";
+  std::vector<std::string> tags;
+  double importance = 0.5;
+  std::optional<std::string> session_id;  // default: the caller's session
+  std::string metadata_json = "{}";
+  std::optional<std::string> reasoning;
+};
+
 struct RecallInput {
   std::optional<std::string> since;  // default "24h"
   std::optional<std::string> session_id;
@@ -113,6 +125,18 @@ class Engine {
   Result<Page> search(const Caller& caller, const SearchInput& input);
   // Removes one memory of the caller's namespace; kNotFound if there is none with that id.
   Result<Memory> forget(const Caller& caller, const std::string& id);
+
+  // Administration and other bindings (engine_admin.cpp). Each reads or writes the caller's namespace.
+  Result<void> ping();
+  Result<Stored> write(const Caller& caller, WriteInput input);
+  // The live memory with this id; nullopt if there is none (or it expired).
+  Result<std::optional<Memory>> find_memory(const Caller& caller, const std::string& id);
+  // The memories matching `query` (its ns and now are the caller's and the clock's), newest first;
+  // query.limit is capped at max_scan_page.
+  Result<std::vector<Memory>> scan(const Caller& caller, MemoryQuery query);
+  static constexpr std::size_t max_scan_page = 1000;
+  Result<std::optional<Agent>> find_agent(const std::string& ns, const std::string& id);
+  Result<std::optional<SessionSummary>> find_session(const std::string& ns, const std::string& id);
 
   Store& store() { return store_; }
   const Clock& clock() const { return clock_; }
