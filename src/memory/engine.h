@@ -56,6 +56,18 @@ struct Stored {
   Memory memory;
 };
 
+// A memory as another API describes it (the REST binding): any type of all_memory_types(), the
+// importance already decided by the caller, reasoning optional even for decisions.
+struct WriteInput {
+  std::string content;
+  std::string type = "observation";
+  std::vector<std::string> tags;
+  double importance = 0.5;
+  std::optional<std::string> session_id;  // default: the caller's session
+  std::string metadata_json = "{}";
+  std::optional<std::string> reasoning;
+};
+
 struct RecallInput {
   std::optional<std::string> since;  // default "24h"
   std::optional<std::string> session_id;
@@ -133,7 +145,7 @@ class Engine {
   // Where the memory lives, for messages: "sqlite:/home/a/.local/share/memtrace/memtrace.db".
   std::string describe_store() const { return store_.describe(); }
   // A cheap round trip to the store, for health checks.
-  Result<void> ping() { return store_.ping(); }
+  Result<void> ping();
   // Changes of every namespace, from this process and (where the store can tell) others.
   std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) {
     return store_.watch(std::move(callback));
@@ -142,6 +154,16 @@ class Engine {
     return store_.find_sessions(query);
   }
 
+  // Administration and other bindings (engine_admin.cpp). Each reads or writes the caller's namespace.
+  Result<Stored> write(const Caller& caller, WriteInput input);
+  // The live memory with this id; nullopt if there is none (or it expired).
+  Result<std::optional<Memory>> find_memory(const Caller& caller, const std::string& id);
+  // The memories matching `query` (its ns and now are the caller's and the clock's), newest first;
+  // query.limit is capped at max_scan_page.
+  Result<std::vector<Memory>> scan(const Caller& caller, MemoryQuery query);
+  static constexpr std::size_t max_scan_page = 1000;
+  Result<std::optional<Agent>> find_agent(const std::string& ns, const std::string& id);
+  Result<std::optional<SessionSummary>> find_session(const std::string& ns, const std::string& id);
   const Clock& clock() const { return clock_; }
   const EngineOptions& options() const { return options_; }
   std::string new_id() { return ids_.next(clock_.now_ms()); }

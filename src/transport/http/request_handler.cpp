@@ -63,6 +63,14 @@ HttpResponse error_response(int status, int code, std::string_view message, Head
   return response;
 }
 
+// A refusal in the shape the endpoint's clients read: {"error": "..."} on the REST API, else JSON-RPC.
+HttpResponse refusal(const HttpRequest& request, int status, int code, std::string_view message,
+                     Headers headers = {}) {
+  HttpResponse response = error_response(status, code, message, std::move(headers));
+  if (rest::Api::serves(request.path)) response.body = nlohmann::json{{"error", message}}.dump();
+  return response;
+}
+
 HttpResponse json_response(int status, std::string body) {
   HttpResponse response;
   response.status = status;
@@ -106,7 +114,8 @@ RequestHandler::RequestHandler(mcp::Server& server, const HttpOptions& options, 
       authenticate_(std::move(authenticate)),
       sessions_(sessions),
       metrics_(metrics),
-      limiter_(options.rate_limit, options.rate_burst) {}
+      limiter_(options.rate_limit, options.rate_burst),
+      rest_(server.engine()) {}
 
 const char* RequestHandler::route_label(const std::string& path) {
   if (path == "/mcp") return "/mcp";
@@ -114,6 +123,7 @@ const char* RequestHandler::route_label(const std::string& path) {
   if (path == "/message" || path == "/messages") return "/message";
   if (path == "/healthz") return "/healthz";
   if (path == "/metrics") return "/metrics";
+  if (rest::Api::serves(path)) return rest::Api::is_public(path) ? "/health" : "/api/v1";
   return "other";
 }
 
@@ -149,9 +159,10 @@ void RequestHandler::handle(HttpRequest request, const std::shared_ptr<Exchange>
         empty_response(request.has_header("origin") && origins_.cors_enabled() ? 204 : 405);
     if (response.status == 204) {
       response.headers = {
-          {"Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"},
+          {"Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS"},
           {"Access-Control-Allow-Headers",
-           "Content-Type, Accept, Authorization, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"},
+           "Content-Type, Accept, Authorization, X-API-Key, Mcp-Session-Id, Mcp-Protocol-Version, "
+           "Last-Event-ID"},
           {"Access-Control-Max-Age", "600"}};
     } else {
       response.headers = {{"Allow", "GET, POST, DELETE"}};
@@ -164,7 +175,9 @@ void RequestHandler::handle(HttpRequest request, const std::shared_ptr<Exchange>
   bool mcp = path == "/mcp";
   bool sse = path == "/sse";
   bool message = path == "/message" || path == "/messages";
-  if (!mcp && !sse && !message)
+  bool rest = rest::Api::serves(path);
+  if (rest && rest::Api::is_public(path)) return rest_call(request, Principal{}, exchange);
+  if (!mcp && !sse && !message && !rest)
     return exchange->respond(error_response(404, kServerError, "Not Found: " + path));
 
   Principal who;
@@ -174,16 +187,17 @@ void RequestHandler::handle(HttpRequest request, const std::shared_ptr<Exchange>
                       &retry_after)) {
     ++metrics_.rate_limited;
     int seconds = std::max(1, static_cast<int>(retry_after + 0.999));
-    return exchange->respond(error_response(429, kServerError, "Too Many Requests: slow down",
-                                            {{"Retry-After", std::to_string(seconds)}}));
+    return exchange->respond(refusal(request, 429, kServerError, "Too Many Requests: slow down",
+                                     {{"Retry-After", std::to_string(seconds)}}));
   }
   if (stopping_) {
     HttpResponse response =
-        error_response(503, kServerError, "Service Unavailable: the server is shutting down");
+        refusal(request, 503, kServerError, "Service Unavailable: the server is shutting down");
     response.close = true;
     return exchange->respond(std::move(response));
   }
 
+  if (rest) return rest_call(request, who, exchange);
   if (mcp) {
     if (method == "POST") return mcp_post(request, who, exchange);
     if (method == "GET") return mcp_get(request, who, exchange);
@@ -201,11 +215,13 @@ void RequestHandler::handle(HttpRequest request, const std::shared_ptr<Exchange>
 
 bool RequestHandler::authenticate(const HttpRequest& request, Principal& who,
                                   const std::shared_ptr<Exchange>& exchange) {
-  const std::string& authorization = request.header("authorization");
+  // Memtrace's clients send the key as x-api-key; it counts as a Bearer token.
+  const std::string& api_key = request.header("x-api-key");
+  const std::string authorization = api_key.empty() ? request.header("authorization") : "Bearer " + api_key;
   auto unauthorized = [&](std::string_view message, bool invalid) {
     std::string challenge = "Bearer realm=\"memtrace-mcp\"";
     if (invalid) challenge += ", error=\"invalid_token\"";
-    exchange->respond(error_response(401, kServerError, message, {{"WWW-Authenticate", challenge}}));
+    exchange->respond(refusal(request, 401, kServerError, message, {{"WWW-Authenticate", challenge}}));
     return false;
   };
   if (authorization.empty()) {
@@ -232,8 +248,9 @@ bool RequestHandler::authenticate(const HttpRequest& request, Principal& who,
   auto found = authenticate_(token);
   if (!found) {
     spdlog::error("cannot check an API key: {}", found.error().message);
-    exchange->respond(error_response(
-        503, kServerError, "Service Unavailable: the key store cannot be reached", {{"Retry-After", "1"}}));
+    exchange->respond(refusal(request, 503, kServerError,
+                              "Service Unavailable: the key store cannot be reached",
+                              {{"Retry-After", "1"}}));
     return false;
   }
   if (!*found) return unauthorized("Unauthorized: unknown or revoked API key", true);
@@ -551,6 +568,18 @@ void RequestHandler::metrics(const std::shared_ptr<Exchange>& exchange) {
     response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     response.body = metrics_.render(up);
     exchange->respond(std::move(response));
+  });
+}
+
+void RequestHandler::rest_call(const HttpRequest& request, const Principal& who,
+                               const std::shared_ptr<Exchange>& exchange) {
+  rest::Request call{request.method, request.path, request.query, request.body};
+  std::string ns = who.ns.empty() ? server_.options().ns : who.ns;
+  // Store work stays off the I/O threads, as tool calls do.
+  server_.run_in_background([this, call = std::move(call), ns = std::move(ns), exchange] {
+    rest::Response answer = rest_.handle(call, ns);
+    if (answer.body.empty()) return exchange->respond(empty_response(answer.status));
+    exchange->respond(json_response(answer.status, std::move(answer.body)));
   });
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "rest/rest_api.h"
 #include "transport/http/exchange.h"
 #include "transport/http/http_server.h"
 #include "transport/http/metrics.h"
@@ -45,6 +46,8 @@ class RequestHandler {
   void legacy_post(const HttpRequest& request, const Principal& who,
                    const std::shared_ptr<Exchange>& exchange);
   void healthz(const std::shared_ptr<Exchange>& exchange);
+  // Memtrace's REST API (/api/v1/..., /health, /ready), run on the server's workers.
+  void rest_call(const HttpRequest& request, const Principal& who, const std::shared_ptr<Exchange>& exchange);
   void metrics(const std::shared_ptr<Exchange>& exchange);
 
   // The session `id` if it exists and belongs to `who`; nullptr otherwise (both answer 404).
@@ -64,6 +67,7 @@ class RequestHandler {
   SessionTable& sessions_;
   Metrics& metrics_;
   RateLimiter limiter_;
+  rest::Api rest_;
   std::atomic<bool> stopping_{false};
 
   // Recently verified tokens (hash → principal), so that a busy client does not hit the store per request.
