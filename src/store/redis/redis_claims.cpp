@@ -5,78 +5,22 @@
 #include <string_view>
 #include <vector>
 
+#include "store/redis/embedded_lua.h"
 #include "store/redis/redis_keys.h"
 
 namespace memtrace::redis {
 namespace {
 
 // Shared by both scripts. KEYS[1] is the namespace prefix; ARGV[1] the task id.
-constexpr std::string_view kClaimPrelude = R"lua(
-local P = KEYS[1]
-local key = P .. 'tc:' .. ARGV[1]
-
-local function encode(items)
-  local parts = {}
-  for i, v in ipairs(items) do parts[i] = #v .. ':' .. v end
-  return table.concat(parts)
-end
-
--- A stored claim as {agent, session, claimed_at, lease_until}; a malformed one reads as lapsed.
-local function decode(s)
-  local out, pos = {}, 1
-  while pos <= #s do
-    local colon = string.find(s, ':', pos, true)
-    if not colon then break end
-    local n = tonumber(string.sub(s, pos, colon - 1)) or 0
-    out[#out + 1] = string.sub(s, colon + 1, colon + n)
-    pos = colon + n + 1
-  end
-  return {agent = out[1] or '', session = out[2] or '', claimed_at = out[3] or '0',
-          lease_until = tonumber(out[4] or '0') or 0}
-end
-)lua";
+const std::string_view kClaimPrelude = embedded_lua("claim_prelude");
 
 // ARGV: task_id, agent, session, lease_until, now. Returns {claimed 0|1, renewed 0|1, stored claim}.
 // SET NX PX takes a task nobody holds in one step (the common case, and the reference pattern); only a
 // key that exists is read and judged: lapsed (by the caller's clock) or the caller's own → set anew.
-constexpr std::string_view kClaim = R"lua(
-local agent, session, lease_until, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local ttl = tonumber(lease_until) - tonumber(now)
-
-local function take(claimed_at)
-  -- The holder takes part in its session (if stored), as a remember would record it.
-  if redis.call('EXISTS', P .. 's:' .. session) == 1 then
-    redis.call('SADD', P .. 'sp:' .. session, agent)
-    redis.call('ZADD', P .. 'si:a:' .. agent, 0, session)
-  end
-  return encode({agent, session, claimed_at, lease_until})
-end
-
-local fresh = encode({agent, session, now, lease_until})
-if redis.call('SET', key, fresh, 'NX', 'PX', ttl) then
-  take(now)
-  return {1, 0, fresh}
-end
-local stored = redis.call('GET', key)
-local held = decode(stored)
-local in_force = held.lease_until > tonumber(now)
-if in_force and (held.agent ~= agent or held.session ~= session) then return {0, 0, stored} end
-local value = take(in_force and held.claimed_at or now)
-redis.call('SET', key, value, 'PX', ttl)
-return {1, in_force and 1 or 0, value}
-)lua";
+const std::string_view kClaim = embedded_lua("claim");
 
 // ARGV: task_id, agent, session, now. Returns 1 if the caller's claim in force was deleted, else 0.
-constexpr std::string_view kRelease = R"lua(
-local stored = redis.call('GET', key)
-if not stored then return 0 end
-local held = decode(stored)
-if held.agent ~= ARGV[2] or held.session ~= ARGV[3] or held.lease_until <= tonumber(ARGV[4]) then
-  return 0
-end
-redis.call('DEL', key)
-return 1
-)lua";
+const std::string_view kRelease = embedded_lua("release");
 
 std::string with_claim_prelude(std::string_view body) {
   return std::string(kClaimPrelude) + std::string(body);

@@ -30,7 +30,8 @@ class Script {
   std::string sha_;  // empty until loaded
 };
 
-// One instance per store. What each script does is written above its source in redis_scripts.cpp.
+// One instance per store. What each script does is written above it in redis_scripts.cpp; its text
+// is lua/<name>.lua.
 struct Scripts {
   Scripts();
   Script remember;        // insert_memory: hash + every index + participants + window + PUBLISH
