@@ -12,18 +12,19 @@ namespace memtrace::redis {
 namespace {
 
 // Shared by both scripts. KEYS[1] is the namespace prefix; ARGV[1] the task id.
-const std::string_view kClaimPrelude = embedded_lua("claim_prelude");
+constexpr std::string_view kClaimPrelude = "claim_prelude";
 
 // ARGV: task_id, agent, session, lease_until, now. Returns {claimed 0|1, renewed 0|1, stored claim}.
 // SET NX PX takes a task nobody holds in one step (the common case, and the reference pattern); only a
 // key that exists is read and judged: lapsed (by the caller's clock) or the caller's own → set anew.
-const std::string_view kClaim = embedded_lua("claim");
+constexpr std::string_view kClaim = "claim";
 
 // ARGV: task_id, agent, session, now. Returns 1 if the caller's claim in force was deleted, else 0.
-const std::string_view kRelease = embedded_lua("release");
+constexpr std::string_view kRelease = "release";
 
-std::string with_claim_prelude(std::string_view body) {
-  return std::string(kClaimPrelude) + std::string(body);
+// Looked up when a store builds its scripts (see with_prelude in redis_scripts.cpp).
+std::string with_claim_prelude(std::string_view name) {
+  return std::string(embedded_lua(kClaimPrelude)) + std::string(embedded_lua(name));
 }
 
 template <class Number>

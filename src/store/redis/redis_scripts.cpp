@@ -9,21 +9,22 @@
 namespace memtrace::redis {
 namespace {
 
-// Helpers every script starts with. P is the namespace prefix "mt:v1:{ns}:".
-const std::string_view kPrelude = embedded_lua("prelude");
+// Helpers every script starts with. P is the namespace prefix "mt:v1:{ns}:". (Each constant names its
+// script: lua/<name>.lua.)
+constexpr std::string_view kPrelude = "prelude";
 
 // insert_memory. One atomic step: the memory hash (PEXPIREAT when it has a TTL that lies ahead of
 // the server's clock), its unindex record, every index entry, the session's participants, the
 // agent's sessions, the sliding window, and the change event.
 // ARGV: id session agent type content tags(encoded) importance created_at expires_at|'' metadata
 //       has_reasoning(0|1) reasoning trigrams max_per_session
-const std::string_view kRemember = embedded_lua("remember");
+constexpr std::string_view kRemember = "remember";
 
 // delete_memory. ARGV: id. Returns 1 if a live memory hash was removed.
-const std::string_view kForget = embedded_lua("forget");
+constexpr std::string_view kForget = "forget";
 
 // get_memory. ARGV: id. The memory's fields; if Redis expired the hash, its index entries go too.
-const std::string_view kGetMemory = embedded_lua("get_memory");
+constexpr std::string_view kGetMemory = "get_memory";
 
 // query_memories, one bounded slice. Plans by index sizes (ZLEXCOUNT/ZCOUNT O(log n), SCARD O(1)):
 // the smallest of the all-of zsets (session, agent, tags), the union of the type zsets, or every
@@ -35,45 +36,48 @@ const std::string_view kGetMemory = embedded_lua("get_memory");
 // `budget` candidates. ARGV: now before limit budget since until min_importance needle list_max
 //       n_all all-of-zset-suffix... n_types type... n_trigrams trigram-set-suffix...
 // Returns {last examined id, more (0|1), examined, memory-hash-fields...}.
-const std::string_view kQueryMemories = embedded_lua("query_memories");
+constexpr std::string_view kQueryMemories = "query_memories";
 
 // purge_expired, one batch of one namespace. ARGV: now batch. Returns how many were removed.
-const std::string_view kPurgeExpired = embedded_lua("purge_expired");
+constexpr std::string_view kPurgeExpired = "purge_expired";
 
 // create_session and resume_or_create_session. ARGV: id created_by status created_at updated_at
 // closed_at|'' resume(0|1) n_metadata (key value index-suffix)...
 // resume=1: the newest active session holding every metadata pair is returned as {its id, 1} and
 // nothing is written. Otherwise (or when none holds them) the session is created: {id, 0}; a taken
 // id is MT_CONFLICT. Resume and create are one script, so concurrent callers cannot both create.
-const std::string_view kCreateSession = embedded_lua("create_session");
+constexpr std::string_view kCreateSession = "create_session";
 
 // close_session. ARGV: id at. 0: no such session; 1: closed now or already.
-const std::string_view kCloseSession = embedded_lua("close_session");
+constexpr std::string_view kCloseSession = "close_session";
 
 // find_sessions, one bounded slice: the smallest of the status/agent/metadata zsets (or every
 // session) drives a walk newest first by id; the others are checked with ZSCORE. Each match comes
 // with its summary: participants, live memory count (by now), newest live memory's created_at.
 // ARGV: now before limit budget status|'' n_all all-of-suffix...
 // Returns {last examined id, more (0|1), examined, {session-fields, agents, count, last_activity}...}.
-const std::string_view kFindSessions = embedded_lua("find_sessions");
+constexpr std::string_view kFindSessions = "find_sessions";
 
 // upsert_agent. ARGV: id description created_at. Returns the stored fields.
-const std::string_view kUpsertAgent = embedded_lua("upsert_agent");
+constexpr std::string_view kUpsertAgent = "upsert_agent";
 
 // put_api_key (KEYS[1] = the API key prefix). ARGV: id ns hash label created_at revoked_at|''.
-const std::string_view kPutApiKey = embedded_lua("put_api_key");
+constexpr std::string_view kPutApiKey = "put_api_key";
 
 // find_api_key_by_hash. ARGV: hash. The key's fields, or an empty array.
-const std::string_view kFindApiKey = embedded_lua("find_api_key");
+constexpr std::string_view kFindApiKey = "find_api_key";
 
 // list_api_keys. ARGV: ns|'' (all). Arrays of fields, oldest first.
-const std::string_view kListApiKeys = embedded_lua("list_api_keys");
+constexpr std::string_view kListApiKeys = "list_api_keys";
 
 // revoke_api_key. ARGV: id at. 0: no such key; 1: revoked now or before (the first time stays).
-const std::string_view kRevokeApiKey = embedded_lua("revoke_api_key");
+constexpr std::string_view kRevokeApiKey = "revoke_api_key";
 
-std::string with_prelude(std::string_view body) {
-  return std::string(kPrelude) + std::string(body);
+// The text of lua/<prelude>.lua followed by lua/<name>.lua. The constants above are names, looked up
+// when a store builds its scripts: the texts live in another translation unit, and a store may be
+// opened during static initialization (the tests' child processes are).
+std::string with_prelude(std::string_view name) {
+  return std::string(embedded_lua(kPrelude)) + std::string(embedded_lua(name));
 }
 
 }  // namespace
