@@ -61,7 +61,10 @@ std::vector<NodeAddress> ClusterRouter::nodes() const {
 Result<void> ClusterRouter::refresh(bool force) {
   std::lock_guard serial(refresh_mutex_);
   const auto now = std::chrono::steady_clock::now();
-  if (!force && now - refreshed_at_ < options_.reconnect_backoff_min) return {};
+  if (!force && now - refreshed_at_ < options_.reconnect_backoff_min) {
+    if (last_refresh_error_) return tl::unexpected(*last_refresh_error_);  // still the latest word
+    return {};
+  }
   refreshed_at_ = now;
   std::vector<NodeAddress> candidates;
   {
@@ -93,6 +96,7 @@ Result<void> ClusterRouter::refresh(bool force) {
       last_error = Error{ErrorCode::kUnavailable, "node " + node.text() + " serves no slots yet"};
       continue;
     }
+    last_refresh_error_.reset();
     std::lock_guard lock(mutex_);
     std::fill(slots_.begin(), slots_.end(), nullptr);
     masters_.clear();
@@ -109,9 +113,10 @@ Result<void> ClusterRouter::refresh(bool force) {
     }
     return {};
   }
-  return fail(ErrorCode::kUnavailable,
-              "redis cluster " + description_ + ": no node answered CLUSTER SLOTS" +
-                  (last_error ? " (last: " + last_error->message + ")" : std::string()));
+  last_refresh_error_ = Error{ErrorCode::kUnavailable,
+                              "redis cluster " + description_ + ": no node answered CLUSTER SLOTS" +
+                                  (last_error ? " (last: " + last_error->message + ")" : std::string())};
+  return tl::unexpected(*last_refresh_error_);
 }
 
 Result<void> ClusterRouter::run(std::string_view key, const Work& work) {

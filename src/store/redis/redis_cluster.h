@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,7 @@ class ClusterRouter final : public Router {
   const int min_replicas_;
   std::mutex refresh_mutex_;  // one refresh at a time; taken before mutex_
   std::chrono::steady_clock::time_point refreshed_at_{};
+  std::optional<Error> last_refresh_error_;  // why the last refresh found no map; under refresh_mutex_
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Pool>> pools_;  // by "host:port"; pools outlive map changes
   std::vector<std::shared_ptr<Pool>> slots_;            // kSlotCount entries; null: nobody known

@@ -572,7 +572,9 @@ class RedisStore final : public Store {
       std::lock_guard lock(namespaces_mutex_);
       if (namespaces_.count(ns)) return {};
     }
-    auto reply = command(redis::kNamespacesKey, {"SADD", redis::kNamespacesKey, ns}, Access::kWrite);
+    // Not waited for by replicas: an idempotent hint for purge_expired, not a caller's data; a
+    // registration lost in a failover is made again by the next process writing there.
+    auto reply = command(redis::kNamespacesKey, {"SADD", redis::kNamespacesKey, ns});
     if (!reply) return tl::unexpected(reply.error());
     std::lock_guard lock(namespaces_mutex_);
     namespaces_.insert(ns);
