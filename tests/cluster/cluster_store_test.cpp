@@ -161,6 +161,76 @@ TEST(ClusterStore, WritesAreAcknowledgedByOneReplicaByDefault) {
   EXPECT_EQ(exists.integer, 1);
 }
 
+// A namespace whose (empty) slot is served by master `from`, and another master `to`.
+struct SlotMove {
+  std::string ns;
+  int slot = 0;
+  std::size_t from = 0;
+  std::size_t to = 0;
+};
+
+SlotMove pick_slot_move(const std::string& base) {
+  RedisCluster& cluster = shared_redis_cluster();
+  SlotMove move;
+  move.ns = base;
+  move.slot = redis::hash_slot(redis::namespace_prefix(move.ns));
+  move.from = cluster.master_of_slot(move.slot);
+  for (int other = 0;; ++other) {
+    move.to = cluster.master_of_slot(redis::hash_slot(redis::namespace_prefix(base + std::to_string(other))));
+    if (move.to != move.from) break;
+  }
+  return move;
+}
+
+std::string node_id(std::size_t index) {
+  return shared_redis_cluster().node(index).command({"CLUSTER", "MYID"}).text;
+}
+
+TEST(ClusterStore, AMovedSlotIsFollowedAndTheMapRefreshed) {
+  auto store = open_cluster_store();  // reads the slot map now
+  ASSERT_TRUE(store);
+  RedisCluster& cluster = shared_redis_cluster();
+  SlotMove move = pick_slot_move("moving");
+  const std::string slot = std::to_string(move.slot);
+  const std::string owner = node_id(move.to);
+  // Reassign the empty slot: the new owner first, then the old one, then everyone else.
+  ASSERT_FALSE(cluster.node(move.to).command({"CLUSTER", "SETSLOT", slot, "NODE", owner}).is_error());
+  ASSERT_FALSE(cluster.node(move.from).command({"CLUSTER", "SETSLOT", slot, "NODE", owner}).is_error());
+  for (std::size_t i = 0; i < cluster.size(); ++i) {
+    if (i != move.to && i != move.from && cluster.is_master(i))
+      cluster.node(i).command({"CLUSTER", "SETSLOT", slot, "NODE", owner});
+  }
+  // The store still thinks the old master serves it: MOVED, then the write lands on the new one.
+  ok(store->create_session(session_in(move.ns, "s1")));
+  EXPECT_GT(cluster.node(move.to).command({"CLUSTER", "COUNTKEYSINSLOT", slot}).integer, 0);
+  EXPECT_TRUE(ok(store->get_session(move.ns, "s1")).has_value());
+  cluster.wait_until_healthy(std::chrono::seconds(30));
+}
+
+TEST(ClusterStore, AnAskRedirectionIsFollowedOnceWithAsking) {
+  auto store = open_cluster_store();
+  ASSERT_TRUE(store);
+  RedisCluster& cluster = shared_redis_cluster();
+  SlotMove move = pick_slot_move("asking");
+  const std::string slot = std::to_string(move.slot);
+  // A migration in progress: keys the old master does not have are asked of the new one.
+  ASSERT_FALSE(cluster.node(move.to)
+                   .command({"CLUSTER", "SETSLOT", slot, "IMPORTING", node_id(move.from)})
+                   .is_error());
+  ASSERT_FALSE(cluster.node(move.from)
+                   .command({"CLUSTER", "SETSLOT", slot, "MIGRATING", node_id(move.to)})
+                   .is_error());
+  auto created = store->create_session(session_in(move.ns, "s1"));
+  EXPECT_TRUE(created) << created.error().message;
+  EXPECT_GT(cluster.node(move.to).command({"CLUSTER", "COUNTKEYSINSLOT", slot}).integer, 0)
+      << "the script ran on the importing node";
+  // End the migration where it started (the keys written there are dropped by the next FLUSHALL).
+  cluster.node(move.to).command({"CLUSTER", "SETSLOT", slot, "STABLE"});
+  cluster.node(move.from).command({"CLUSTER", "SETSLOT", slot, "STABLE"});
+  cluster.node(move.to).command({"FLUSHALL"});
+  cluster.wait_until_healthy(std::chrono::seconds(30));
+}
+
 TEST(ClusterStore, UnreachableSeedsFailWithUnavailable) {
   auto options = parse_redis_url("redis+cluster://127.0.0.1:1,127.0.0.1:2");
   ASSERT_TRUE(options);

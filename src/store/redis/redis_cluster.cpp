@@ -186,6 +186,10 @@ Result<void> ClusterRouter::route(std::string_view key, const Work& work, bool w
       spdlog::debug("redis cluster: slot {} moved to {}", redirect->slot, redirect->to.text());
       (void)refresh(false);
       pool = master_of(slot);
+      if (!pool) {  // the map read meanwhile does not name the slot yet: trust the redirection
+        std::lock_guard lock(mutex_);
+        pool = pool_for(redirect->to);
+      }
       asking = false;
     } else {
       std::lock_guard lock(mutex_);
