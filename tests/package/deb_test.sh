@@ -38,7 +38,9 @@ root="$work/root"
 dpkg -x "$deb" "$root"
 out=$("$root/usr/bin/memtrace-mcp" --version)
 [ "$out" = "memtrace-mcp $version" ] || fail "--version printed '$out'"
-zcat "$root/usr/share/man/man1/memtrace-mcp.1.gz" | grep -q -- "--store" || fail "the man page does not list --store"
+man_page=$(zcat "$root/usr/share/man/man1/memtrace-mcp.1.gz")
+grep -qF -- '\fB\-\-store\fR' <<<"$man_page" || fail "the man page does not list --store"
+grep -qF '~/.local/share/memtrace/memtrace.db' <<<"$man_page" || fail "the man page names the builder's home"
 unit="$root/usr/lib/systemd/system/memtrace-mcp.service"
 for line in "ExecStart=/usr/bin/memtrace-mcp" "DynamicUser=yes" "StateDirectory=memtrace" \
   "Environment=MEMTRACE_STORE=sqlite:/var/lib/memtrace/memtrace.db" "Environment=MEMTRACE_TRANSPORT=http"; do
