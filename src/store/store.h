@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -135,7 +136,27 @@ class Store {
   // Marks the key revoked at `at`; false if there is no such key. Revoking twice keeps the first time.
   virtual Result<bool> revoke_api_key(const std::string& id, UnixMillis at) { return no_api_keys(); }
 
+  // Whole-store enumerations for the one-shot commands (export, stats): each walks everything it
+  // names, so the request path never calls them. Sessions and memories are enumerated with
+  // find_sessions / query_memories and their keyset cursors. A backend without them answers
+  // kUnavailable (store/sqlite/sqlite_export.cpp, store/redis/redis_export.cpp implement them).
+  //
+  // Every namespace that holds an agent, a session, a memory or a task claim, sorted.
+  virtual Result<std::vector<std::string>> list_namespaces() { return no_export(); }
+  // Every agent of the namespace, by id.
+  virtual Result<std::vector<Agent>> list_agents(const std::string& ns) { return no_export(); }
+  // Every claim of the namespace in force at `now`, by task id.
+  virtual Result<std::vector<TaskClaim>> list_task_claims(const std::string& ns, UnixMillis now) {
+    return no_export();
+  }
+  // How many bytes the backend uses for everything it keeps (SQLite: the database file's pages;
+  // Redis: the server's used_memory, shared by everything on that server).
+  virtual Result<std::uint64_t> storage_bytes() { return no_export(); }
+
  private:
+  static tl::unexpected<Error> no_export() {
+    return fail(ErrorCode::kUnavailable, "this store cannot enumerate its records");
+  }
   static tl::unexpected<Error> no_api_keys() {
     return fail(ErrorCode::kUnavailable, "this store does not keep API keys");
   }

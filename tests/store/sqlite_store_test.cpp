@@ -95,6 +95,12 @@ class StoreInTempDir final : public Store {
                                                   UnixMillis now) override {
     return inner_->get_task_claim(ns, task_id, now);
   }
+  Result<std::vector<std::string>> list_namespaces() override { return inner_->list_namespaces(); }
+  Result<std::vector<Agent>> list_agents(const std::string& ns) override { return inner_->list_agents(ns); }
+  Result<std::vector<TaskClaim>> list_task_claims(const std::string& ns, UnixMillis now) override {
+    return inner_->list_task_claims(ns, now);
+  }
+  Result<std::uint64_t> storage_bytes() override { return inner_->storage_bytes(); }
 
  private:
   std::unique_ptr<TempDir> dir_;  // declared first: removed after the store is closed

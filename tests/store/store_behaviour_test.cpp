@@ -1286,5 +1286,65 @@ TEST_P(StoreBehaviour, ConcurrentReleasesAndReclaimsHandEachTaskToOneHolderAtATi
   }
 }
 
+// ---- whole-store enumerations (export, stats) ----
+
+TEST_P(StoreBehaviour, ListsEveryNamespaceThatHoldsSomething) {
+  EXPECT_THAT(ok(store().list_namespaces()), IsEmpty());
+  ok(store().upsert_agent(Agent{"team-b", "solo", "", kT0}));
+  add_session("s1", "agent-a", {}, "team-a");
+  add(make_memory("s1", "m", kT0 + 1, "agent-a", "team-a"));
+  add_session("s2");
+  EXPECT_THAT(ok(store().list_namespaces()), ElementsAre("default", "team-a", "team-b"));
+}
+
+TEST_P(StoreBehaviour, ListsTheAgentsOfOneNamespaceById) {
+  ok(store().upsert_agent(Agent{kDefaultNamespace, "zed", "the last", kT0 + 2}));
+  ok(store().upsert_agent(Agent{kDefaultNamespace, "amy", "", kT0 + 1}));
+  ok(store().upsert_agent(Agent{kDefaultNamespace, "a*[x]?", "glob characters", kT0 + 3}));
+  ok(store().upsert_agent(Agent{"other", "bob", "elsewhere", kT0}));
+  auto agents = ok(store().list_agents(kDefaultNamespace));
+  ASSERT_EQ(agents.size(), 3u);
+  EXPECT_EQ(agents[0].id, "a*[x]?");
+  EXPECT_EQ(agents[0].description, "glob characters");
+  EXPECT_EQ(agents[1].id, "amy");
+  EXPECT_EQ(agents[1].created_at, kT0 + 1);
+  EXPECT_EQ(agents[2].id, "zed");
+  EXPECT_EQ(agents[2].description, "the last");
+  EXPECT_EQ(agents[2].created_at, kT0 + 2);
+  EXPECT_EQ(agents[2].ns, kDefaultNamespace);
+  auto other = ok(store().list_agents("other"));
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0].id, "bob");
+  EXPECT_THAT(ok(store().list_agents("nobody")), IsEmpty());
+}
+
+TEST_P(StoreBehaviour, ListsTheClaimsInForceByTaskId) {
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t2", "w1", "s1", kT0 + 2 * kMinute, kT0)).claimed);
+  ASSERT_TRUE(
+      ok(store().claim_task(kDefaultNamespace, "t1", "w2", "s2", kT0 + 3 * kMinute, kT0 + 5)).claimed);
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t3", "w1", "s1", kT0 + kMinute, kT0)).claimed);
+  ASSERT_TRUE(ok(store().claim_task("other", "t9", "w1", "s1", kT0 + kMinute, kT0)).claimed);
+  ASSERT_TRUE(ok(store().release_task(kDefaultNamespace, "t3", "w1", "s1", kT0 + 1)));
+
+  auto claims = ok(store().list_task_claims(kDefaultNamespace, kT0 + 10));
+  ASSERT_EQ(claims.size(), 2u);
+  EXPECT_EQ(claims[0].task_id, "t1");
+  EXPECT_EQ(claims[0].holder_agent, "w2");
+  EXPECT_EQ(claims[0].holder_session, "s2");
+  EXPECT_EQ(claims[0].claimed_at, kT0 + 5);
+  EXPECT_EQ(claims[0].lease_until, kT0 + 3 * kMinute);
+  EXPECT_EQ(claims[1].task_id, "t2");
+  // A lease that ran out is no claim.
+  claims = ok(store().list_task_claims(kDefaultNamespace, kT0 + 2 * kMinute));
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0].task_id, "t1");
+}
+
+TEST_P(StoreBehaviour, ReportsTheBytesItUses) {
+  add_session("s1");
+  add(make_memory("s1", std::string(4096, 'x'), kT0 + 1));
+  EXPECT_GT(ok(store().storage_bytes()), 0u);
+}
+
 }  // namespace
 }  // namespace memtrace::testing

@@ -14,6 +14,7 @@
 
 #include "store/redis/redis_claims.h"
 #include "store/redis/redis_connection.h"
+#include "store/redis/redis_export.h"
 #include "store/redis/redis_keys.h"
 #include "store/redis/redis_pool.h"
 #include "store/redis/redis_scripts.h"
@@ -437,6 +438,30 @@ class RedisStore final : public Store {
     // watcher has logged why and keeps retrying in the background).
     watcher->wait_subscribed(options_.connect_timeout + options_.command_timeout);
     return watcher;
+  }
+
+  // Whole-store enumerations (export, stats): redis_export.cpp.
+  Result<std::vector<std::string>> list_namespaces() override {
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return redis::list_namespaces(**lease);
+  }
+  Result<std::vector<Agent>> list_agents(const std::string& ns) override {
+    if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return redis::list_agents(**lease, ns);
+  }
+  Result<std::vector<TaskClaim>> list_task_claims(const std::string& ns, UnixMillis now) override {
+    if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return redis::list_task_claims(**lease, ns, now);
+  }
+  Result<std::uint64_t> storage_bytes() override {
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return redis::used_memory(**lease);
   }
 
   // Task claims: redis_claims.cpp.

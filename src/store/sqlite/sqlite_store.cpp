@@ -14,6 +14,7 @@
 
 #include "store/sqlite/sqlite_change_feed.h"
 #include "store/sqlite/sqlite_database.h"
+#include "store/sqlite/sqlite_export.h"
 #include "store/sqlite/sqlite_handle.h"
 
 namespace memtrace {
@@ -600,6 +601,22 @@ class SqliteStore final : public Store {
 
   std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override {
     return feed_->subscribe(std::move(callback));
+  }
+
+  // ---- whole-store enumerations (export, stats): sqlite_export.cpp ------------------------------------
+
+  Result<std::vector<std::string>> list_namespaces() override {
+    return database_->read([](Connection& connection) { return sqlite::list_namespaces(connection); });
+  }
+  Result<std::vector<Agent>> list_agents(const std::string& ns) override {
+    return database_->read([&](Connection& connection) { return sqlite::list_agents(connection, ns); });
+  }
+  Result<std::vector<TaskClaim>> list_task_claims(const std::string& ns, UnixMillis now) override {
+    return database_->read(
+        [&](Connection& connection) { return sqlite::list_task_claims(connection, ns, now); });
+  }
+  Result<std::uint64_t> storage_bytes() override {
+    return database_->read([](Connection& connection) { return sqlite::database_bytes(connection); });
   }
 
   // ---- API keys (HTTP transport) ---------------------------------------------------------------------
