@@ -150,74 +150,75 @@ Result<bool> SqliteStore::close_session(const std::string& ns, const std::string
 }
 
 Result<void> SqliteStore::insert_memory(const Memory& memory) {
-  return write("store memory", [&](Connection& connection) -> Result<void> {
-    auto status = session_status(connection, memory.ns, memory.session_id);
-    if (!status) return tl::unexpected(status.error());
-    if (!*status) {
-      return fail(ErrorCode::kNotFound, "cannot store memory " + memory.id + ": there is no session " +
-                                            memory.session_id + " in namespace " + memory.ns);
-    }
-    if (**status == SessionStatus::kClosed) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "session " + memory.session_id + " is closed and takes no new memories");
-    }
-    std::int64_t pk = 0;
-    {
-      auto statement = connection.prepare(
-          "INSERT INTO memories (ns, id, session_id, agent_id, type, content, tags, importance, "
-          "created_at, "
-          "expires_at, metadata_json, reasoning) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-          "?12)",
-          "store memory");
-      if (!statement) return tl::unexpected(statement.error());
-      statement->bind(memory.ns)
-          .bind(memory.id)
-          .bind(memory.session_id)
-          .bind(memory.agent_id)
-          .bind(memory.type)
-          .bind(memory.content)
-          .bind(encode_tags(memory.tags))
-          .bind(memory.importance)
-          .bind(memory.created_at)
-          .bind(memory.expires_at)
-          .bind(memory.metadata_json)
-          .bind(memory.reasoning);
-      if (auto done = statement->run(); !done) {
-        if (done.error().code == ErrorCode::kConflict) {
-          return fail(ErrorCode::kConflict, "a memory with id " + memory.id +
-                                                " already exists in namespace " + memory.ns + " (" +
-                                                done.error().message + ")");
-        }
-        return done;
+  return write("store memory", [&](Connection& connection) { return insert_memory_row(connection, memory); });
+}
+
+Result<void> SqliteStore::insert_memory_row(Connection& connection, const Memory& memory) {
+  auto status = session_status(connection, memory.ns, memory.session_id);
+  if (!status) return tl::unexpected(status.error());
+  if (!*status) {
+    return fail(ErrorCode::kNotFound, "cannot store memory " + memory.id + ": there is no session " +
+                                          memory.session_id + " in namespace " + memory.ns);
+  }
+  if (**status == SessionStatus::kClosed) {
+    return fail(ErrorCode::kInvalidArgument,
+                "session " + memory.session_id + " is closed and takes no new memories");
+  }
+  std::int64_t pk = 0;
+  {
+    auto statement = connection.prepare(
+        "INSERT INTO memories (ns, id, session_id, agent_id, type, content, tags, importance, "
+        "created_at, "
+        "expires_at, metadata_json, reasoning) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "?12)",
+        "store memory");
+    if (!statement) return tl::unexpected(statement.error());
+    statement->bind(memory.ns)
+        .bind(memory.id)
+        .bind(memory.session_id)
+        .bind(memory.agent_id)
+        .bind(memory.type)
+        .bind(memory.content)
+        .bind(encode_tags(memory.tags))
+        .bind(memory.importance)
+        .bind(memory.created_at)
+        .bind(memory.expires_at)
+        .bind(memory.metadata_json)
+        .bind(memory.reasoning);
+    if (auto done = statement->run(); !done) {
+      if (done.error().code == ErrorCode::kConflict) {
+        return fail(ErrorCode::kConflict, "a memory with id " + memory.id + " already exists in namespace " +
+                                              memory.ns + " (" + done.error().message + ")");
       }
-      pk = sqlite3_last_insert_rowid(connection.handle());
+      return done;
     }
-    {
-      auto statement = connection.prepare("INSERT INTO memories_fts (rowid, content) VALUES (?1, ?2)",
-                                          "index memory content");
-      if (!statement) return tl::unexpected(statement.error());
-      statement->bind(pk).bind(memory.content);
-      if (auto done = statement->run(); !done) return done;
-    }
-    for (const auto& tag : memory.tags) {
-      auto statement = connection.prepare(
-          "INSERT OR IGNORE INTO memory_tags (ns, tag, memory_id) VALUES (?1, ?2, ?3)", "index memory tags");
-      if (!statement) return tl::unexpected(statement.error());
-      statement->bind(memory.ns).bind(tag).bind(memory.id);
-      if (auto done = statement->run(); !done) return done;
-    }
-    {
-      auto statement = connection.prepare(
-          "INSERT INTO session_agents (ns, session_id, agent_id, wrote) VALUES (?1, ?2, ?3, 1) "
-          "ON CONFLICT (ns, session_id, agent_id) DO UPDATE SET wrote = 1 WHERE wrote = 0",
-          "record the session's participant");
-      if (!statement) return tl::unexpected(statement.error());
-      statement->bind(memory.ns).bind(memory.session_id).bind(memory.agent_id);
-      if (auto done = statement->run(); !done) return done;
-    }
-    if (auto kept = keep_window(connection, memory); !kept) return kept;
-    return append_change(connection, sqlite::kChangeMemory, memory.ns, memory.session_id);
-  });
+    pk = sqlite3_last_insert_rowid(connection.handle());
+  }
+  {
+    auto statement = connection.prepare("INSERT INTO memories_fts (rowid, content) VALUES (?1, ?2)",
+                                        "index memory content");
+    if (!statement) return tl::unexpected(statement.error());
+    statement->bind(pk).bind(memory.content);
+    if (auto done = statement->run(); !done) return done;
+  }
+  for (const auto& tag : memory.tags) {
+    auto statement = connection.prepare(
+        "INSERT OR IGNORE INTO memory_tags (ns, tag, memory_id) VALUES (?1, ?2, ?3)", "index memory tags");
+    if (!statement) return tl::unexpected(statement.error());
+    statement->bind(memory.ns).bind(tag).bind(memory.id);
+    if (auto done = statement->run(); !done) return done;
+  }
+  {
+    auto statement = connection.prepare(
+        "INSERT INTO session_agents (ns, session_id, agent_id, wrote) VALUES (?1, ?2, ?3, 1) "
+        "ON CONFLICT (ns, session_id, agent_id) DO UPDATE SET wrote = 1 WHERE wrote = 0",
+        "record the session's participant");
+    if (!statement) return tl::unexpected(statement.error());
+    statement->bind(memory.ns).bind(memory.session_id).bind(memory.agent_id);
+    if (auto done = statement->run(); !done) return done;
+  }
+  if (auto kept = keep_window(connection, memory); !kept) return kept;
+  return append_change(connection, sqlite::kChangeMemory, memory.ns, memory.session_id);
 }
 
 Result<bool> SqliteStore::delete_memory(const std::string& ns, const std::string& id) {

@@ -100,10 +100,17 @@ class SqliteStore final : public Store {
 
   Result<ClaimOutcome> claim_task(const std::string& ns, const std::string& task_id,
                                   const std::string& holder_agent, const std::string& holder_session,
-                                  UnixMillis lease_until, UnixMillis now) override;
+                                  UnixMillis lease_until, UnixMillis now,
+                                  std::optional<std::int64_t> token) override;
   Result<bool> release_task(const std::string& ns, const std::string& task_id,
                             const std::string& holder_agent, const std::string& holder_session,
-                            UnixMillis now) override;
+                            UnixMillis now, std::optional<std::int64_t> token) override;
+  Result<CompleteOutcome> complete_task(const std::string& ns, const std::string& task_id,
+                                        std::optional<std::int64_t> token, const Memory& result,
+                                        UnixMillis now) override;
+  Result<bool> reopen_task(const std::string& ns, const std::string& task_id, const std::string& agent,
+                           const std::string& session, UnixMillis now) override;
+  Result<TaskRecord> get_task(const std::string& ns, const std::string& task_id, UnixMillis now) override;
   Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
                                                   UnixMillis now) override;
 
@@ -148,6 +155,8 @@ class SqliteStore final : public Store {
   static Result<std::optional<SessionStatus>> session_status(Connection& connection, const std::string& ns,
                                                              const std::string& id);
   Result<void> keep_window(Connection& connection, const Memory& written);
+  // insert_memory inside the caller's write transaction.
+  Result<void> insert_memory_row(Connection& connection, const Memory& memory);
   static Result<void> remove_memory(Connection& connection, const ExpiredRow& row);
   static Result<Metadata> read_metadata(Connection& connection, const std::string& ns, const std::string& id);
   static Result<void> fill_summary(Connection& connection, SessionSummary& summary, UnixMillis now);
