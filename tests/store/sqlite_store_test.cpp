@@ -83,13 +83,26 @@ class StoreInTempDir final : public Store {
     return inner_->revoke_api_key(id, at);
   }
   Result<ClaimOutcome> claim_task(const std::string& ns, const std::string& task_id, const std::string& agent,
-                                  const std::string& session, UnixMillis lease_until,
-                                  UnixMillis now) override {
-    return inner_->claim_task(ns, task_id, agent, session, lease_until, now);
+                                  const std::string& session, UnixMillis lease_until, UnixMillis now,
+                                  std::optional<std::int64_t> token) override {
+    return inner_->claim_task(ns, task_id, agent, session, lease_until, now, token);
   }
   Result<bool> release_task(const std::string& ns, const std::string& task_id, const std::string& agent,
-                            const std::string& session, UnixMillis now) override {
-    return inner_->release_task(ns, task_id, agent, session, now);
+                            const std::string& session, UnixMillis now,
+                            std::optional<std::int64_t> token) override {
+    return inner_->release_task(ns, task_id, agent, session, now, token);
+  }
+  Result<CompleteOutcome> complete_task(const std::string& ns, const std::string& task_id,
+                                        std::optional<std::int64_t> token, const Memory& result,
+                                        UnixMillis now) override {
+    return inner_->complete_task(ns, task_id, token, result, now);
+  }
+  Result<bool> reopen_task(const std::string& ns, const std::string& task_id, const std::string& agent,
+                           const std::string& session, UnixMillis now) override {
+    return inner_->reopen_task(ns, task_id, agent, session, now);
+  }
+  Result<TaskRecord> get_task(const std::string& ns, const std::string& task_id, UnixMillis now) override {
+    return inner_->get_task(ns, task_id, now);
   }
   Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
                                                   UnixMillis now) override {

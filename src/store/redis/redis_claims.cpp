@@ -1,4 +1,5 @@
-// Task claims on Redis: the claim and release scripts, and decoding a stored claim (layout: redis_claims.h).
+// Task claims on Redis: the claim, release, complete and reopen scripts, and decoding a task (layout:
+// redis_claims.h).
 #include "store/redis/redis_claims.h"
 
 #include <charconv>
@@ -10,76 +11,124 @@
 namespace memtrace::redis {
 namespace {
 
-// Shared by both scripts. KEYS[1] is the namespace prefix; ARGV[1] the task id.
-constexpr std::string_view kClaimPrelude = R"lua(
-local P = KEYS[1]
-local key = P .. 'tc:' .. ARGV[1]
-
+// Helpers every task script starts with (after the store's prelude, which sets P and decode_list).
+constexpr std::string_view kTaskPrelude = R"lua(
 local function encode(items)
   local parts = {}
   for i, v in ipairs(items) do parts[i] = #v .. ':' .. v end
   return table.concat(parts)
 end
 
--- A stored claim as {agent, session, claimed_at, lease_until}; a malformed one reads as lapsed.
-local function decode(s)
-  local out, pos = {}, 1
-  while pos <= #s do
-    local colon = string.find(s, ':', pos, true)
-    if not colon then break end
-    local n = tonumber(string.sub(s, pos, colon - 1)) or 0
-    out[#out + 1] = string.sub(s, colon + 1, colon + n)
-    pos = colon + n + 1
-  end
-  return {agent = out[1] or '', session = out[2] or '', claimed_at = out[3] or '0',
-          lease_until = tonumber(out[4] or '0') or 0}
+local function task_keys(task_id) return P .. 'tk:' .. task_id, P .. 'th:' .. task_id end
+
+-- The stored task, or nil: a, s (holder or finisher), ca, lu, tok, st (claimed | free | done), da, r.
+local function load_task(tk)
+  local v = redis.call('HMGET', tk, 'a', 's', 'ca', 'lu', 'tok', 'st', 'da', 'r')
+  if not v[6] then return nil end
+  return {a = v[1], s = v[2], ca = v[3], lu = tonumber(v[4]), tok = tonumber(v[5]), st = v[6],
+          da = v[7] or '', r = v[8] or ''}
+end
+
+local function in_force(t, now) return t ~= nil and t.st == 'claimed' and t.lu > tonumber(now) end
+local function held_by(t, agent, session) return t.a == agent and t.s == session end
+-- The holder's token is still the newest: its lease may have run out, but nobody claimed since.
+local function token_current(t, token, agent, session)
+  return t ~= nil and t.st == 'claimed' and tostring(t.tok) == token and held_by(t, agent, session)
+end
+
+local function save(tk, t)
+  redis.call('HSET', tk, 'a', t.a, 's', t.s, 'ca', t.ca, 'lu', tostring(t.lu), 'tok', tostring(t.tok),
+             'st', t.st, 'da', t.da, 'r', t.r)
+end
+
+local function history(th, kind, agent, session, at, token, memory_id)
+  redis.call('RPUSH', th, encode({kind, agent, session, tostring(at), tostring(token), memory_id or ''}))
+  redis.call('LTRIM', th, -50, -1)
+end
+
+local function task_reply(t)
+  if not t then return {'', '', '0', '0', '0', 'free', '', ''} end
+  return {t.a, t.s, t.ca, tostring(t.lu), tostring(t.tok), t.st, t.da, t.r}
 end
 )lua";
 
-// ARGV: task_id, agent, session, lease_until, now. Returns {claimed 0|1, renewed 0|1, stored claim}.
-// SET NX PX takes a task nobody holds in one step (the common case, and the reference pattern); only a
-// key that exists is read and judged: lapsed (by the caller's clock) or the caller's own → set anew.
+// ARGV: task_id, agent, session, lease_until, now, token ('' for none).
+// Returns {outcome (claimed | renewed | held | stale | done), task}.
 constexpr std::string_view kClaim = R"lua(
-local agent, session, lease_until, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local ttl = tonumber(lease_until) - tonumber(now)
-
-local function take(claimed_at)
-  -- The holder takes part in its session (if stored), as a remember would record it.
-  if redis.call('EXISTS', P .. 's:' .. session) == 1 then
-    redis.call('SADD', P .. 'sp:' .. session, agent)
-    redis.call('ZADD', P .. 'si:a:' .. agent, 0, session)
-  end
-  return encode({agent, session, claimed_at, lease_until})
+local tk, th = task_keys(ARGV[1])
+local agent, session, lease_until, now, token = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local t = load_task(tk)
+if t and t.st == 'done' then return {'done', task_reply(t)} end
+if token ~= '' and not token_current(t, token, agent, session) then return {'stale', task_reply(t)} end
+local live = in_force(t, now)
+if live and not held_by(t, agent, session) then return {'held', task_reply(t)} end
+local renew = live or token ~= ''
+local next = {a = agent, s = session, ca = renew and t.ca or now, lu = tonumber(lease_until),
+              tok = renew and t.tok or ((t and t.tok or 0) + 1), st = 'claimed', da = '', r = ''}
+save(tk, next)
+if not renew then history(th, 'claimed', agent, session, now, next.tok) end
+-- The holder takes part in its session (if stored), as a remember would record it.
+if redis.call('EXISTS', P .. 's:' .. session) == 1 then
+  redis.call('SADD', P .. 'sp:' .. session, agent)
+  redis.call('ZADD', P .. 'si:a:' .. agent, 0, session)
 end
-
-local fresh = encode({agent, session, now, lease_until})
-if redis.call('SET', key, fresh, 'NX', 'PX', ttl) then
-  take(now)
-  return {1, 0, fresh}
-end
-local stored = redis.call('GET', key)
-local held = decode(stored)
-local in_force = held.lease_until > tonumber(now)
-if in_force and (held.agent ~= agent or held.session ~= session) then return {0, 0, stored} end
-local value = take(in_force and held.claimed_at or now)
-redis.call('SET', key, value, 'PX', ttl)
-return {1, in_force and 1 or 0, value}
+return {renew and 'renewed' or 'claimed', task_reply(next)}
 )lua";
 
-// ARGV: task_id, agent, session, now. Returns 1 if the caller's claim in force was deleted, else 0.
+// ARGV: task_id, agent, session, now, token ('' for none). 1 if the caller's claim in force was freed.
 constexpr std::string_view kRelease = R"lua(
-local stored = redis.call('GET', key)
-if not stored then return 0 end
-local held = decode(stored)
-if held.agent ~= ARGV[2] or held.session ~= ARGV[3] or held.lease_until <= tonumber(ARGV[4]) then
-  return 0
-end
-redis.call('DEL', key)
+local tk, th = task_keys(ARGV[1])
+local agent, session, now, token = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local t = load_task(tk)
+if not in_force(t, now) or not held_by(t, agent, session) then return 0 end
+if token ~= '' and tostring(t.tok) ~= token then return 0 end
+t.st = 'free'
+t.lu = tonumber(now)
+save(tk, t)
+history(th, 'released', agent, session, now, t.tok)
 return 1
 )lua";
 
-std::string with_claim_prelude(std::string_view body) {
-  return std::string(kClaimPrelude) + std::string(body);
+// ARGV 1-14: as the remember script (the result memory); 15: task_id, 16: token ('' for none), 17: now.
+// Checks the claim, stores the result and marks the task done, all or nothing.
+// Returns {outcome (done | held | stale | finished), was_holder 0|1, task}.
+constexpr std::string_view kComplete = R"lua(
+local tk, th = task_keys(ARGV[15])
+local agent, session, token, now = ARGV[3], ARGV[2], ARGV[16], ARGV[17]
+local t = load_task(tk)
+if t and t.st == 'done' then return {'finished', 0, task_reply(t)} end
+if token ~= '' and not token_current(t, token, agent, session) then return {'stale', 0, task_reply(t)} end
+if in_force(t, now) and not held_by(t, agent, session) then return {'held', 0, task_reply(t)} end
+local was_holder = t ~= nil and t.st == 'claimed' and held_by(t, agent, session)
+local stored = remember()
+if type(stored) == 'table' and stored.err then return stored end
+local next = {a = agent, s = session, ca = was_holder and t.ca or now, lu = tonumber(now),
+              tok = t and t.tok or 0, st = 'done', da = now, r = ARGV[1]}
+save(tk, next)
+history(th, 'done', agent, session, now, next.tok, ARGV[1])
+return {'done', was_holder and 1 or 0, task_reply(next)}
+)lua";
+
+// ARGV: task_id, agent, session, now. 1 if a done task was made claimable again.
+constexpr std::string_view kReopen = R"lua(
+local tk, th = task_keys(ARGV[1])
+local t = load_task(tk)
+if not t or t.st ~= 'done' then return 0 end
+t.st = 'free'
+t.lu = tonumber(ARGV[4])
+save(tk, t)
+history(th, 'reopened', ARGV[2], ARGV[3], ARGV[4], t.tok)
+return 1
+)lua";
+
+// ARGV: task_id. Returns {task, history entries oldest first}.
+constexpr std::string_view kGetTask = R"lua(
+local tk, th = task_keys(ARGV[1])
+return {task_reply(load_task(tk)), redis.call('LRANGE', th, 0, -1)}
+)lua";
+
+std::string task_script(std::string_view body) {
+  return store_prelude() + std::string(kTaskPrelude) + std::string(body);
 }
 
 template <class Number>
@@ -89,15 +138,35 @@ Number parse_number(std::string_view text) {
   return value;
 }
 
-TaskClaim decode_claim(const std::string& ns, const std::string& task_id, std::string_view stored) {
-  auto items = decode_list(stored);
-  items.resize(4);
-  return TaskClaim{ns,
-                   task_id,
-                   std::move(items[0]),
-                   std::move(items[1]),
-                   parse_number<UnixMillis>(items[2]),
-                   parse_number<UnixMillis>(items[3])};
+// The stored task as the scripts' task_reply gives it.
+struct StoredTask {
+  std::string agent, session;
+  UnixMillis claimed_at = 0, lease_until = 0;
+  std::int64_t token = 0;
+  std::string state;
+  UnixMillis done_at = 0;
+  std::string result_id;
+
+  TaskClaim claim(const std::string& ns, const std::string& task_id) const {
+    return TaskClaim{ns, task_id, agent, session, claimed_at, lease_until, token};
+  }
+  TaskDone finished() const { return TaskDone{agent, session, done_at, result_id}; }
+  bool in_force(UnixMillis now) const { return state == "claimed" && lease_until > now; }
+};
+
+std::optional<StoredTask> decode_task(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 8) return std::nullopt;
+  auto text = [&](std::size_t i) { return std::string(reply_string(r->element[i])); };
+  StoredTask t;
+  t.agent = text(0);
+  t.session = text(1);
+  t.claimed_at = parse_number<UnixMillis>(text(2));
+  t.lease_until = parse_number<UnixMillis>(text(3));
+  t.token = parse_number<std::int64_t>(text(4));
+  t.state = text(5);
+  t.done_at = parse_number<UnixMillis>(text(6));
+  t.result_id = text(7);
+  return t;
 }
 
 Result<void> check(const std::string& ns, const std::string& task_id, const std::string* holder_agent,
@@ -115,51 +184,136 @@ Error unexpected_shape(const char* script) {
                std::string("redis store: the ") + script + " script answered in an unexpected shape"};
 }
 
+std::string token_arg(std::optional<std::int64_t> token) {
+  return token ? std::to_string(*token) : std::string();
+}
+
 }  // namespace
 
 ClaimScripts::ClaimScripts()
-    : claim("claim_task", with_claim_prelude(kClaim)),
-      release("release_task", with_claim_prelude(kRelease)) {}
+    : claim("claim_task", task_script(kClaim)),
+      release("release_task", task_script(kRelease)),
+      complete("complete_task", task_script(remember_function() + std::string(kComplete))),
+      reopen("reopen_task", task_script(kReopen)),
+      get("get_task", task_script(kGetTask)) {}
 
 Result<ClaimOutcome> claim_task(Connection& connection, ClaimScripts& scripts, const std::string& ns,
                                 const std::string& task_id, const std::string& holder_agent,
-                                const std::string& holder_session, UnixMillis lease_until, UnixMillis now) {
+                                const std::string& holder_session, UnixMillis lease_until, UnixMillis now,
+                                std::optional<std::int64_t> token) {
   if (auto ok = check(ns, task_id, &holder_agent, &holder_session); !ok) return tl::unexpected(ok.error());
   if (lease_until <= now) return fail(ErrorCode::kInvalidArgument, "a lease must end after now");
-  auto reply = scripts.claim.run(
-      connection, namespace_prefix(ns),
-      {task_id, holder_agent, holder_session, std::to_string(lease_until), std::to_string(now)});
+  auto reply = scripts.claim.run(connection, namespace_prefix(ns),
+                                 {task_id, holder_agent, holder_session, std::to_string(lease_until),
+                                  std::to_string(now), token_arg(token)});
   if (!reply) return tl::unexpected(reply.error());
   const redisReply* r = reply->get();
-  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
     return tl::unexpected(unexpected_shape("claim"));
+  auto task = decode_task(r->element[1]);
+  if (!task) return tl::unexpected(unexpected_shape("claim"));
+  const std::string_view what = reply_string(r->element[0]);
   ClaimOutcome outcome;
-  outcome.claimed = reply_integer(r->element[0]) != 0;
-  outcome.renewed = reply_integer(r->element[1]) != 0;
-  outcome.current = decode_claim(ns, task_id, reply_string(r->element[2]));
+  outcome.last_token = task->token;
+  outcome.claimed = what == "claimed" || what == "renewed";
+  outcome.renewed = what == "renewed";
+  outcome.stale_token = what == "stale";
+  outcome.done = what == "done";
+  if (outcome.done) outcome.finished = task->finished();
+  if (outcome.claimed || outcome.done || task->in_force(now)) outcome.current = task->claim(ns, task_id);
   return outcome;
 }
 
 Result<bool> release_task(Connection& connection, ClaimScripts& scripts, const std::string& ns,
                           const std::string& task_id, const std::string& holder_agent,
-                          const std::string& holder_session, UnixMillis now) {
+                          const std::string& holder_session, UnixMillis now,
+                          std::optional<std::int64_t> token) {
   if (auto ok = check(ns, task_id, &holder_agent, &holder_session); !ok) return tl::unexpected(ok.error());
-  auto reply = scripts.release.run(connection, namespace_prefix(ns),
-                                   {task_id, holder_agent, holder_session, std::to_string(now)});
+  auto reply =
+      scripts.release.run(connection, namespace_prefix(ns),
+                          {task_id, holder_agent, holder_session, std::to_string(now), token_arg(token)});
   if (!reply) return tl::unexpected(reply.error());
   return reply_integer(reply->get()) != 0;
 }
 
-Result<std::optional<TaskClaim>> get_task_claim(Connection& connection, const std::string& ns,
-                                                const std::string& task_id, UnixMillis now) {
+Result<CompleteOutcome> complete_task(Connection& connection, ClaimScripts& scripts, const std::string& ns,
+                                      const std::string& task_id, std::optional<std::int64_t> token,
+                                      std::vector<std::string> remember_args, UnixMillis now) {
   if (auto ok = check(ns, task_id, nullptr, nullptr); !ok) return tl::unexpected(ok.error());
-  // The key the scripts build as P .. 'tc:' .. task_id.
-  auto reply = connection.command({"GET", namespace_prefix(ns) + "tc:" + task_id});
+  remember_args.push_back(task_id);
+  remember_args.push_back(token_arg(token));
+  remember_args.push_back(std::to_string(now));
+  auto reply = scripts.complete.run(connection, namespace_prefix(ns), remember_args);
   if (!reply) return tl::unexpected(reply.error());
-  if ((*reply)->type != REDIS_REPLY_STRING) return std::optional<TaskClaim>();
-  TaskClaim claim = decode_claim(ns, task_id, reply_string(reply->get()));
-  if (claim.lease_until <= now) return std::optional<TaskClaim>();
-  return std::optional<TaskClaim>(std::move(claim));
+  const redisReply* r = reply->get();
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+    return tl::unexpected(unexpected_shape("complete"));
+  auto task = decode_task(r->element[2]);
+  if (!task) return tl::unexpected(unexpected_shape("complete"));
+  const std::string_view what = reply_string(r->element[0]);
+  CompleteOutcome outcome;
+  outcome.last_token = task->token;
+  outcome.was_holder = reply_integer(r->element[1]) != 0;
+  if (what == "done") {
+    outcome.done = task->finished();
+  } else if (what == "finished") {
+    outcome.refusal = CompleteOutcome::Refusal::kDone;
+    outcome.done = task->finished();
+  } else {
+    outcome.refusal =
+        what == "stale" ? CompleteOutcome::Refusal::kStaleToken : CompleteOutcome::Refusal::kHeld;
+    if (task->in_force(now)) outcome.current = task->claim(ns, task_id);
+  }
+  return outcome;
+}
+
+Result<bool> reopen_task(Connection& connection, ClaimScripts& scripts, const std::string& ns,
+                         const std::string& task_id, const std::string& agent, const std::string& session,
+                         UnixMillis now) {
+  if (auto ok = check(ns, task_id, &agent, &session); !ok) return tl::unexpected(ok.error());
+  auto reply =
+      scripts.reopen.run(connection, namespace_prefix(ns), {task_id, agent, session, std::to_string(now)});
+  if (!reply) return tl::unexpected(reply.error());
+  return reply_integer(reply->get()) != 0;
+}
+
+Result<TaskRecord> get_task(Connection& connection, ClaimScripts& scripts, const std::string& ns,
+                            const std::string& task_id, UnixMillis now) {
+  if (auto ok = check(ns, task_id, nullptr, nullptr); !ok) return tl::unexpected(ok.error());
+  auto reply = scripts.get.run(connection, namespace_prefix(ns), {task_id});
+  if (!reply) return tl::unexpected(reply.error());
+  const redisReply* r = reply->get();
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+    return tl::unexpected(unexpected_shape("get_task"));
+  auto task = decode_task(r->element[0]);
+  if (!task) return tl::unexpected(unexpected_shape("get_task"));
+  TaskRecord record;
+  record.ns = ns;
+  record.task_id = task_id;
+  record.last_token = task->token;
+  if (task->state == "done") {
+    record.state = TaskState::kDone;
+    record.done = task->finished();
+  } else if (task->in_force(now)) {
+    record.state = TaskState::kClaimed;
+    record.claim = task->claim(ns, task_id);
+  }
+  const redisReply* entries = r->element[1];
+  for (std::size_t i = 0; entries && entries->type == REDIS_REPLY_ARRAY && i < entries->elements; ++i) {
+    auto items = decode_list(reply_string(entries->element[i]));
+    items.resize(6);
+    record.history.push_back(TaskEvent{items[0], items[1], items[2], parse_number<UnixMillis>(items[3]),
+                                       parse_number<std::int64_t>(items[4]), items[5]});
+  }
+  return record;
+}
+
+Result<std::optional<TaskClaim>> get_task_claim(Connection& connection, ClaimScripts& scripts,
+                                                const std::string& ns, const std::string& task_id,
+                                                UnixMillis now) {
+  auto record = get_task(connection, scripts, ns, task_id, now);
+  if (!record) return tl::unexpected(record.error());
+  return std::move(record->claim);
 }
 
 }  // namespace memtrace::redis

@@ -542,6 +542,14 @@ std::string with_prelude(std::string_view body) {
 
 }  // namespace
 
+std::string store_prelude() {
+  return std::string(kPrelude);
+}
+
+std::string remember_function() {
+  return "local function remember()\n" + std::string(kRemember) + "\nend\n";
+}
+
 Scripts::Scripts()
     : remember("remember", with_prelude(kRemember)),
       forget("forget", with_prelude(kForget)),

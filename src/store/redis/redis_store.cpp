@@ -275,6 +275,19 @@ class RedisStore final : public Store {
   }
 
   Result<void> insert_memory(const Memory& memory) override {
+    auto args = remember_args(memory);
+    if (!args) return tl::unexpected(args.error());
+    auto reply = run(scripts_.remember, memory.ns, *args, true);
+    if (!reply) return tl::unexpected(reply.error());
+    if (auto evicted = reply_integer(reply->get()); evicted > 0) {
+      spdlog::debug("session {}: the window of {} memories evicted {}", memory.session_id,
+                    options_.max_memories_per_session, evicted);
+    }
+    return {};
+  }
+
+  // The remember script's arguments for `memory`, checked.
+  Result<std::vector<std::string>> remember_args(const Memory& memory) {
     if (auto ok = check_name("namespace", memory.ns); !ok) return tl::unexpected(ok.error());
     if (auto ok = check_name("memory id", memory.id); !ok) return tl::unexpected(ok.error());
     if (auto ok = check_name("session id", memory.session_id); !ok) return tl::unexpected(ok.error());
@@ -294,13 +307,7 @@ class RedisStore final : public Store {
                                      memory.reasoning.value_or(""),
                                      redis::trigram_blob(memory.content),
                                      std::to_string(options_.max_memories_per_session)};
-    auto reply = run(scripts_.remember, memory.ns, args, true);
-    if (!reply) return tl::unexpected(reply.error());
-    if (auto evicted = reply_integer(reply->get()); evicted > 0) {
-      spdlog::debug("session {}: the window of {} memories evicted {}", memory.session_id,
-                    options_.max_memories_per_session, evicted);
-    }
-    return {};
+    return args;
   }
 
   Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
@@ -467,26 +474,51 @@ class RedisStore final : public Store {
   // Task claims: redis_claims.cpp.
   Result<ClaimOutcome> claim_task(const std::string& ns, const std::string& task_id,
                                   const std::string& holder_agent, const std::string& holder_session,
-                                  UnixMillis lease_until, UnixMillis now) override {
+                                  UnixMillis lease_until, UnixMillis now,
+                                  std::optional<std::int64_t> token) override {
     auto lease = pool_.lease();
     if (!lease) return tl::unexpected(lease.error());
     return redis::claim_task(**lease, claim_scripts_, ns, task_id, holder_agent, holder_session, lease_until,
-                             now);
+                             now, token);
   }
 
   Result<bool> release_task(const std::string& ns, const std::string& task_id,
                             const std::string& holder_agent, const std::string& holder_session,
-                            UnixMillis now) override {
+                            UnixMillis now, std::optional<std::int64_t> token) override {
     auto lease = pool_.lease();
     if (!lease) return tl::unexpected(lease.error());
-    return redis::release_task(**lease, claim_scripts_, ns, task_id, holder_agent, holder_session, now);
+    return redis::release_task(**lease, claim_scripts_, ns, task_id, holder_agent, holder_session, now,
+                               token);
+  }
+
+  Result<CompleteOutcome> complete_task(const std::string& ns, const std::string& task_id,
+                                        std::optional<std::int64_t> token, const Memory& result,
+                                        UnixMillis now) override {
+    auto args = remember_args(result);
+    if (!args) return tl::unexpected(args.error());
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return redis::complete_task(**lease, claim_scripts_, ns, task_id, token, std::move(*args), now);
+  }
+
+  Result<bool> reopen_task(const std::string& ns, const std::string& task_id, const std::string& agent,
+                           const std::string& session, UnixMillis now) override {
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return redis::reopen_task(**lease, claim_scripts_, ns, task_id, agent, session, now);
+  }
+
+  Result<TaskRecord> get_task(const std::string& ns, const std::string& task_id, UnixMillis now) override {
+    auto lease = pool_.lease();
+    if (!lease) return tl::unexpected(lease.error());
+    return redis::get_task(**lease, claim_scripts_, ns, task_id, now);
   }
 
   Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
                                                   UnixMillis now) override {
     auto lease = pool_.lease();
     if (!lease) return tl::unexpected(lease.error());
-    return redis::get_task_claim(**lease, ns, task_id, now);
+    return redis::get_task_claim(**lease, claim_scripts_, ns, task_id, now);
   }
 
  private:
