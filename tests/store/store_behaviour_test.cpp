@@ -1344,6 +1344,7 @@ TEST_P(StoreBehaviour, ReportsTheBytesItUses) {
   add_session("s1");
   add(make_memory("s1", std::string(4096, 'x'), kT0 + 1));
   EXPECT_GT(ok(store().storage_bytes()), 0u);
+}
 
 // ---- tasks that stay done, fencing tokens ----
 

@@ -87,14 +87,14 @@ Result<std::vector<Agent>> list_agents(Connection& connection, const std::string
   return agents;
 }
 
-Result<std::vector<TaskClaim>> list_task_claims(Connection& connection, const std::string& ns,
-                                                UnixMillis now) {
-  // The key the claim scripts build as P .. 'tc:' .. task_id (redis_claims.h).
-  auto task_ids = scan_suffixes(connection, namespace_prefix(ns) + "tc:");
+Result<std::vector<TaskClaim>> list_task_claims(Connection& connection, ClaimScripts& scripts,
+                                                const std::string& ns, UnixMillis now) {
+  // The key the claim scripts build as P .. 'tk:' .. task_id (redis_claims.h).
+  auto task_ids = scan_suffixes(connection, namespace_prefix(ns) + "tk:");
   if (!task_ids) return tl::unexpected(task_ids.error());
   std::vector<TaskClaim> claims;
   for (const auto& task_id : *task_ids) {
-    auto claim = get_task_claim(connection, ns, task_id, now);
+    auto claim = get_task_claim(connection, scripts, ns, task_id, now);
     if (!claim) return tl::unexpected(claim.error());
     if (*claim) claims.push_back(std::move(**claim));
   }

@@ -9,14 +9,15 @@
 
 #include "core/error.h"
 #include "store/records.h"
+#include "store/redis/redis_claims.h"
 #include "store/redis/redis_connection.h"
 
 namespace memtrace::redis {
 
 Result<std::vector<std::string>> list_namespaces(Connection& connection);
 Result<std::vector<Agent>> list_agents(Connection& connection, const std::string& ns);
-Result<std::vector<TaskClaim>> list_task_claims(Connection& connection, const std::string& ns,
-                                                UnixMillis now);
+Result<std::vector<TaskClaim>> list_task_claims(Connection& connection, ClaimScripts& scripts,
+                                                const std::string& ns, UnixMillis now);
 // INFO memory's used_memory: what the whole Redis server holds (other data included).
 Result<std::uint64_t> used_memory(Connection& connection);
 

@@ -463,7 +463,7 @@ class RedisStore final : public Store {
     if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
     auto lease = pool_.lease();
     if (!lease) return tl::unexpected(lease.error());
-    return redis::list_task_claims(**lease, ns, now);
+    return redis::list_task_claims(**lease, claim_scripts_, ns, now);
   }
   Result<std::uint64_t> storage_bytes() override {
     auto lease = pool_.lease();

@@ -35,8 +35,8 @@ Result<std::vector<Agent>> list_agents(Connection& connection, const std::string
 Result<std::vector<TaskClaim>> list_task_claims(Connection& connection, const std::string& ns,
                                                 UnixMillis now) {
   auto statement = connection.prepare(
-      "SELECT task_id, holder_agent, holder_session, claimed_at, lease_until FROM task_claims "
-      "WHERE ns = ?1 AND lease_until > ?2 ORDER BY task_id",
+      "SELECT task_id, holder_agent, holder_session, claimed_at, lease_until, token FROM task_claims "
+      "WHERE ns = ?1 AND state = 'claimed' AND lease_until > ?2 ORDER BY task_id",
       "list task claims");
   if (!statement) return tl::unexpected(statement.error());
   statement->bind(ns).bind(now);
@@ -46,7 +46,7 @@ Result<std::vector<TaskClaim>> list_task_claims(Connection& connection, const st
     if (!row) return tl::unexpected(row.error());
     if (!*row) return claims;
     claims.push_back(TaskClaim{ns, statement->text(0), statement->text(1), statement->text(2),
-                               statement->int64(3), statement->int64(4)});
+                               statement->int64(3), statement->int64(4), statement->int64(5)});
   }
 }
 

@@ -291,7 +291,8 @@ Result<std::vector<Agent>> SqliteStore::list_agents(const std::string& ns) {
 }
 
 Result<std::vector<TaskClaim>> SqliteStore::list_task_claims(const std::string& ns, UnixMillis now) {
-  return database_->read([&](Connection& connection) { return sqlite::list_task_claims(connection, ns, now); });
+  return database_->read(
+      [&](Connection& connection) { return sqlite::list_task_claims(connection, ns, now); });
 }
 
 Result<std::uint64_t> SqliteStore::storage_bytes() {
