@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools                       # the Redis store's tests start their own server
   clang-format clang-tidy
+  help2man zip                                   # the man page (from --help), the .mcpb bundle
   python3                                        # examples/rest and their tests (standard library only)
 )
 

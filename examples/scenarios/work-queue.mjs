@@ -201,12 +201,14 @@ async function runQueue(options) {
       + `(${lost.lease_until})`,
     rescued);
 
-  const claimed = [];
+  // Every task is done (not claimed, not free again), finished by the worker that shared its result.
+  const notDone = [];
   for (const task of tasks) {
     const view = await summarizer.readJson(`memtrace://tasks/${task}`);
-    if (view.status !== 'free') claimed.push(task);
+    if (view.status !== 'done') notDone.push({ task, status: view.status });
+    else expect(view.finished?.agent === `worker-${doneBy.get(task)}`, `${task} is done by its worker`, view);
   }
-  expect(claimed.length === 0, 'no task is left claimed', claimed);
+  expect(notDone.length === 0, 'every task is done, none left claimed or free', notDone);
 
   const ctx = await summarizer.call('memtrace_session_context', { types: ['result'], max_tokens: 40000 });
   for (const task of tasks) {

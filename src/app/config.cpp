@@ -123,6 +123,39 @@ void add_keys_command(CLI::App& app, Config& config) {
   revoke->callback([&keys] { keys.action = "revoke"; });
 }
 
+void add_data_commands(CLI::App& app, Config& config) {
+  DataCommand& data = config.data;
+  auto* out = app.add_subcommand(
+      "export",
+      "Write agents, sessions, memories and task claims to stdout as JSON Lines (docs/export-format.md)");
+  out->add_option("--namespace", data.ns, "Only this namespace (default: every namespace)");
+  out->add_option("--session", data.session_id, "Only this session, its memories and claims");
+  out->add_option("--since", data.since,
+                  "Only what was created or updated since: 7d, 4h or an ISO-8601 time");
+  out->callback([&data] { data.name = "export"; });
+
+  auto* in = app.add_subcommand("import",
+                                "Read an export from stdin into --store; idempotent, keeps ids and times, "
+                                "refuses the whole input if any line is malformed");
+  in->callback([&data] { data.name = "import"; });
+
+  auto* stats =
+      app.add_subcommand("stats", "Count memories per namespace, session, agent and type; store size");
+  stats->add_option("--namespace", data.ns, "Only this namespace (default: every namespace)");
+  stats->callback([&data] { data.name = "stats"; });
+
+  auto* context = app.add_subcommand(
+      "context", "Print a session's context digest, as the memtrace_session_context tool renders it");
+  context->add_option("session", data.session_id, "The session's id")->required();
+  context->add_option("--namespace", data.ns, "The session's namespace (default: default)");
+  context->add_option("--since", data.since, "Only memories since: 4h, 7d or an ISO-8601 time");
+  context->add_option("--max-tokens", data.max_tokens, "Budget of the digest, in tokens of 4 bytes")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
+  context->callback([&data] { data.name = "context"; });
+  for (auto* cmd : {out, in, stats, context}) cmd->fallthrough();
+}
+
 }  // namespace
 
 std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) {
@@ -217,6 +250,7 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->capture_default_str();
   add_http_options(app, config);
   add_keys_command(app, config);
+  add_data_commands(app, config);
   app.set_version_flag("--version", std::string("memtrace-mcp ") + MEMTRACE_VERSION);
 
   try {

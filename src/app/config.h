@@ -40,6 +40,15 @@ struct KeysCommand {
   std::string id;      // revoke: the key's id
 };
 
+// The one-shot data commands: export, import, stats, context. Their output goes to stdout.
+struct DataCommand {
+  std::string name;               // export | import | stats | context; empty when another command runs
+  std::string ns;                 // export, stats: one namespace (default: all); context: default "default"
+  std::string session_id;         // export: one session; context: the session to render (required)
+  std::string since;              // export: "7d" or an ISO-8601 time; context: the window
+  std::size_t max_tokens = 2000;  // context: the digest's budget
+};
+
 struct Config {
   std::string store;  // sqlite:PATH | memory | redis://... | redis+unix://...; empty: $REDIS_URL, else SQLite
   std::size_t redis_connect_timeout_ms = 2000;
@@ -60,6 +69,7 @@ struct Config {
   HttpConfig http;
   bool conformance_fixtures = false;  // register the conformance suite's test tools, resources, prompts
   KeysCommand keys;
+  DataCommand data;
 };
 
 // Parses argv (and the environment). Returns nullopt after printing --help/--version output (exit 0)

@@ -12,6 +12,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "app/data_commands.h"
 #include "app/keys_command.h"
 #include "app/open_store.h"
 #include "app/serve_http.h"
@@ -102,6 +103,7 @@ int run(const Config& config) {
   ::mallopt(M_TRIM_THRESHOLD, 4 << 20);
   ::mallopt(M_TOP_PAD, 1 << 20);
   if (!config.keys.action.empty()) return run_keys_command(config);
+  if (!config.data.name.empty()) return run_data_command(config);
 
   StoreOpenOptions store_options;
   store_options.redis_connect_timeout = std::chrono::milliseconds(config.redis_connect_timeout_ms);

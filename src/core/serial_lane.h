@@ -20,7 +20,7 @@ namespace memtrace {
 // Whatever is queued when a run starts is handed to the Runner as one group (up to max_group tasks),
 // so that the group's writes can be committed together; the default runner runs the tasks in order.
 //
-// Thread-safety: push(), backlog() and idle() from any thread. Tasks of one lane never overlap.
+// Thread-safety: push() and backlog() from any thread. Tasks of one lane never overlap.
 // Lifetime: the lane keeps itself alive while it has work; the executor must outlive that work.
 class SerialLane : public std::enable_shared_from_this<SerialLane> {
  public:
@@ -34,7 +34,6 @@ class SerialLane : public std::enable_shared_from_this<SerialLane> {
   void push(Task task, std::size_t weight = 1);
   // The weight of the tasks queued or running.
   std::size_t backlog() const;
-  bool idle() const { return backlog() == 0; }
 
  private:
   SerialLane(Executor& executor, Runner runner, std::size_t max_group)

@@ -15,6 +15,7 @@ namespace memtrace::jsonrpc {
 struct BatchCollector {
   std::mutex mutex;
   std::vector<std::string> answers;
+  bool any_error = false;
   std::size_t outstanding = 0;
   std::optional<Id> first_id;
 };
@@ -33,25 +34,30 @@ struct EndpointState {
   std::int64_t next_outgoing = 1;
 
   // `message` is nullopt for a cancelled request: nothing to send, but a batch still counts it.
-  void deliver(std::optional<std::string> message, const std::optional<Id>& related,
-               const std::shared_ptr<BatchCollector>& batch) {
+  void deliver(std::optional<OutboundMessage> message, const std::shared_ptr<BatchCollector>& batch) {
     if (!batch) {
-      if (message) outbound.send(std::move(*message), related);
+      if (message) outbound.send(std::move(*message));
       return;
     }
-    std::string joined;
+    OutboundMessage joined;
     {
       std::lock_guard lock(batch->mutex);
-      if (message) batch->answers.push_back(std::move(*message));
-      if (--batch->outstanding > 0 || batch->answers.empty()) return;
-      joined = "[";
-      for (std::size_t i = 0; i < batch->answers.size(); ++i) {
-        if (i) joined += ',';
-        joined += batch->answers[i];
+      if (message) {
+        batch->any_error = batch->any_error || message->is_error;
+        batch->answers.push_back(std::move(message->text));
       }
-      joined += ']';
+      if (--batch->outstanding > 0 || batch->answers.empty()) return;
+      joined.kind = OutboundMessage::Kind::kBatch;
+      joined.related = batch->first_id;
+      joined.is_error = batch->any_error;
+      joined.text = "[";
+      for (std::size_t i = 0; i < batch->answers.size(); ++i) {
+        if (i) joined.text += ',';
+        joined.text += batch->answers[i];
+      }
+      joined.text += ']';
     }
-    outbound.send(std::move(joined), batch->first_id);
+    outbound.send(std::move(joined));
   }
 
   void finish(const Id& id) {
@@ -63,10 +69,21 @@ struct EndpointState {
 
 // An answer kept back by a HeldReplies; `message` is nullopt for a cancelled request.
 struct HeldAnswer {
-  std::optional<std::string> message;
+  std::optional<OutboundMessage> message;
   Id id;
   std::shared_ptr<BatchCollector> batch;
 };
+
+OutboundMessage response(std::string text, const std::optional<Id>& id, bool is_error,
+                         bool is_tool_error = false) {
+  OutboundMessage message;
+  message.kind = OutboundMessage::Kind::kResponse;
+  message.text = std::move(text);
+  message.related = id;
+  message.is_error = is_error;
+  message.is_tool_error = is_tool_error;
+  return message;
+}
 
 // The innermost HeldReplies of this thread (they nest through HeldReplies::outer_).
 thread_local HeldReplies* t_held = nullptr;
@@ -82,21 +99,21 @@ struct PendingRequest {
   // escapes the handler leaves the answer to the dispatcher's catch, which knows what was thrown.
   std::atomic<std::thread::id> dispatcher{};
 
-  void answer(std::string message) {
+  void answer(OutboundMessage message) {
     if (answered.exchange(true)) {
       spdlog::error("bug: request {} ({}) answered twice; second answer dropped", id.to_string(), method);
       return;
     }
     // A cancelled request gets no reply (MCP cancellation).
-    std::optional<std::string> text =
-        cancelled.load() ? std::nullopt : std::optional<std::string>(std::move(message));
+    std::optional<OutboundMessage> text =
+        cancelled.load() ? std::nullopt : std::optional<OutboundMessage>(std::move(message));
     for (HeldReplies* hold = t_held; hold; hold = hold->outer_) {
       if (hold->state_ == state) {
         hold->held_.push_back(HeldAnswer{std::move(text), id, batch});
         return;
       }
     }
-    state->deliver(std::move(text), id, batch);
+    state->deliver(std::move(text), batch);
     state->finish(id);
   }
 };
@@ -117,14 +134,14 @@ void HeldReplies::release() {
   std::vector<detail::HeldAnswer> held;
   held.swap(held_);
   for (auto& answer : held) {
-    state_->deliver(std::move(answer.message), answer.id, answer.batch);
+    state_->deliver(std::move(answer.message), answer.batch);
     state_->finish(answer.id);
   }
 }
 
 void HeldReplies::fail(const ErrorObject& error) {
   for (auto& answer : held_) {
-    if (answer.message) answer.message = serialize_error(answer.id, error);
+    if (answer.message) answer.message = detail::response(serialize_error(answer.id, error), answer.id, true);
   }
   release();
 }
@@ -138,17 +155,18 @@ Reply::~Reply() {
     }
     spdlog::error("bug: request {} ({}) finished without an answer; replying -32603",
                   pending_->id.to_string(), pending_->method);
-    pending_->answer(
-        serialize_error(pending_->id, ErrorObject{kInternalError, "Internal error: no result", nullptr}));
+    pending_->answer(detail::response(
+        serialize_error(pending_->id, ErrorObject{kInternalError, "Internal error: no result", nullptr}),
+        pending_->id, true));
   }
 }
 
-void Reply::result(Json result) {
-  pending_->answer(serialize_result(pending_->id, result));
+void Reply::result(const Json& result, bool failed) {
+  pending_->answer(detail::response(serialize_result(pending_->id, result), pending_->id, false, failed));
 }
 
 void Reply::error(ErrorObject error) {
-  pending_->answer(serialize_error(pending_->id, error));
+  pending_->answer(detail::response(serialize_error(pending_->id, error), pending_->id, true));
 }
 
 bool Reply::cancelled() const {
@@ -169,7 +187,10 @@ Endpoint::Endpoint(Outbound& outbound, Handlers handlers)
 Endpoint::~Endpoint() = default;
 
 void Endpoint::receive(std::string_view text) {
-  Parsed parsed = parse(text);
+  receive(parse(text));
+}
+
+void Endpoint::receive(Parsed parsed) {
   if (!parsed.is_batch) {
     receive_one(std::move(parsed.messages.front()), nullptr);
     return;
@@ -196,7 +217,7 @@ void Endpoint::receive(std::string_view text) {
 
 void Endpoint::receive_one(Message message, const std::shared_ptr<BatchCollector>& batch) {
   if (auto* invalid = std::get_if<Invalid>(&message)) {
-    state_->deliver(serialize_error(invalid->id, invalid->error), invalid->id, batch);
+    state_->deliver(detail::response(serialize_error(invalid->id, invalid->error), invalid->id, true), batch);
     return;
   }
   if (auto* notification = std::get_if<Notification>(&message)) {
@@ -236,11 +257,13 @@ void Endpoint::receive_one(Message message, const std::shared_ptr<BatchCollector
     if (!inserted && !it->second.expired()) {
       pending->answered = true;  // never entered the table; answer directly
       state_->deliver(
-          serialize_error(request.id, ErrorObject{kInvalidRequest,
-                                                  "Invalid Request: id " + request.id.to_string() +
-                                                      " is already used by a request in flight",
-                                                  nullptr}),
-          request.id, batch);
+          detail::response(
+              serialize_error(request.id, ErrorObject{kInvalidRequest,
+                                                      "Invalid Request: id " + request.id.to_string() +
+                                                          " is already used by a request in flight",
+                                                      nullptr}),
+              request.id, true),
+          batch);
       return;
     }
     it->second = pending;
@@ -255,21 +278,26 @@ void Endpoint::receive_one(Message message, const std::shared_ptr<BatchCollector
     guard->dispatcher = std::thread::id();
     spdlog::error("request {} ({}) failed: {}", guard->id.to_string(), guard->method, e.what());
     if (!guard->answered.load())
-      guard->answer(serialize_error(guard->id, ErrorObject{kInternalError, "Internal error", nullptr}));
+      guard->answer(
+          detail::response(serialize_error(guard->id, ErrorObject{kInternalError, "Internal error", nullptr}),
+                           guard->id, true));
   } catch (...) {
     guard->dispatcher = std::thread::id();
     spdlog::error("request {} ({}) failed with an unknown exception", guard->id.to_string(), guard->method);
     if (!guard->answered.load())
-      guard->answer(serialize_error(guard->id, ErrorObject{kInternalError, "Internal error", nullptr}));
+      guard->answer(
+          detail::response(serialize_error(guard->id, ErrorObject{kInternalError, "Internal error", nullptr}),
+                           guard->id, true));
   }
 }
 
 void Endpoint::reject(const std::optional<Id>& id, ErrorObject error) {
-  state_->deliver(serialize_error(id, error), id, nullptr);
+  state_->deliver(detail::response(serialize_error(id, error), id, true), nullptr);
 }
 
 void Endpoint::notify(std::string_view method, const Json& params, const std::optional<Id>& related) {
-  state_->outbound.send(serialize_notification(method, params), related);
+  state_->outbound.send(
+      OutboundMessage{OutboundMessage::Kind::kNotification, serialize_notification(method, params), related});
 }
 
 Id Endpoint::call(std::string_view method, const Json& params, const std::optional<Id>& related,
@@ -283,7 +311,7 @@ Id Endpoint::call(std::string_view method, const Json& params, const std::option
   }
   Json message = {{"jsonrpc", "2.0"}, {"id", id.to_json()}, {"method", method}};
   if (!params.is_null()) message["params"] = params;
-  state_->outbound.send(dump(message), related);
+  state_->outbound.send(OutboundMessage{OutboundMessage::Kind::kRequest, dump(message), related});
   return id;
 }
 

@@ -15,14 +15,26 @@
 
 namespace memtrace::jsonrpc {
 
-// Where serialized messages go (a stdout line, an HTTP response, an SSE stream). `related` names the
-// request a message belongs to (its response, or progress/log notifications sent while serving it) so
-// that an HTTP transport can route it to that request's stream; nullopt for unrelated notifications.
+// A message on its way to the peer: its text, serialized once (compact, one line), and what it is, so
+// that a transport routes and counts it without parsing it again.
+struct OutboundMessage {
+  enum class Kind { kResponse, kNotification, kRequest, kBatch };
+  Kind kind = Kind::kResponse;
+  std::string text;
+  // The request it belongs to (its response, or progress/log notifications and server requests sent
+  // while serving it), so that an HTTP transport routes it to that request's stream; nullopt for
+  // unrelated notifications. A batch's answer names the batch's first request.
+  std::optional<Id> related;
+  bool is_error = false;       // a JSON-RPC error response (in a batch: any of them)
+  bool is_tool_error = false;  // a result the layer above flagged as a failure (MCP: isError)
+};
+
+// Where messages go (a stdout line, an HTTP response, an SSE stream).
 // Thread-safety: send() is called from any thread and must serialize writes itself.
 class Outbound {
  public:
   virtual ~Outbound() = default;
-  virtual void send(std::string message, const std::optional<Id>& related) = 0;
+  virtual void send(OutboundMessage message) = 0;
   // Closes the connection that carries `related`'s stream but keeps the stream, so that the client
   // resumes it later (HTTP SSE polling, SEP-1699). Transports without such streams ignore it.
   virtual void close_stream(const Id& related) {}
@@ -73,7 +85,8 @@ class Reply {
   Reply& operator=(const Reply&) = delete;
   ~Reply();
 
-  void result(Json result);
+  // `failed`: the result reports a failure of its own (MCP's isError), for the transport's metrics.
+  void result(const Json& result, bool failed = false);
   void error(ErrorObject error);
   void error(int code, std::string message, Json data = nullptr) {
     error(ErrorObject{code, std::move(message), std::move(data)});
@@ -108,6 +121,8 @@ class Endpoint {
 
   // One complete message text (a stdio line, an HTTP body).
   void receive(std::string_view text);
+  // The same, already parsed (a transport that had to look inside it first): nothing is parsed twice.
+  void receive(Parsed parsed);
   // For text the transport could not take whole (over the size limit): answers with `error`.
   void reject(const std::optional<Id>& id, ErrorObject error);
 

@@ -360,7 +360,8 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
       spdlog::error("tool {} (request {}) threw: {}", name, reply.id().to_string(), e.what());
       return reply.error(jsonrpc::kInternalError, "Internal error while running " + name);
     }
-    reply.result(call_result(std::move(result), current_version()));
+    const bool failed = result.is_error;
+    reply.result(call_result(std::move(result), current_version()), failed);
   }
 
   ToolContext tool_context(const Id& request_id, const Json& progress_token, const Reply& reply) {
@@ -450,6 +451,11 @@ Connection::~Connection() {
 void Connection::receive(std::string_view text) {
   impl_->receiving_bytes = text.size();
   impl_->endpoint.receive(text);
+}
+
+void Connection::receive(jsonrpc::Parsed parsed, std::size_t bytes) {
+  impl_->receiving_bytes = bytes;
+  impl_->endpoint.receive(std::move(parsed));
 }
 
 void Connection::reject(const std::optional<jsonrpc::Id>& id, jsonrpc::ErrorObject error) {

@@ -86,6 +86,8 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   void receive(std::string_view text);
+  // A message the transport has parsed already (to route it); `bytes` is its size, for backlogged().
+  void receive(jsonrpc::Parsed parsed, std::size_t bytes);
   // A message the transport could not take whole (e.g. over the size limit).
   void reject(const std::optional<jsonrpc::Id>& id, jsonrpc::ErrorObject error);
   // Waits up to `timeout` for in-flight requests to be answered; true if none is left.

@@ -22,10 +22,24 @@ std::string holder_text(const TaskClaim& claim) {
   return "agent " + claim.holder_agent + " (session " + claim.holder_session + ")";
 }
 
+std::optional<std::int64_t> token_arg(const Json& args) {
+  if (auto it = args.find("token"); it != args.end() && it->is_number_integer())
+    return it->get<std::int64_t>();
+  return std::nullopt;
+}
+
+Json done_to_json(const TaskDone& done) {
+  return {{"agent", done.agent},
+          {"session", done.session},
+          {"at", format_iso8601(done.at)},
+          {"result_id", done.result_id}};
+}
+
 ToolResult claim_tool(Engine& engine, const Json& args, ToolContext& context) {
   ClaimInput input;
   input.task_id = args.value("task_id", "");
   if (auto it = args.find("lease"); it != args.end() && it->is_string()) input.lease = it->get<std::string>();
+  input.token = token_arg(args);
   auto answer = claim_task(engine, context.caller, input);
   if (!answer) return tool_error(answer.error(), engine);
   const TaskClaim& claim = answer->claim;
@@ -35,17 +49,27 @@ ToolResult claim_tool(Engine& engine, const Json& args, ToolContext& context) {
                        {"renewed", answer->renewed},
                        {"holder", {{"agent", claim.holder_agent}, {"session", claim.holder_session}}},
                        {"claimed_at", format_iso8601(claim.claimed_at)},
-                       {"lease_until", format_iso8601(claim.lease_until)}};
+                       {"lease_until", format_iso8601(claim.lease_until)},
+                       {"done", answer->done}};
+  if (answer->claimed) result.structured["token"] = claim.token;
+  if (answer->finished) result.structured["finished"] = done_to_json(*answer->finished);
   const std::string until = format_iso8601(claim.lease_until);
-  if (!answer->claimed) {
+  if (answer->done) {
+    const TaskDone& done = *answer->finished;
+    result.text = "Task " + input.task_id + " is done: agent " + done.agent + " finished it at " +
+                  format_iso8601(done.at) + " (result: memory " + done.result_id +
+                  "). Move on to another task.";
+  } else if (!answer->claimed) {
     result.text = "Task " + input.task_id + " is taken: " + holder_text(claim) + " holds it until " + until +
                   ". Pick another task, or try again after that.";
   } else if (answer->renewed) {
-    result.text = "Renewed your claim on task " + input.task_id + " until " + until + ".";
+    result.text = "Renewed your claim on task " + input.task_id + " (token " + std::to_string(claim.token) +
+                  ") until " + until + ".";
   } else {
-    result.text = "Claimed task " + input.task_id + " until " + until +
-                  ". Do the work, then call memtrace_share_result with task_id \"" + input.task_id +
-                  "\" (it releases the claim); claim again before then to keep it longer.";
+    result.text = "Claimed task " + input.task_id + " with token " + std::to_string(claim.token) + " until " +
+                  until + ". Do the work, then call memtrace_share_result with task_id \"" + input.task_id +
+                  "\" and token " + std::to_string(claim.token) +
+                  " (it marks the task done); claim again before then to keep it longer.";
   }
   context.log(LogLevel::kDebug, result.text);
   return result;
@@ -53,7 +77,7 @@ ToolResult claim_tool(Engine& engine, const Json& args, ToolContext& context) {
 
 ToolResult release_tool(Engine& engine, const Json& args, ToolContext& context) {
   const std::string task_id = args.value("task_id", "");
-  auto answer = release_task(engine, context.caller, task_id);
+  auto answer = release_task(engine, context.caller, task_id, token_arg(args));
   if (!answer) return tool_error(answer.error(), engine);
   ToolResult result;
   result.structured = {{"task_id", task_id}, {"released", answer->released}};
@@ -70,6 +94,7 @@ ToolResult share_tool(Engine& engine, const Json& args, ToolContext& context) {
   input.result = args.value("result", "");
   input.release = args.value("release", true);
   input.tags = strings(args, "tags");
+  input.token = token_arg(args);
   if (auto it = args.find("importance"); it != args.end() && it->is_number()) {
     input.importance = it->get<double>();
   }
@@ -82,10 +107,12 @@ ToolResult share_tool(Engine& engine, const Json& args, ToolContext& context) {
   result.structured = stored_to_json(m);
   result.structured["task_id"] = task_id;
   result.structured["released"] = shared->released;
+  result.structured["done"] = shared->done;
+  if (shared->token > 0) result.structured["token"] = shared->token;
   result.text = "Shared the result of task " + task_id + " as memory " + m.id + " in session " +
                 m.session_id + " (tag " + task_tag(task_id) + ")";
-  if (shared->released) {
-    result.text += "; your claim is released.";
+  if (shared->done) {
+    result.text += "; the task is done" + std::string(shared->released ? " and your claim has ended." : ".");
   } else if (!shared->was_holder) {
     result.text += "; you held no claim on it.";
   } else if (!release) {
@@ -94,6 +121,17 @@ ToolResult share_tool(Engine& engine, const Json& args, ToolContext& context) {
     result.text += "; your claim had ended meanwhile.";
   }
   context.log(LogLevel::kDebug, result.text);
+  return result;
+}
+
+ToolResult reopen_tool(Engine& engine, const Json& args, ToolContext& context) {
+  const std::string task_id = args.value("task_id", "");
+  auto reopened = reopen_task(engine, context.caller, task_id);
+  if (!reopened) return tool_error(reopened.error(), engine);
+  ToolResult result;
+  result.structured = {{"task_id", task_id}, {"reopened", *reopened}};
+  result.text = *reopened ? "Reopened task " + task_id + ": any agent can claim it again."
+                          : "Task " + task_id + " was not done: nothing to reopen.";
   return result;
 }
 
@@ -119,6 +157,9 @@ void register_task_tools(ToolRegistry& registry, Engine& engine) {
       "memtrace_share_result",
       [&engine](const Json& args, ToolContext& context) { return share_tool(engine, args, context); },
       [](Json& args) { split_comma_separated(args, "tags"); });
+  registry.add_embedded("memtrace_task_reopen", [&engine](const Json& args, ToolContext& context) {
+    return reopen_tool(engine, args, context);
+  });
 }
 
 std::string task_uri(const std::string& task_id) {
@@ -133,15 +174,33 @@ Json claim_to_json(const TaskClaim& claim) {
   return {{"holder_agent", claim.holder_agent},
           {"holder_session", claim.holder_session},
           {"claimed_at", format_iso8601(claim.claimed_at)},
-          {"lease_until", format_iso8601(claim.lease_until)}};
+          {"lease_until", format_iso8601(claim.lease_until)},
+          {"token", claim.token}};
 }
 
 Json task_to_json(const TaskView& view) {
   Json results = Json::array();
   for (const auto& m : view.results) results.push_back(memory_to_json(m));
+  Json history = Json::array();
+  for (const auto& e : view.record.history) {
+    Json entry = {{"event", e.kind},
+                  {"agent", e.agent},
+                  {"session", e.session},
+                  {"at", format_iso8601(e.at)},
+                  {"token", e.token}};
+    if (!e.memory_id.empty()) entry["memory_id"] = e.memory_id;
+    history.push_back(std::move(entry));
+  }
   return {{"task_id", view.task_id},
-          {"status", view.claim ? "claimed" : "free"},
+          {"status", to_string(view.record.state)},
           {"claim", view.claim ? claim_to_json(*view.claim) : Json(nullptr)},
+          {"holder", view.claim
+                         ? Json{{"agent", view.claim->holder_agent}, {"session", view.claim->holder_session}}
+                         : Json(nullptr)},
+          {"token", view.claim ? Json(view.claim->token) : Json(nullptr)},
+          {"last_token", view.record.last_token},
+          {"finished", view.record.done ? done_to_json(*view.record.done) : Json(nullptr)},
+          {"history", std::move(history)},
           {"results", std::move(results)},
           {"more_results", view.more_results},
           {"as_of", format_iso8601(view.now)}};
@@ -192,8 +251,9 @@ Json coordination_resource_templates(bool titles) {
   Json task = {{"uriTemplate", kTaskUriTemplate},
                {"name", "task"},
                {"description",
-                "A task as JSON: whether it is claimed (holder agent and session, lease end) and the results "
-                "agents shared for it (memtrace_share_result), newest first."},
+                "A task as JSON: its status (free, claimed, done), the holder and fencing token of the claim "
+                "in force, who finished it and when, its history (claimed, released, done, reopened) and the "
+                "results agents shared for it (memtrace_share_result), newest first."},
                {"mimeType", "application/json"}};
   Json agent = {{"uriTemplate", kAgentUriTemplate},
                 {"name", "agent"},

@@ -28,6 +28,23 @@ std::string describe_holder(const TaskClaim& claim) {
          format_iso8601(claim.lease_until);
 }
 
+std::string describe_done(const std::string& task_id, const TaskDone& done) {
+  return "task " + task_id + " is done: agent " + done.agent + " (session " + done.session +
+         ") finished it at " + format_iso8601(done.at) + ", result in memory " + done.result_id;
+}
+
+Error stale_token(const std::string& task_id, std::int64_t token, std::int64_t newest,
+                  const std::optional<TaskClaim>& current) {
+  std::string text = "token " + std::to_string(token) + " is not the current claim on task " + task_id + ": ";
+  if (current) {
+    text += "your lease ran out and " + describe_holder(*current) + " holds it with token " +
+            std::to_string(current->token);
+  } else {
+    text += "the newest token is " + std::to_string(newest) + " and nobody holds it under yours";
+  }
+  return Error{ErrorCode::kConflict, text + ". Nothing of yours was recorded; claim another task"};
+}
+
 bool held_by(const TaskClaim& claim, const Caller& caller) {
   return claim.holder_agent == caller.agent_id && claim.holder_session == caller.session_id;
 }
@@ -94,30 +111,53 @@ Result<ClaimAnswer> claim_task(Engine& engine, const Caller& caller, const Claim
   }
   ClaimAnswer answer;
   answer.now = engine.clock().now_ms();
-  auto outcome = EngineInternals::store(engine).claim_task(
-      caller.ns, input.task_id, caller.agent_id, caller.session_id, answer.now + *lease, answer.now);
+  auto outcome =
+      EngineInternals::store(engine).claim_task(caller.ns, input.task_id, caller.agent_id, caller.session_id,
+                                                answer.now + *lease, answer.now, input.token);
   if (!outcome) return tl::unexpected(outcome.error());
+  if (outcome->stale_token) {
+    std::optional<TaskClaim> current;
+    if (outcome->current.holder_agent.size() > 0 && outcome->current.lease_until > answer.now)
+      current = outcome->current;
+    return tl::unexpected(stale_token(input.task_id, *input.token, outcome->last_token, current));
+  }
   answer.claimed = outcome->claimed;
   answer.renewed = outcome->renewed;
+  answer.done = outcome->done;
+  answer.finished = std::move(outcome->finished);
   answer.claim = std::move(outcome->current);
   return answer;
 }
 
-Result<ReleaseAnswer> release_task(Engine& engine, const Caller& caller, const std::string& task_id) {
+Result<ReleaseAnswer> release_task(Engine& engine, const Caller& caller, const std::string& task_id,
+                                   std::optional<std::int64_t> token) {
   if (auto ok = check_task_id(task_id); !ok) return tl::unexpected(ok.error());
   if (auto ok = check_caller(caller); !ok) return tl::unexpected(ok.error());
   const UnixMillis now = engine.clock().now_ms();
   auto released = EngineInternals::store(engine).release_task(caller.ns, task_id, caller.agent_id,
-                                                              caller.session_id, now);
+                                                              caller.session_id, now, token);
   if (!released) return tl::unexpected(released.error());
   if (*released) return ReleaseAnswer{true};
-  auto current = EngineInternals::store(engine).get_task_claim(caller.ns, task_id, now);
-  if (!current) return tl::unexpected(current.error());
-  if (*current && !held_by(**current, caller)) {
-    return fail(ErrorCode::kConflict, "task " + task_id + " is held by " + describe_holder(**current) +
+  // Why not: explained from a fresh read (the release itself was judged atomically).
+  auto task = EngineInternals::store(engine).get_task(caller.ns, task_id, now);
+  if (!task) return tl::unexpected(task.error());
+  const std::optional<TaskClaim>& current = task->claim;
+  if (token && !(current && held_by(*current, caller) && current->token == *token) &&
+      (current || task->last_token != *token)) {
+    return tl::unexpected(stale_token(task_id, *token, task->last_token, current));
+  }
+  if (current && !held_by(*current, caller)) {
+    return fail(ErrorCode::kConflict, "task " + task_id + " is held by " + describe_holder(*current) +
                                           "; only its holder can release it");
   }
   return ReleaseAnswer{false};
+}
+
+Result<bool> reopen_task(Engine& engine, const Caller& caller, const std::string& task_id) {
+  if (auto ok = check_task_id(task_id); !ok) return tl::unexpected(ok.error());
+  if (auto ok = check_caller(caller); !ok) return tl::unexpected(ok.error());
+  return EngineInternals::store(engine).reopen_task(caller.ns, task_id, caller.agent_id, caller.session_id,
+                                                    engine.clock().now_ms());
 }
 
 Result<SharedResult> share_result(Engine& engine, const Caller& caller, ShareInput input) {
@@ -140,23 +180,11 @@ Result<SharedResult> share_result(Engine& engine, const Caller& caller, ShareInp
   if (!importance) return tl::unexpected(importance.error());
 
   Store& store = EngineInternals::store(engine);
-  auto current = store.get_task_claim(caller.ns, input.task_id, engine.clock().now_ms());
-  if (!current) return tl::unexpected(current.error());
-  SharedResult shared;
-  if (*current) {
-    if (!held_by(**current, caller)) {
-      return fail(ErrorCode::kConflict,
-                  "task " + input.task_id + " is held by " + describe_holder(**current) +
-                      ", not by you (your lease ran out, or you never claimed it); its result will come "
-                      "from there. Claim another task");
-    }
-    shared.was_holder = true;
-  }
-
   if (auto agent = engine.ensure_agent(caller.ns, caller.agent_id); !agent)
     return tl::unexpected(agent.error());
   auto session = engine.writable_session(caller, std::nullopt);
   if (!session) return tl::unexpected(session.error());
+  SharedResult shared;
   Memory& memory = shared.memory;
   memory.ns = caller.ns;
   memory.session_id = session->id;
@@ -170,14 +198,50 @@ Result<SharedResult> share_result(Engine& engine, const Caller& caller, ShareInp
   // The task id in the metadata too, for clients that read metadata rather than tags.
   std::string metadata = "{\"task_id\":\"" + input.task_id + "\"}";  // task ids need no JSON escaping
   memory.metadata_json = std::move(metadata);
-  if (auto inserted = store.insert_memory(memory); !inserted) return tl::unexpected(inserted.error());
 
-  if (input.release && shared.was_holder) {
-    auto released = store.release_task(caller.ns, input.task_id, caller.agent_id, caller.session_id,
-                                       engine.clock().now_ms());
-    if (!released) return tl::unexpected(released.error());
-    shared.released = *released;
+  if (input.release) {
+    // Done: the claim check, the result and the task's new state in one atomic step.
+    auto outcome = store.complete_task(caller.ns, input.task_id, input.token, memory, memory.created_at);
+    if (!outcome) return tl::unexpected(outcome.error());
+    switch (outcome->refusal) {
+      case CompleteOutcome::Refusal::kNone:
+        break;
+      case CompleteOutcome::Refusal::kDone:
+        return fail(ErrorCode::kConflict, describe_done(input.task_id, *outcome->done) +
+                                              ". Your result was not recorded; claim another task");
+      case CompleteOutcome::Refusal::kStaleToken:
+        return tl::unexpected(
+            stale_token(input.task_id, *input.token, outcome->last_token, outcome->current));
+      case CompleteOutcome::Refusal::kHeld:
+        return fail(ErrorCode::kConflict,
+                    "task " + input.task_id + " is held by " + describe_holder(*outcome->current) +
+                        ", not by you (your lease ran out, or you never claimed it); its result will come "
+                        "from there. Nothing of yours was recorded; claim another task");
+    }
+    shared.was_holder = outcome->was_holder;
+    shared.released = outcome->was_holder;
+    shared.done = true;
+    shared.token = outcome->last_token;
+    return shared;
   }
+
+  // An interim result: the task stays claimed.
+  auto current = store.get_task_claim(caller.ns, input.task_id, memory.created_at);
+  if (!current) return tl::unexpected(current.error());
+  if (*current) {
+    if (!held_by(**current, caller)) {
+      return fail(ErrorCode::kConflict,
+                  "task " + input.task_id + " is held by " + describe_holder(**current) +
+                      ", not by you (your lease ran out, or you never claimed it); its result will come "
+                      "from there. Claim another task");
+    }
+    if (input.token && (*current)->token != *input.token) {
+      return tl::unexpected(stale_token(input.task_id, *input.token, (*current)->token, *current));
+    }
+    shared.was_holder = true;
+    shared.token = (*current)->token;
+  }
+  if (auto inserted = store.insert_memory(memory); !inserted) return tl::unexpected(inserted.error());
   return shared;
 }
 
@@ -186,9 +250,10 @@ Result<TaskView> describe_task(Engine& engine, const Caller& caller, const std::
   TaskView view;
   view.task_id = task_id;
   view.now = engine.clock().now_ms();
-  auto claim = EngineInternals::store(engine).get_task_claim(caller.ns, task_id, view.now);
-  if (!claim) return tl::unexpected(claim.error());
-  view.claim = std::move(*claim);
+  auto record = EngineInternals::store(engine).get_task(caller.ns, task_id, view.now);
+  if (!record) return tl::unexpected(record.error());
+  view.record = std::move(*record);
+  view.claim = view.record.claim;
   MemoryQuery query;
   query.ns = caller.ns;
   query.tags = {task_tag(task_id)};

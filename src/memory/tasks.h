@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,51 +41,67 @@ Result<UnixMillis> parse_lease(const std::string& lease);
 
 struct ClaimInput {
   std::string task_id;
-  std::optional<std::string> lease;  // default kDefaultLease
+  std::optional<std::string> lease;   // default kDefaultLease
+  std::optional<std::int64_t> token;  // renewing: the token of the caller's claim
 };
 
 struct ClaimAnswer {
   bool claimed = false;  // the caller holds the task now
   bool renewed = false;  // ... and held it before this call
-  TaskClaim claim;       // the claim in force: the caller's, or the other holder's
-  UnixMillis now = 0;    // the time the claim was judged at
+  bool done = false;     // the task is done (finished says by whom): claimed is false, move on
+  TaskClaim claim;       // the claim in force: the caller's, or the other holder's (token: the claim's)
+  std::optional<TaskDone> finished;
+  UnixMillis now = 0;  // the time the claim was judged at
 };
 
 // Claims (or, as the holder, renews) a task for the caller's agent and current session. A claim counts
 // as taking part in the session: the session is created if it is the caller's own and not stored yet,
-// and the agent is recorded in it. Another holder's claim is not an error: claimed is false.
+// and the agent is recorded in it. Another holder's claim, or a task already done, is not an error:
+// claimed is false. A token that is not the caller's current claim's (its lease ran out and another
+// agent claimed the task) is kConflict, saying so.
 Result<ClaimAnswer> claim_task(Engine& engine, const Caller& caller, const ClaimInput& input);
 
 struct ReleaseAnswer {
   bool released = false;  // false: the task was free (never claimed, released, or its lease ran out)
 };
 
-// Releases the caller's claim. kConflict, naming the holder, if another holder has the task: one agent
-// cannot release another's claim.
-Result<ReleaseAnswer> release_task(Engine& engine, const Caller& caller, const std::string& task_id);
+// Releases the caller's claim, so that another agent can claim the task (giving up without a result).
+// kConflict, naming the holder, if another holder has the task (one agent cannot release another's
+// claim), or if `token` is given and is not the current claim's.
+Result<ReleaseAnswer> release_task(Engine& engine, const Caller& caller, const std::string& task_id,
+                                   std::optional<std::int64_t> token = std::nullopt);
+
+// Makes a done task claimable again (any agent may); false if it was not done. Recorded in its history.
+Result<bool> reopen_task(Engine& engine, const Caller& caller, const std::string& task_id);
 
 struct ShareInput {
   std::string task_id;
   std::string result;
-  bool release = true;               // release the caller's claim once the result is stored
-  std::vector<std::string> tags;     // more tags besides task:<task_id>
-  std::optional<double> importance;  // default kDefaultResultImportance
+  bool release = true;  // true: the task is done (claim ended); false: an interim result, claim kept
+  std::optional<std::int64_t> token;  // the caller's claim token; omitted: the caller's current claim
+  std::vector<std::string> tags;      // more tags besides task:<task_id>
+  std::optional<double> importance;   // default kDefaultResultImportance
 };
 
 struct SharedResult {
   Memory memory;
   bool released = false;    // the caller's claim was released
   bool was_holder = false;  // the caller held the claim when sharing
+  bool done = false;        // the task is done now, with this result
+  std::int64_t token = 0;   // the token of the claim the result was shared under (0: none)
 };
 
-// Stores the result in the caller's current session and, if asked, releases the caller's claim.
-// kConflict, naming the holder, if another holder has the task (the caller's lease ran out and the task
-// was claimed again: its result will come from there). A task nobody holds may be shared freely.
+// Stores the result in the caller's current session and (release, the default) marks the task done
+// and ends the caller's claim, in one atomic step in the store. kConflict, saying why, and nothing is
+// stored: if another holder has the task, if `token` is not the current claim's (the caller's lease ran
+// out and the task was claimed again: its result will come from there), or if the task is done already.
+// A task nobody holds may be shared freely.
 Result<SharedResult> share_result(Engine& engine, const Caller& caller, ShareInput input);
 
 struct TaskView {
   std::string task_id;
-  std::optional<TaskClaim> claim;  // in force now; nullopt: free
+  TaskRecord record;               // state, holder, token, who finished it, history
+  std::optional<TaskClaim> claim;  // in force now; nullopt: free or done
   std::vector<Memory> results;     // newest first, at most kMaxTaskResults
   bool more_results = false;
   UnixMillis now = 0;

@@ -110,12 +110,62 @@ struct TaskClaim {
   std::string holder_session;
   UnixMillis claimed_at = 0;   // when this holder took it (kept when the holder renews)
   UnixMillis lease_until = 0;  // exclusive: free from this time on
+  // Fencing token: each new claim of the task gets one larger than any issued before for it (a renewal
+  // keeps it). Calls that pass a token are refused once another claim has superseded it.
+  std::int64_t token = 0;
+};
+
+enum class TaskState { kFree, kClaimed, kDone };
+const char* to_string(TaskState state);
+
+// One step in a task's life, as its history lists it.
+struct TaskEvent {
+  std::string kind;  // claimed | released | done | reopened
+  std::string agent;
+  std::string session;
+  UnixMillis at = 0;
+  std::int64_t token = 0;  // the claim's fencing token (0: none)
+  std::string memory_id;   // done: the result's memory id
+};
+
+// Who finished a task, when, and the memory holding its result.
+struct TaskDone {
+  std::string agent;
+  std::string session;
+  UnixMillis at = 0;
+  std::string result_id;
+};
+
+// Everything a store knows about a task.
+struct TaskRecord {
+  std::string ns = kDefaultNamespace;
+  std::string task_id;
+  TaskState state = TaskState::kFree;  // kClaimed only while a lease is in force
+  std::optional<TaskClaim> claim;      // in force at the time asked
+  std::int64_t last_token = 0;         // the largest token issued for the task (0: never claimed)
+  std::optional<TaskDone> done;
+  std::vector<TaskEvent> history;  // oldest first, at most kMaxTaskHistory (the newest)
+};
+inline constexpr std::size_t kMaxTaskHistory = 50;
+
+// What complete_task did.
+struct CompleteOutcome {
+  enum class Refusal { kNone, kHeld, kStaleToken, kDone };
+  Refusal refusal = Refusal::kNone;  // kNone: the result is stored and the task is done
+  bool was_holder = false;           // the caller held the claim (in force, or lapsed and not retaken)
+  std::optional<TaskClaim> current;  // kHeld, kStaleToken: the claim in force, if any
+  std::int64_t last_token = 0;       // kStaleToken: the task's newest token
+  std::optional<TaskDone> done;      // kDone: who finished it; kNone: the caller
 };
 
 struct ClaimOutcome {
-  bool claimed = false;  // the caller holds the task now (a new claim or a renewal)
-  bool renewed = false;  // claimed, and the caller already held it before this call
-  TaskClaim current;     // the claim in force after the call: the caller's, or the other holder's
+  bool claimed = false;      // the caller holds the task now (a new claim or a renewal)
+  bool renewed = false;      // claimed, and the caller already held it before this call
+  TaskClaim current;         // the claim in force after the call: the caller's, or the other holder's
+  bool done = false;         // refused: the task is done (finished says by whom)
+  bool stale_token = false;  // refused: the token given is not the caller's current claim's
+  std::optional<TaskDone> finished;
+  std::int64_t last_token = 0;  // the task's newest token
 };
 
 }  // namespace memtrace

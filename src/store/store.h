@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -110,12 +111,30 @@ class Store {
   // in holder_session, as a write does, if that session exists. kInvalidArgument if lease_until <= now.
   virtual Result<ClaimOutcome> claim_task(const std::string& ns, const std::string& task_id,
                                           const std::string& holder_agent, const std::string& holder_session,
-                                          UnixMillis lease_until, UnixMillis now) = 0;
-  // Frees the task if this holder has it at `now`; false (and nothing changes) if it is free or held
-  // by another holder.
+                                          UnixMillis lease_until, UnixMillis now,
+                                          std::optional<std::int64_t> token = std::nullopt) = 0;
+  //
+  // A new claim gets a fencing token larger than any issued before for the task (TaskClaim::token); a
+  // renewal keeps it. With `token`, the call is a renewal that is refused (stale_token, nothing changes)
+  // unless the token is this holder's and still the newest (its lease may have run out meanwhile, as
+  // long as nobody else claimed). A done task is refused (done, finished).
+  //
+  // Frees the task if this holder has it at `now` (and `token`, if given, is its claim's); false (and
+  // nothing changes) if it is free, done or held by another holder.
   virtual Result<bool> release_task(const std::string& ns, const std::string& task_id,
                                     const std::string& holder_agent, const std::string& holder_session,
-                                    UnixMillis now) = 0;
+                                    UnixMillis now, std::optional<std::int64_t> token = std::nullopt) = 0;
+  // One atomic step: unless refused, stores `result` as insert_memory would and marks the task done by
+  // result's agent and session. Refused (nothing written) if the task is done, if another holder's
+  // claim is in force, or if `token` is given and is not the result agent+session's newest claim.
+  virtual Result<CompleteOutcome> complete_task(const std::string& ns, const std::string& task_id,
+                                                std::optional<std::int64_t> token, const Memory& result,
+                                                UnixMillis now) = 0;
+  // Makes a done task free again (recorded in its history); false if it was not done.
+  virtual Result<bool> reopen_task(const std::string& ns, const std::string& task_id,
+                                   const std::string& agent, const std::string& session, UnixMillis now) = 0;
+  // Everything known about the task at `now` (a task never claimed is free, with no history).
+  virtual Result<TaskRecord> get_task(const std::string& ns, const std::string& task_id, UnixMillis now) = 0;
   // The claim in force at `now`; nullopt if the task is free.
   virtual Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
                                                           UnixMillis now) = 0;
@@ -135,7 +154,27 @@ class Store {
   // Marks the key revoked at `at`; false if there is no such key. Revoking twice keeps the first time.
   virtual Result<bool> revoke_api_key(const std::string& id, UnixMillis at) { return no_api_keys(); }
 
+  // Whole-store enumerations for the one-shot commands (export, stats): each walks everything it
+  // names, so the request path never calls them. Sessions and memories are enumerated with
+  // find_sessions / query_memories and their keyset cursors. A backend without them answers
+  // kUnavailable (store/sqlite/sqlite_export.cpp, store/redis/redis_export.cpp implement them).
+  //
+  // Every namespace that holds an agent, a session, a memory or a task claim, sorted.
+  virtual Result<std::vector<std::string>> list_namespaces() { return no_export(); }
+  // Every agent of the namespace, by id.
+  virtual Result<std::vector<Agent>> list_agents(const std::string& ns) { return no_export(); }
+  // Every claim of the namespace in force at `now`, by task id.
+  virtual Result<std::vector<TaskClaim>> list_task_claims(const std::string& ns, UnixMillis now) {
+    return no_export();
+  }
+  // How many bytes the backend uses for everything it keeps (SQLite: the database file's pages;
+  // Redis: the server's used_memory, shared by everything on that server).
+  virtual Result<std::uint64_t> storage_bytes() { return no_export(); }
+
  private:
+  static tl::unexpected<Error> no_export() {
+    return fail(ErrorCode::kUnavailable, "this store cannot enumerate its records");
+  }
   static tl::unexpected<Error> no_api_keys() {
     return fail(ErrorCode::kUnavailable, "this store does not keep API keys");
   }

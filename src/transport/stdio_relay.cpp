@@ -20,8 +20,13 @@ void StdioRelay::post(std::function<void()> task) {
   if (!t_reading) wake_.notify_one();
 }
 
-void StdioRelay::start(std::size_t extra) {
-  for (std::size_t i = 0; i < extra; ++i) threads_.emplace_back([this] { run(); });
+void StdioRelay::start(std::size_t threads) {
+  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+}
+
+void StdioRelay::wait_input_ended() {
+  std::unique_lock lock(mutex_);
+  ended_cv_.wait(lock, [&] { return ended_; });
 }
 
 void StdioRelay::run() {
@@ -46,6 +51,7 @@ void StdioRelay::run() {
       if (!more) {
         ended_ = true;
         wake_.notify_all();
+        ended_cv_.notify_all();
       } else if (!tasks_.empty()) {
         // This thread runs the calls it read; another one becomes the reader meanwhile.
         wake_.notify_one();

@@ -23,8 +23,8 @@ namespace memtrace::transport {
 // The reader reads only while may_read() says so (the client's lane is not backlogged): a client that
 // never reads its answers stops being read, and memory stays bounded.
 //
-// Thread-safety: post() from any thread. run() is called by each serving thread (the caller's and
-// the ones start() made); it returns once input has ended and no task is left.
+// Thread-safety: post() from any thread. The serving threads are the ones start() makes; each returns
+// once input has ended and no task is left.
 class StdioRelay final : public Executor {
  public:
   struct Hooks {
@@ -39,19 +39,22 @@ class StdioRelay final : public Executor {
 
   void post(std::function<void()> task) override;
 
-  // Starts `extra` more serving threads beside the caller's.
-  void start(std::size_t extra);
-  // Serves until input has ended and no task is left.
-  void run();
+  // Starts the serving threads.
+  void start(std::size_t threads);
+  // Waits until the input has ended (calls may still be running: see Connection::drain).
+  void wait_input_ended();
 
  private:
   Hooks hooks_;
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;      // the serving threads wait here
+  std::condition_variable ended_cv_;  // wait_input_ended() here, so it never takes a wake-up meant for them
   std::deque<std::function<void()>> tasks_;
   bool reading_ = false;  // a thread is the reader now
   bool ended_ = false;    // input ended
   std::vector<std::thread> threads_;
+
+  void run();
 };
 
 }  // namespace memtrace::transport

@@ -22,7 +22,8 @@ class FdWriter final : public jsonrpc::Outbound {
  public:
   explicit FdWriter(int fd) : fd_(fd) {}
 
-  void send(std::string message, const std::optional<jsonrpc::Id>&) override {
+  void send(jsonrpc::OutboundMessage outbound) override {
+    std::string& message = outbound.text;
     message.push_back('\n');
     std::lock_guard lock(mutex_);
     if (broken_) return;
@@ -101,9 +102,10 @@ ServeEnd serve_stdio(mcp::Server& server, const StdioOptions& options) {
                    });
 
   // Two threads are enough for one client: its calls run one at a time, and while one thread runs a
-  // call the other reads (a blocking read works for pipes, files and terminals alike).
-  s.relay->start(1);
-  s.relay->run();
+  // call the other reads (a blocking read works for pipes, files and terminals alike). This thread only
+  // waits for the end of input, so it is free to decide what to do about calls still running then.
+  s.relay->start(2);
+  s.relay->wait_input_ended();
 
   spdlog::debug("end of input; waiting up to {} ms for in-flight requests", options.drain_timeout.count());
   if (!s.connection->drain(options.drain_timeout)) {

@@ -50,11 +50,15 @@ TEST_F(TaskClaims, AClaimInOneProcessBindsTheOther) {
   EXPECT_EQ(shared["structuredContent"]["released"], true);
 
   Json task = read_json(beta, "memtrace://tasks/ticket-1");
-  EXPECT_EQ(task["status"], "free");
+  EXPECT_EQ(task["status"], "done");
   ASSERT_EQ(task["results"].size(), 1u) << task.dump();
   EXPECT_EQ(task["results"][0]["agent_id"], "alpha");
   EXPECT_EQ(task["results"][0]["content"], "Router replaced.");
-  EXPECT_EQ(ok(beta, "memtrace_claim_task", {{"task_id", "ticket-1"}})["structuredContent"]["claimed"], true);
+  // Done stays done across processes: beta is told who finished it.
+  Json again = ok(beta, "memtrace_claim_task", {{"task_id", "ticket-1"}})["structuredContent"];
+  EXPECT_EQ(again["claimed"], false) << again.dump();
+  EXPECT_EQ(again["done"], true) << again.dump();
+  EXPECT_EQ(again["finished"]["agent"], "alpha") << again.dump();
 
   Json stats = read_json(beta, "memtrace://agents/alpha");
   EXPECT_EQ(stats["results"], 1);

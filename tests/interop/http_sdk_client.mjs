@@ -63,10 +63,12 @@ function startServer(binary) {
   });
 }
 
-function argsFor(tool, memoryId) {
+function argsFor(tool, memoryId, kind) {
   if (tool.name === 'memtrace_forget') return { id: memoryId };
   if (tool.name === 'memtrace_session_create') return { metadata: { interop: 'http' } };
   if (tool.name === 'memtrace_session_close') return {};
+  // A task shared once is done: each transport works on a task of its own.
+  if (KNOWN_ARGS[tool.name]?.task_id) return { ...KNOWN_ARGS[tool.name], task_id: `interop-task-${kind}` };
   if (KNOWN_ARGS[tool.name]) return KNOWN_ARGS[tool.name];
   const args = {};
   for (const key of tool.inputSchema?.required ?? []) args[key] = 'x';
@@ -114,7 +116,7 @@ async function exercise(kind, port) {
   let memoryId;
   for (const tool of ordered) {
     try {
-      const call = { name: tool.name, arguments: argsFor(tool, memoryId) };
+      const call = { name: tool.name, arguments: argsFor(tool, memoryId, kind) };
       const result = await client.callTool(call, undefined, options);
       const known = tool.name in KNOWN_ARGS || LAST.includes(tool.name);
       const wellFormed = Array.isArray(result.content) && result.content.length > 0;

@@ -118,12 +118,24 @@ class NoKeysStore final : public Store {
   Result<std::size_t> purge_expired(UnixMillis) override { return 0; }
   std::unique_ptr<ChangeSubscription> watch(ChangeCallback) override { return nullptr; }
   Result<ClaimOutcome> claim_task(const std::string&, const std::string&, const std::string&,
-                                  const std::string&, UnixMillis, UnixMillis) override {
+                                  const std::string&, UnixMillis, UnixMillis,
+                                  std::optional<std::int64_t>) override {
     return ClaimOutcome{};
   }
   Result<bool> release_task(const std::string&, const std::string&, const std::string&, const std::string&,
-                            UnixMillis) override {
+                            UnixMillis, std::optional<std::int64_t>) override {
     return false;
+  }
+  Result<CompleteOutcome> complete_task(const std::string&, const std::string&, std::optional<std::int64_t>,
+                                        const Memory&, UnixMillis) override {
+    return CompleteOutcome{};
+  }
+  Result<bool> reopen_task(const std::string&, const std::string&, const std::string&, const std::string&,
+                           UnixMillis) override {
+    return false;
+  }
+  Result<TaskRecord> get_task(const std::string&, const std::string&, UnixMillis) override {
+    return TaskRecord{};
   }
   Result<std::optional<TaskClaim>> get_task_claim(const std::string&, const std::string&,
                                                   UnixMillis) override {

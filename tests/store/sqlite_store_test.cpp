@@ -83,18 +83,37 @@ class StoreInTempDir final : public Store {
     return inner_->revoke_api_key(id, at);
   }
   Result<ClaimOutcome> claim_task(const std::string& ns, const std::string& task_id, const std::string& agent,
-                                  const std::string& session, UnixMillis lease_until,
-                                  UnixMillis now) override {
-    return inner_->claim_task(ns, task_id, agent, session, lease_until, now);
+                                  const std::string& session, UnixMillis lease_until, UnixMillis now,
+                                  std::optional<std::int64_t> token) override {
+    return inner_->claim_task(ns, task_id, agent, session, lease_until, now, token);
   }
   Result<bool> release_task(const std::string& ns, const std::string& task_id, const std::string& agent,
-                            const std::string& session, UnixMillis now) override {
-    return inner_->release_task(ns, task_id, agent, session, now);
+                            const std::string& session, UnixMillis now,
+                            std::optional<std::int64_t> token) override {
+    return inner_->release_task(ns, task_id, agent, session, now, token);
+  }
+  Result<CompleteOutcome> complete_task(const std::string& ns, const std::string& task_id,
+                                        std::optional<std::int64_t> token, const Memory& result,
+                                        UnixMillis now) override {
+    return inner_->complete_task(ns, task_id, token, result, now);
+  }
+  Result<bool> reopen_task(const std::string& ns, const std::string& task_id, const std::string& agent,
+                           const std::string& session, UnixMillis now) override {
+    return inner_->reopen_task(ns, task_id, agent, session, now);
+  }
+  Result<TaskRecord> get_task(const std::string& ns, const std::string& task_id, UnixMillis now) override {
+    return inner_->get_task(ns, task_id, now);
   }
   Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
                                                   UnixMillis now) override {
     return inner_->get_task_claim(ns, task_id, now);
   }
+  Result<std::vector<std::string>> list_namespaces() override { return inner_->list_namespaces(); }
+  Result<std::vector<Agent>> list_agents(const std::string& ns) override { return inner_->list_agents(ns); }
+  Result<std::vector<TaskClaim>> list_task_claims(const std::string& ns, UnixMillis now) override {
+    return inner_->list_task_claims(ns, now);
+  }
+  Result<std::uint64_t> storage_bytes() override { return inner_->storage_bytes(); }
 
  private:
   std::unique_ptr<TempDir> dir_;  // declared first: removed after the store is closed

@@ -1286,5 +1286,200 @@ TEST_P(StoreBehaviour, ConcurrentReleasesAndReclaimsHandEachTaskToOneHolderAtATi
   }
 }
 
+// ---- whole-store enumerations (export, stats) ----
+
+TEST_P(StoreBehaviour, ListsEveryNamespaceThatHoldsSomething) {
+  EXPECT_THAT(ok(store().list_namespaces()), IsEmpty());
+  ok(store().upsert_agent(Agent{"team-b", "solo", "", kT0}));
+  add_session("s1", "agent-a", {}, "team-a");
+  add(make_memory("s1", "m", kT0 + 1, "agent-a", "team-a"));
+  add_session("s2");
+  EXPECT_THAT(ok(store().list_namespaces()), ElementsAre("default", "team-a", "team-b"));
+}
+
+TEST_P(StoreBehaviour, ListsTheAgentsOfOneNamespaceById) {
+  ok(store().upsert_agent(Agent{kDefaultNamespace, "zed", "the last", kT0 + 2}));
+  ok(store().upsert_agent(Agent{kDefaultNamespace, "amy", "", kT0 + 1}));
+  ok(store().upsert_agent(Agent{kDefaultNamespace, "a*[x]?", "glob characters", kT0 + 3}));
+  ok(store().upsert_agent(Agent{"other", "bob", "elsewhere", kT0}));
+  auto agents = ok(store().list_agents(kDefaultNamespace));
+  ASSERT_EQ(agents.size(), 3u);
+  EXPECT_EQ(agents[0].id, "a*[x]?");
+  EXPECT_EQ(agents[0].description, "glob characters");
+  EXPECT_EQ(agents[1].id, "amy");
+  EXPECT_EQ(agents[1].created_at, kT0 + 1);
+  EXPECT_EQ(agents[2].id, "zed");
+  EXPECT_EQ(agents[2].description, "the last");
+  EXPECT_EQ(agents[2].created_at, kT0 + 2);
+  EXPECT_EQ(agents[2].ns, kDefaultNamespace);
+  auto other = ok(store().list_agents("other"));
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0].id, "bob");
+  EXPECT_THAT(ok(store().list_agents("nobody")), IsEmpty());
+}
+
+TEST_P(StoreBehaviour, ListsTheClaimsInForceByTaskId) {
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t2", "w1", "s1", kT0 + 2 * kMinute, kT0)).claimed);
+  ASSERT_TRUE(
+      ok(store().claim_task(kDefaultNamespace, "t1", "w2", "s2", kT0 + 3 * kMinute, kT0 + 5)).claimed);
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t3", "w1", "s1", kT0 + kMinute, kT0)).claimed);
+  ASSERT_TRUE(ok(store().claim_task("other", "t9", "w1", "s1", kT0 + kMinute, kT0)).claimed);
+  ASSERT_TRUE(ok(store().release_task(kDefaultNamespace, "t3", "w1", "s1", kT0 + 1)));
+
+  auto claims = ok(store().list_task_claims(kDefaultNamespace, kT0 + 10));
+  ASSERT_EQ(claims.size(), 2u);
+  EXPECT_EQ(claims[0].task_id, "t1");
+  EXPECT_EQ(claims[0].holder_agent, "w2");
+  EXPECT_EQ(claims[0].holder_session, "s2");
+  EXPECT_EQ(claims[0].claimed_at, kT0 + 5);
+  EXPECT_EQ(claims[0].lease_until, kT0 + 3 * kMinute);
+  EXPECT_EQ(claims[1].task_id, "t2");
+  // A lease that ran out is no claim.
+  claims = ok(store().list_task_claims(kDefaultNamespace, kT0 + 2 * kMinute));
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0].task_id, "t1");
+}
+
+TEST_P(StoreBehaviour, ReportsTheBytesItUses) {
+  add_session("s1");
+  add(make_memory("s1", std::string(4096, 'x'), kT0 + 1));
+  EXPECT_GT(ok(store().storage_bytes()), 0u);
+}
+
+// ---- tasks that stay done, fencing tokens ----
+
+TEST_P(StoreBehaviour, EveryNewClaimGetsALargerTokenAndARenewalKeepsIt) {
+  auto first = ok(store().claim_task(kDefaultNamespace, "t1", "a", "s-a", kT0 + kMinute, kT0));
+  ASSERT_TRUE(first.claimed);
+  auto renewed = ok(store().claim_task(kDefaultNamespace, "t1", "a", "s-a", kT0 + 2 * kMinute, kT0 + 1,
+                                       first.current.token));
+  EXPECT_TRUE(renewed.renewed);
+  EXPECT_EQ(renewed.current.token, first.current.token);
+  ASSERT_TRUE(ok(store().release_task(kDefaultNamespace, "t1", "a", "s-a", kT0 + 2, first.current.token)));
+  auto second = ok(store().claim_task(kDefaultNamespace, "t1", "b", "s-b", kT0 + kMinute, kT0 + 3));
+  ASSERT_TRUE(second.claimed);
+  EXPECT_GT(second.current.token, first.current.token) << "a release does not recycle the token";
+  // The lease runs out and another claims: larger again.
+  auto third =
+      ok(store().claim_task(kDefaultNamespace, "t1", "c", "s-c", kT0 + 5 * kMinute, kT0 + 2 * kMinute));
+  ASSERT_TRUE(third.claimed);
+  EXPECT_GT(third.current.token, second.current.token);
+  EXPECT_EQ(ok(store().get_task(kDefaultNamespace, "t1", kT0 + 2 * kMinute)).last_token, third.current.token);
+}
+
+TEST_P(StoreBehaviour, AStaleTokenIsRefusedAndNothingOfItIsRecorded) {
+  add_session("s-a", "a");
+  add_session("s-b", "b");
+  auto a = ok(store().claim_task(kDefaultNamespace, "t1", "a", "s-a", kT0 + kMinute, kT0));
+  // a pauses past its lease; b claims the task.
+  auto b = ok(store().claim_task(kDefaultNamespace, "t1", "b", "s-b", kT0 + 5 * kMinute, kT0 + 2 * kMinute));
+  ASSERT_TRUE(b.claimed);
+  auto late = ok(store().complete_task(kDefaultNamespace, "t1", a.current.token,
+                                       make_memory("s-a", "a's late result", kT0 + 3 * kMinute, "a"),
+                                       kT0 + 3 * kMinute));
+  EXPECT_EQ(late.refusal, CompleteOutcome::Refusal::kStaleToken);
+  ASSERT_TRUE(late.current.has_value());
+  EXPECT_EQ(late.current->holder_agent, "b");
+  EXPECT_EQ(late.last_token, b.current.token);
+  EXPECT_TRUE(ok(store().query_memories(query())).empty()) << "the stale result is not stored";
+  auto renew = ok(store().claim_task(kDefaultNamespace, "t1", "a", "s-a", kT0 + 9 * kMinute,
+                                     kT0 + 3 * kMinute, a.current.token));
+  EXPECT_FALSE(renew.claimed);
+  EXPECT_TRUE(renew.stale_token);
+  EXPECT_FALSE(
+      ok(store().release_task(kDefaultNamespace, "t1", "b", "s-b", kT0 + 3 * kMinute, a.current.token)));
+
+  Memory result = make_memory("s-b", "b's result", kT0 + 4 * kMinute, "b");
+  auto done = ok(store().complete_task(kDefaultNamespace, "t1", b.current.token, result, kT0 + 4 * kMinute));
+  EXPECT_EQ(done.refusal, CompleteOutcome::Refusal::kNone);
+  EXPECT_TRUE(done.was_holder);
+  auto stored = ok(store().query_memories(query()));
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].content, "b's result");
+}
+
+TEST_P(StoreBehaviour, ADoneTaskStaysDoneUntilReopened) {
+  add_session("s-a", "a");
+  auto claim = ok(store().claim_task(kDefaultNamespace, "t1", "a", "s-a", kT0 + kMinute, kT0));
+  Memory result = make_memory("s-a", "the answer", kT0 + 1, "a");
+  ASSERT_EQ(ok(store().complete_task(kDefaultNamespace, "t1", std::nullopt, result, kT0 + 1)).refusal,
+            CompleteOutcome::Refusal::kNone)
+      << "no token: the caller's current claim, checked by holder";
+  EXPECT_FALSE(ok(store().get_task_claim(kDefaultNamespace, "t1", kT0 + 2)).has_value());
+
+  auto again = ok(store().claim_task(kDefaultNamespace, "t1", "b", "s-b", kT0 + kMinute, kT0 + 2));
+  EXPECT_FALSE(again.claimed);
+  EXPECT_TRUE(again.done);
+  ASSERT_TRUE(again.finished.has_value());
+  EXPECT_EQ(again.finished->agent, "a");
+  EXPECT_EQ(again.finished->at, kT0 + 1);
+  EXPECT_EQ(again.finished->result_id, result.id);
+  auto twice = ok(store().complete_task(kDefaultNamespace, "t1", std::nullopt,
+                                        make_memory("s-a", "again", kT0 + 3, "a"), kT0 + 3));
+  EXPECT_EQ(twice.refusal, CompleteOutcome::Refusal::kDone);
+
+  auto task = ok(store().get_task(kDefaultNamespace, "t1", kT0 + 4));
+  EXPECT_EQ(task.state, TaskState::kDone);
+  ASSERT_TRUE(ok(store().reopen_task(kDefaultNamespace, "t1", "c", "s-c", kT0 + 5)));
+  EXPECT_FALSE(ok(store().reopen_task(kDefaultNamespace, "t1", "c", "s-c", kT0 + 6))) << "not done any more";
+  auto reclaimed = ok(store().claim_task(kDefaultNamespace, "t1", "b", "s-b", kT0 + kMinute, kT0 + 7));
+  EXPECT_TRUE(reclaimed.claimed);
+  EXPECT_GT(reclaimed.current.token, claim.current.token);
+  task = ok(store().get_task(kDefaultNamespace, "t1", kT0 + 8));
+  EXPECT_EQ(task.state, TaskState::kClaimed);
+  std::vector<std::string> kinds;
+  for (const auto& e : task.history) kinds.push_back(e.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"claimed", "done", "reopened", "claimed"}));
+  EXPECT_EQ(task.history[1].memory_id, result.id);
+}
+
+TEST_P(StoreBehaviour, WorkersRacingThroughClaimAndShareFinishEveryTaskOnce) {
+  constexpr int kWorkers = 8;
+  constexpr int kTasks = 40;
+  for (int w = 0; w < kWorkers; ++w) add_session("s-" + std::to_string(w), "w" + std::to_string(w));
+  std::atomic<int> failures{0};
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWorkers; ++w) {
+    threads.emplace_back([&, w] {
+      const std::string me = "w" + std::to_string(w);
+      const std::string session = "s-" + std::to_string(w);
+      for (int i = 0; i < kTasks; ++i) {
+        const std::string task = "task-" + std::to_string((i + w * 5) % kTasks);
+        const UnixMillis now = kT0 + i;
+        auto claim = store().claim_task(kDefaultNamespace, task, me, session, now + 10 * kMinute, now);
+        if (!claim) {
+          ++failures;
+          continue;
+        }
+        if (!claim->claimed) continue;
+        Memory result;  // built here: make_memory's id generator belongs to the test thread
+        result.id = "r-" + task + "-" + me;
+        result.session_id = session;
+        result.agent_id = me;
+        result.content = me + " did " + task;
+        result.created_at = now;
+        result.tags = {"task:" + task};
+        auto completed = store().complete_task(kDefaultNamespace, task, claim->current.token, result, now);
+        if (!completed || completed->refusal != CompleteOutcome::Refusal::kNone) {
+          ++failures;
+          continue;
+        }
+        ++done;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(done.load(), kTasks);
+  for (int t = 0; t < kTasks; ++t) {
+    auto q = query();
+    q.tags = {"task:task-" + std::to_string(t)};
+    EXPECT_EQ(ok(store().query_memories(q)).size(), 1u) << "task-" << t;
+    EXPECT_EQ(ok(store().get_task(kDefaultNamespace, "task-" + std::to_string(t), kT0)).state,
+              TaskState::kDone);
+  }
+}
+
 }  // namespace
 }  // namespace memtrace::testing

@@ -18,7 +18,8 @@ namespace memtrace::testing {
 
 class Inbox : public jsonrpc::Outbound {
  public:
-  void send(std::string message, const std::optional<jsonrpc::Id>&) override {
+  void send(jsonrpc::OutboundMessage outbound) override {
+    std::string& message = outbound.text;
     std::lock_guard lock(mutex_);
     messages_.push_back(nlohmann::json::parse(message));
     arrived_.notify_all();

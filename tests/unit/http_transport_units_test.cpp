@@ -82,26 +82,6 @@ TEST(HttpRateLimiter, TokenBucketRefillsOverTime) {
   EXPECT_TRUE(RateLimiter(0).allow("k", t0)) << "0 disables the limit";
 }
 
-TEST(HttpWire, ClassifiesOutboundMessages) {
-  EXPECT_EQ(classify_outbound(R"({"id":1,"jsonrpc":"2.0","result":{}})").kind, OutboundKind::kResponse);
-  auto error = classify_outbound(R"({"error":{"code":-1,"message":"x"},"id":1,"jsonrpc":"2.0"})");
-  EXPECT_EQ(error.kind, OutboundKind::kResponse);
-  EXPECT_TRUE(error.is_error);
-  EXPECT_EQ(classify_outbound(R"({"jsonrpc":"2.0","method":"notifications/progress","params":{}})").kind,
-            OutboundKind::kNotification);
-  EXPECT_EQ(classify_outbound(R"({"id":"s1","jsonrpc":"2.0","method":"sampling/createMessage"})").kind,
-            OutboundKind::kRequest);
-  EXPECT_EQ(classify_outbound(R"({"jsonrpc":"2.0","method":"elicitation/create","id":3})").kind,
-            OutboundKind::kRequest);
-  EXPECT_EQ(classify_outbound(R"([{"id":1,"jsonrpc":"2.0","result":{}}])").kind, OutboundKind::kBatch);
-  auto tool_error = classify_outbound(
-      R"({"id":1,"jsonrpc":"2.0","result":{"content":[{"type":"text","text":"x"}],"isError":true}})", true);
-  EXPECT_TRUE(tool_error.is_tool_error);
-  auto tool_ok = classify_outbound(
-      R"({"id":1,"jsonrpc":"2.0","result":{"content":[{"isError":true}],"structuredContent":{}}})", true);
-  EXPECT_FALSE(tool_ok.is_tool_error) << "only result.isError counts";
-}
-
 TEST(HttpWire, SseFraming) {
   EXPECT_EQ(sse_message("3_4", "{}"), "event: message\nid: 3_4\ndata: {}\n\n");
   EXPECT_EQ(sse_message("", "{}"), "event: message\ndata: {}\n\n");
@@ -111,9 +91,9 @@ TEST(HttpWire, SseFraming) {
 // Server-to-client requests (sampling, elicitation) that the HTTP transport routes to a call's stream.
 class RecordingOutbound final : public jsonrpc::Outbound {
  public:
-  void send(std::string message, const std::optional<jsonrpc::Id>& related) override {
+  void send(jsonrpc::OutboundMessage message) override {
     std::lock_guard lock(mutex);
-    sent.emplace_back(std::move(message), related);
+    sent.emplace_back(std::move(message.text), message.related);
   }
   void close_stream(const jsonrpc::Id& related) override { closed.push_back(related); }
   std::mutex mutex;

@@ -13,14 +13,20 @@ namespace {
 
 class RecordingOutbound : public Outbound {
  public:
-  void send(std::string message, const std::optional<Id>& related) override {
+  void send(OutboundMessage message) override {
     std::lock_guard lock(mutex);
-    sent.push_back(Json::parse(message));
-    relations.push_back(related);
+    sent.push_back(Json::parse(message.text));
+    relations.push_back(message.related);
+    kinds.push_back(message.kind);
+    errors.push_back(message.is_error);
+    tool_errors.push_back(message.is_tool_error);
   }
   std::mutex mutex;
   std::vector<Json> sent;
   std::vector<std::optional<Id>> relations;
+  std::vector<OutboundMessage::Kind> kinds;
+  std::vector<bool> errors;
+  std::vector<bool> tool_errors;
 };
 
 struct EndpointTest : ::testing::Test {
@@ -31,6 +37,7 @@ struct EndpointTest : ::testing::Test {
   Endpoint endpoint{out, Endpoint::Handlers{
                              [this](Request r, Reply reply) {
                                if (r.method == "echo") return reply.result(r.params);
+                               if (r.method == "failed") return reply.result(Json::object(), true);
                                if (r.method == "park") return parked.push_back(std::move(reply));
                                if (r.method == "forget") return;  // a buggy handler that never answers
                                if (r.method == "throw") throw std::runtime_error("store exploded");
@@ -170,6 +177,30 @@ TEST_F(EndpointTest, ANotificationHandlerThatThrowsIsContained) {
   EXPECT_TRUE(out.sent.empty());
   endpoint.receive(R"({"jsonrpc":"2.0","method":"after"})");
   EXPECT_EQ(notifications, std::vector<std::string>{"after"});
+}
+
+// What a message is travels with it, so that a transport never parses its own output to route it.
+TEST_F(EndpointTest, OutboundMessagesSayWhatTheyAre) {
+  endpoint.receive(R"({"jsonrpc":"2.0","id":1,"method":"echo","params":{}})");
+  endpoint.receive(R"({"jsonrpc":"2.0","id":2,"method":"nope"})");
+  endpoint.receive(R"({"jsonrpc":"2.0","id":3,"method":"failed"})");
+  endpoint.notify("notifications/progress", Json::object(), Id(3));
+  endpoint.call("sampling/createMessage", Json::object(), Id(3), [](const Json&, const auto&) {});
+  ASSERT_EQ(out.sent.size(), 5u);
+  using Kind = OutboundMessage::Kind;
+  EXPECT_EQ(out.kinds, (std::vector<Kind>{Kind::kResponse, Kind::kResponse, Kind::kResponse,
+                                          Kind::kNotification, Kind::kRequest}));
+  EXPECT_EQ(out.errors, (std::vector<bool>{false, true, false, false, false}));
+  EXPECT_EQ(out.tool_errors, (std::vector<bool>{false, false, true, false, false}));
+  EXPECT_EQ(out.relations[0], Id(1));
+  EXPECT_EQ(out.relations[4], Id(3));
+
+  batches = true;
+  endpoint.receive(R"([{"jsonrpc":"2.0","id":4,"method":"echo"},{"jsonrpc":"2.0","id":5,"method":"nope"}])");
+  ASSERT_EQ(out.sent.size(), 6u);
+  EXPECT_EQ(out.kinds[5], Kind::kBatch);
+  EXPECT_TRUE(out.errors[5]) << "a batch with an error answer says so";
+  EXPECT_EQ(out.relations[5], Id(4));
 }
 
 }  // namespace

@@ -181,22 +181,16 @@ TEST(JsonRpcMessageDepth, DeepBatchIsOneInvalidRequest) {
   EXPECT_EQ(std::get<Invalid>(parsed.messages.front()).error.code, kInvalidRequest);
 }
 
-TEST(JsonRpcMessageDepth, TheDepthScanCostsLittleNextToParsing) {
-  // A 4 MiB message (the default line limit) of mostly string content, as a big remember is.
+// The depth scan walks strings with memchr; what it costs is measured by the benchmarks, not timed here
+// (a timed test fails on a busy machine). Here: a 4 MiB message of string content still gets through.
+TEST(JsonRpcMessageDepth, ABigShallowMessageStillParses) {
   std::string big =
       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"content":")" +
       std::string(4 * 1024 * 1024, 'x') + R"(","tags":["a","b"]}}})";
-  using Clock = std::chrono::steady_clock;
-  auto t0 = Clock::now();
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(std::holds_alternative<Request>(only(big)));
-  auto with_scan = Clock::now() - t0;
-  t0 = Clock::now();
-  for (int i = 0; i < 5; ++i) ASSERT_FALSE(Json::parse(big, nullptr, false).is_discarded());
-  auto parse_only = Clock::now() - t0;
-  // parse() = scan + parse; the scan (memchr over the string) is a small fraction of the parse.
-  EXPECT_LT(with_scan.count(), parse_only.count() * 3 / 2)
-      << "scan+parse " << std::chrono::duration<double, std::milli>(with_scan).count() / 5 << " ms, parse "
-      << std::chrono::duration<double, std::milli>(parse_only).count() / 5 << " ms";
+  auto message = only(big);
+  ASSERT_TRUE(std::holds_alternative<Request>(message));
+  EXPECT_EQ(std::get<Request>(message).params["arguments"]["content"].get<std::string>().size(),
+            4u * 1024 * 1024);
 }
 
 TEST(JsonRpcMessageDepth, SniffIdIgnoresAnIdThatIsAStructure) {

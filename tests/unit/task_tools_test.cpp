@@ -143,7 +143,7 @@ TEST_F(TaskToolsTest, ALeaseThatRunsOutFreesTheTask) {
   EXPECT_NE(late["content"][0]["text"].get<std::string>().find("worker-b"), std::string::npos) << late.dump();
 }
 
-TEST_F(TaskToolsTest, SharedResultsAreMemoriesFoundByTagAndReleaseTheClaim) {
+TEST_F(TaskToolsTest, SharedResultsAreMemoriesFoundByTagAndMarkTheTaskDone) {
   ASSERT_EQ(claim(a, "q-42")["claimed"], true);
   clock.advance_ms(5000);
   Json shared =
@@ -154,7 +154,12 @@ TEST_F(TaskToolsTest, SharedResultsAreMemoriesFoundByTagAndReleaseTheClaim) {
   EXPECT_EQ(s["released"], true);
   EXPECT_EQ(s["agent_id"], "worker-a");
   EXPECT_EQ(s["session_id"], a.session_id());
-  EXPECT_EQ(claim(b, "q-42")["claimed"], true) << "sharing released the claim";
+  // Done means done: another worker is told who finished it, and moves on.
+  Json refused = claim(b, "q-42");
+  EXPECT_EQ(refused["claimed"], false) << refused.dump();
+  EXPECT_EQ(refused["done"], true) << refused.dump();
+  EXPECT_EQ(refused["finished"]["agent"], "worker-a") << refused.dump();
+  EXPECT_EQ(refused["finished"]["result_id"], s["id"]) << refused.dump();
 
   // Recall and search find it like any memory.
   Json found = call_ok(b, "memtrace_search", {{"tags", {"task:q-42"}}, {"types", {"result"}}});
@@ -167,15 +172,16 @@ TEST_F(TaskToolsTest, SharedResultsAreMemoriesFoundByTagAndReleaseTheClaim) {
   Json recalled = call_ok(b, "memtrace_recall", {{"session_id", a.session_id()}});
   EXPECT_EQ(recalled["structuredContent"]["memories"][0]["id"], s["id"]);
 
-  // The task resource: free (b's claim aside) with its result.
+  // The task resource: done, with its result.
   Json task = read_json(b, "memtrace://tasks/q-42");
-  EXPECT_EQ(task["status"], "claimed");
-  EXPECT_EQ(task["claim"]["holder_agent"], "worker-b");
+  EXPECT_EQ(task["status"], "done");
   ASSERT_EQ(task["results"].size(), 1u);
   EXPECT_EQ(task["results"][0]["agent_id"], "worker-a");
   EXPECT_EQ(task["more_results"], false);
 
-  // Keeping the claim while sharing an intermediate result.
+  // Reopened, the task can be claimed again; keeping the claim while sharing an intermediate result.
+  call_ok(b, "memtrace_task_reopen", {{"task_id", "q-42"}});
+  ASSERT_EQ(claim(b, "q-42")["claimed"], true);
   Json partial = call_ok(b, "memtrace_share_result",
                          {{"task_id", "q-42"}, {"result", "Half done."}, {"release", false}});
   EXPECT_EQ(partial["structuredContent"]["released"], false);

@@ -1,17 +1,22 @@
-// Task claims on Redis: one string key per claimed task, taken with SET NX PX, renewed and released by
-// compare-and-set / compare-and-delete scripts. The Store methods of the Redis store delegate here.
+// Task claims on Redis: one hash per task that was ever claimed, and its history list, changed only by
+// the scripts in redis_claims.cpp, each one atomic step. The Store methods of the Redis store delegate here.
 //
-//   P tc:<task_id>   string   "<n>:<holder agent><n>:<holder session><n>:<claimed_at><n>:<lease_until>"
-//                             (redis_keys.h encode_list), PX = lease_until - now
+//   P tk:<task_id>   hash   a, s: holder (or finisher) agent and session; ca: claimed_at; lu: lease_until;
+//                           tok: the newest fencing token; st: claimed | free | done; da: done_at;
+//                           r: the result's memory id
+//   P th:<task_id>   list   the task's history, the newest 50 events (redis_keys.h encode_list of
+//                           kind, agent, session, at, token, memory id)
 //
-// P is the namespace prefix (redis_keys.h), so a claim lives in its namespace's slot like everything
-// else. Whether a claim is in force is judged by the caller's clock (`now`, as for memory expiry): the
-// PX only lets Redis drop claims nobody released. A stored claim whose lease_until <= now is free even
-// while the key still exists, and is overwritten by the next claim.
+// P is the namespace prefix (redis_keys.h), so a task lives in its namespace's slot like everything
+// else, and completing a task writes its result memory in the same script. Whether a claim is in force
+// is judged by the caller's clock (`now`, as for memory expiry). The hash never expires: the token must
+// only grow, also across restarts.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "store/records.h"
@@ -24,21 +29,33 @@ namespace memtrace::redis {
 // Thread-safety: as Script: run from any thread, each with its own connection.
 struct ClaimScripts {
   ClaimScripts();
-  // SET NX PX; else, if the stored claim lapsed or is the caller's, SET it anew (keeping claimed_at on
-  // a renewal); records the holder in its session's participants when it took the task.
-  Script claim;
-  // DEL only if the stored claim is the caller's and still in force.
-  Script release;
+  Script claim;     // claim or renew (token checked), recording the holder in its session
+  Script release;   // frees the caller's claim in force
+  Script complete;  // the remember script and the task marked done, if the claim check passes
+  Script reopen;    // done → free
+  Script get;       // the task and its history
 };
 
 // The Store contract of claim_task / release_task / get_task_claim (store/store.h), on one connection.
 Result<ClaimOutcome> claim_task(Connection& connection, ClaimScripts& scripts, const std::string& ns,
                                 const std::string& task_id, const std::string& holder_agent,
-                                const std::string& holder_session, UnixMillis lease_until, UnixMillis now);
+                                const std::string& holder_session, UnixMillis lease_until, UnixMillis now,
+                                std::optional<std::int64_t> token);
 Result<bool> release_task(Connection& connection, ClaimScripts& scripts, const std::string& ns,
                           const std::string& task_id, const std::string& holder_agent,
-                          const std::string& holder_session, UnixMillis now);
-Result<std::optional<TaskClaim>> get_task_claim(Connection& connection, const std::string& ns,
-                                                const std::string& task_id, UnixMillis now);
+                          const std::string& holder_session, UnixMillis now,
+                          std::optional<std::int64_t> token);
+// remember_args: the remember script's arguments for the result memory (redis_store.cpp).
+Result<CompleteOutcome> complete_task(Connection& connection, ClaimScripts& scripts, const std::string& ns,
+                                      const std::string& task_id, std::optional<std::int64_t> token,
+                                      std::vector<std::string> remember_args, UnixMillis now);
+Result<bool> reopen_task(Connection& connection, ClaimScripts& scripts, const std::string& ns,
+                         const std::string& task_id, const std::string& agent, const std::string& session,
+                         UnixMillis now);
+Result<TaskRecord> get_task(Connection& connection, ClaimScripts& scripts, const std::string& ns,
+                            const std::string& task_id, UnixMillis now);
+Result<std::optional<TaskClaim>> get_task_claim(Connection& connection, ClaimScripts& scripts,
+                                                const std::string& ns, const std::string& task_id,
+                                                UnixMillis now);
 
 }  // namespace memtrace::redis

@@ -82,6 +82,14 @@ std::string with_prelude(std::string_view name) {
 
 }  // namespace
 
+std::string store_prelude() {
+  return std::string(embedded_lua(kPrelude));
+}
+
+std::string remember_function() {
+  return "local function remember()\n" + std::string(embedded_lua(kRemember)) + "\nend\n";
+}
+
 Scripts::Scripts()
     : remember("remember", with_prelude(kRemember)),
       forget("forget", with_prelude(kForget)),

@@ -30,6 +30,12 @@ class Script {
   std::string sha_;  // empty until loaded
 };
 
+// The helpers every script starts with (P = KEYS[1], decode_list, ...).
+std::string store_prelude();
+// The remember script (insert_memory) as a Lua function `remember()` returning what the script would,
+// for scripts that store a memory as part of a larger step (completing a task). Needs store_prelude().
+std::string remember_function();
+
 // One instance per store. What each script does is written above it in redis_scripts.cpp; its text
 // is lua/<name>.lua.
 struct Scripts {

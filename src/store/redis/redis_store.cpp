@@ -15,6 +15,7 @@
 #include "store/redis/redis_claims.h"
 #include "store/redis/redis_cluster.h"
 #include "store/redis/redis_connection.h"
+#include "store/redis/redis_export.h"
 #include "store/redis/redis_keys.h"
 #include "store/redis/redis_router.h"
 #include "store/redis/redis_scripts.h"
@@ -277,6 +278,19 @@ class RedisStore final : public Store {
   }
 
   Result<void> insert_memory(const Memory& memory) override {
+    auto args = remember_args(memory);
+    if (!args) return tl::unexpected(args.error());
+    auto reply = run(scripts_.remember, memory.ns, *args, Access::kFirstWrite);
+    if (!reply) return tl::unexpected(reply.error());
+    if (auto evicted = reply_integer(reply->get()); evicted > 0) {
+      spdlog::debug("session {}: the window of {} memories evicted {}", memory.session_id,
+                    options_.max_memories_per_session, evicted);
+    }
+    return {};
+  }
+
+  // The remember script's arguments for `memory`, checked.
+  Result<std::vector<std::string>> remember_args(const Memory& memory) {
     if (auto ok = check_name("namespace", memory.ns); !ok) return tl::unexpected(ok.error());
     if (auto ok = check_name("memory id", memory.id); !ok) return tl::unexpected(ok.error());
     if (auto ok = check_name("session id", memory.session_id); !ok) return tl::unexpected(ok.error());
@@ -296,13 +310,7 @@ class RedisStore final : public Store {
                                      memory.reasoning.value_or(""),
                                      redis::trigram_blob(memory.content),
                                      std::to_string(options_.max_memories_per_session)};
-    auto reply = run(scripts_.remember, memory.ns, args, Access::kFirstWrite);
-    if (!reply) return tl::unexpected(reply.error());
-    if (auto evicted = reply_integer(reply->get()); evicted > 0) {
-      spdlog::debug("session {}: the window of {} memories evicted {}", memory.session_id,
-                    options_.max_memories_per_session, evicted);
-    }
-    return {};
+    return args;
   }
 
   Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
@@ -445,47 +453,78 @@ class RedisStore final : public Store {
     return watcher;
   }
 
+  // Whole-store enumerations (export, stats): redis_export.cpp.
+  Result<std::vector<std::string>> list_namespaces() override {
+    return on_node(redis::kNamespacesKey, Access::kRead,
+                   [&](redis::Connection& connection) { return redis::list_namespaces(connection); });
+  }
+  Result<std::vector<Agent>> list_agents(const std::string& ns) override {
+    if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
+    return on_node(redis::namespace_prefix(ns), Access::kRead,
+                   [&](redis::Connection& connection) { return redis::list_agents(connection, ns); });
+  }
+  Result<std::vector<TaskClaim>> list_task_claims(const std::string& ns, UnixMillis now) override {
+    if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
+    return on_node(redis::namespace_prefix(ns), Access::kRead, [&](redis::Connection& connection) {
+      return redis::list_task_claims(connection, claim_scripts_, ns, now);
+    });
+  }
+  Result<std::uint64_t> storage_bytes() override {
+    return on_node(redis::kNamespacesKey, Access::kRead,
+                   [&](redis::Connection& connection) { return redis::used_memory(connection); });
+  }
+
   // Task claims: redis_claims.cpp.
   Result<ClaimOutcome> claim_task(const std::string& ns, const std::string& task_id,
                                   const std::string& holder_agent, const std::string& holder_session,
-                                  UnixMillis lease_until, UnixMillis now) override {
-    Result<ClaimOutcome> outcome = fail(ErrorCode::kInternal, "claim_task did not run");
-    auto done =
-        router_->write(redis::namespace_prefix(ns), [&](redis::Connection& connection) -> Result<void> {
-          outcome = redis::claim_task(connection, claim_scripts_, ns, task_id, holder_agent, holder_session,
-                                      lease_until, now);
-          if (!outcome) return tl::unexpected(outcome.error());
-          return {};
-        });
-    if (!done) return tl::unexpected(done.error());
-    return outcome;
+                                  UnixMillis lease_until, UnixMillis now,
+                                  std::optional<std::int64_t> token) override {
+    if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
+    // A claim may be the first thing a namespace holds: export walks the registry.
+    if (auto ok = register_namespace(ns); !ok) return tl::unexpected(ok.error());
+    return on_node(redis::namespace_prefix(ns), Access::kWrite, [&](redis::Connection& connection) {
+      return redis::claim_task(connection, claim_scripts_, ns, task_id, holder_agent, holder_session,
+                               lease_until, now, token);
+    });
   }
 
   Result<bool> release_task(const std::string& ns, const std::string& task_id,
                             const std::string& holder_agent, const std::string& holder_session,
-                            UnixMillis now) override {
-    Result<bool> released = false;
-    auto done =
-        router_->write(redis::namespace_prefix(ns), [&](redis::Connection& connection) -> Result<void> {
-          released =
-              redis::release_task(connection, claim_scripts_, ns, task_id, holder_agent, holder_session, now);
-          if (!released) return tl::unexpected(released.error());
-          return {};
-        });
-    if (!done) return tl::unexpected(done.error());
-    return released;
+                            UnixMillis now, std::optional<std::int64_t> token) override {
+    return on_node(redis::namespace_prefix(ns), Access::kWrite, [&](redis::Connection& connection) {
+      return redis::release_task(connection, claim_scripts_, ns, task_id, holder_agent, holder_session, now,
+                                 token);
+    });
+  }
+
+  Result<CompleteOutcome> complete_task(const std::string& ns, const std::string& task_id,
+                                        std::optional<std::int64_t> token, const Memory& result,
+                                        UnixMillis now) override {
+    auto args = remember_args(result);
+    if (!args) return tl::unexpected(args.error());
+    return on_node(redis::namespace_prefix(ns), Access::kWrite, [&](redis::Connection& connection) {
+      return redis::complete_task(connection, claim_scripts_, ns, task_id, token, *args, now);
+    });
+  }
+
+  Result<bool> reopen_task(const std::string& ns, const std::string& task_id, const std::string& agent,
+                           const std::string& session, UnixMillis now) override {
+    return on_node(redis::namespace_prefix(ns), Access::kWrite, [&](redis::Connection& connection) {
+      return redis::reopen_task(connection, claim_scripts_, ns, task_id, agent, session, now);
+    });
+  }
+
+  Result<TaskRecord> get_task(const std::string& ns, const std::string& task_id, UnixMillis now) override {
+    return on_node(redis::namespace_prefix(ns), Access::kRead, [&](redis::Connection& connection) {
+      return redis::get_task(connection, claim_scripts_, ns, task_id, now);
+    });
   }
 
   Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
                                                   UnixMillis now) override {
-    Result<std::optional<TaskClaim>> claim = std::optional<TaskClaim>();
-    auto done = router_->run(redis::namespace_prefix(ns), [&](redis::Connection& connection) -> Result<void> {
-      claim = redis::get_task_claim(connection, ns, task_id, now);
-      if (!claim) return tl::unexpected(claim.error());
-      return {};
+    return on_node(redis::namespace_prefix(ns), Access::kRead, [&](redis::Connection& connection) {
+      return redis::get_task_claim(connection, claim_scripts_, ns, task_id, now);
     });
-    if (!done) return tl::unexpected(done.error());
-    return claim;
   }
 
  private:
@@ -545,6 +584,23 @@ class RedisStore final : public Store {
     auto done = access == Access::kRead ? router_->run(prefix, work) : router_->write(prefix, work);
     if (!done) return tl::unexpected(done.error());
     return reply;
+  }
+
+  // Runs `work` (a function of a Connection returning a Result) on the node that holds `key`, as
+  // run_script does, and returns what it returned.
+  template <class Work>
+  auto on_node(std::string_view key, Access access, Work&& work)
+      -> decltype(work(std::declval<redis::Connection&>())) {
+    using Out = decltype(work(std::declval<redis::Connection&>()));
+    std::optional<Out> out;
+    auto step = [&](redis::Connection& connection) -> Result<void> {
+      out.emplace(work(connection));
+      if (!*out) return tl::unexpected(out->error());
+      return {};
+    };
+    auto done = access == Access::kRead ? router_->run(key, step) : router_->write(key, step);
+    if (!done) return tl::unexpected(done.error());
+    return std::move(*out);
   }
 
   // One command on the node that holds `key`.

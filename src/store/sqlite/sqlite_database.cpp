@@ -134,13 +134,12 @@ Result<std::shared_ptr<Database>> Database::open(const SqliteOptions& options) {
 }
 
 Database::~Database() {
-  if (!checkpointer_.joinable()) return;
   {
     std::lock_guard lock(checkpoint_mutex_);
     closing_ = true;
   }
   checkpoint_wanted_.notify_one();
-  checkpointer_.join();
+  if (checkpointer_.joinable()) checkpointer_.join();
 }
 
 void Database::start_checkpointer() {
@@ -158,12 +157,16 @@ void Database::start_checkpointer() {
         {
           std::lock_guard lock(database->checkpoint_mutex_);
           database->checkpoint_due_ = true;
+          // Started on the first checkpoint that is due, not at open: a store that never fills its
+          // log (most short runs, and processes that fork right after opening) has no extra thread.
+          if (!database->checkpointer_.joinable() && !database->closing_) {
+            database->checkpointer_ = std::thread([database] { database->run_checkpointer(); });
+          }
         }
         database->checkpoint_wanted_.notify_one();
         return SQLITE_OK;
       },
       this);
-  checkpointer_ = std::thread([this] { run_checkpointer(); });
 }
 
 void Database::run_checkpointer() {

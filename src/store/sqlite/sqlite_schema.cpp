@@ -135,6 +135,27 @@ CREATE TABLE task_claims (
   PRIMARY KEY (ns, task_id)
 ) WITHOUT ROWID;
 )sql",
+    // Tasks that stay done, fencing tokens and task history. A task_claims row now outlives its claim:
+    // state 'claimed' (in force while lease_until is ahead), 'free' (released or reopened) or 'done'
+    // (holder_* is who finished it); token is the newest issued for the task and survives restarts.
+    R"sql(
+ALTER TABLE task_claims ADD COLUMN token INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task_claims ADD COLUMN state TEXT NOT NULL DEFAULT 'claimed';
+ALTER TABLE task_claims ADD COLUMN done_at INTEGER;
+ALTER TABLE task_claims ADD COLUMN result_id TEXT;
+CREATE TABLE task_history (
+  seq INTEGER PRIMARY KEY,
+  ns TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  session TEXT NOT NULL,
+  token INTEGER NOT NULL,
+  memory_id TEXT
+);
+CREATE INDEX task_history_by_task ON task_history (ns, task_id, seq);
+)sql",
 };
 
 Result<int> read_user_version(Connection& connection) {

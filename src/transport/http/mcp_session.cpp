@@ -66,10 +66,10 @@ void McpSession::open_post_stream(std::vector<RoutedRequest> requests, bool batc
   }
 }
 
-void McpSession::receive(std::string_view text) {
+void McpSession::receive(jsonrpc::Parsed parsed, std::size_t bytes) {
   touch();
   std::lock_guard lock(receive_mutex_);
-  connection_->receive(text);
+  connection_->receive(std::move(parsed), bytes);
 }
 
 McpSession::Attach McpSession::attach_get(const std::optional<std::string>& last_event_id,
@@ -210,7 +210,10 @@ void McpSession::buffer(std::uint64_t stream, std::uint64_t seq, const std::stri
   }
 }
 
-void McpSession::send(std::string message, const std::optional<jsonrpc::Id>& related) {
+void McpSession::send(jsonrpc::OutboundMessage outbound) {
+  using Kind = jsonrpc::OutboundMessage::Kind;
+  std::string& message = outbound.text;
+  const std::optional<jsonrpc::Id>& related = outbound.related;
   std::unique_lock lock(mutex_);
   if (closed_) return;
 
@@ -243,19 +246,15 @@ void McpSession::send(std::string message, const std::optional<jsonrpc::Id>& rel
 
   bool final = false;
   if (number != 0) {
-    bool want_tool_error = route && !route->tool.empty() && !stream.batch;
-    OutboundInfo info = classify_outbound(message, want_tool_error);
-    if (stream.batch) {
-      final = info.kind == OutboundKind::kBatch;
-    } else {
-      final = info.kind == OutboundKind::kResponse;
-    }
+    // The message says what it is (OutboundMessage): no second parse to find out.
+    const bool tool_call = route && !route->tool.empty() && !stream.batch;
+    final = outbound.kind == (stream.batch ? Kind::kBatch : Kind::kResponse);
     if (final) {
-      if (info.is_error) metrics_.count_error("jsonrpc");
-      if (info.is_tool_error) metrics_.count_error("tool");
-      if (want_tool_error) {
+      if (outbound.is_error) metrics_.count_error("jsonrpc");
+      if (outbound.is_tool_error) metrics_.count_error("tool");
+      if (tool_call) {
         double seconds = std::chrono::duration<double>(Clock::now() - route->started).count();
-        metrics_.observe_tool_call(route->tool, seconds, info.is_error || info.is_tool_error);
+        metrics_.observe_tool_call(route->tool, seconds, outbound.is_error || outbound.is_tool_error);
       }
     }
   }

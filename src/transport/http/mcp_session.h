@@ -71,7 +71,8 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   // receive() of the same body.
   void open_post_stream(std::vector<RoutedRequest> requests, bool batch, const SinkFactory& make_sink);
   // Feeds one message body to the protocol connection.
-  void receive(std::string_view text);
+  // A POST body the transport has parsed already (`bytes`: its size, for the client's backlog).
+  void receive(jsonrpc::Parsed parsed, std::size_t bytes);
 
   enum class Attach { kOk, kConflict, kBadEventId };
   // GET: with `last_event_id`, resumes the stream it names and replays what followed it (the sink gets
@@ -103,7 +104,7 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   // True when no request is in flight (then the session may be destroyed).
   bool drained() { return connection_->drain(std::chrono::milliseconds(0)); }
 
-  void send(std::string message, const std::optional<jsonrpc::Id>& related) override;
+  void send(jsonrpc::OutboundMessage message) override;
   void close_stream(const jsonrpc::Id& related) override { poll_close(related); }
 
  private:

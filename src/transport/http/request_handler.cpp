@@ -398,9 +398,19 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
 
   if (requests.empty()) {
     // Notifications and responses: accepted, nothing to send back.
-    session->receive(request.body);
+    session->receive(std::move(parsed), request.body.size());
     for (const auto& id : cancelled) session->cancel_request(id);
     return exchange->respond(empty_response(202));
+  }
+
+  if (session->connection().backlogged()) {
+    // The client has more calls waiting than it may (it sends faster than they run, or does not read
+    // the answers): turn this one away until the earlier ones have drained, rather than queue it.
+    metrics_.count_error("backlog");
+    HttpResponse busy = error_response(
+        503, kServerError, "Service Unavailable: this session has too many calls waiting; retry shortly");
+    busy.headers.emplace_back("Retry-After", "1");
+    return exchange->respond(std::move(busy));
   }
 
   std::string id = session->id();
@@ -416,7 +426,7 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
     };
     return exchange->start_stream(std::move(start));
   });
-  session->receive(request.body);
+  session->receive(std::move(parsed), request.body.size());
   for (const auto& cancel : cancelled) session->cancel_request(cancel);
   if (is_initialize && !session->connection().initialized()) {
     sessions_.remove(id, EndReason::kSessionClosed);  // a failed initialize leaves no session behind
@@ -540,7 +550,7 @@ void RequestHandler::legacy_post(const HttpRequest& request, const Principal& wh
     if (const auto* n = std::get_if<jsonrpc::Notification>(&message))
       metrics_.count_rpc(rpc_method_label(n->method));
   }
-  session->receive(request.body);
+  session->receive(std::move(parsed), request.body.size());
   HttpResponse response = empty_response(202);
   response.headers.emplace_back("Content-Type", "text/plain");
   response.body = "Accepted";

@@ -1,23 +1,12 @@
-// Small pieces of the HTTP wire format shared by the transport: what kind of JSON-RPC message the
-// server is sending, SSE event framing, and JSON-RPC error bodies for HTTP error responses.
+// Small pieces of the HTTP wire format shared by the transport: SSE event framing, and JSON-RPC error
+// bodies for HTTP error responses. (What kind of message the server sends is said by the message itself:
+// jsonrpc::OutboundMessage.)
 #pragma once
 
 #include <string>
 #include <string_view>
 
 namespace memtrace::transport::http {
-
-enum class OutboundKind { kResponse, kNotification, kRequest, kBatch, kUnknown };
-
-struct OutboundInfo {
-  OutboundKind kind = OutboundKind::kUnknown;
-  bool is_error = false;       // a JSON-RPC error response
-  bool is_tool_error = false;  // a result carrying "isError": true (only looked for when asked)
-};
-
-// Classifies a serialized message by its top-level keys without building a DOM. With `look_for_tool_error`
-// the result object is scanned for isError as well (costs a full SAX pass over the result).
-OutboundInfo classify_outbound(std::string_view message, bool look_for_tool_error = false);
 
 // One SSE event carrying a JSON-RPC message: "event: message", optional "id:", one "data:" line.
 // `data` must not contain raw newlines (our serializer never emits them).

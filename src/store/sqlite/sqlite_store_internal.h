@@ -1,0 +1,176 @@
+// The SQLite Store's class and the row helpers its files share; internal to store/sqlite.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "store/sqlite/sqlite_change_feed.h"
+#include "store/sqlite/sqlite_database.h"
+#include "store/sqlite/sqlite_handle.h"
+#include "store/store.h"
+
+namespace memtrace::sqlite {
+
+// ---- rows (sqlite_rows.cpp) ----
+
+// memories.tags: the tags in their given order, as a JSON array of strings.
+std::string encode_tags(const std::vector<std::string>& tags);
+// Decodes what encode_tags wrote (and any JSON array of strings); stops quietly at malformed input.
+std::vector<std::string> decode_tags(std::string_view json);
+
+std::size_t utf8_length(std::string_view text);
+// An FTS5 query matching `needle` as one phrase (see sqlite_rows.cpp).
+std::string fts_phrase(std::string_view needle);
+
+inline constexpr std::string_view kMemoryColumns =
+    "m.id, m.session_id, m.agent_id, m.type, m.content, m.tags, m.importance, m.created_at, m.expires_at, "
+    "m.metadata_json, m.reasoning";
+Memory read_memory(const Statement& row, const std::string& ns);
+
+inline constexpr std::string_view kSessionColumns =
+    "s.id, s.created_by, s.status, s.created_at, s.updated_at, s.closed_at";
+Session read_session(const Statement& row, const std::string& ns);
+
+// id, ns, hash, label, created_at, revoked_at
+ApiKey read_api_key(const Statement& statement);
+
+// SQL assembled from optional filters, with its arguments in placeholder order.
+struct DynamicQuery {
+  using Arg = std::variant<std::string, std::int64_t, double>;
+  std::string sql;
+  std::vector<Arg> args;
+
+  void bind_all(Statement& statement) const {
+    for (const auto& arg : args) std::visit([&](const auto& value) { statement.bind(value); }, arg);
+  }
+};
+
+inline std::int64_t clamp_limit(std::size_t limit) {
+  return limit > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
+             ? std::numeric_limits<std::int64_t>::max()
+             : static_cast<std::int64_t>(limit);
+}
+
+// ---- the store ----
+//
+// Its methods live by job: sqlite_store.cpp (core and writes), sqlite_queries.cpp (reads and query
+// building), sqlite_claims.cpp (task claims), sqlite_keys.cpp (API keys).
+//
+// Thread-safety: every method may be called from any thread (see Database and ChangeFeed).
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::shared_ptr<Database> database);
+  ~SqliteStore() override;
+
+  std::string describe() const override;
+  std::unique_ptr<WriteBatch> begin_batch() override;
+  Result<void> ping() override;
+
+  Result<Agent> upsert_agent(const Agent& agent) override;
+  Result<std::optional<Agent>> get_agent(const std::string& ns, const std::string& id) override;
+
+  Result<void> create_session(const Session& session) override;
+  Result<SessionOpening> resume_or_create_session(const Session& session) override;
+  Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) override;
+  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) override;
+  Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) override;
+
+  Result<void> insert_memory(const Memory& memory) override;
+  Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
+                                           UnixMillis now) override;
+  Result<std::vector<Memory>> query_memories(const MemoryQuery& query) override;
+  Result<bool> delete_memory(const std::string& ns, const std::string& id) override;
+  Result<std::size_t> purge_expired(UnixMillis now) override;
+
+  std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override;
+
+  // Whole-store enumerations (export, stats): sqlite_export.cpp.
+  Result<std::vector<std::string>> list_namespaces() override;
+  Result<std::vector<Agent>> list_agents(const std::string& ns) override;
+  Result<std::vector<TaskClaim>> list_task_claims(const std::string& ns, UnixMillis now) override;
+  Result<std::uint64_t> storage_bytes() override;
+
+  Result<void> put_api_key(const ApiKey& key) override;
+  Result<std::optional<ApiKey>> find_api_key_by_hash(const std::string& hash) override;
+  Result<std::vector<ApiKey>> list_api_keys(const std::optional<std::string>& ns) override;
+  Result<bool> revoke_api_key(const std::string& id, UnixMillis at) override;
+
+  Result<ClaimOutcome> claim_task(const std::string& ns, const std::string& task_id,
+                                  const std::string& holder_agent, const std::string& holder_session,
+                                  UnixMillis lease_until, UnixMillis now,
+                                  std::optional<std::int64_t> token) override;
+  Result<bool> release_task(const std::string& ns, const std::string& task_id,
+                            const std::string& holder_agent, const std::string& holder_session,
+                            UnixMillis now, std::optional<std::int64_t> token) override;
+  Result<CompleteOutcome> complete_task(const std::string& ns, const std::string& task_id,
+                                        std::optional<std::int64_t> token, const Memory& result,
+                                        UnixMillis now) override;
+  Result<bool> reopen_task(const std::string& ns, const std::string& task_id, const std::string& agent,
+                           const std::string& session, UnixMillis now) override;
+  Result<TaskRecord> get_task(const std::string& ns, const std::string& task_id, UnixMillis now) override;
+  Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
+                                                  UnixMillis now) override;
+
+ private:
+  // What deleting a memory needs to remove its index entries.
+  struct ExpiredRow {
+    std::int64_t pk = 0;
+    std::string ns;
+    std::string id;
+    std::string session_id;
+    std::string content;
+    std::string tags;
+  };
+
+  static Result<void> check_claim(const std::string& task_id, const std::string& holder_agent,
+                                  const std::string& holder_session);
+  static Result<std::optional<TaskClaim>> read_claim(Connection& connection, const std::string& ns,
+                                                     const std::string& task_id, UnixMillis now);
+
+  // Runs `body` in a BEGIN IMMEDIATE transaction on the write connection, commits if it succeeded
+  // (rolls back otherwise), then wakes the change feed.
+  template <class F>
+  auto write(std::string_view operation, F&& body) -> std::invoke_result_t<F&, Connection&> {
+    using R = std::invoke_result_t<F&, Connection&>;
+    R result = database_->write([&](Connection& connection) -> R {
+      auto transaction = Transaction::begin(connection, Transaction::Kind::kWrite, operation);
+      if (!transaction) return tl::unexpected(transaction.error());
+      R value = body(connection);
+      if (!value) return value;
+      if (auto committed = transaction->commit(); !committed) return tl::unexpected(committed.error());
+      return value;
+    });
+    // After the write lock is released; a batch's writes are announced when it commits.
+    if (result && !database_->in_batch()) feed_->notify_local_write();
+    return result;
+  }
+
+  Result<void> append_change(Connection& connection, int kind, const std::string& ns,
+                             const std::string& session_id);
+  static DynamicQuery session_query(const SessionQuery& query);
+  Result<void> insert_session(Connection& connection, const Session& session);
+  static Result<std::optional<SessionStatus>> session_status(Connection& connection, const std::string& ns,
+                                                             const std::string& id);
+  Result<void> keep_window(Connection& connection, const Memory& written);
+  // insert_memory inside the caller's write transaction.
+  Result<void> insert_memory_row(Connection& connection, const Memory& memory);
+  static Result<void> remove_memory(Connection& connection, const ExpiredRow& row);
+  static Result<Metadata> read_metadata(Connection& connection, const std::string& ns, const std::string& id);
+  static Result<void> fill_summary(Connection& connection, SessionSummary& summary, UnixMillis now);
+  static DynamicQuery build_memory_query(const MemoryQuery& query);
+
+  const std::shared_ptr<Database> database_;
+  const std::shared_ptr<ChangeFeed> feed_;
+  std::atomic<std::uint64_t> writes_{0};
+};
+
+}  // namespace memtrace::sqlite
