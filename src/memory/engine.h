@@ -163,6 +163,10 @@ class Engine {
   Result<std::vector<Memory>> scan(const Caller& caller, MemoryQuery query);
   static constexpr std::size_t max_scan_page = 1000;
   Result<std::optional<Agent>> find_agent(const std::string& ns, const std::string& id);
+  // Every agent recorded in the namespace, by id (walks them all: for administration, not hot paths).
+  Result<std::vector<Agent>> list_agents(const std::string& ns);
+  // Removes the agent's record, not what it wrote; false if there was none.
+  Result<bool> delete_agent(const std::string& ns, const std::string& id);
   Result<std::optional<SessionSummary>> find_session(const std::string& ns, const std::string& id);
   const Clock& clock() const { return clock_; }
   const EngineOptions& options() const { return options_; }

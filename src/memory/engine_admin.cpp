@@ -65,6 +65,19 @@ Result<std::optional<Agent>> Engine::find_agent(const std::string& ns, const std
   return store_.get_agent(ns, id);
 }
 
+Result<std::vector<Agent>> Engine::list_agents(const std::string& ns) {
+  return store_.list_agents(ns);
+}
+
+Result<bool> Engine::delete_agent(const std::string& ns, const std::string& id) {
+  auto deleted = store_.delete_agent(ns, id);
+  if (!deleted) return deleted;
+  // Its next write in this process records it again.
+  std::lock_guard lock(known_agents_mutex_);
+  known_agents_.erase({ns, id});
+  return deleted;
+}
+
 Result<std::optional<SessionSummary>> Engine::find_session(const std::string& ns, const std::string& id) {
   return describe_session(store_, ns, id, clock_.now_ms());
 }

@@ -397,6 +397,22 @@ Response get_agent(Engine& engine, const std::string& ns, const std::string& id)
   return reply(200, agent_json(**agent));
 }
 
+Response list_agents(Engine& engine, const std::string& ns) {
+  auto agents = engine.list_agents(ns);
+  if (!agents) return error(agents.error());
+  json list = json::array();
+  for (const auto& agent : *agents) list.push_back(agent_json(agent));
+  return reply(200, json{{"agents", list}, {"count", agents->size()}});
+}
+
+// As Memtrace: the agent's record goes (204), what it wrote stays; 404 if there is none.
+Response delete_agent(Engine& engine, const std::string& ns, const std::string& id) {
+  auto deleted = engine.delete_agent(ns, id);
+  if (!deleted) return error(deleted.error());
+  if (!*deleted) return error(404, "agent not found");
+  return Response{204, {}};
+}
+
 Response agent_stats(Engine& engine, const std::string& ns, const std::string& id) {
   auto agent = engine.find_agent(ns, id);
   if (!agent) return error(agent.error());
@@ -657,10 +673,12 @@ Response Api::handle(const Request& request, const std::string& ns) {
     } else if (collection == "agents") {
       if (n == 3) {
         if (m == "POST") return register_agent_route(engine_, ns, request);
+        if (m == "GET") return list_agents(engine_, ns);
         return method_not_allowed(request);
       }
       if (n == 4) {
         if (m == "GET") return get_agent(engine_, ns, parts[3]);
+        if (m == "DELETE") return delete_agent(engine_, ns, parts[3]);
         return method_not_allowed(request);
       }
       if (n == 5 && parts[4] == "stats") {

@@ -72,6 +72,9 @@ class Store {
   // Creates the agent or, if it exists, updates a non-empty description. Returns the stored record.
   virtual Result<Agent> upsert_agent(const Agent& agent) = 0;
   virtual Result<std::optional<Agent>> get_agent(const std::string& ns, const std::string& id) = 0;
+  // Removes the agent's record (its memories, sessions and claims stay, attributed to its id); false if
+  // there was none. An agent that writes again is recorded again.
+  virtual Result<bool> delete_agent(const std::string& ns, const std::string& id) = 0;
 
   // kConflict if a session with this id exists in the namespace.
   virtual Result<void> create_session(const Session& session) = 0;

@@ -148,9 +148,9 @@ TEST(HttpRest, MemoriesCreateWithMemtraceDefaultsDedupAndBatch) {
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(body(missing)["error"], "memory not found");
   // Last: the server may close the connection after refusing a body.
-  EXPECT_EQ(rest.call("POST", "/api/v1/memories", {{"agent_id", "a"}, {"content", std::string(90000, 'x')}})
-                .status,
-            413)
+  EXPECT_EQ(
+      rest.call("POST", "/api/v1/memories", {{"agent_id", "a"}, {"content", std::string(90000, 'x')}}).status,
+      413)
       << "body over --max-body-bytes";
 }
 
@@ -303,6 +303,34 @@ TEST(HttpRest, AgentsRegisterGetAndStats) {
   EXPECT_EQ(stats["memory_types"]["decision"], 1);
   EXPECT_GE(stats["session_count"].get<int>(), 1);
   EXPECT_TRUE(stats["last_active_at"].is_string());
+}
+
+TEST(HttpRest, AgentsAreListedAndDeletedWithinTheirNamespace) {
+  RestServer rest;
+  ASSERT_EQ(rest.call("POST", "/api/v1/agents", {{"name", "web_crawler"}, {"description", "Crawls"}}).status,
+            201);
+  ASSERT_EQ(rest.call("POST", "/api/v1/agents", {{"name", "summarizer"}}).status, 201);
+  ASSERT_EQ(rest.call("POST", "/api/v1/agents", {{"name", "b_only"}}, rest.key_b).status, 201);
+  rest.call("POST", "/api/v1/memories", {{"agent_id", "web_crawler"}, {"content", "crawled"}});
+
+  json list = body(rest.call("GET", "/api/v1/agents"));
+  ASSERT_EQ(list["count"], 2) << list.dump();
+  EXPECT_EQ(list["agents"][0]["id"], "summarizer");
+  EXPECT_EQ(list["agents"][1]["id"], "web_crawler");
+  EXPECT_EQ(list["agents"][1]["description"], "Crawls");
+  EXPECT_EQ(body(rest.call("GET", "/api/v1/agents", nullptr, rest.key_b))["count"], 1);
+
+  // Another namespace cannot delete it; its own can, once.
+  EXPECT_EQ(rest.call("DELETE", "/api/v1/agents/web_crawler", nullptr, rest.key_b).status, 404);
+  auto deleted = rest.call("DELETE", "/api/v1/agents/web_crawler");
+  EXPECT_EQ(deleted.status, 204);
+  EXPECT_TRUE(deleted.body.empty());
+  EXPECT_EQ(rest.call("GET", "/api/v1/agents/web_crawler").status, 404);
+  EXPECT_EQ(rest.call("DELETE", "/api/v1/agents/web_crawler").status, 404);
+  EXPECT_EQ(body(rest.call("GET", "/api/v1/agents"))["count"], 1);
+  // What it wrote stays, as in Memtrace.
+  EXPECT_EQ(body(rest.call("GET", "/api/v1/memories?agent_id=web_crawler"))["count"], 1);
+  EXPECT_EQ(rest.call("PUT", "/api/v1/agents/summarizer").status, 405);
 }
 
 TEST(HttpRest, AnotherNamespacesIdsAreUnknown) {

@@ -98,6 +98,7 @@ class NoKeysStore final : public Store {
   Result<std::optional<Agent>> get_agent(const std::string&, const std::string&) override {
     return std::nullopt;
   }
+  Result<bool> delete_agent(const std::string&, const std::string&) override { return false; }
   Result<void> create_session(const Session&) override { return {}; }
   Result<SessionOpening> resume_or_create_session(const Session& s) override {
     return SessionOpening{s.id, false};

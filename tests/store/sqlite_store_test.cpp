@@ -44,6 +44,9 @@ class StoreInTempDir final : public Store {
   Result<std::optional<Agent>> get_agent(const std::string& ns, const std::string& id) override {
     return inner_->get_agent(ns, id);
   }
+  Result<bool> delete_agent(const std::string& ns, const std::string& id) override {
+    return inner_->delete_agent(ns, id);
+  }
   Result<void> create_session(const Session& session) override { return inner_->create_session(session); }
   Result<SessionOpening> resume_or_create_session(const Session& session) override {
     return inner_->resume_or_create_session(session);

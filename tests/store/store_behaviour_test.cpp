@@ -952,6 +952,29 @@ TEST_P(StoreBehaviour, UpsertAgentCreatesThenUpdatesOnlyANonEmptyDescription) {
   EXPECT_EQ(bare.description, "");
 }
 
+TEST_P(StoreBehaviour, DeletingAnAgentRemovesItsRecordOnlyAndOnlyInItsNamespace) {
+  ok(store().upsert_agent(Agent{kDefaultNamespace, "researcher", "reads papers", kT0}));
+  ok(store().upsert_agent(Agent{"other", "researcher", "elsewhere", kT0}));
+  add_session("s1");
+  Memory memory = make_memory("s1", "written by the researcher", kT0 + 1);
+  memory.agent_id = "researcher";
+  add(memory);
+
+  EXPECT_TRUE(ok(store().delete_agent(kDefaultNamespace, "researcher")));
+  EXPECT_FALSE(ok(store().get_agent(kDefaultNamespace, "researcher")).has_value());
+  EXPECT_FALSE(ok(store().delete_agent(kDefaultNamespace, "researcher")));  // gone already
+  EXPECT_FALSE(ok(store().delete_agent(kDefaultNamespace, "nobody")));
+  // The same id in another namespace is another agent.
+  EXPECT_EQ(ok(store().get_agent("other", "researcher"))->description, "elsewhere");
+  // What was written stays.
+  auto kept = ok(store().get_memory(kDefaultNamespace, memory.id, kNow));
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->agent_id, "researcher");
+  // Recorded again, it is a new record.
+  auto again = ok(store().upsert_agent(Agent{kDefaultNamespace, "researcher", "", kT0 + 7}));
+  EXPECT_EQ(again.created_at, kT0 + 7);
+}
+
 // ---- change feed ----
 
 TEST_P(StoreBehaviour, WatchReportsLocalWrites) {

@@ -200,6 +200,14 @@ class RedisStore final : public Store {
     return std::optional<Agent>(parse_agent(ns, reply->get()));
   }
 
+  Result<bool> delete_agent(const std::string& ns, const std::string& id) override {
+    if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
+    const std::string key = redis::namespace_prefix(ns) + redis::agent_key(id);
+    auto reply = command(key, {"DEL", key}, Access::kWrite);
+    if (!reply) return tl::unexpected(reply.error());
+    return reply_integer(reply->get()) > 0;
+  }
+
   Result<void> create_session(const Session& session) override {
     auto opened = create_or_resume(session, false);
     if (!opened) return tl::unexpected(opened.error());

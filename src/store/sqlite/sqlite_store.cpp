@@ -96,6 +96,16 @@ Result<Agent> SqliteStore::upsert_agent(const Agent& agent) {
   });
 }
 
+Result<bool> SqliteStore::delete_agent(const std::string& ns, const std::string& id) {
+  return write("delete agent", [&](Connection& connection) -> Result<bool> {
+    auto statement = connection.prepare("DELETE FROM agents WHERE ns = ?1 AND id = ?2", "delete agent");
+    if (!statement) return tl::unexpected(statement.error());
+    statement->bind(ns).bind(id);
+    if (auto done = statement->run(); !done) return tl::unexpected(done.error());
+    return statement->changes() > 0;
+  });
+}
+
 Result<void> SqliteStore::create_session(const Session& session) {
   return write("create session", [&](Connection& connection) { return insert_session(connection, session); });
 }

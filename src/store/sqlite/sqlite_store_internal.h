@@ -77,6 +77,7 @@ class SqliteStore final : public Store {
 
   Result<Agent> upsert_agent(const Agent& agent) override;
   Result<std::optional<Agent>> get_agent(const std::string& ns, const std::string& id) override;
+  Result<bool> delete_agent(const std::string& ns, const std::string& id) override;
 
   Result<void> create_session(const Session& session) override;
   Result<SessionOpening> resume_or_create_session(const Session& session) override;
