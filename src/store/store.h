@@ -139,6 +139,16 @@ class Store {
   virtual Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
                                                           UnixMillis now) = 0;
 
+  // The durable change feed (records.h FeedChange): every change above (memory written or forgotten,
+  // session created or closed, task claimed, released, done or reopened) is appended to its namespace's
+  // feed in the same atomic step as the change. Returns the changes after query.cursor, oldest first,
+  // at most query.limit. Cursors are opaque, stay valid across restarts and between processes sharing
+  // the store. Changes older than the store's retention (at query.now) are gone: a cursor before them
+  // is kInvalidArgument naming the oldest cursor to restart from; so is a malformed or foreign cursor.
+  virtual Result<ChangePage> read_changes(const ChangeQuery& query) {
+    return fail(ErrorCode::kUnavailable, "this store keeps no change feed");
+  }
+
   // API keys of the HTTP transport (records.h ApiKey). A backend that does not keep them answers
   // kUnavailable, so that such a store can still serve stdio and unauthenticated loopback HTTP.
   // kConflict if a key with this id or hash exists.
