@@ -16,6 +16,7 @@ struct StoreOpenOptions {
   std::chrono::milliseconds redis_connect_timeout{2000};  // --redis-connect-timeout-ms; default 2 s
   std::chrono::milliseconds redis_command_timeout{2000};  // --redis-command-timeout-ms; default 2 s
   std::size_t max_memories_per_session = 0;  // --max-memories-per-session; 0 (default): unlimited. Redis only
+  std::chrono::milliseconds change_retention{std::chrono::hours(24 * 7)};  // --change-retention; default 7 days
 };
 
 // "sqlite:PATH" (also "sqlite://PATH"), "memory", empty for the default SQLite file,

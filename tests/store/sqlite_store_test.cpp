@@ -72,6 +72,7 @@ class StoreInTempDir final : public Store {
   std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override {
     return inner_->watch(std::move(callback));
   }
+  Result<ChangePage> read_changes(const ChangeQuery& query) override { return inner_->read_changes(query); }
   Result<void> put_api_key(const ApiKey& key) override { return inner_->put_api_key(key); }
   Result<std::optional<ApiKey>> find_api_key_by_hash(const std::string& hash) override {
     return inner_->find_api_key_by_hash(hash);
