@@ -1646,6 +1646,14 @@ TEST_P(StoreBehaviour, ChangeFeedRefusesMalformedCursorsAndOnesPastTheRetention)
   oldest = oldest.substr(0, oldest.find(','));
   auto resumed = ok(store().read_changes(changes_query(later, oldest)));
   EXPECT_THAT(subjects_of(resumed), ElementsAre(fresh.id));
+
+  // Trimming (purge_expired's cheap path) removes what was past the retention and changes none of that.
+  ok(store().purge_expired(later), "purge_expired");
+  auto trimmed = store().read_changes(changes_query(later, start));
+  ASSERT_FALSE(trimmed.has_value());
+  EXPECT_EQ(trimmed.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(subjects_of(ok(store().read_changes(changes_query(later)))), ElementsAre(fresh.id));
+  EXPECT_THAT(subjects_of(ok(store().read_changes(changes_query(later, oldest)))), ElementsAre(fresh.id));
 }
 
 }  // namespace
