@@ -371,6 +371,47 @@ TEST(SqliteStore, MigratesAnEmptyFileAndUsesWal) {
   }
 }
 
+// A file of schema 4 (before the change feed) gains the feed's columns; its old change rows wake
+// watchers but are no feed entries, and the feed and its cursors survive reopening the file.
+TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen) {
+  TempDir dir;
+  const std::string path = dir.file("v4.db");
+  { ASSERT_NE(open_or_fail(path), nullptr); }
+  {
+    RawDb raw(path);
+    raw.exec("DROP INDEX changes_feed");
+    raw.exec("DROP INDEX changes_feed_by_session");
+    raw.exec("ALTER TABLE changes DROP COLUMN feed_kind");
+    raw.exec("ALTER TABLE changes DROP COLUMN agent");
+    raw.exec("ALTER TABLE changes DROP COLUMN subject");
+    raw.exec("INSERT INTO changes (at, kind, ns, session_id) VALUES (1, 0, 'default', 'old')");
+    raw.exec("PRAGMA user_version = 4");
+  }
+  IdGenerator ids;
+  ChangeQuery query;
+  query.now = kNow;
+  std::string cursor;
+  {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(RawDb(path).number("PRAGMA user_version"), sqlite::latest_schema_version());
+    auto empty = ok(store->read_changes(query));
+    EXPECT_TRUE(empty.changes.empty()) << "a schema-4 row is no feed entry";
+    cursor = empty.next_cursor;
+    ok(store->create_session(session_named("s1")));
+  }
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  Memory memory = memory_in(ids, "s1", "after the reopen", kT0 + 1);
+  ok(store->insert_memory(memory));
+  query.cursor = cursor;
+  auto page = ok(store->read_changes(query));
+  ASSERT_EQ(page.changes.size(), 2u);
+  EXPECT_EQ(page.changes[0].kind, "session.created");
+  EXPECT_EQ(page.changes[1].kind, "memory.written");
+  EXPECT_EQ(page.changes[1].subject, memory.id);
+}
+
 TEST(SqliteStore, PersistsAcrossReopenOfAMigratedFile) {
   TempDir dir;
   const std::string path = dir.file("memtrace.db");
