@@ -5,19 +5,11 @@
 #include <algorithm>
 #include <charconv>
 
+#include "store/change_cursor_errors.h"
 #include "store/redis/redis_keys.h"
 
 namespace memtrace::redis {
 namespace {
-
-std::string retention_text(std::chrono::milliseconds retention) {
-  const auto ms = retention.count();
-  if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
-  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
 
 std::int64_t to_int64(std::string_view text) {
   std::int64_t value = 0;
@@ -43,25 +35,11 @@ Result<ChangePage> parse_change_page(const redisReply* reply, const ChangeQuery&
     return fail(ErrorCode::kInternal, "the read_changes script answered something unexpected");
   }
   const std::string status(reply_string(reply->element[0]));
-  const std::string cursor = query.cursor.value_or("").substr(0, 64);
-  if (status == "malformed") {
-    return fail(ErrorCode::kInvalidArgument,
-                "cursor \"" + cursor +
-                    "\" is not a change feed cursor of this store; pass a next_cursor it returned, or omit the "
-                    "cursor to read from the oldest change kept");
-  }
+  const std::string cursor = query.cursor.value_or("");
+  if (status == "malformed") return tl::unexpected(malformed_change_cursor(cursor));
   const std::string where = reply->elements > 1 ? std::string(reply_string(reply->element[1])) : "";
-  if (status == "ahead") {
-    return fail(ErrorCode::kInvalidArgument,
-                "cursor " + cursor + " is ahead of this store's change feed (its newest is " + where +
-                    "): it comes from another store; omit the cursor to read from the oldest change kept");
-  }
-  if (status == "expired") {
-    return fail(ErrorCode::kInvalidArgument,
-                "cursor " + cursor + " is older than the change retention (" + retention_text(retention) +
-                    "): changes after it were trimmed; restart from cursor " + where +
-                    ", the oldest available, or omit the cursor to read from the oldest change kept");
-  }
+  if (status == "ahead") return tl::unexpected(foreign_change_cursor(cursor, where));
+  if (status == "expired") return tl::unexpected(expired_change_cursor(cursor, retention, where));
   if (status != "ok" || reply->elements < 3) {
     return fail(ErrorCode::kInternal, "the read_changes script answered \"" + status + "\"");
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "store/change_cursor_errors.h"
 #include "store/sqlite/sqlite_store_internal.h"
 
 namespace memtrace::sqlite {
@@ -28,15 +29,6 @@ std::optional<std::int64_t> parse_cursor(std::string_view text) {
   auto [stop, error] = std::from_chars(text.data(), end, value);
   if (error != std::errc() || stop != end || value < 0) return std::nullopt;
   return value;
-}
-
-std::string retention_text(std::chrono::milliseconds retention) {
-  const auto ms = retention.count();
-  if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
-  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
 }
 
 Result<std::int64_t> single_int(Connection& connection, std::string_view sql, std::string_view what,
@@ -101,10 +93,7 @@ Result<ChangePage> SqliteStore::read_changes(const ChangeQuery& query) {
   if (query.cursor) {
     after = parse_cursor(*query.cursor);
     if (!after) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "cursor \"" + query.cursor->substr(0, 64) +
-                      "\" is not a change feed cursor of this store; pass a next_cursor it returned, or "
-                      "omit the cursor to read from the oldest change kept");
+      return tl::unexpected(malformed_change_cursor(*query.cursor));
     }
   }
   if (query.limit == 0) return fail(ErrorCode::kInvalidArgument, "limit must be at least 1");
@@ -122,17 +111,11 @@ Result<ChangePage> SqliteStore::read_changes(const ChangeQuery& query) {
     if (!first_live) return tl::unexpected(first_live.error());
     const std::int64_t oldest_cursor = *first_live - 1;
     if (after && *after > *end) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "cursor " + *query.cursor + " is ahead of this store's change feed (its newest is " +
-                      cursor_text(*end) +
-                      "): it comes from another store; omit the cursor to read from the oldest change kept");
+      return tl::unexpected(foreign_change_cursor(*query.cursor, cursor_text(*end)));
     }
     if (after && *after < oldest_cursor) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "cursor " + *query.cursor + " is older than the change retention (" +
-                      retention_text(database_->options().change_retention) +
-                      "): changes after it were trimmed; restart from cursor " + cursor_text(oldest_cursor) +
-                      ", the oldest available, or omit the cursor to read from the oldest change kept");
+      return tl::unexpected(
+          expired_change_cursor(*query.cursor, database_->options().change_retention, cursor_text(oldest_cursor)));
     }
     const std::int64_t from = after.value_or(oldest_cursor);
 
