@@ -189,7 +189,7 @@ struct FeedChange {
   std::string cursor;  // opaque: its position in the namespace's feed
   std::string kind;    // change_kind
   UnixMillis at = 0;
-  std::string agent;       // who made the change (memory.forgotten: the memory's author)
+  std::string agent;       // who made the change
   std::string session_id;  // the session it happened in (session.*: the session itself)
   std::string subject;     // memory id, session id or task id, by kind
 };

@@ -84,7 +84,9 @@ class Store {
   virtual Result<SessionOpening> resume_or_create_session(const Session& session) = 0;
   virtual Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) = 0;
   // Marks it closed; false if it does not exist. Closing a closed session is a no-op returning true.
-  virtual Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) = 0;
+  // `agent` (who closes it) goes into the change feed.
+  virtual Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at,
+                                     const std::string& agent = {}) = 0;
   virtual Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) = 0;
 
   // Writes the memory and all its index entries atomically, and records the agent as taking part in
@@ -94,8 +96,9 @@ class Store {
   virtual Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
                                                    UnixMillis now) = 0;
   virtual Result<std::vector<Memory>> query_memories(const MemoryQuery& query) = 0;
-  // False if there was no such memory in the namespace.
-  virtual Result<bool> delete_memory(const std::string& ns, const std::string& id) = 0;
+  // False if there was no such memory in the namespace. `agent` (who forgets it) goes into the change feed.
+  virtual Result<bool> delete_memory(const std::string& ns, const std::string& id,
+                                     const std::string& agent = {}) = 0;
   // Removes memories (and their index entries) that expired at or before `now`; returns how many.
   virtual Result<std::size_t> purge_expired(UnixMillis now) = 0;
 

@@ -100,6 +100,17 @@ TEST_F(ChangeFeed, TheResourceServesTheSamePageAndBadCursorsGetASentence) {
   ASSERT_EQ(page["changes"].size(), 1u) << page.dump();
   EXPECT_EQ(page["changes"][0]["kind"], "task.claimed");
 
+  // Forgetting is a change too, by whoever forgot.
+  McpClient beta{e2e.shared_args({"--agent", "beta"})};
+  beta.initialize();
+  ok(beta, "memtrace_forget", {{"id", id}});
+  Json forgotten =
+      ok(client, "memtrace_changes", {{"cursor", after}, {"kinds", {"memory.forgotten"}}})["structuredContent"];
+  ASSERT_EQ(forgotten["changes"].size(), 1u) << forgotten.dump();
+  EXPECT_EQ(forgotten["changes"][0]["memory_id"], id);
+  EXPECT_EQ(forgotten["changes"][0]["agent"], "beta");
+  EXPECT_EQ(forgotten["changes"][0]["session_id"], "S1");
+
   Json bad = client.call_tool("memtrace_changes", {{"cursor", "yesterday"}});
   EXPECT_TRUE(bad.value("isError", false)) << bad.dump();
   EXPECT_NE(bad.dump().find("omit the cursor"), std::string::npos) << bad.dump();

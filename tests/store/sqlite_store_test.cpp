@@ -51,8 +51,9 @@ class StoreInTempDir final : public Store {
   Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) override {
     return inner_->get_session(ns, id);
   }
-  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) override {
-    return inner_->close_session(ns, id, at);
+  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at,
+                             const std::string& agent) override {
+    return inner_->close_session(ns, id, at, agent);
   }
   Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) override {
     return inner_->find_sessions(query);
@@ -65,8 +66,8 @@ class StoreInTempDir final : public Store {
   Result<std::vector<Memory>> query_memories(const MemoryQuery& query) override {
     return inner_->query_memories(query);
   }
-  Result<bool> delete_memory(const std::string& ns, const std::string& id) override {
-    return inner_->delete_memory(ns, id);
+  Result<bool> delete_memory(const std::string& ns, const std::string& id, const std::string& agent) override {
+    return inner_->delete_memory(ns, id, agent);
   }
   Result<std::size_t> purge_expired(UnixMillis now) override { return inner_->purge_expired(now); }
   std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override {

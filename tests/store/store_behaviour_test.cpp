@@ -1509,7 +1509,7 @@ TEST_P(StoreBehaviour, ChangeFeedRecordsEveryKindOfChangeInOrder) {
   constexpr UnixMillis kMin = 60'000;
   add_session("s1", "agent-a", {}, kDefaultNamespace, kT0);
   Memory note = add(make_memory("s1", "a note", kT0 + 1, "agent-b"));
-  ASSERT_TRUE(ok(store().delete_memory(kDefaultNamespace, note.id)));
+  ASSERT_TRUE(ok(store().delete_memory(kDefaultNamespace, note.id, "curator")));
   ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 3 + kMin, kT0 + 3)).claimed);
   // A renewal changes nothing anyone needs to follow: it is no entry.
   ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 4 + kMin, kT0 + 4)).renewed);
@@ -1521,7 +1521,7 @@ TEST_P(StoreBehaviour, ChangeFeedRecordsEveryKindOfChangeInOrder) {
   ASSERT_EQ(ok(store().complete_task(kDefaultNamespace, "t1", claim.current.token, result, kT0 + 7)).refusal,
             CompleteOutcome::Refusal::kNone);
   ASSERT_TRUE(ok(store().reopen_task(kDefaultNamespace, "t1", "reviewer", "s1", kT0 + 8)));
-  ASSERT_TRUE(ok(store().close_session(kDefaultNamespace, "s1", kT0 + 9)));
+  ASSERT_TRUE(ok(store().close_session(kDefaultNamespace, "s1", kT0 + 9, "agent-a")));
 
   auto page = ok(store().read_changes(changes_query(kNow)));
   EXPECT_THAT(kinds_of(page),
@@ -1537,6 +1537,7 @@ TEST_P(StoreBehaviour, ChangeFeedRecordsEveryKindOfChangeInOrder) {
   EXPECT_EQ(page.changes[0].at, kT0);
   EXPECT_EQ(page.changes[1].agent, "agent-b");
   EXPECT_EQ(page.changes[1].at, kT0 + 1);
+  EXPECT_EQ(page.changes[2].agent, "curator");
   EXPECT_EQ(page.changes[3].agent, "worker");
   EXPECT_EQ(page.changes[3].at, kT0 + 3);
   EXPECT_EQ(page.changes[4].at, kT0 + 5);
@@ -1545,6 +1546,7 @@ TEST_P(StoreBehaviour, ChangeFeedRecordsEveryKindOfChangeInOrder) {
   EXPECT_EQ(page.changes[8].agent, "reviewer");
   EXPECT_EQ(page.changes[8].at, kT0 + 8);
   EXPECT_EQ(page.changes[9].at, kT0 + 9);
+  EXPECT_EQ(page.changes[9].agent, "agent-a");
   // Cursors are distinct and every one reads on from its change.
   std::set<std::string> cursors;
   for (const auto& change : page.changes) cursors.insert(change.cursor);

@@ -20,7 +20,7 @@ constexpr std::string_view kPrelude = "prelude";
 //       has_reasoning(0|1) reasoning trigrams max_per_session
 constexpr std::string_view kRemember = "remember";
 
-// delete_memory. ARGV: id now. Returns 1 if a live memory hash was removed (and then appends
+// delete_memory. ARGV: id now agent. Returns 1 if a live memory hash was removed (and then appends
 // memory.forgotten to the change feed).
 constexpr std::string_view kForget = "forget";
 
@@ -50,7 +50,7 @@ constexpr std::string_view kPurgeExpired = "purge_expired";
 // id is MT_CONFLICT. Resume and create are one script, so concurrent callers cannot both create.
 constexpr std::string_view kCreateSession = "create_session";
 
-// close_session. ARGV: id at. 0: no such session; 1: closed now or already.
+// close_session. ARGV: id at agent (for the change feed). 0: no such session; 1: closed now or already.
 constexpr std::string_view kCloseSession = "close_session";
 
 // find_sessions, one bounded slice: the smallest of the status/agent/metadata zsets (or every

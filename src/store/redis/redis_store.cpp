@@ -226,8 +226,9 @@ class RedisStore final : public Store {
     return std::optional<Session>(parse_session(ns, reply->get()));
   }
 
-  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) override {
-    auto reply = run(scripts_.close_session, ns, {id, std::to_string(at)}, Access::kWrite);
+  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at,
+                             const std::string& agent) override {
+    auto reply = run(scripts_.close_session, ns, {id, std::to_string(at), agent}, Access::kWrite);
     if (!reply) return tl::unexpected(reply.error());
     return reply_integer(reply->get()) != 0;
   }
@@ -394,8 +395,8 @@ class RedisStore final : public Store {
     return found;
   }
 
-  Result<bool> delete_memory(const std::string& ns, const std::string& id) override {
-    auto reply = run(scripts_.forget, ns, {id, std::to_string(wall_clock_ms())}, Access::kWrite);
+  Result<bool> delete_memory(const std::string& ns, const std::string& id, const std::string& agent) override {
+    auto reply = run(scripts_.forget, ns, {id, std::to_string(wall_clock_ms()), agent}, Access::kWrite);
     if (!reply) return tl::unexpected(reply.error());
     return reply_integer(reply->get()) != 0;
   }

@@ -122,7 +122,8 @@ Result<SessionOpening> SqliteStore::resume_or_create_session(const Session& sess
   });
 }
 
-Result<bool> SqliteStore::close_session(const std::string& ns, const std::string& id, UnixMillis at) {
+Result<bool> SqliteStore::close_session(const std::string& ns, const std::string& id, UnixMillis at,
+                                       const std::string& agent) {
   return write("close session", [&](Connection& connection) -> Result<bool> {
     {
       auto statement = connection.prepare(
@@ -133,7 +134,7 @@ Result<bool> SqliteStore::close_session(const std::string& ns, const std::string
       statement->bind(ns).bind(id).bind(at);
       if (auto done = statement->run(); !done) return tl::unexpected(done.error());
       if (statement->changes() > 0) {
-        if (auto logged = append_change(connection, {kChangeSession, change_kind::kSessionClosed, ns, id, "", id, at});
+        if (auto logged = append_change(connection, {kChangeSession, change_kind::kSessionClosed, ns, id, agent, id, at});
             !logged) {
           return tl::unexpected(logged.error());
         }
@@ -220,7 +221,7 @@ Result<void> SqliteStore::insert_memory_row(Connection& connection, const Memory
                                     memory.agent_id, memory.id, memory.created_at});
 }
 
-Result<bool> SqliteStore::delete_memory(const std::string& ns, const std::string& id) {
+Result<bool> SqliteStore::delete_memory(const std::string& ns, const std::string& id, const std::string& agent) {
   return write("forget memory", [&](Connection& connection) -> Result<bool> {
     ExpiredRow target;
     {
@@ -236,7 +237,7 @@ Result<bool> SqliteStore::delete_memory(const std::string& ns, const std::string
     }
     if (auto removed = remove_memory(connection, target); !removed) return tl::unexpected(removed.error());
     if (auto logged = append_change(connection, {kChangeMemory, change_kind::kMemoryForgotten, ns,
-                                                 target.session_id, "", id, wall_clock_ms()});
+                                                 target.session_id, agent, id, wall_clock_ms()});
         !logged) {
       return tl::unexpected(logged.error());
     }

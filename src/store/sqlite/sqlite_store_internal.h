@@ -82,14 +82,15 @@ class SqliteStore final : public Store {
   Result<void> create_session(const Session& session) override;
   Result<SessionOpening> resume_or_create_session(const Session& session) override;
   Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) override;
-  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) override;
+  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at,
+                             const std::string& agent) override;
   Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) override;
 
   Result<void> insert_memory(const Memory& memory) override;
   Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
                                            UnixMillis now) override;
   Result<std::vector<Memory>> query_memories(const MemoryQuery& query) override;
-  Result<bool> delete_memory(const std::string& ns, const std::string& id) override;
+  Result<bool> delete_memory(const std::string& ns, const std::string& id, const std::string& agent) override;
   Result<std::size_t> purge_expired(UnixMillis now) override;
 
   std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override;
