@@ -14,7 +14,7 @@
 #include "mcp/resources.h"
 #include "mcp/tool_registry.h"
 #include "memory/engine.h"
-#include "store/records.h"
+#include "memory/changes.h"
 
 namespace memtrace::mcp {
 
