@@ -1,10 +1,12 @@
 // Scenario "work-queue" (Redis memory guide, "Multi-Agent Coordination": task claiming and result
 // sharing): worker processes race to claim the tasks of one queue, each with a memtrace-mcp of its own
 // (--agent worker-N) in one shared session. A worker that wins a claim checks that nobody finished the task
-// already, does it, and shares the result (which releases the claim). Before the race a worker "crashes"
-// holding a claim with a 2 s lease: the task is free again once the lease runs out and is done by another.
-// Afterwards a summarizer verifies from the shared results that every task was completed exactly once,
-// and that its session context lists them all.
+// already, does it, and shares the result under its claim's fencing token (which marks the task done).
+// Before the race a worker "crashes" holding a claim with a 2 s lease: the task is free again once the
+// lease runs out and is done by another. While the workers race, a summarizer follows the change feed
+// (memtrace_changes with a cursor) and lists every result as its task.done arrives; afterwards it
+// verifies from the shared results that every task was completed exactly once, and that its session
+// context lists them all.
 //
 // usage: node work-queue.mjs --store SPEC [--binary PATH] [--workers 8] [--tasks 200] [--claude]
 // (--role worker ... is how the scenario starts its worker processes.)
@@ -19,6 +21,7 @@ const CRASHED_LEASE = '2s';
 const WORKER_DEADLINE_MS = 120_000;
 const RETRY_PAUSE_MS = 250;  // between passes over tasks other workers hold (a lease may have to run out)
 const CLAUDE_TURNS = 8;
+const FEED_POLL_MS = 100;  // the summarizer's pause when the feed has nothing new
 
 // The "work": a checksum of the task id, so that the summarizer can check every result's content.
 function work(task) {
@@ -91,11 +94,14 @@ async function runWorker(options) {
         }
         // Claimed: but the previous holder may have finished it (sharing releases the claim).
         if (await isDone(memtrace, task)) {
-          await memtrace.call('memtrace_release_task', { task_id: task });
+          await memtrace.call('memtrace_release_task', { task_id: task, token: claim.token });
           report.alreadyDone++;
           continue;
         }
-        const shared = await memtrace.call('memtrace_share_result', { task_id: task, result: work(task) });
+        const shared = await memtrace.call('memtrace_share_result',
+          { task_id: task, result: work(task), token: claim.token });
+        expect(shared.token === claim.token, `worker-${index}: ${task}'s result is shared under its token`,
+          shared);
         expect(shared.released, `worker-${index}: sharing the result of ${task} releases the claim`, shared);
         report.completed.push(task);
       }
@@ -153,9 +159,39 @@ async function runQueue(options) {
   await crashed.close();
   log(`  worker-crashed claimed ${tasks[0]} for ${CRASHED_LEASE} and died`);
 
+  // The summarizer follows the change feed from here: its cursor is the feed's end, found by reading
+  // the (still empty) queue session's changes until no page says more.
+  const summarizer = await Memtrace.start({ ...options, agent: 'summarizer', flags: ['--session', session] });
+  let feedCursor;
+  for (let more = true; more;) {
+    const page = await summarizer.call('memtrace_changes',
+      { session_id: session, kinds: ['task.done'], limit: 1000, ...(feedCursor ? { cursor: feedCursor } : {}) });
+    feedCursor = page.next_cursor;
+    more = page.more;
+  }
+  const finishedInFeed = new Map();  // task -> the task.done change
+  const follow = async (workersDone) => {
+    const deadline = Date.now() + WORKER_DEADLINE_MS + 30_000;
+    while (finishedInFeed.size < count) {
+      const page = await summarizer.call('memtrace_changes',
+        { cursor: feedCursor, session_id: session, kinds: ['task.done'], limit: 1000 });
+      for (const change of page.changes) {
+        expect(!finishedInFeed.has(change.task_id), `the feed lists ${change.task_id} done once`, change);
+        finishedInFeed.set(change.task_id, change);
+      }
+      feedCursor = page.next_cursor;
+      if (page.more) continue;
+      if (workersDone() && page.changes.length === 0) break;
+      expect(Date.now() < deadline, `the feed lists every task done (${finishedInFeed.size} of ${count})`);
+      await pause(FEED_POLL_MS);
+    }
+  };
+
   const started = performance.now();
-  const reports = await Promise.all(
-    Array.from({ length: workers }, (_, i) => startWorker(options, i, tasks, session)));
+  let workersFinished = false;
+  const race = Promise.all(Array.from({ length: workers }, (_, i) => startWorker(options, i, tasks, session)))
+    .finally(() => { workersFinished = true; });
+  const [reports] = await Promise.all([race, follow(() => workersFinished)]);
   const seconds = (performance.now() - started) / 1000;
 
   // Exactly once, by the workers' own account...
@@ -175,8 +211,15 @@ async function runQueue(options) {
       + `passes ${report.passes}`);
   }
 
+  // ...by the change feed the summarizer followed: every task done once, by the worker that did it...
+  expect(finishedInFeed.size === count, `the feed lists every task done (${finishedInFeed.size} of ${count})`,
+    tasks.filter((t) => !finishedInFeed.has(t)));
+  for (const [task, change] of finishedInFeed) {
+    expect(change.agent === `worker-${doneBy.get(task)}`, `the feed says ${task} was done by its worker`, change);
+  }
+  log(`  the summarizer followed the change feed: ${finishedInFeed.size} results, each task done once`);
+
   // ...and by the store: the summarizer reads the shared results.
-  const summarizer = await Memtrace.start({ ...options, agent: 'summarizer', flags: ['--session', session] });
   const results = new Map();
   let cursor;
   do {

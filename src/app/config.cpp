@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "memory/time_text.h"
+
 namespace memtrace::app {
 
 std::string default_database_path() {
@@ -199,6 +201,18 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
                  "Keep at most N memories per session: each new one past N drops the session's expired "
                  "memories, then the least important (then the oldest); 0 keeps all")
       ->envname("MEMTRACE_MAX_MEMORIES_PER_SESSION")
+      ->capture_default_str();
+  app.add_option("--change-retention", config.change_retention,
+                 "How long the change feed (memtrace_changes) keeps changes: 30m, 12h, 7d, 2w; a cursor "
+                 "older than this is refused with the cursor to restart from")
+      ->envname("MEMTRACE_CHANGE_RETENTION")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto ms = parse_duration(text);
+            if (!ms || *ms <= 0) return "expected a duration such as 30m, 12h, 7d or 2w, got \"" + text + "\"";
+            return std::string();
+          },
+          "DURATION"))
       ->capture_default_str();
   app.add_option("--agent", config.agent,
                  "Name that writes are attributed to (default: the MCP client's name, e.g. claude-code)")

@@ -16,10 +16,12 @@ Result<std::unique_ptr<Store>> open_store(const std::string& spec, const StoreOp
     redis->command_timeout = options.redis_command_timeout;
     redis->min_replicas = options.redis_min_replicas;
     redis->max_memories_per_session = options.max_memories_per_session;
+    redis->change_retention = options.change_retention;
     return open_redis_store(*redis);
   }
   SqliteOptions sqlite;
   sqlite.max_memories_per_session = options.max_memories_per_session;
+  sqlite.change_retention = options.change_retention;
   if (spec.empty()) {
     sqlite.path = default_database_path();
     if (sqlite.path.empty()) {

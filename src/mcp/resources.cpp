@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/percent_encoding.h"
+#include "mcp/change_tools.h"
 #include "mcp/session_tools.h"
 #include "mcp/task_tools.h"
 #include "memory/context.h"
@@ -239,6 +240,7 @@ RpcResult list_resource_templates(ProtocolVersion version, const Json& params) {
   for (auto& entry : coordination_resource_templates(has_titles(version))) {
     templates.push_back(std::move(entry));
   }
+  templates.push_back(change_resource_template(has_titles(version)));
   return Json{{"resourceTemplates", std::move(templates)}};
 }
 
@@ -247,6 +249,8 @@ RpcResult read_resource(Engine& engine, const Caller& caller, const Json& params
   if (!uri) return tl::unexpected(uri.error());
   // memtrace://tasks/... and memtrace://agents/... (mcp/task_tools.h)
   if (auto coordination = read_coordination_resource(engine, caller, *uri)) return std::move(*coordination);
+  // memtrace://changes (mcp/change_tools.h)
+  if (auto changes = read_change_resource(engine, caller, *uri)) return std::move(*changes);
   auto parsed = parse_session_uri(*uri);
   if (!parsed) return tl::unexpected(invalid_params(parsed.error()));
   if (!*parsed) return tl::unexpected(not_found(*uri));

@@ -5,6 +5,7 @@
 //   memtrace://sessions/{session_id}/context   any session, as markdown; query: ?since=4h&max_tokens=500
 //                                              &types=decision,fact
 //   memtrace://sessions/{session_id}           the session record with agents and counts, as JSON
+//   memtrace://changes{?cursor,session_id}     the change feed, as JSON (served by mcp/change_tools.h)
 //   memtrace://tasks/{task_id}, memtrace://agents/{agent_id}   claims, results, agent activity, as JSON
 //                                              (served by mcp/task_tools.h)
 //

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mcp/memory_tools.h"
+#include "mcp/change_tools.h"
 #include "mcp/session_tools.h"
 #include "mcp/task_tools.h"
 #include "memory/context.h"
@@ -17,6 +18,7 @@ Server::Server(Engine& engine, ServerOptions options)
   register_memory_tools(tools_, engine_);
   register_session_tools(tools_, engine_);
   register_task_tools(tools_, engine_);
+  register_change_tools(tools_, engine_);
   // One watch for every connection: resources/updated for subscribers, list_changed for everyone.
   watch_ =
       engine_.watch([registry = subscriptions_](const ChangeEvent& event) { registry->on_change(event); });

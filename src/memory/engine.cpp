@@ -377,7 +377,7 @@ Result<Memory> Engine::forget(const Caller& caller, const std::string& id) {
     return fail(ErrorCode::kNotFound,
                 "there is no memory " + id + " (it may have expired or been forgotten already)");
   }
-  auto deleted = store_.delete_memory(caller.ns, id);
+  auto deleted = store_.delete_memory(caller.ns, id, caller.agent_id);
   if (!deleted) return tl::unexpected(deleted.error());
   if (!*deleted) return fail(ErrorCode::kNotFound, "there is no memory " + id);
   return std::move(**existing);

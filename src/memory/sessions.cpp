@@ -159,7 +159,7 @@ Result<SessionSummary> close_session(Engine& engine, const Caller& caller,
   if (id.empty()) return fail(ErrorCode::kInvalidArgument, "session_id must not be empty");
   Store& store = EngineInternals::store(engine);
   const UnixMillis now = engine.clock().now_ms();
-  auto closed = store.close_session(caller.ns, id, now);
+  auto closed = store.close_session(caller.ns, id, now, caller.agent_id);
   if (!closed) return tl::unexpected(closed.error());
   if (!*closed) {
     if (id != caller.session_id) {
@@ -169,7 +169,7 @@ Result<SessionSummary> close_session(Engine& engine, const Caller& caller,
     // The caller's own session, not stored yet (it is created on its first write): store it closed.
     auto opened = engine.writable_session(caller, std::nullopt);
     if (!opened) return tl::unexpected(opened.error());
-    closed = store.close_session(caller.ns, id, now);
+    closed = store.close_session(caller.ns, id, now, caller.agent_id);
     if (!closed) return tl::unexpected(closed.error());
   }
   auto described = describe_session(store, caller.ns, id, now);

@@ -168,4 +168,47 @@ struct ClaimOutcome {
   std::int64_t last_token = 0;  // the task's newest token
 };
 
+
+// The durable change feed: one entry per change of a namespace, in the order the changes took effect,
+// appended in the same atomic step as the change itself.
+namespace change_kind {
+inline constexpr const char* kMemoryWritten = "memory.written";
+inline constexpr const char* kMemoryForgotten = "memory.forgotten";
+inline constexpr const char* kMemorySuperseded = "memory.superseded";
+inline constexpr const char* kSessionCreated = "session.created";
+inline constexpr const char* kSessionClosed = "session.closed";
+inline constexpr const char* kTaskClaimed = "task.claimed";
+inline constexpr const char* kTaskReleased = "task.released";
+inline constexpr const char* kTaskDone = "task.done";
+inline constexpr const char* kTaskReopened = "task.reopened";
+}  // namespace change_kind
+// Every kind above, in that order.
+const std::vector<std::string>& all_change_kinds();
+
+struct FeedChange {
+  std::string cursor;  // opaque: its position in the namespace's feed
+  std::string kind;    // change_kind
+  UnixMillis at = 0;
+  std::string agent;       // who made the change
+  std::string session_id;  // the session it happened in (session.*: the session itself)
+  std::string subject;     // memory id, session id or task id, by kind
+};
+
+struct ChangeQuery {
+  std::string ns = kDefaultNamespace;
+  std::optional<std::string> cursor;      // changes after this one; nullopt: from the oldest kept
+  std::optional<std::string> session_id;  // only changes in this session
+  std::vector<std::string> kinds;         // only these kinds; empty: all
+  std::size_t limit = 100;
+  UnixMillis now = 0;  // the retention window ends here
+};
+
+struct ChangePage {
+  std::vector<FeedChange> changes;  // oldest first
+  // Where the next read starts: the last change returned, or, when none matched, as far as the feed
+  // was read (the given cursor when nothing at all happened since).
+  std::string next_cursor;
+  bool more = false;  // stopped at the limit (or the store's scan budget); read again at once
+};
+
 }  // namespace memtrace

@@ -87,7 +87,9 @@ class Store {
   virtual Result<SessionOpening> resume_or_create_session(const Session& session) = 0;
   virtual Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) = 0;
   // Marks it closed; false if it does not exist. Closing a closed session is a no-op returning true.
-  virtual Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) = 0;
+  // `agent` (who closes it) goes into the change feed.
+  virtual Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at,
+                                     const std::string& agent = {}) = 0;
   virtual Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) = 0;
 
   // Writes the memory and all its index entries atomically, and records the agent as taking part in
@@ -97,8 +99,9 @@ class Store {
   virtual Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
                                                    UnixMillis now) = 0;
   virtual Result<std::vector<Memory>> query_memories(const MemoryQuery& query) = 0;
-  // False if there was no such memory in the namespace.
-  virtual Result<bool> delete_memory(const std::string& ns, const std::string& id) = 0;
+  // False if there was no such memory in the namespace. `agent` (who forgets it) goes into the change feed.
+  virtual Result<bool> delete_memory(const std::string& ns, const std::string& id,
+                                     const std::string& agent = {}) = 0;
   // Removes memories (and their index entries) that expired at or before `now`; returns how many.
   virtual Result<std::size_t> purge_expired(UnixMillis now) = 0;
 
@@ -141,6 +144,16 @@ class Store {
   // The claim in force at `now`; nullopt if the task is free.
   virtual Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
                                                           UnixMillis now) = 0;
+
+  // The durable change feed (records.h FeedChange): every change above (memory written or forgotten,
+  // session created or closed, task claimed, released, done or reopened) is appended to its namespace's
+  // feed in the same atomic step as the change. Returns the changes after query.cursor, oldest first,
+  // at most query.limit. Cursors are opaque, stay valid across restarts and between processes sharing
+  // the store. Changes older than the store's retention (at query.now) are gone: a cursor before them
+  // is kInvalidArgument naming the oldest cursor to restart from; so is a malformed or foreign cursor.
+  virtual Result<ChangePage> read_changes(const ChangeQuery& query) {
+    return fail(ErrorCode::kUnavailable, "this store keeps no change feed");
+  }
 
   // API keys of the HTTP transport (records.h ApiKey). A backend that does not keep them answers
   // kUnavailable, so that such a store can still serve stdio and unauthenticated loopback HTTP.

@@ -139,6 +139,15 @@ TEST(Cli, HelpExplainsWhatItIsAndHowToUseIt) {
   EXPECT_NE(out.find("--store"), std::string::npos);
   EXPECT_NE(out.find("MEMTRACE_STORE"), std::string::npos);
   EXPECT_NE(out.find("claude mcp add"), std::string::npos);
+  EXPECT_NE(out.find("--change-retention"), std::string::npos);
+  EXPECT_NE(out.find("MEMTRACE_CHANGE_RETENTION"), std::string::npos);
+}
+
+TEST(Cli, ABadChangeRetentionIsAOneLineErrorAndNonZeroExit) {
+  ChildProcess bad({server_binary(), "--store", "memory", "--change-retention", "a week"});
+  EXPECT_NE(bad.wait(), 0);
+  EXPECT_NE(bad.stderr_text().find("--change-retention"), std::string::npos) << bad.stderr_text();
+  EXPECT_FALSE(bad.read_line(std::chrono::milliseconds(100)));  // nothing on stdout
 }
 
 TEST(Cli, VersionPrintsTheVersion) {

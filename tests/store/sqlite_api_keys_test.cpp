@@ -106,7 +106,9 @@ class NoKeysStore final : public Store {
   Result<std::optional<Session>> get_session(const std::string&, const std::string&) override {
     return std::nullopt;
   }
-  Result<bool> close_session(const std::string&, const std::string&, UnixMillis) override { return false; }
+  Result<bool> close_session(const std::string&, const std::string&, UnixMillis, const std::string&) override {
+    return false;
+  }
   Result<std::vector<SessionSummary>> find_sessions(const SessionQuery&) override {
     return std::vector<SessionSummary>{};
   }
@@ -115,7 +117,9 @@ class NoKeysStore final : public Store {
     return std::nullopt;
   }
   Result<std::vector<Memory>> query_memories(const MemoryQuery&) override { return std::vector<Memory>{}; }
-  Result<bool> delete_memory(const std::string&, const std::string&) override { return false; }
+  Result<bool> delete_memory(const std::string&, const std::string&, const std::string&) override {
+    return false;
+  }
   Result<std::size_t> purge_expired(UnixMillis) override { return 0; }
   std::unique_ptr<ChangeSubscription> watch(ChangeCallback) override { return nullptr; }
   Result<ClaimOutcome> claim_task(const std::string&, const std::string&, const std::string&,

@@ -54,8 +54,9 @@ class StoreInTempDir final : public Store {
   Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) override {
     return inner_->get_session(ns, id);
   }
-  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) override {
-    return inner_->close_session(ns, id, at);
+  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at,
+                             const std::string& agent) override {
+    return inner_->close_session(ns, id, at, agent);
   }
   Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) override {
     return inner_->find_sessions(query);
@@ -68,13 +69,14 @@ class StoreInTempDir final : public Store {
   Result<std::vector<Memory>> query_memories(const MemoryQuery& query) override {
     return inner_->query_memories(query);
   }
-  Result<bool> delete_memory(const std::string& ns, const std::string& id) override {
-    return inner_->delete_memory(ns, id);
+  Result<bool> delete_memory(const std::string& ns, const std::string& id, const std::string& agent) override {
+    return inner_->delete_memory(ns, id, agent);
   }
   Result<std::size_t> purge_expired(UnixMillis now) override { return inner_->purge_expired(now); }
   std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override {
     return inner_->watch(std::move(callback));
   }
+  Result<ChangePage> read_changes(const ChangeQuery& query) override { return inner_->read_changes(query); }
   Result<void> put_api_key(const ApiKey& key) override { return inner_->put_api_key(key); }
   Result<std::optional<ApiKey>> find_api_key_by_hash(const std::string& hash) override {
     return inner_->find_api_key_by_hash(hash);
@@ -371,6 +373,47 @@ TEST(SqliteStore, MigratesAnEmptyFileAndUsesWal) {
     EXPECT_EQ(raw.number(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"), 1)
         << table;
   }
+}
+
+// A file of schema 4 (before the change feed) gains the feed's columns; its old change rows wake
+// watchers but are no feed entries, and the feed and its cursors survive reopening the file.
+TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen) {
+  TempDir dir;
+  const std::string path = dir.file("v4.db");
+  { ASSERT_NE(open_or_fail(path), nullptr); }
+  {
+    RawDb raw(path);
+    raw.exec("DROP INDEX changes_feed");
+    raw.exec("DROP INDEX changes_feed_by_session");
+    raw.exec("ALTER TABLE changes DROP COLUMN feed_kind");
+    raw.exec("ALTER TABLE changes DROP COLUMN agent");
+    raw.exec("ALTER TABLE changes DROP COLUMN subject");
+    raw.exec("INSERT INTO changes (at, kind, ns, session_id) VALUES (1, 0, 'default', 'old')");
+    raw.exec("PRAGMA user_version = 4");
+  }
+  IdGenerator ids;
+  ChangeQuery query;
+  query.now = kNow;
+  std::string cursor;
+  {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(RawDb(path).number("PRAGMA user_version"), sqlite::latest_schema_version());
+    auto empty = ok(store->read_changes(query));
+    EXPECT_TRUE(empty.changes.empty()) << "a schema-4 row is no feed entry";
+    cursor = empty.next_cursor;
+    ok(store->create_session(session_named("s1")));
+  }
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  Memory memory = memory_in(ids, "s1", "after the reopen", kT0 + 1);
+  ok(store->insert_memory(memory));
+  query.cursor = cursor;
+  auto page = ok(store->read_changes(query));
+  ASSERT_EQ(page.changes.size(), 2u);
+  EXPECT_EQ(page.changes[0].kind, "session.created");
+  EXPECT_EQ(page.changes[1].kind, "memory.written");
+  EXPECT_EQ(page.changes[1].subject, memory.id);
 }
 
 TEST(SqliteStore, PersistsAcrossReopenOfAMigratedFile) {

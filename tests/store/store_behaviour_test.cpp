@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -1502,6 +1503,182 @@ TEST_P(StoreBehaviour, WorkersRacingThroughClaimAndShareFinishEveryTaskOnce) {
     EXPECT_EQ(ok(store().get_task(kDefaultNamespace, "task-" + std::to_string(t), kT0)).state,
               TaskState::kDone);
   }
+}
+
+
+// ---- the durable change feed ----
+
+ChangeQuery changes_query(UnixMillis now, std::optional<std::string> cursor = std::nullopt) {
+  ChangeQuery q;
+  q.cursor = std::move(cursor);
+  q.limit = 1000;
+  q.now = now;
+  return q;
+}
+
+std::vector<std::string> kinds_of(const ChangePage& page) {
+  std::vector<std::string> kinds;
+  for (const auto& change : page.changes) kinds.push_back(change.kind);
+  return kinds;
+}
+
+std::vector<std::string> subjects_of(const ChangePage& page) {
+  std::vector<std::string> subjects;
+  for (const auto& change : page.changes) subjects.push_back(change.subject);
+  return subjects;
+}
+
+TEST_P(StoreBehaviour, ChangeFeedRecordsEveryKindOfChangeInOrder) {
+  constexpr UnixMillis kMin = 60'000;
+  add_session("s1", "agent-a", {}, kDefaultNamespace, kT0);
+  Memory note = add(make_memory("s1", "a note", kT0 + 1, "agent-b"));
+  ASSERT_TRUE(ok(store().delete_memory(kDefaultNamespace, note.id, "curator")));
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 3 + kMin, kT0 + 3)).claimed);
+  // A renewal changes nothing anyone needs to follow: it is no entry.
+  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 4 + kMin, kT0 + 4)).renewed);
+  ASSERT_TRUE(ok(store().release_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 5)));
+  auto claim = ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 6 + kMin, kT0 + 6));
+  ASSERT_TRUE(claim.claimed);
+  Memory result = make_memory("s1", "the result", kT0 + 7, "worker");
+  result.type = "result";
+  ASSERT_EQ(ok(store().complete_task(kDefaultNamespace, "t1", claim.current.token, result, kT0 + 7)).refusal,
+            CompleteOutcome::Refusal::kNone);
+  ASSERT_TRUE(ok(store().reopen_task(kDefaultNamespace, "t1", "reviewer", "s1", kT0 + 8)));
+  ASSERT_TRUE(ok(store().close_session(kDefaultNamespace, "s1", kT0 + 9, "agent-a")));
+
+  auto page = ok(store().read_changes(changes_query(kNow)));
+  EXPECT_THAT(kinds_of(page),
+              ElementsAre("session.created", "memory.written", "memory.forgotten", "task.claimed", "task.released",
+                          "task.claimed", "memory.written", "task.done", "task.reopened", "session.closed"));
+  EXPECT_THAT(subjects_of(page),
+              ElementsAre("s1", note.id, note.id, "t1", "t1", "t1", result.id, "t1", "t1", "s1"));
+  ASSERT_EQ(page.changes.size(), 10u);
+  EXPECT_FALSE(page.more);
+  EXPECT_EQ(page.next_cursor, page.changes.back().cursor);
+  for (const auto& change : page.changes) EXPECT_EQ(change.session_id, "s1") << change.kind;
+  EXPECT_EQ(page.changes[0].agent, "agent-a");
+  EXPECT_EQ(page.changes[0].at, kT0);
+  EXPECT_EQ(page.changes[1].agent, "agent-b");
+  EXPECT_EQ(page.changes[1].at, kT0 + 1);
+  EXPECT_EQ(page.changes[2].agent, "curator");
+  EXPECT_EQ(page.changes[3].agent, "worker");
+  EXPECT_EQ(page.changes[3].at, kT0 + 3);
+  EXPECT_EQ(page.changes[4].at, kT0 + 5);
+  EXPECT_EQ(page.changes[7].agent, "worker");
+  EXPECT_EQ(page.changes[7].at, kT0 + 7);
+  EXPECT_EQ(page.changes[8].agent, "reviewer");
+  EXPECT_EQ(page.changes[8].at, kT0 + 8);
+  EXPECT_EQ(page.changes[9].at, kT0 + 9);
+  EXPECT_EQ(page.changes[9].agent, "agent-a");
+  // Cursors are distinct and every one reads on from its change.
+  std::set<std::string> cursors;
+  for (const auto& change : page.changes) cursors.insert(change.cursor);
+  EXPECT_EQ(cursors.size(), page.changes.size());
+  auto rest = ok(store().read_changes(changes_query(kNow, page.changes[6].cursor)));
+  EXPECT_THAT(kinds_of(rest), ElementsAre("task.done", "task.reopened", "session.closed"));
+}
+
+TEST_P(StoreBehaviour, ChangeFeedPagesWithACursorEachChangeOnce) {
+  add_session("s1");
+  std::vector<std::string> written;
+  for (int i = 0; i < 25; ++i) written.push_back(add(make_memory("s1", "m" + std::to_string(i), kT0 + i)).id);
+  auto q = changes_query(kNow);
+  q.kinds = {change_kind::kMemoryWritten};
+  q.limit = 7;
+  std::vector<std::string> seen;
+  int pages = 0;
+  for (;;) {
+    auto page = ok(store().read_changes(q));
+    ASSERT_LE(page.changes.size(), 7u);
+    for (const auto& change : page.changes) seen.push_back(change.subject);
+    ++pages;
+    ASSERT_LT(pages, 20) << "the feed never ends";
+    q.cursor = page.next_cursor;
+    if (!page.more) break;
+  }
+  EXPECT_EQ(seen, written);
+  // Nothing new: the same cursor comes back, so a client can poll with it.
+  const std::string end = *q.cursor;
+  auto idle = ok(store().read_changes(q));
+  EXPECT_THAT(idle.changes, IsEmpty());
+  EXPECT_FALSE(idle.more);
+  EXPECT_EQ(idle.next_cursor, end);
+  // A later write shows up after that cursor, alone.
+  Memory late = add(make_memory("s1", "late", kT0 + 100));
+  auto after = ok(store().read_changes(q));
+  EXPECT_THAT(subjects_of(after), ElementsAre(late.id));
+}
+
+TEST_P(StoreBehaviour, ChangeFeedFiltersBySessionKindAndNamespace) {
+  add_session("s1");
+  add_session("s2", "agent-b");
+  add_session("s1", "agent-x", {}, "team-b");
+  Memory a = add(make_memory("s1", "in s1", kT0 + 1));
+  Memory b = add(make_memory("s2", "in s2", kT0 + 2, "agent-b"));
+  add(make_memory("s1", "other namespace", kT0 + 3, "agent-x", "team-b"));
+  ASSERT_TRUE(ok(store().close_session(kDefaultNamespace, "s2", kT0 + 4)));
+
+  auto only_s2 = changes_query(kNow);
+  only_s2.session_id = "s2";
+  auto page = ok(store().read_changes(only_s2));
+  EXPECT_THAT(kinds_of(page), ElementsAre("session.created", "memory.written", "session.closed"));
+  EXPECT_THAT(subjects_of(page), ElementsAre("s2", b.id, "s2"));
+
+  auto sessions_only = changes_query(kNow);
+  sessions_only.kinds = {change_kind::kSessionCreated, change_kind::kSessionClosed};
+  EXPECT_THAT(subjects_of(ok(store().read_changes(sessions_only))), ElementsAre("s1", "s2", "s2"));
+
+  auto all = ok(store().read_changes(changes_query(kNow)));
+  EXPECT_THAT(subjects_of(all), ElementsAre("s1", "s2", a.id, b.id, "s2"));
+  auto other = changes_query(kNow);
+  other.ns = "team-b";
+  auto theirs = ok(store().read_changes(other));
+  EXPECT_THAT(kinds_of(theirs), ElementsAre("session.created", "memory.written"));
+  EXPECT_EQ(theirs.changes[1].agent, "agent-x");
+}
+
+TEST_P(StoreBehaviour, ChangeFeedRefusesMalformedCursorsAndOnesPastTheRetention) {
+  auto garbage = store().read_changes(changes_query(kNow, std::string("not a cursor")));
+  ASSERT_FALSE(garbage.has_value());
+  EXPECT_EQ(garbage.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(garbage.error().message, ::testing::HasSubstr("omit the cursor"));
+
+  const std::string start = ok(store().read_changes(changes_query(kNow))).next_cursor;
+  add_session("s1");
+  for (int i = 0; i < 3; ++i) add(make_memory("s1", "old " + std::to_string(i), kT0 + i));
+  // Within the retention (7 days by default) the cursor reads everything written since.
+  EXPECT_EQ(ok(store().read_changes(changes_query(kNow, start))).changes.size(), 4u);
+
+  // Eight days later those changes are past the retention: the cursor before them is refused, with
+  // where to restart.
+  const UnixMillis later = kT0 + 8 * 86'400'000LL;
+  auto expired = store().read_changes(changes_query(later, start));
+  ASSERT_FALSE(expired.has_value());
+  EXPECT_EQ(expired.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(expired.error().message, ::testing::HasSubstr("retention"));
+  EXPECT_THAT(expired.error().message, ::testing::HasSubstr("omit the cursor"));
+  // Without a cursor the feed starts at the oldest change kept: none of the old ones.
+  Memory fresh = add(make_memory("s1", "fresh", later));
+  auto restarted = ok(store().read_changes(changes_query(later)));
+  EXPECT_THAT(subjects_of(restarted), ElementsAre(fresh.id));
+  // The cursor the error names reads on from there too.
+  auto named = store().read_changes(changes_query(later, start));
+  ASSERT_FALSE(named.has_value());
+  const std::string& message = named.error().message;
+  const auto at = message.find("restart from cursor ");
+  ASSERT_NE(at, std::string::npos) << message;
+  std::string oldest = message.substr(at + std::string("restart from cursor ").size());
+  oldest = oldest.substr(0, oldest.find(','));
+  auto resumed = ok(store().read_changes(changes_query(later, oldest)));
+  EXPECT_THAT(subjects_of(resumed), ElementsAre(fresh.id));
+
+  // Trimming (purge_expired's cheap path) removes what was past the retention and changes none of that.
+  ok(store().purge_expired(later), "purge_expired");
+  auto trimmed = store().read_changes(changes_query(later, start));
+  ASSERT_FALSE(trimmed.has_value());
+  EXPECT_EQ(trimmed.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(subjects_of(ok(store().read_changes(changes_query(later)))), ElementsAre(fresh.id));
+  EXPECT_THAT(subjects_of(ok(store().read_changes(changes_query(later, oldest)))), ElementsAre(fresh.id));
 }
 
 }  // namespace

@@ -35,6 +35,9 @@
 //   P a:<agent>       hash   the agent: id d ca
 //   P tc:<task>       string a task claim (SET NX PX; layout in redis_claims.h)
 //   P tc:<task>       string the task's claim: holder agent + session, times (PX lease; redis_claims.h)
+//   P feed            stream   the change feed: one entry per change (k at a s x), appended by the script
+//                            making the change; ids <ms>-<seq> are the cursors (trimmed by purge_expired)
+//   P feed:top        string   the largest ms of a feed id so far, so that ids grow with any writer's clock
 //   P events          channel  "m:<session>" (memory written/forgotten) | "s:<session>" (session changed)
 //
 // API keys of the HTTP transport are looked up by token hash before any namespace is known, so they

@@ -38,6 +38,9 @@ struct RedisOptions {
   // A sliding window per session: past this many memories a remember evicts the least important
   // (ties: the oldest) other memory. Default 0: unlimited.
   std::size_t max_memories_per_session = 0;
+  // The change feed (Store::read_changes) keeps changes this long; purge_expired trims older ones, and
+  // a cursor before them is refused. Default 7 days.
+  std::chrono::milliseconds change_retention{std::chrono::hours(24 * 7)};
   // Candidates one query script examines before it hands back to the client (which then continues
   // from where it stopped), so that no single script blocks Redis for long. Default 500.
   std::size_t scan_batch = 500;

@@ -20,7 +20,8 @@ constexpr std::string_view kPrelude = "prelude";
 //       has_reasoning(0|1) reasoning trigrams max_per_session
 constexpr std::string_view kRemember = "remember";
 
-// delete_memory. ARGV: id. Returns 1 if a live memory hash was removed.
+// delete_memory. ARGV: id now agent. Returns 1 if a live memory hash was removed (and then appends
+// memory.forgotten to the change feed).
 constexpr std::string_view kForget = "forget";
 
 // get_memory. ARGV: id. The memory's fields; if Redis expired the hash, its index entries go too.
@@ -38,7 +39,8 @@ constexpr std::string_view kGetMemory = "get_memory";
 // Returns {last examined id, more (0|1), examined, memory-hash-fields...}.
 constexpr std::string_view kQueryMemories = "query_memories";
 
-// purge_expired, one batch of one namespace. ARGV: now batch. Returns how many were removed.
+// purge_expired, one batch of one namespace, and the change feed trimmed (approximately) to the
+// retention. ARGV: now batch oldest-time-kept. Returns how many were removed.
 constexpr std::string_view kPurgeExpired = "purge_expired";
 
 // create_session and resume_or_create_session. ARGV: id created_by status created_at updated_at
@@ -48,7 +50,7 @@ constexpr std::string_view kPurgeExpired = "purge_expired";
 // id is MT_CONFLICT. Resume and create are one script, so concurrent callers cannot both create.
 constexpr std::string_view kCreateSession = "create_session";
 
-// close_session. ARGV: id at. 0: no such session; 1: closed now or already.
+// close_session. ARGV: id at agent (for the change feed). 0: no such session; 1: closed now or already.
 constexpr std::string_view kCloseSession = "close_session";
 
 // find_sessions, one bounded slice: the smallest of the status/agent/metadata zsets (or every
@@ -72,6 +74,14 @@ constexpr std::string_view kListApiKeys = "list_api_keys";
 
 // revoke_api_key. ARGV: id at. 0: no such key; 1: revoked now or before (the first time stays).
 constexpr std::string_view kRevokeApiKey = "revoke_api_key";
+// read_changes, one page of the namespace's change feed (the stream P..'feed' every write script
+// appends to, see feed() in the prelude). Refuses a cursor below the floor (the newest entry trimmed or
+// older than the cutoff) or above the stream's last id. Walks forward from the cursor keeping the
+// entries of the session (if any) and kinds (if any), up to limit matches or budget entries.
+// ARGV: cursor|'' session|'' kinds(encoded)|'' limit cutoff budget.
+// Returns {'ok', next_cursor, more(0|1), {id, kind, at, agent, session, subject}...},
+// {'malformed'}, {'ahead', last id} or {'expired', floor id}.
+constexpr std::string_view kReadChanges = "read_changes";
 
 // The text of lua/<prelude>.lua followed by lua/<name>.lua. The constants above are names, looked up
 // when a store builds its scripts: the texts live in another translation unit, and a store may be
@@ -103,7 +113,8 @@ Scripts::Scripts()
       put_api_key("put_api_key", with_prelude(kPutApiKey)),
       find_api_key("find_api_key", with_prelude(kFindApiKey)),
       list_api_keys("list_api_keys", with_prelude(kListApiKeys)),
-      revoke_api_key("revoke_api_key", with_prelude(kRevokeApiKey)) {}
+      revoke_api_key("revoke_api_key", with_prelude(kRevokeApiKey)),
+      read_changes("read_changes", with_prelude(kReadChanges)) {}
 
 Result<std::string> Script::load(Connection& connection) {
   auto reply = connection.command({"SCRIPT", "LOAD", source_});

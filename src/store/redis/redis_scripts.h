@@ -53,6 +53,7 @@ struct Scripts {
   Script find_api_key;    // find_api_key_by_hash
   Script list_api_keys;   // list_api_keys, oldest first, optionally of one namespace
   Script revoke_api_key;  // revoke_api_key, keeping the first revocation time
+  Script read_changes;    // read_changes: one page of the namespace's change feed stream
 };
 
 }  // namespace memtrace::redis

@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/redis/redis_changes.h"
 #include "store/redis/redis_claims.h"
 #include "store/redis/redis_cluster.h"
 #include "store/redis/redis_connection.h"
@@ -29,6 +30,11 @@ using redis::reply_string;
 using redis::ReplyPtr;
 
 constexpr std::size_t kPurgeBatch = 500;
+
+std::int64_t wall_clock_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
 constexpr std::size_t kMaxNeedleTrigrams = 32;
 
 std::string format_double(double value) {
@@ -228,8 +234,9 @@ class RedisStore final : public Store {
     return std::optional<Session>(parse_session(ns, reply->get()));
   }
 
-  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) override {
-    auto reply = run(scripts_.close_session, ns, {id, std::to_string(at)}, Access::kWrite);
+  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at,
+                             const std::string& agent) override {
+    auto reply = run(scripts_.close_session, ns, {id, std::to_string(at), agent}, Access::kWrite);
     if (!reply) return tl::unexpected(reply.error());
     return reply_integer(reply->get()) != 0;
   }
@@ -396,10 +403,18 @@ class RedisStore final : public Store {
     return found;
   }
 
-  Result<bool> delete_memory(const std::string& ns, const std::string& id) override {
-    auto reply = run(scripts_.forget, ns, {id}, Access::kWrite);
+  Result<bool> delete_memory(const std::string& ns, const std::string& id, const std::string& agent) override {
+    auto reply = run(scripts_.forget, ns, {id, std::to_string(wall_clock_ms()), agent}, Access::kWrite);
     if (!reply) return tl::unexpected(reply.error());
     return reply_integer(reply->get()) != 0;
+  }
+
+  Result<ChangePage> read_changes(const ChangeQuery& query) override {
+    if (query.limit == 0) return fail(ErrorCode::kInvalidArgument, "limit must be at least 1");
+    auto reply = run(scripts_.read_changes, query.ns, redis::read_changes_args(query, options_.change_retention),
+                     Access::kRead);
+    if (!reply) return tl::unexpected(reply.error());
+    return redis::parse_change_page(reply->get(), query, options_.change_retention);
   }
 
   Result<std::size_t> purge_expired(UnixMillis now) override {
@@ -408,10 +423,12 @@ class RedisStore final : public Store {
     std::size_t purged = 0;
     const std::string now_text = std::to_string(now);
     const std::string batch = std::to_string(kPurgeBatch);
+    const std::string oldest_kept =
+        std::to_string(std::max<std::int64_t>(now - options_.change_retention.count(), 0));
     for (std::size_t i = 0; i < (*namespaces)->elements; ++i) {
       const std::string ns(reply_string((*namespaces)->element[i]));
       for (;;) {
-        auto reply = run(scripts_.purge_expired, ns, {now_text, batch}, Access::kWrite);
+        auto reply = run(scripts_.purge_expired, ns, {now_text, batch, oldest_kept}, Access::kWrite);
         if (!reply) return tl::unexpected(reply.error());
         auto removed = static_cast<std::size_t>(reply_integer(reply->get()));
         purged += removed;

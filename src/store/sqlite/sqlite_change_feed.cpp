@@ -215,6 +215,10 @@ void ChangeFeed::poll_once(Poller& poller, bool local_write) {
     poller.last_error.clear();
     std::lock_guard delivering(delivery_mutex_);
     for (const auto& [seq, event] : *changes) {
+      if (!event) {
+        poller.last_seq = seq;
+        continue;
+      }
       std::vector<std::pair<std::uint64_t, std::shared_ptr<ChangeCallback>>> targets;
       {
         std::lock_guard lock(mutex_);
@@ -228,7 +232,7 @@ void ChangeFeed::poll_once(Poller& poller, bool local_write) {
           if (subscribers_.count(id) == 0) continue;  // unsubscribed by an earlier callback
         }
         try {
-          (*callback)(event);
+          (*callback)(*event);
         } catch (const std::exception& error) {
           spdlog::error("sqlite change feed: a watch callback threw: {}", error.what());
         } catch (...) {
@@ -241,18 +245,24 @@ void ChangeFeed::poll_once(Poller& poller, bool local_write) {
   }
 }
 
-Result<std::vector<std::pair<std::int64_t, ChangeEvent>>> ChangeFeed::read_changes(Poller& poller) {
-  auto body = [&](Connection& connection) -> Result<std::vector<std::pair<std::int64_t, ChangeEvent>>> {
+Result<std::vector<std::pair<std::int64_t, std::optional<ChangeEvent>>>> ChangeFeed::read_changes(
+    Poller& poller) {
+  using Rows = std::vector<std::pair<std::int64_t, std::optional<ChangeEvent>>>;
+  auto body = [&](Connection& connection) -> Result<Rows> {
     auto statement = connection.prepare(
         "SELECT seq, kind, ns, session_id FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         "read the change log");
     if (!statement) return tl::unexpected(statement.error());
     statement->bind(poller.last_seq).bind(kBatch);
-    std::vector<std::pair<std::int64_t, ChangeEvent>> changes;
+    Rows changes;
     for (;;) {
       auto row = statement->step();
       if (!row) return tl::unexpected(row.error());
       if (!*row) break;
+      if (statement->int64(1) == kChangeTask) {
+        changes.emplace_back(statement->int64(0), std::nullopt);
+        continue;
+      }
       ChangeEvent event;
       event.kind = statement->int64(1) == kChangeSession ? ChangeEvent::Kind::kSessionChanged
                                                          : ChangeEvent::Kind::kMemoryWritten;

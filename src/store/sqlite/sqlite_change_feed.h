@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -18,6 +19,7 @@ namespace memtrace::sqlite {
 // changes.kind values.
 inline constexpr int kChangeMemory = 0;   // ChangeEvent::Kind::kMemoryWritten
 inline constexpr int kChangeSession = 1;  // ChangeEvent::Kind::kSessionChanged
+inline constexpr int kChangeTask = 2;     // in the durable feed only; wakes no watcher
 
 // Delivers ChangeEvents from the `changes` table, which every write appends to in its own transaction.
 // One code path serves local and remote writes: a poller thread reads rows with seq > the last one
@@ -57,7 +59,8 @@ class ChangeFeed : public std::enable_shared_from_this<ChangeFeed> {
   void poll_once(Poller& poller, bool local_write);
   // The newest seq in the log (0 if empty); for files also records the poller's data_version first.
   Result<std::int64_t> read_end(Poller& poller);
-  Result<std::vector<std::pair<std::int64_t, ChangeEvent>>> read_changes(Poller& poller);
+  // Rows after poller->last_seq; nullopt events (task changes) only advance the position.
+  Result<std::vector<std::pair<std::int64_t, std::optional<ChangeEvent>>>> read_changes(Poller& poller);
   // Logs a poller failure, once per distinct message.
   static void report(Poller& poller, const Error& error);
   // Joins retired poller threads other than the calling one. Call without holding mutex_.

@@ -139,6 +139,11 @@ Result<ClaimOutcome> SqliteStore::claim_task(const std::string& ns, const std::s
           !logged) {
         return tl::unexpected(logged.error());
       }
+      if (auto logged = append_change(connection, {kChangeTask, change_kind::kTaskClaimed, ns, holder_session,
+                                                   holder_agent, task_id, now});
+          !logged) {
+        return tl::unexpected(logged.error());
+      }
     }
     outcome.claimed = true;
     outcome.renewed = renew;
@@ -175,6 +180,11 @@ Result<bool> SqliteStore::release_task(const std::string& ns, const std::string&
     if (auto done = write_row(connection, ns, task_id, next); !done) return tl::unexpected(done.error());
     if (auto logged = add_history(connection, ns, task_id,
                                   TaskEvent{"released", holder_agent, holder_session, now, row->token, {}});
+        !logged) {
+      return tl::unexpected(logged.error());
+    }
+    if (auto logged = append_change(connection, {kChangeTask, change_kind::kTaskReleased, ns, holder_session,
+                                                 holder_agent, task_id, now});
         !logged) {
       return tl::unexpected(logged.error());
     }
@@ -230,6 +240,11 @@ Result<CompleteOutcome> SqliteStore::complete_task(const std::string& ns, const 
         !logged) {
       return tl::unexpected(logged.error());
     }
+    if (auto logged =
+            append_change(connection, {kChangeTask, change_kind::kTaskDone, ns, session, agent, task_id, now});
+        !logged) {
+      return tl::unexpected(logged.error());
+    }
     outcome.done = next.finished();
     return outcome;
   });
@@ -248,6 +263,11 @@ Result<bool> SqliteStore::reopen_task(const std::string& ns, const std::string& 
     if (auto done = write_row(connection, ns, task_id, next); !done) return tl::unexpected(done.error());
     if (auto logged =
             add_history(connection, ns, task_id, TaskEvent{"reopened", agent, session, now, next.token, {}});
+        !logged) {
+      return tl::unexpected(logged.error());
+    }
+    if (auto logged = append_change(
+            connection, {kChangeTask, change_kind::kTaskReopened, ns, session, agent, task_id, now});
         !logged) {
       return tl::unexpected(logged.error());
     }

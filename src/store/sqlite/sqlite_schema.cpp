@@ -27,6 +27,8 @@ namespace {
 //   transaction. seq is the rowid, so a new row gets max(seq) + 1; pruning always keeps the newest row,
 //   so a sequence number is never reused (the same guarantee as AUTOINCREMENT without its extra
 //   sqlite_sequence write on every insert).
+// - changes is also the durable change feed (read_changes): rows with a feed_kind, kept for the change
+//   retention (7 days by default); the cursor is the seq as decimal text.
 // - memories_fts has columnsize=0: nothing here ranks by bm25, and it saves a row write per insert.
 constexpr std::array kMigrations = {
     R"sql(
@@ -155,6 +157,16 @@ CREATE TABLE task_history (
   memory_id TEXT
 );
 CREATE INDEX task_history_by_task ON task_history (ns, task_id, seq);
+)sql",
+    // The durable change feed: a `changes` row now also says what changed (feed_kind, NULL for rows that
+    // only wake watchers, e.g. expiry), who (agent) and which record (subject). The partial indexes
+    // serve read_changes per namespace and per session without touching wake-up-only rows.
+    R"sql(
+ALTER TABLE changes ADD COLUMN feed_kind TEXT;
+ALTER TABLE changes ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+ALTER TABLE changes ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+CREATE INDEX changes_feed ON changes (ns, seq) WHERE feed_kind IS NOT NULL;
+CREATE INDEX changes_feed_by_session ON changes (ns, session_id, seq) WHERE feed_kind IS NOT NULL;
 )sql",
 };
 

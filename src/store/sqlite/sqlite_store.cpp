@@ -16,10 +16,6 @@ namespace memtrace::sqlite {
 
 namespace {
 
-// The change log keeps a few minutes of history: enough for any poller that is alive to catch up.
-constexpr std::int64_t kChangeRetentionMs = std::int64_t{5} * 60 * 1000;
-// Writes between two prunings of the change log.
-constexpr std::uint64_t kPruneEvery = 512;
 // Expired memories deleted per transaction, so that a large purge does not hold the write lock long.
 constexpr std::size_t kPurgeBatch = 256;
 
@@ -136,7 +132,8 @@ Result<SessionOpening> SqliteStore::resume_or_create_session(const Session& sess
   });
 }
 
-Result<bool> SqliteStore::close_session(const std::string& ns, const std::string& id, UnixMillis at) {
+Result<bool> SqliteStore::close_session(const std::string& ns, const std::string& id, UnixMillis at,
+                                       const std::string& agent) {
   return write("close session", [&](Connection& connection) -> Result<bool> {
     {
       auto statement = connection.prepare(
@@ -147,7 +144,8 @@ Result<bool> SqliteStore::close_session(const std::string& ns, const std::string
       statement->bind(ns).bind(id).bind(at);
       if (auto done = statement->run(); !done) return tl::unexpected(done.error());
       if (statement->changes() > 0) {
-        if (auto logged = append_change(connection, sqlite::kChangeSession, ns, id); !logged) {
+        if (auto logged = append_change(connection, {kChangeSession, change_kind::kSessionClosed, ns, id, agent, id, at});
+            !logged) {
           return tl::unexpected(logged.error());
         }
         return true;
@@ -229,10 +227,11 @@ Result<void> SqliteStore::insert_memory_row(Connection& connection, const Memory
     if (auto done = statement->run(); !done) return done;
   }
   if (auto kept = keep_window(connection, memory); !kept) return kept;
-  return append_change(connection, sqlite::kChangeMemory, memory.ns, memory.session_id);
+  return append_change(connection, {kChangeMemory, change_kind::kMemoryWritten, memory.ns, memory.session_id,
+                                    memory.agent_id, memory.id, memory.created_at});
 }
 
-Result<bool> SqliteStore::delete_memory(const std::string& ns, const std::string& id) {
+Result<bool> SqliteStore::delete_memory(const std::string& ns, const std::string& id, const std::string& agent) {
   return write("forget memory", [&](Connection& connection) -> Result<bool> {
     ExpiredRow target;
     {
@@ -247,7 +246,9 @@ Result<bool> SqliteStore::delete_memory(const std::string& ns, const std::string
           ExpiredRow{statement->int64(0), ns, id, statement->text(1), statement->text(2), statement->text(3)};
     }
     if (auto removed = remove_memory(connection, target); !removed) return tl::unexpected(removed.error());
-    if (auto logged = append_change(connection, sqlite::kChangeMemory, ns, target.session_id); !logged) {
+    if (auto logged = append_change(connection, {kChangeMemory, change_kind::kMemoryForgotten, ns,
+                                                 target.session_id, agent, id, wall_clock_ms()});
+        !logged) {
       return tl::unexpected(logged.error());
     }
     return true;
@@ -280,7 +281,9 @@ Result<std::size_t> SqliteStore::purge_expired(UnixMillis now) {
         sessions.emplace(row.ns, row.session_id);
       }
       for (const auto& [ns, session_id] : sessions) {
-        if (auto logged = append_change(connection, sqlite::kChangeMemory, ns, session_id); !logged) {
+        // Expiry wakes watchers but is no feed entry: expires_at already says when a memory goes.
+        if (auto logged = append_change(connection, {kChangeMemory, nullptr, ns, session_id, "", "", now});
+            !logged) {
           return tl::unexpected(logged.error());
         }
       }
@@ -288,8 +291,13 @@ Result<std::size_t> SqliteStore::purge_expired(UnixMillis now) {
     });
     if (!batch) return tl::unexpected(batch.error());
     purged += *batch;
-    if (*batch < kPurgeBatch) return purged;
+    if (*batch < kPurgeBatch) break;
   }
+  // The cheap periodic path that keeps the change feed within its retention when nobody writes.
+  auto trimmed =
+      write("trim the change feed", [&](Connection& connection) { return trim_changes(connection, now); });
+  if (!trimmed) return tl::unexpected(trimmed.error());
+  return purged;
 }
 
 Result<std::vector<std::string>> SqliteStore::list_namespaces() {
@@ -311,29 +319,6 @@ Result<std::uint64_t> SqliteStore::storage_bytes() {
 
 std::unique_ptr<ChangeSubscription> SqliteStore::watch(ChangeCallback callback) {
   return feed_->subscribe(std::move(callback));
-}
-
-// Appends to the change log (in the caller's transaction) and now and then prunes old entries.
-Result<void> SqliteStore::append_change(Connection& connection, int kind, const std::string& ns,
-                                        const std::string& session_id) {
-  const std::int64_t now = wall_clock_ms();
-  {
-    auto statement = connection.prepare(
-        "INSERT INTO changes (at, kind, ns, session_id) VALUES (?1, ?2, ?3, ?4)", "log the change");
-    if (!statement) return tl::unexpected(statement.error());
-    statement->bind(now).bind(kind).bind(ns).bind(session_id);
-    if (auto done = statement->run(); !done) return done;
-  }
-  if (writes_.fetch_add(1, std::memory_order_relaxed) % kPruneEvery != kPruneEvery - 1) return {};
-  // Deletes the entries older than the retention, always keeping the newest. The subquery walks from
-  // the oldest entry and stops at the first young one, so it costs what it deletes.
-  auto statement = connection.prepare(
-      "DELETE FROM changes WHERE seq < coalesce("
-      "(SELECT seq FROM changes WHERE at >= ?1 ORDER BY seq LIMIT 1), (SELECT max(seq) FROM changes))",
-      "prune the change log");
-  if (!statement) return tl::unexpected(statement.error());
-  statement->bind(now - kChangeRetentionMs);
-  return statement->run();
 }
 
 // The session row, its metadata and its creator as a participant, and the change event; inside the
@@ -376,7 +361,8 @@ Result<void> SqliteStore::insert_session(Connection& connection, const Session& 
     statement->bind(session.ns).bind(session.id).bind(session.created_by);
     if (auto done = statement->run(); !done) return done;
   }
-  return append_change(connection, sqlite::kChangeSession, session.ns, session.id);
+  return append_change(connection, {kChangeSession, change_kind::kSessionCreated, session.ns, session.id,
+                                    session.created_by, session.id, session.created_at});
 }
 
 // The sliding window (SqliteOptions::max_memories_per_session), inside the write that just stored

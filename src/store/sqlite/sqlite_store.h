@@ -20,6 +20,9 @@ struct SqliteOptions {
   // Sliding window: past this many memories in a session, a write drops the session's expired
   // memories, then the least important (ties: the oldest), never itself. 0 keeps all.
   std::size_t max_memories_per_session = 0;
+  // The change feed (Store::read_changes) keeps changes this long; older ones are trimmed (on writes
+  // and by purge_expired) and a cursor before them is refused. Default 7 days.
+  std::chrono::milliseconds change_retention{std::chrono::hours(24 * 7)};
 };
 
 // Opens (creating if needed) the database at options.path and brings its schema up to date.

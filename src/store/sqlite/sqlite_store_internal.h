@@ -63,7 +63,8 @@ inline std::int64_t clamp_limit(std::size_t limit) {
 // ---- the store ----
 //
 // Its methods live by job: sqlite_store.cpp (core and writes), sqlite_queries.cpp (reads and query
-// building), sqlite_claims.cpp (task claims), sqlite_keys.cpp (API keys).
+// building), sqlite_claims.cpp (task claims), sqlite_keys.cpp (API keys), sqlite_changes.cpp (the
+// durable change feed).
 //
 // Thread-safety: every method may be called from any thread (see Database and ChangeFeed).
 class SqliteStore final : public Store {
@@ -82,17 +83,19 @@ class SqliteStore final : public Store {
   Result<void> create_session(const Session& session) override;
   Result<SessionOpening> resume_or_create_session(const Session& session) override;
   Result<std::optional<Session>> get_session(const std::string& ns, const std::string& id) override;
-  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) override;
+  Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at,
+                             const std::string& agent) override;
   Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) override;
 
   Result<void> insert_memory(const Memory& memory) override;
   Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
                                            UnixMillis now) override;
   Result<std::vector<Memory>> query_memories(const MemoryQuery& query) override;
-  Result<bool> delete_memory(const std::string& ns, const std::string& id) override;
+  Result<bool> delete_memory(const std::string& ns, const std::string& id, const std::string& agent) override;
   Result<std::size_t> purge_expired(UnixMillis now) override;
 
   std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override;
+  Result<ChangePage> read_changes(const ChangeQuery& query) override;
 
   // Whole-store enumerations (export, stats): sqlite_export.cpp.
   Result<std::vector<std::string>> list_namespaces() override;
@@ -155,8 +158,25 @@ class SqliteStore final : public Store {
     return result;
   }
 
-  Result<void> append_change(Connection& connection, int kind, const std::string& ns,
-                             const std::string& session_id);
+  // One row of the change log (sqlite_changes.cpp): it wakes watchers (wake) and, with a kind, is an
+  // entry of the durable feed.
+  struct LoggedChange {
+    int wake = kChangeMemory;
+    const char* kind = nullptr;  // change_kind; nullptr: wakes watchers only (e.g. expiry)
+    std::string_view ns;
+    std::string_view session_id;
+    std::string_view agent;
+    std::string_view subject;
+    UnixMillis at = 0;
+  };
+  // Appends to the change log in the caller's transaction, and now and then trims it to the retention.
+  Result<void> append_change(Connection& connection, const LoggedChange& change);
+  // memory.superseded for `memory_id`, by `agent` in `session_id`; for the write that supersedes it,
+  // inside that write's transaction.
+  Result<void> append_superseded(Connection& connection, std::string_view ns, std::string_view memory_id,
+                                 std::string_view agent, std::string_view session_id, UnixMillis at);
+  // Deletes the log's entries older than the retention at `now`, always keeping the newest.
+  Result<void> trim_changes(Connection& connection, UnixMillis now);
   static DynamicQuery session_query(const SessionQuery& query);
   Result<void> insert_session(Connection& connection, const Session& session);
   static Result<std::optional<SessionStatus>> session_status(Connection& connection, const std::string& ns,

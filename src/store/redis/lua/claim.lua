@@ -9,7 +9,10 @@ local renew = live or token ~= ''
 local next = {a = agent, s = session, ca = renew and t.ca or now, lu = tonumber(lease_until),
               tok = renew and t.tok or ((t and t.tok or 0) + 1), st = 'claimed', da = '', r = ''}
 save(tk, next)
-if not renew then history(th, 'claimed', agent, session, now, next.tok) end
+if not renew then
+  history(th, 'claimed', agent, session, now, next.tok)
+  feed('task.claimed', now, agent, session, ARGV[1])
+end
 -- The holder takes part in its session (if stored), as a remember would record it.
 if redis.call('EXISTS', P .. 's:' .. session) == 1 then
   redis.call('SADD', P .. 'sp:' .. session, agent)

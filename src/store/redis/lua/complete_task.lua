@@ -11,4 +11,5 @@ local next = {a = agent, s = session, ca = was_holder and t.ca or now, lu = tonu
               tok = t and t.tok or 0, st = 'done', da = now, r = ARGV[1]}
 save(tk, next)
 history(th, 'done', agent, session, now, next.tok, ARGV[1])
+feed('task.done', now, agent, session, ARGV[15])
 return {'done', was_holder and 1 or 0, task_reply(next)}

@@ -98,3 +98,22 @@ local function sorted_stream(ids, before)
   local i = 0
   return function() i = i + 1; return kept[i] end
 end
+
+-- The durable change feed (Store::read_changes): one entry of the stream P..'feed' per change, added by
+-- the script that makes the change. The entry id's milliseconds are the change's time (`at`, the
+-- caller's clock) or, if an earlier entry has a later time, that time (P..'feed:top'), so ids always
+-- grow and follow the order in which changes took effect, whatever the clocks of the writers.
+-- Fields: k kind, at time, a agent, s session, x subject (memory, session or task id).
+local function feed(kind, at, agent, session, subject)
+  local top = P .. 'feed:top'
+  local ms = math.max(tonumber(at), tonumber(redis.call('GET', top) or '0'))
+  local text = string.format('%.0f', ms)
+  redis.call('SET', top, text)
+  redis.call('XADD', P .. 'feed', text .. '-*', 'k', kind, 'at', tostring(at), 'a', agent, 's', session,
+             'x', subject)
+end
+
+-- memory.superseded for the write that supersedes memory `id`, by `agent` in `session` at `at`.
+local function feed_superseded(id, agent, session, at)
+  feed('memory.superseded', at, agent, session, id)
+end

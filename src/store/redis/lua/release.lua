@@ -7,4 +7,5 @@ t.st = 'free'
 t.lu = tonumber(now)
 save(tk, t)
 history(th, 'released', agent, session, now, t.tok)
+feed('task.released', now, agent, session, ARGV[1])
 return 1

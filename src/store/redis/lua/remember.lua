@@ -65,5 +65,6 @@ if max > 0 then
     if not progress then break end
   end
 end
+feed('memory.written', ca, agent, sid, id)
 redis.call('PUBLISH', P .. 'events', 'm:' .. sid)
 return evicted

@@ -5,4 +5,5 @@ t.st = 'free'
 t.lu = tonumber(ARGV[4])
 save(tk, t)
 history(th, 'reopened', ARGV[2], ARGV[3], ARGV[4], t.tok)
+feed('task.reopened', ARGV[4], ARGV[2], ARGV[3], ARGV[1])
 return 1
