@@ -58,6 +58,9 @@ class StoreInTempDir final : public Store {
     return inner_->find_sessions(query);
   }
   Result<void> insert_memory(const Memory& memory) override { return inner_->insert_memory(memory); }
+  Result<WriteOutcome> write_memory(const Memory& memory, const WriteOptions& options) override {
+    return inner_->write_memory(memory, options);
+  }
   Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
                                            UnixMillis now) override {
     return inner_->get_memory(ns, id, now);

@@ -286,6 +286,14 @@ class RedisStore final : public Store {
     return {};
   }
 
+  Result<WriteOutcome> write_memory(const Memory& memory, const WriteOptions& options) override {
+    if (!options.supersedes.empty() || options.dedup_window_ms > 0) {
+      return fail(ErrorCode::kUnavailable, "TODO redis write_memory");
+    }
+    if (auto inserted = insert_memory(memory); !inserted) return tl::unexpected(inserted.error());
+    return WriteOutcome{};
+  }
+
   // The remember script's arguments for `memory`, checked.
   Result<std::vector<std::string>> remember_args(const Memory& memory) {
     if (auto ok = check_name("namespace", memory.ns); !ok) return tl::unexpected(ok.error());

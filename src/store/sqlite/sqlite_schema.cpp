@@ -156,6 +156,16 @@ CREATE TABLE task_history (
 );
 CREATE INDEX task_history_by_task ON task_history (ns, task_id, seq);
 )sql",
+    // Facts that supersede facts, and deduplication. superseded_by / valid_until are set on a memory
+    // when a newer one supersedes it. dedup_key is store/dedup.h's fingerprint of a memory written
+    // since this version (older rows have none and are never found as duplicates); its partial index
+    // finds the candidates of one fingerprint newest first, and the write compares the fields.
+    R"sql(
+ALTER TABLE memories ADD COLUMN superseded_by TEXT;
+ALTER TABLE memories ADD COLUMN valid_until INTEGER;
+ALTER TABLE memories ADD COLUMN dedup_key TEXT;
+CREATE INDEX memories_by_dedup_key ON memories (ns, dedup_key, id) WHERE dedup_key IS NOT NULL;
+)sql",
 };
 
 Result<int> read_user_version(Connection& connection) {
