@@ -1,10 +1,10 @@
 // Drives the real memtrace-mcp binary over stdio pipes and prints latency, throughput, start-up and RSS.
 //
 // usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--store-spec SPEC] [--quick] [--only
-// PHASES] [--tmp DIR] PHASES is a comma list of: start, latency, mixed, search100k, context, live. Every
-// reply is checked (right id, no JSON-RPC error, no isError); a failed or late reply aborts the run rather
-// than skewing a figure. The aims printed beside the figures are those of the store measured: the
-// embedded SQLite store's, or the Redis store's for a redis:// or redis+unix:// --store-spec.
+// PHASES] [--tmp DIR] PHASES is a comma list of: start, latency, mixed, spread (asked for only), search100k,
+// context, live. Every reply is checked (right id, no JSON-RPC error, no isError); a failed or late reply
+// aborts the run rather than skewing a figure. The aims printed beside the figures are those of the store
+// measured: the embedded SQLite store's, or the Redis store's for a redis:// or redis+unix:// --store-spec.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,6 +26,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -561,6 +562,50 @@ class Bench {
     }
   }
 
+  // Remembers spread over `namespaces` server processes (one namespace each, as tenants would be), each
+  // kept `window` requests deep by its own thread: how the store scales with tenants and depth. On a
+  // cluster the namespaces land on different masters.
+  void phase_spread() {
+    long calls = o_.quick ? 3000 : 12000;
+    std::printf("\nRemembers spread over namespaces (one server process each), %ld calls in all\n", calls);
+    for (int namespaces : {1, 12}) {
+      for (int window : {1, 16}) {
+        std::vector<std::unique_ptr<Server>> servers;
+        for (int n = 0; n < namespaces; ++n) {
+          servers.push_back(start_server("spread-" + std::to_string(namespaces) + "x" +
+                                         std::to_string(window) + "-ns" + std::to_string(n)));
+        }
+        const long each = calls / namespaces;
+        auto t0 = Clock::now();
+        std::vector<std::thread> drivers;
+        for (int n = 0; n < namespaces; ++n) {
+          drivers.emplace_back([&, n] {
+            Corpus corpus(1000 + n);
+            Server& server = *servers[static_cast<std::size_t>(n)];
+            std::unordered_set<long> in_flight;
+            long sent = 0, answered = 0, id = 1000;
+            while (answered < each) {
+              while (sent < each && static_cast<int>(in_flight.size()) < window) {
+                in_flight.insert(++id);
+                server.send(tool_call(id, "memtrace_remember", corpus.remember_arguments()));
+                ++sent;
+              }
+              if (!in_flight.erase(check_reply(server.next_reply()))) die("spread: reply to an unknown id");
+              ++answered;
+            }
+          });
+        }
+        for (auto& driver : drivers) driver.join();
+        const double seconds = micros(Clock::now() - t0) / 1e6;
+        row("remember, " + std::to_string(namespaces) +
+                (namespaces == 1 ? " namespace,   " : " namespaces, ") + std::to_string(window) +
+                " in flight each",
+            fmt("%.0f calls/s  (%.2f s)", static_cast<double>(each * namespaces) / seconds, seconds));
+        for (auto& server : servers) finish(*server, "spread");
+      }
+    }
+  }
+
   void phase_search100k() {
     long preload_n = o_.quick ? 20000 : 100000;
     long n = o_.quick ? 300 : 1000;
@@ -653,8 +698,9 @@ class Bench {
     auto a = start_server("live", spec, {"--session", session, "--agent", "subscriber"}, "live-a");
     auto b = start_server("live", spec, {"--session", session, "--agent", "writer"}, "live-b");
     long sub = ++next_id_;
-    a->send(json{{"jsonrpc", "2.0"}, {"id", sub}, {"method", "resources/subscribe"}, {"params", {{"uri", uri}}}}
-                .dump());
+    a->send(
+        json{{"jsonrpc", "2.0"}, {"id", sub}, {"method", "resources/subscribe"}, {"params", {{"uri", uri}}}}
+            .dump());
     if (check_reply(a->next_reply()) != sub) die("live: subscribe answered out of order");
 
     // The first write also creates the session (a notice of its own): let those notices settle.
@@ -696,7 +742,8 @@ class Bench {
   static void drain_for(Server& server, std::chrono::milliseconds quiet) {
     auto until = Clock::now() + quiet;
     while (Clock::now() < until) {
-      if (!server.try_line(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()))) break;
+      if (!server.try_line(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now())))
+        break;
     }
   }
 
@@ -710,6 +757,7 @@ class Bench {
     if (o_.phases.count("start")) phase_start();
     if (o_.phases.count("latency")) phase_latency();
     if (o_.phases.count("mixed")) phase_mixed();
+    if (o_.phases.count("spread")) phase_spread();
     if (o_.phases.count("search100k")) phase_search100k();
     if (o_.phases.count("context")) phase_context();
     if (o_.phases.count("live")) phase_live();
@@ -750,7 +798,7 @@ Options parse(int argc, char** argv) {
     } else if (a == "-h" || a == "--help") {
       std::printf(
           "usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--store-spec SPEC] [--quick] "
-          "[--only start,latency,mixed,search100k,context,live] [--tmp DIR]\n");
+          "[--only start,latency,mixed,spread,search100k,context,live] [--tmp DIR]\n");
       std::exit(0);
     } else if (!a.empty() && a[0] != '-' && o.binary.empty()) {
       o.binary = a;

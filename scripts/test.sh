@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what it needs, builds, runs every test (unit, store on
-# SQLite and Redis, end-to-end, interop with the official MCP clients), then the unit, store and
+# SQLite and Redis, end-to-end, the cluster suites on a private 6-node Redis Cluster (ctest -L cluster, each
+# bounded by its ctest TIMEOUT), interop with the official MCP clients), then the unit, store and
 # end-to-end suites again under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ start=$(date +%s)
 
 scripts/install-deps.sh
 command -v redis-server >/dev/null || { echo "test: redis-server is missing; the Redis tests cannot run" >&2; exit 1; }
+command -v redis-cli >/dev/null || { echo "test: redis-cli is missing; the Redis Cluster tests cannot run" >&2; exit 1; }
 tests/interop/install.sh
 
 echo "== build (RelWithDebInfo)"

@@ -185,7 +185,8 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
 
   app.add_option("--store", config.store,
                  "Where memories live: sqlite:PATH (a file, created if missing), memory (gone on exit), "
-                 "redis://[user:password@]host[:port][/db] or redis+unix:///path/redis.sock[?db=N] "
+                 "redis://[user:password@]host[:port][/db], redis+unix:///path/redis.sock[?db=N] or "
+                 "redis+cluster://[user:password@]host:port[,host:port...] (seed nodes of a Redis Cluster) "
                  "(shared live by every process using it; default: $REDIS_URL if set, else the SQLite file)")
       ->envname("MEMTRACE_STORE");
   app.add_option("--redis-connect-timeout-ms", config.redis_connect_timeout_ms,
@@ -198,6 +199,11 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->envname("MEMTRACE_REDIS_COMMAND_TIMEOUT_MS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{600000}))
       ->capture_default_str();
+  app.add_option("--redis-min-replicas", config.redis_min_replicas,
+                 "Redis store: acknowledge a write only once this many replicas have it (WAIT), else fail "
+                 "saying it may or may not be stored; default 1 on a cluster, 0 on a single server")
+      ->envname("MEMTRACE_REDIS_MIN_REPLICAS")
+      ->check(CLI::Range(0, 16));
   app.add_option("--max-memories-per-session", config.max_memories_per_session,
                  "Keep at most N memories per session: each new one past N drops the session's expired "
                  "memories, then the least important (then the oldest); 0 keeps all")

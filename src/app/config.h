@@ -54,6 +54,7 @@ struct Config {
   std::string store;  // sqlite:PATH | memory | redis://... | redis+unix://...; empty: $REDIS_URL, else SQLite
   std::size_t redis_connect_timeout_ms = 2000;
   std::size_t redis_command_timeout_ms = 2000;
+  int redis_min_replicas = -1;               // -1: 1 on a Redis Cluster, 0 on a single Redis server
   std::size_t max_memories_per_session = 0;  // 0: unlimited (Redis store)
   std::string agent;
   std::string session_id;

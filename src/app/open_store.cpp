@@ -8,11 +8,13 @@ namespace memtrace::app {
 
 Result<std::unique_ptr<Store>> open_store(const std::string& spec, const StoreOpenOptions& options) {
   const auto starts_with = [&spec](const char* prefix) { return spec.rfind(prefix, 0) == 0; };
-  if (starts_with("redis://") || starts_with("redis+unix://") || starts_with("rediss://")) {
+  if (starts_with("redis://") || starts_with("redis+unix://") || starts_with("rediss://") ||
+      starts_with("redis+cluster://")) {
     auto redis = parse_redis_url(spec);
     if (!redis) return tl::unexpected(redis.error());
     redis->connect_timeout = options.redis_connect_timeout;
     redis->command_timeout = options.redis_command_timeout;
+    redis->min_replicas = options.redis_min_replicas;
     redis->max_memories_per_session = options.max_memories_per_session;
     return open_redis_store(*redis);
   }
@@ -40,7 +42,7 @@ Result<std::unique_ptr<Store>> open_store(const std::string& spec, const StoreOp
   }
   return fail(ErrorCode::kInvalidArgument,
               "--store must be sqlite:PATH, memory, redis://host[:port][/db] or "
-              "redis+unix:///path.sock; got \"" +
+              "redis+unix:///path.sock or redis+cluster://host:port[,host:port...]; got \"" +
                   spec + "\"");
 }
 

@@ -15,6 +15,7 @@ namespace memtrace::app {
 struct StoreOpenOptions {
   std::chrono::milliseconds redis_connect_timeout{2000};  // --redis-connect-timeout-ms; default 2 s
   std::chrono::milliseconds redis_command_timeout{2000};  // --redis-command-timeout-ms; default 2 s
+  int redis_min_replicas = -1;  // --redis-min-replicas; default -1: 1 on a cluster, 0 on one server
   std::size_t max_memories_per_session = 0;  // --max-memories-per-session; 0 (default): unlimited. Redis only
 };
 

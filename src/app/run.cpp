@@ -108,6 +108,7 @@ int run(const Config& config) {
   StoreOpenOptions store_options;
   store_options.redis_connect_timeout = std::chrono::milliseconds(config.redis_connect_timeout_ms);
   store_options.redis_command_timeout = std::chrono::milliseconds(config.redis_command_timeout_ms);
+  store_options.redis_min_replicas = config.redis_min_replicas;
   store_options.max_memories_per_session = config.max_memories_per_session;
   auto store = open_store(config.store, store_options);
   if (!store) {

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "support/redis_cluster.h"
+
 namespace memtrace::testing {
 
 E2eStore::E2eStore() {
@@ -12,10 +14,14 @@ E2eStore::E2eStore() {
     RedisServerOptions options;
     options.tcp = true;  // the stdio suite on redis://host:port, as users write it
     redis_ = std::make_unique<RedisServer>(options);
+  } else if (store == "cluster") {
+    // One cluster for the whole test binary (started by the first test), flushed for each test.
+    cluster_ = &shared_redis_cluster();
+    cluster_->flush_all();
   } else if (store == "sqlite") {
     dir_ = std::make_unique<TempDir>("memtrace-e2e");
   } else {
-    throw std::runtime_error("MEMTRACE_E2E_STORE must be sqlite or redis, not '" + store + "'");
+    throw std::runtime_error("MEMTRACE_E2E_STORE must be sqlite, redis or cluster, not '" + store + "'");
   }
 }
 
@@ -23,11 +29,12 @@ E2eStore::~E2eStore() = default;
 
 std::string E2eStore::shared() const {
   if (redis_) return "redis://127.0.0.1:" + std::to_string(redis_->port());
+  if (cluster_) return cluster_->url();
   return "sqlite:" + dir_->file("memory.db");
 }
 
 std::string E2eStore::single() const {
-  return redis_ ? shared() : "memory";
+  return redis_ || cluster_ ? shared() : "memory";
 }
 
 namespace {

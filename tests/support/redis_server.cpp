@@ -224,7 +224,7 @@ RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(option
                              " is too long; set TMPDIR to a shorter folder");
   }
   config_path_ = dir_->file("redis.conf");
-  if (options_.tcp) port_ = pick_free_tcp_port();
+  if (options_.tcp) port_ = options_.port != 0 ? options_.port : pick_free_tcp_port();
   write_config();
   start();
 }

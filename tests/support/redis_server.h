@@ -21,6 +21,7 @@ struct RedisServerOptions {
   // Also listen on TCP 127.0.0.1 at a port the kernel picked as free; default off (unix socket only,
   // "port 0").
   bool tcp = false;
+  int port = 0;                           // the TCP port when tcp; default 0: one the kernel picked as free
   std::vector<std::string> extra_config;  // more redis.conf lines, e.g. "user alice on >pw ~* &* +@all"
   std::chrono::milliseconds start_deadline{10000};  // until it answers PING
 };

@@ -6,129 +6,39 @@
 #include <string_view>
 #include <vector>
 
+#include "store/redis/embedded_lua.h"
 #include "store/redis/redis_keys.h"
+#include "store/redis/redis_scripts.h"
 
 namespace memtrace::redis {
 namespace {
 
 // Helpers every task script starts with (after the store's prelude, which sets P and decode_list).
-constexpr std::string_view kTaskPrelude = R"lua(
-local function encode(items)
-  local parts = {}
-  for i, v in ipairs(items) do parts[i] = #v .. ':' .. v end
-  return table.concat(parts)
-end
-
-local function task_keys(task_id) return P .. 'tk:' .. task_id, P .. 'th:' .. task_id end
-
--- The stored task, or nil: a, s (holder or finisher), ca, lu, tok, st (claimed | free | done), da, r.
-local function load_task(tk)
-  local v = redis.call('HMGET', tk, 'a', 's', 'ca', 'lu', 'tok', 'st', 'da', 'r')
-  if not v[6] then return nil end
-  return {a = v[1], s = v[2], ca = v[3], lu = tonumber(v[4]), tok = tonumber(v[5]), st = v[6],
-          da = v[7] or '', r = v[8] or ''}
-end
-
-local function in_force(t, now) return t ~= nil and t.st == 'claimed' and t.lu > tonumber(now) end
-local function held_by(t, agent, session) return t.a == agent and t.s == session end
--- The holder's token is still the newest: its lease may have run out, but nobody claimed since.
-local function token_current(t, token, agent, session)
-  return t ~= nil and t.st == 'claimed' and tostring(t.tok) == token and held_by(t, agent, session)
-end
-
-local function save(tk, t)
-  redis.call('HSET', tk, 'a', t.a, 's', t.s, 'ca', t.ca, 'lu', tostring(t.lu), 'tok', tostring(t.tok),
-             'st', t.st, 'da', t.da, 'r', t.r)
-end
-
-local function history(th, kind, agent, session, at, token, memory_id)
-  redis.call('RPUSH', th, encode({kind, agent, session, tostring(at), tostring(token), memory_id or ''}))
-  redis.call('LTRIM', th, -50, -1)
-end
-
-local function task_reply(t)
-  if not t then return {'', '', '0', '0', '0', 'free', '', ''} end
-  return {t.a, t.s, t.ca, tostring(t.lu), tostring(t.tok), t.st, t.da, t.r}
-end
-)lua";
+constexpr std::string_view kTaskPrelude = "task_prelude";
 
 // ARGV: task_id, agent, session, lease_until, now, token ('' for none).
 // Returns {outcome (claimed | renewed | held | stale | done), task}.
-constexpr std::string_view kClaim = R"lua(
-local tk, th = task_keys(ARGV[1])
-local agent, session, lease_until, now, token = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local t = load_task(tk)
-if t and t.st == 'done' then return {'done', task_reply(t)} end
-if token ~= '' and not token_current(t, token, agent, session) then return {'stale', task_reply(t)} end
-local live = in_force(t, now)
-if live and not held_by(t, agent, session) then return {'held', task_reply(t)} end
-local renew = live or token ~= ''
-local next = {a = agent, s = session, ca = renew and t.ca or now, lu = tonumber(lease_until),
-              tok = renew and t.tok or ((t and t.tok or 0) + 1), st = 'claimed', da = '', r = ''}
-save(tk, next)
-if not renew then history(th, 'claimed', agent, session, now, next.tok) end
--- The holder takes part in its session (if stored), as a remember would record it.
-if redis.call('EXISTS', P .. 's:' .. session) == 1 then
-  redis.call('SADD', P .. 'sp:' .. session, agent)
-  redis.call('ZADD', P .. 'si:a:' .. agent, 0, session)
-end
-return {renew and 'renewed' or 'claimed', task_reply(next)}
-)lua";
+constexpr std::string_view kClaim = "claim";
 
 // ARGV: task_id, agent, session, now, token ('' for none). 1 if the caller's claim in force was freed.
-constexpr std::string_view kRelease = R"lua(
-local tk, th = task_keys(ARGV[1])
-local agent, session, now, token = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local t = load_task(tk)
-if not in_force(t, now) or not held_by(t, agent, session) then return 0 end
-if token ~= '' and tostring(t.tok) ~= token then return 0 end
-t.st = 'free'
-t.lu = tonumber(now)
-save(tk, t)
-history(th, 'released', agent, session, now, t.tok)
-return 1
-)lua";
+constexpr std::string_view kRelease = "release";
 
 // ARGV 1-14: as the remember script (the result memory); 15: task_id, 16: token ('' for none), 17: now.
 // Checks the claim, stores the result and marks the task done, all or nothing.
 // Returns {outcome (done | held | stale | finished), was_holder 0|1, task}.
-constexpr std::string_view kComplete = R"lua(
-local tk, th = task_keys(ARGV[15])
-local agent, session, token, now = ARGV[3], ARGV[2], ARGV[16], ARGV[17]
-local t = load_task(tk)
-if t and t.st == 'done' then return {'finished', 0, task_reply(t)} end
-if token ~= '' and not token_current(t, token, agent, session) then return {'stale', 0, task_reply(t)} end
-if in_force(t, now) and not held_by(t, agent, session) then return {'held', 0, task_reply(t)} end
-local was_holder = t ~= nil and t.st == 'claimed' and held_by(t, agent, session)
-local stored = remember()
-if type(stored) == 'table' and stored.err then return stored end
-local next = {a = agent, s = session, ca = was_holder and t.ca or now, lu = tonumber(now),
-              tok = t and t.tok or 0, st = 'done', da = now, r = ARGV[1]}
-save(tk, next)
-history(th, 'done', agent, session, now, next.tok, ARGV[1])
-return {'done', was_holder and 1 or 0, task_reply(next)}
-)lua";
+constexpr std::string_view kComplete = "complete_task";
 
 // ARGV: task_id, agent, session, now. 1 if a done task was made claimable again.
-constexpr std::string_view kReopen = R"lua(
-local tk, th = task_keys(ARGV[1])
-local t = load_task(tk)
-if not t or t.st ~= 'done' then return 0 end
-t.st = 'free'
-t.lu = tonumber(ARGV[4])
-save(tk, t)
-history(th, 'reopened', ARGV[2], ARGV[3], ARGV[4], t.tok)
-return 1
-)lua";
+constexpr std::string_view kReopen = "reopen_task";
 
 // ARGV: task_id. Returns {task, history entries oldest first}.
-constexpr std::string_view kGetTask = R"lua(
-local tk, th = task_keys(ARGV[1])
-return {task_reply(load_task(tk)), redis.call('LRANGE', th, 0, -1)}
-)lua";
+constexpr std::string_view kGetTask = "get_task";
 
-std::string task_script(std::string_view body) {
-  return store_prelude() + std::string(kTaskPrelude) + std::string(body);
+// The store's prelude, the task helpers, then lua/<name>.lua (names resolved when a store builds its
+// scripts, as in redis_scripts.cpp).
+// `before` goes between the helpers and the script (complete_task needs the remember function there).
+std::string task_script(std::string_view name, const std::string& before = {}) {
+  return store_prelude() + std::string(embedded_lua(kTaskPrelude)) + before + std::string(embedded_lua(name));
 }
 
 template <class Number>
@@ -193,7 +103,7 @@ std::string token_arg(std::optional<std::int64_t> token) {
 ClaimScripts::ClaimScripts()
     : claim("claim_task", task_script(kClaim)),
       release("release_task", task_script(kRelease)),
-      complete("complete_task", task_script(remember_function() + std::string(kComplete))),
+      complete("complete_task", task_script(kComplete, remember_function())),
       reopen("reopen_task", task_script(kReopen)),
       get("get_task", task_script(kGetTask)) {}
 

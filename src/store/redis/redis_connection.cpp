@@ -121,6 +121,15 @@ Result<std::unique_ptr<Connection>> Connection::open(const RedisOptions& options
 }
 
 Result<ReplyPtr> Connection::command(const std::vector<std::string_view>& args, std::string* raw_error) {
+  last_error_reply_.clear();
+  if (asking_) {
+    errno = 0;
+    ReplyPtr asked(static_cast<redisReply*>(redisCommand(context_.get(), "ASKING")));
+    if (!asked) {
+      broken_ = true;
+      return tl::unexpected(map_redis_error(endpoint_, Phase::kCommand, context_.get(), errno, nullptr));
+    }
+  }
   std::vector<const char*> argv;
   std::vector<std::size_t> lengths;
   argv.reserve(args.size());
@@ -138,6 +147,7 @@ Result<ReplyPtr> Connection::command(const std::vector<std::string_view>& args, 
   }
   ReplyPtr reply(static_cast<redisReply*>(raw));
   if (reply->type == REDIS_REPLY_ERROR) {
+    last_error_reply_.assign(reply->str, reply->len);
     if (raw_error) raw_error->assign(reply->str, reply->len);
     return tl::unexpected(map_redis_error(endpoint_, Phase::kCommand, context_.get(), 0, reply.get()));
   }

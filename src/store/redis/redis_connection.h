@@ -54,6 +54,12 @@ class Connection {
   // error replies are both Errors; `raw_error` (if given) receives an error reply's text verbatim.
   Result<ReplyPtr> command(const std::vector<std::string_view>& args, std::string* raw_error = nullptr);
 
+  // The text of the last error reply (empty if the last command had none): the cluster store reads
+  // MOVED / ASK redirections from it.
+  const std::string& last_error_reply() const { return last_error_reply_; }
+  // While set, every command is preceded by ASKING (the cluster store's retry after an ASK redirect).
+  void set_asking(bool asking) { asking_ = asking; }
+
   // After a transport failure or timeout the connection's state is unknown: it must be discarded.
   bool broken() const { return broken_; }
   // True if the server closed this idle connection (or sent something unasked): checked with a
@@ -71,6 +77,8 @@ class Connection {
   ContextPtr context_;
   Endpoint endpoint_;
   bool broken_ = false;
+  bool asking_ = false;
+  std::string last_error_reply_;
 };
 
 // Reply helpers (a nil or missing element reads as empty).

@@ -27,7 +27,8 @@ tl::unexpected<Error> bad_url(std::string_view url, std::string_view why) {
   }
   return fail(ErrorCode::kInvalidArgument, "--store " + shown + ": " + std::string(why) +
                                                "; expected redis://[user:password@]host[:port][/db] or "
-                                               "redis+unix://[user:password@]/path/redis.sock[?db=N]");
+                                               "redis+unix://[user:password@]/path/redis.sock[?db=N] or "
+                                               "redis+cluster://[user:password@]host:port[,host:port...]");
 }
 
 // Splits "user:password@rest" off `rest`; user and password are percent-decoded.
@@ -58,6 +59,7 @@ Result<RedisOptions> parse_redis_url(std::string_view url) {
   RedisOptions options;
   constexpr std::string_view kTcp = "redis://";
   constexpr std::string_view kUnix = "redis+unix://";
+  constexpr std::string_view kCluster = "redis+cluster://";
   if (url.rfind("rediss://", 0) == 0) {
     return bad_url(url, "TLS (rediss://) is not supported by this build (hiredis 0.14 has no TLS)");
   }
@@ -85,6 +87,40 @@ Result<RedisOptions> parse_redis_url(std::string_view url) {
         return bad_url(url, "unknown parameter \"" + std::string(pair) + "\" (only db=N is understood)");
       }
     }
+    return options;
+  }
+  if (url.rfind(kCluster, 0) == 0) {
+    std::string_view rest = url.substr(kCluster.size());
+    if (rest.find('?') != std::string_view::npos) return bad_url(url, "query parameters are not understood");
+    if (auto ok = take_userinfo(url, rest, options); !ok) return tl::unexpected(ok.error());
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    if (rest.find('/') != std::string_view::npos) return bad_url(url, "a cluster has only database 0");
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view node = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      std::string_view host = node;
+      std::string_view port = "6379";
+      if (!node.empty() && node.front() == '[') {
+        auto close = node.find(']');
+        if (close == std::string_view::npos) return bad_url(url, "unclosed [ in an IPv6 host");
+        host = node.substr(1, close - 1);
+        if (close + 1 < node.size()) {
+          if (node[close + 1] != ':') return bad_url(url, "expected :port after ]");
+          port = node.substr(close + 2);
+        }
+      } else if (auto colon = node.rfind(':'); colon != std::string_view::npos) {
+        host = node.substr(0, colon);
+        port = node.substr(colon + 1);
+      }
+      auto p = parse_int(port, 1, 65535);
+      if (host.empty()) return bad_url(url, "a seed node's host is missing");
+      if (!p) return bad_url(url, "a seed node's port must be 1..65535");
+      options.cluster_seeds.emplace_back(std::string(host), *p);
+    }
+    if (options.cluster_seeds.empty()) return bad_url(url, "name at least one seed node host:port");
+    options.host = options.cluster_seeds.front().first;
+    options.port = options.cluster_seeds.front().second;
     return options;
   }
   if (url.rfind(kTcp, 0) != 0) return bad_url(url, "not a redis URL");
@@ -131,6 +167,14 @@ Result<RedisOptions> parse_redis_url(std::string_view url) {
 
 std::string describe_redis(const RedisOptions& options) {
   std::string user = options.user.empty() ? "" : options.user + "@";
+  if (!options.cluster_seeds.empty()) {
+    std::string seeds;
+    for (const auto& [host, port] : options.cluster_seeds) {
+      if (!seeds.empty()) seeds += ",";
+      seeds += (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    }
+    return "redis+cluster://" + user + seeds;
+  }
   if (!options.unix_path.empty()) {
     return "redis+unix://" + user + options.unix_path + "?db=" + std::to_string(options.db);
   }

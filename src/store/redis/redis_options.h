@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 
@@ -18,6 +20,12 @@ struct RedisOptions {
   std::string user;       // ACL user for AUTH; default empty: the default user
   std::string password;   // default empty: no AUTH
   int db = 0;             // SELECTed on every connection; default 0
+  // Redis Cluster: the seed nodes (host, port) the slot map is first asked from. Empty (the default):
+  // a single server at host:port or unix_path. With seeds, host and port name the node being connected.
+  std::vector<std::pair<std::string, int>> cluster_seeds;
+  // A write is acknowledged only once this many replicas have it (WAIT after the write, on the same
+  // connection, within the command timeout). Default -1: 1 on a cluster, 0 on a single server.
+  int min_replicas = -1;
 
   std::chrono::milliseconds connect_timeout{2000};  // per connection attempt; default 2 s
   std::chrono::milliseconds command_timeout{2000};  // per reply, and per query overall; default 2 s
@@ -48,11 +56,13 @@ struct RedisOptions {
 // Parses
 //   redis://[user:password@]host[:port][/db]        (host may be [IPv6]; port 6379, db 0 by default)
 //   redis+unix://[user:password@]/path/redis.sock[?db=N]
+//   redis+cluster://[user:password@]host:port[,host:port...]   (seed nodes of a Redis Cluster; db 0)
 // User and password are percent-decoded; "redis://:secret@host" authenticates the default user.
 // Timeouts and the other options keep their defaults. Errors are kInvalidArgument.
 Result<RedisOptions> parse_redis_url(std::string_view url);
 
-// "redis://alice@10.0.0.5:6379/2", "redis+unix:///run/redis.sock?db=1": the address without the password.
+// "redis://alice@10.0.0.5:6379/2", "redis+unix:///run/redis.sock?db=1",
+// "redis+cluster://alice@10.0.0.5:7000,10.0.0.6:7000": the address without the password.
 std::string describe_redis(const RedisOptions& options);
 
 }  // namespace memtrace

@@ -36,7 +36,8 @@ std::string store_prelude();
 // for scripts that store a memory as part of a larger step (completing a task). Needs store_prelude().
 std::string remember_function();
 
-// One instance per store. What each script does is written above its source in redis_scripts.cpp.
+// One instance per store. What each script does is written above it in redis_scripts.cpp; its text
+// is lua/<name>.lua.
 struct Scripts {
   Scripts();
   Script remember;        // insert_memory: hash + every index + participants + window + PUBLISH

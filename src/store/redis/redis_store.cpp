@@ -13,10 +13,11 @@
 #include <spdlog/spdlog.h>
 
 #include "store/redis/redis_claims.h"
+#include "store/redis/redis_cluster.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/redis_export.h"
 #include "store/redis/redis_keys.h"
-#include "store/redis/redis_pool.h"
+#include "store/redis/redis_router.h"
 #include "store/redis/redis_scripts.h"
 #include "store/redis/redis_watcher.h"
 
@@ -171,25 +172,23 @@ Result<Slice> read_slice(const redisReply* reply) {
 class RedisStore final : public Store {
  public:
   explicit RedisStore(RedisOptions options)
-      : options_(std::move(options)),
-        endpoint_{describe_redis(options_), options_.command_timeout},
-        pool_(options_, endpoint_) {}
+      : options_(std::move(options)), endpoint_{describe_redis(options_), options_.command_timeout} {
+    if (options_.cluster_seeds.empty()) {
+      router_ = std::make_unique<redis::SingleNodeRouter>(options_, endpoint_);
+    } else {
+      router_ = std::make_unique<redis::ClusterRouter>(options_);
+    }
+  }
 
   std::string describe() const override { return endpoint_.description; }
 
-  Result<void> ping() override {
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    auto reply = (*lease)->command({"PING"});
-    if (!reply) return tl::unexpected(reply.error());
-    return {};
-  }
+  Result<void> ping() override { return router_->ping(); }
 
   Result<Agent> upsert_agent(const Agent& agent) override {
     if (auto ok = check_name("namespace", agent.ns); !ok) return tl::unexpected(ok.error());
     if (auto ok = check_name("agent id", agent.id); !ok) return tl::unexpected(ok.error());
     auto reply = run(scripts_.upsert_agent, agent.ns,
-                     {agent.id, agent.description, std::to_string(agent.created_at)}, true);
+                     {agent.id, agent.description, std::to_string(agent.created_at)}, Access::kFirstWrite);
     if (!reply) return tl::unexpected(reply.error());
     return parse_agent(agent.ns, reply->get());
   }
@@ -222,7 +221,7 @@ class RedisStore final : public Store {
   }
 
   Result<bool> close_session(const std::string& ns, const std::string& id, UnixMillis at) override {
-    auto reply = run(scripts_.close_session, ns, {id, std::to_string(at)});
+    auto reply = run(scripts_.close_session, ns, {id, std::to_string(at)}, Access::kWrite);
     if (!reply) return tl::unexpected(reply.error());
     return reply_integer(reply->get()) != 0;
   }
@@ -235,49 +234,53 @@ class RedisStore final : public Store {
     for (const auto& [key, value] : query.metadata_contains) all.push_back(redis::metadata_index(key, value));
     if (query.agent_id) all.push_back(redis::agent_sessions_index(*query.agent_id));
 
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    const auto deadline = std::chrono::steady_clock::now() + options_.command_timeout;
-    std::string cursor = query.before_id.value_or("");
-    for (;;) {
-      std::vector<std::string> args = {std::to_string(query.now),
-                                       cursor,
-                                       std::to_string(query.limit - found.size()),
-                                       std::to_string(std::max<std::size_t>(options_.scan_batch, 1)),
-                                       query.status ? to_string(*query.status) : "",
-                                       std::to_string(all.size())};
-      args.insert(args.end(), all.begin(), all.end());
-      auto reply = scripts_.find_sessions.run(**lease, redis::namespace_prefix(query.ns), args);
-      if (!reply) return tl::unexpected(reply.error());
-      auto slice = read_slice(reply->get());
-      if (!slice) return tl::unexpected(slice.error());
-      const redisReply* rows = reply->get();
-      for (std::size_t i = 3; i < rows->elements; ++i) {
-        const redisReply* row = rows->element[i];
-        if (row->type != REDIS_REPLY_ARRAY || row->elements != 4) continue;
-        SessionSummary summary;
-        summary.session = parse_session(query.ns, row->element[0]);
-        for (std::size_t a = 0; a < row->element[1]->elements; ++a) {
-          summary.agents.emplace_back(reply_string(row->element[1]->element[a]));
+    const std::string prefix = redis::namespace_prefix(query.ns);
+    auto walked = router_->run(prefix, [&](redis::Connection& connection) -> Result<void> {
+      found.clear();  // a redirected walk starts again
+      const auto deadline = std::chrono::steady_clock::now() + options_.command_timeout;
+      std::string cursor = query.before_id.value_or("");
+      for (;;) {
+        std::vector<std::string> args = {std::to_string(query.now),
+                                         cursor,
+                                         std::to_string(query.limit - found.size()),
+                                         std::to_string(std::max<std::size_t>(options_.scan_batch, 1)),
+                                         query.status ? to_string(*query.status) : "",
+                                         std::to_string(all.size())};
+        args.insert(args.end(), all.begin(), all.end());
+        auto reply = scripts_.find_sessions.run(connection, prefix, args);
+        if (!reply) return tl::unexpected(reply.error());
+        auto slice = read_slice(reply->get());
+        if (!slice) return tl::unexpected(slice.error());
+        const redisReply* rows = reply->get();
+        for (std::size_t i = 3; i < rows->elements; ++i) {
+          const redisReply* row = rows->element[i];
+          if (row->type != REDIS_REPLY_ARRAY || row->elements != 4) continue;
+          SessionSummary summary;
+          summary.session = parse_session(query.ns, row->element[0]);
+          for (std::size_t a = 0; a < row->element[1]->elements; ++a) {
+            summary.agents.emplace_back(reply_string(row->element[1]->element[a]));
+          }
+          std::sort(summary.agents.begin(), summary.agents.end());
+          summary.memory_count = std::max<long long>(reply_integer(row->element[2]), 0);
+          auto last_activity = reply_string(row->element[3]);
+          summary.last_activity =
+              last_activity.empty() ? summary.session.updated_at : parse_number<UnixMillis>(last_activity);
+          found.push_back(std::move(summary));
         }
-        std::sort(summary.agents.begin(), summary.agents.end());
-        summary.memory_count = std::max<long long>(reply_integer(row->element[2]), 0);
-        auto last_activity = reply_string(row->element[3]);
-        summary.last_activity =
-            last_activity.empty() ? summary.session.updated_at : parse_number<UnixMillis>(last_activity);
-        found.push_back(std::move(summary));
+        if (!slice->more || found.size() >= query.limit) break;
+        if (std::chrono::steady_clock::now() > deadline) return slow_query_error(found.size());
+        cursor = slice->last;
       }
-      if (!slice->more || found.size() >= query.limit) break;
-      if (std::chrono::steady_clock::now() > deadline) return slow_query_error(found.size());
-      cursor = slice->last;
-    }
+      return {};
+    });
+    if (!walked) return tl::unexpected(walked.error());
     return found;
   }
 
   Result<void> insert_memory(const Memory& memory) override {
     auto args = remember_args(memory);
     if (!args) return tl::unexpected(args.error());
-    auto reply = run(scripts_.remember, memory.ns, *args, true);
+    auto reply = run(scripts_.remember, memory.ns, *args, Access::kFirstWrite);
     if (!reply) return tl::unexpected(reply.error());
     if (auto evicted = reply_integer(reply->get()); evicted > 0) {
       spdlog::debug("session {}: the window of {} memories evicted {}", memory.session_id,
@@ -320,7 +323,7 @@ class RedisStore final : public Store {
 
   Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
                                            UnixMillis now) override {
-    auto reply = run(scripts_.get_memory, ns, {id});
+    auto reply = run(scripts_.get_memory, ns, {id}, Access::kRead);
     if (!reply) return tl::unexpected(reply.error());
     if (is_empty_array(reply->get())) return std::optional<Memory>();
     Memory memory = parse_memory(ns, reply->get());
@@ -350,63 +353,65 @@ class RedisStore final : public Store {
     const bool short_needle = !needle.empty() && needle.size() < 3;
     const std::size_t batch = std::max<std::size_t>(options_.scan_batch, 1);
 
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    const auto deadline = std::chrono::steady_clock::now() + options_.command_timeout;
-    std::string cursor = query.before_id.value_or("");
-    std::size_t examined = 0;
-    for (;;) {
-      std::size_t budget = batch;
-      if (short_needle) budget = std::min(budget, options_.short_needle_scan_limit - examined);
-      if (budget == 0) break;
-      std::vector<std::string> args = {std::to_string(query.now),
-                                       cursor,
-                                       std::to_string(query.limit - found.size()),
-                                       std::to_string(budget),
-                                       query.since ? std::to_string(*query.since) : "",
-                                       query.until ? std::to_string(*query.until) : "",
-                                       query.min_importance ? format_double(*query.min_importance) : "",
-                                       needle,
-                                       std::to_string(options_.candidate_list_max),
-                                       std::to_string(all.size())};
-      args.insert(args.end(), all.begin(), all.end());
-      args.push_back(std::to_string(types.size()));
-      args.insert(args.end(), types.begin(), types.end());
-      args.push_back(std::to_string(trigrams.size()));
-      args.insert(args.end(), trigrams.begin(), trigrams.end());
-      auto reply = scripts_.query_memories.run(**lease, redis::namespace_prefix(query.ns), args);
-      if (!reply) return tl::unexpected(reply.error());
-      auto slice = read_slice(reply->get());
-      if (!slice) return tl::unexpected(slice.error());
-      const redisReply* rows = reply->get();
-      for (std::size_t i = 3; i < rows->elements; ++i)
-        found.push_back(parse_memory(query.ns, rows->element[i]));
-      examined += slice->examined;
-      if (!slice->more || found.size() >= query.limit) break;
-      if (std::chrono::steady_clock::now() > deadline) return slow_query_error(examined);
-      cursor = slice->last;
-    }
+    const std::string prefix = redis::namespace_prefix(query.ns);
+    auto walked = router_->run(prefix, [&](redis::Connection& connection) -> Result<void> {
+      found.clear();  // a redirected walk starts again
+      const auto deadline = std::chrono::steady_clock::now() + options_.command_timeout;
+      std::string cursor = query.before_id.value_or("");
+      std::size_t examined = 0;
+      for (;;) {
+        std::size_t budget = batch;
+        if (short_needle) budget = std::min(budget, options_.short_needle_scan_limit - examined);
+        if (budget == 0) break;
+        std::vector<std::string> args = {std::to_string(query.now),
+                                         cursor,
+                                         std::to_string(query.limit - found.size()),
+                                         std::to_string(budget),
+                                         query.since ? std::to_string(*query.since) : "",
+                                         query.until ? std::to_string(*query.until) : "",
+                                         query.min_importance ? format_double(*query.min_importance) : "",
+                                         needle,
+                                         std::to_string(options_.candidate_list_max),
+                                         std::to_string(all.size())};
+        args.insert(args.end(), all.begin(), all.end());
+        args.push_back(std::to_string(types.size()));
+        args.insert(args.end(), types.begin(), types.end());
+        args.push_back(std::to_string(trigrams.size()));
+        args.insert(args.end(), trigrams.begin(), trigrams.end());
+        auto reply = scripts_.query_memories.run(connection, prefix, args);
+        if (!reply) return tl::unexpected(reply.error());
+        auto slice = read_slice(reply->get());
+        if (!slice) return tl::unexpected(slice.error());
+        const redisReply* rows = reply->get();
+        for (std::size_t i = 3; i < rows->elements; ++i)
+          found.push_back(parse_memory(query.ns, rows->element[i]));
+        examined += slice->examined;
+        if (!slice->more || found.size() >= query.limit) break;
+        if (std::chrono::steady_clock::now() > deadline) return slow_query_error(examined);
+        cursor = slice->last;
+      }
+      return {};
+    });
+    if (!walked) return tl::unexpected(walked.error());
     return found;
   }
 
   Result<bool> delete_memory(const std::string& ns, const std::string& id) override {
-    auto reply = run(scripts_.forget, ns, {id});
+    auto reply = run(scripts_.forget, ns, {id}, Access::kWrite);
     if (!reply) return tl::unexpected(reply.error());
     return reply_integer(reply->get()) != 0;
   }
 
   Result<std::size_t> purge_expired(UnixMillis now) override {
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    auto namespaces = (*lease)->command({"SMEMBERS", redis::kNamespacesKey});
+    auto namespaces = command(redis::kNamespacesKey, {"SMEMBERS", redis::kNamespacesKey});
     if (!namespaces) return tl::unexpected(namespaces.error());
     std::size_t purged = 0;
     const std::string now_text = std::to_string(now);
     const std::string batch = std::to_string(kPurgeBatch);
     for (std::size_t i = 0; i < (*namespaces)->elements; ++i) {
-      const std::string prefix = redis::namespace_prefix(reply_string((*namespaces)->element[i]));
+      const std::string ns(reply_string((*namespaces)->element[i]));
       for (;;) {
-        auto reply = scripts_.purge_expired.run(**lease, prefix, {now_text, batch});
+        auto reply = run(scripts_.purge_expired, ns, {now_text, batch}, Access::kWrite);
         if (!reply) return tl::unexpected(reply.error());
         auto removed = static_cast<std::size_t>(reply_integer(reply->get()));
         purged += removed;
@@ -421,20 +426,21 @@ class RedisStore final : public Store {
     if (auto ok = check_name("API key hash", key.hash); !ok) return tl::unexpected(ok.error());
     auto reply = run_api_keys(scripts_.put_api_key,
                               {key.id, key.ns, key.hash, key.label, std::to_string(key.created_at),
-                               key.revoked_at ? std::to_string(*key.revoked_at) : ""});
+                               key.revoked_at ? std::to_string(*key.revoked_at) : ""},
+                              Access::kWrite);
     if (!reply) return tl::unexpected(reply.error());
     return {};
   }
 
   Result<std::optional<ApiKey>> find_api_key_by_hash(const std::string& hash) override {
-    auto reply = run_api_keys(scripts_.find_api_key, {hash});
+    auto reply = run_api_keys(scripts_.find_api_key, {hash}, Access::kRead);
     if (!reply) return tl::unexpected(reply.error());
     if (is_empty_array(reply->get())) return std::optional<ApiKey>();
     return std::optional<ApiKey>(parse_api_key(reply->get()));
   }
 
   Result<std::vector<ApiKey>> list_api_keys(const std::optional<std::string>& ns) override {
-    auto reply = run_api_keys(scripts_.list_api_keys, {ns.value_or("")});
+    auto reply = run_api_keys(scripts_.list_api_keys, {ns.value_or("")}, Access::kRead);
     if (!reply) return tl::unexpected(reply.error());
     std::vector<ApiKey> keys;
     for (std::size_t i = 0; i < (*reply)->elements; ++i) keys.push_back(parse_api_key((*reply)->element[i]));
@@ -442,7 +448,7 @@ class RedisStore final : public Store {
   }
 
   Result<bool> revoke_api_key(const std::string& id, UnixMillis at) override {
-    auto reply = run_api_keys(scripts_.revoke_api_key, {id, std::to_string(at)});
+    auto reply = run_api_keys(scripts_.revoke_api_key, {id, std::to_string(at)}, Access::kWrite);
     if (!reply) return tl::unexpected(reply.error());
     return reply_integer(reply->get()) != 0;
   }
@@ -457,26 +463,23 @@ class RedisStore final : public Store {
 
   // Whole-store enumerations (export, stats): redis_export.cpp.
   Result<std::vector<std::string>> list_namespaces() override {
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return redis::list_namespaces(**lease);
+    return on_node(redis::kNamespacesKey, Access::kRead,
+                   [&](redis::Connection& connection) { return redis::list_namespaces(connection); });
   }
   Result<std::vector<Agent>> list_agents(const std::string& ns) override {
     if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return redis::list_agents(**lease, ns);
+    return on_node(redis::namespace_prefix(ns), Access::kRead,
+                   [&](redis::Connection& connection) { return redis::list_agents(connection, ns); });
   }
   Result<std::vector<TaskClaim>> list_task_claims(const std::string& ns, UnixMillis now) override {
     if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return redis::list_task_claims(**lease, claim_scripts_, ns, now);
+    return on_node(redis::namespace_prefix(ns), Access::kRead, [&](redis::Connection& connection) {
+      return redis::list_task_claims(connection, claim_scripts_, ns, now);
+    });
   }
   Result<std::uint64_t> storage_bytes() override {
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return redis::used_memory(**lease);
+    return on_node(redis::kNamespacesKey, Access::kRead,
+                   [&](redis::Connection& connection) { return redis::used_memory(connection); });
   }
 
   // Task claims: redis_claims.cpp.
@@ -484,19 +487,22 @@ class RedisStore final : public Store {
                                   const std::string& holder_agent, const std::string& holder_session,
                                   UnixMillis lease_until, UnixMillis now,
                                   std::optional<std::int64_t> token) override {
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return redis::claim_task(**lease, claim_scripts_, ns, task_id, holder_agent, holder_session, lease_until,
-                             now, token);
+    if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
+    // A claim may be the first thing a namespace holds: export walks the registry.
+    if (auto ok = register_namespace(ns); !ok) return tl::unexpected(ok.error());
+    return on_node(redis::namespace_prefix(ns), Access::kWrite, [&](redis::Connection& connection) {
+      return redis::claim_task(connection, claim_scripts_, ns, task_id, holder_agent, holder_session,
+                               lease_until, now, token);
+    });
   }
 
   Result<bool> release_task(const std::string& ns, const std::string& task_id,
                             const std::string& holder_agent, const std::string& holder_session,
                             UnixMillis now, std::optional<std::int64_t> token) override {
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return redis::release_task(**lease, claim_scripts_, ns, task_id, holder_agent, holder_session, now,
-                               token);
+    return on_node(redis::namespace_prefix(ns), Access::kWrite, [&](redis::Connection& connection) {
+      return redis::release_task(connection, claim_scripts_, ns, task_id, holder_agent, holder_session, now,
+                                 token);
+    });
   }
 
   Result<CompleteOutcome> complete_task(const std::string& ns, const std::string& task_id,
@@ -504,29 +510,29 @@ class RedisStore final : public Store {
                                         UnixMillis now) override {
     auto args = remember_args(result);
     if (!args) return tl::unexpected(args.error());
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return redis::complete_task(**lease, claim_scripts_, ns, task_id, token, std::move(*args), now);
+    return on_node(redis::namespace_prefix(ns), Access::kWrite, [&](redis::Connection& connection) {
+      return redis::complete_task(connection, claim_scripts_, ns, task_id, token, *args, now);
+    });
   }
 
   Result<bool> reopen_task(const std::string& ns, const std::string& task_id, const std::string& agent,
                            const std::string& session, UnixMillis now) override {
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return redis::reopen_task(**lease, claim_scripts_, ns, task_id, agent, session, now);
+    return on_node(redis::namespace_prefix(ns), Access::kWrite, [&](redis::Connection& connection) {
+      return redis::reopen_task(connection, claim_scripts_, ns, task_id, agent, session, now);
+    });
   }
 
   Result<TaskRecord> get_task(const std::string& ns, const std::string& task_id, UnixMillis now) override {
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return redis::get_task(**lease, claim_scripts_, ns, task_id, now);
+    return on_node(redis::namespace_prefix(ns), Access::kRead, [&](redis::Connection& connection) {
+      return redis::get_task(connection, claim_scripts_, ns, task_id, now);
+    });
   }
 
   Result<std::optional<TaskClaim>> get_task_claim(const std::string& ns, const std::string& task_id,
                                                   UnixMillis now) override {
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return redis::get_task_claim(**lease, claim_scripts_, ns, task_id, now);
+    return on_node(redis::namespace_prefix(ns), Access::kRead, [&](redis::Connection& connection) {
+      return redis::get_task_claim(connection, claim_scripts_, ns, task_id, now);
+    });
   }
 
  private:
@@ -547,7 +553,7 @@ class RedisStore final : public Store {
       args.push_back(value);
       args.push_back(redis::metadata_index(key, value));
     }
-    auto reply = run(scripts_.create_session, session.ns, args, true);
+    auto reply = run(scripts_.create_session, session.ns, args, Access::kFirstWrite);
     if (!reply) return tl::unexpected(reply.error());
     const redisReply* r = reply->get();
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
@@ -556,38 +562,83 @@ class RedisStore final : public Store {
     return SessionOpening{std::string(reply_string(r->element[0])), reply_integer(r->element[1]) == 1};
   }
 
-  // Runs a script in the namespace; `registers` first records the namespace in the registry that
-  // purge_expired walks (once per namespace and process).
+  // kRead: a lookup. kWrite: acknowledged once --redis-min-replicas replicas have it (Router::write).
+  // kFirstWrite: a write that may be a namespace's first; it first records the namespace in the
+  // registry that purge_expired walks (once per namespace and process).
+  enum class Access { kRead, kWrite, kFirstWrite };
+
+  // Runs a script in the namespace, on the node that holds it.
   Result<ReplyPtr> run(redis::Script& script, const std::string& ns, const std::vector<std::string>& args,
-                       bool registers = false) {
+                       Access access) {
     if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    if (registers) {
-      if (auto ok = register_namespace(**lease, ns); !ok) return tl::unexpected(ok.error());
+    if (access == Access::kFirstWrite) {
+      if (auto ok = register_namespace(ns); !ok) return tl::unexpected(ok.error());
     }
-    return script.run(**lease, redis::namespace_prefix(ns), args);
+    return run_script(script, redis::namespace_prefix(ns), args, access);
   }
 
-  Result<ReplyPtr> run_api_keys(redis::Script& script, const std::vector<std::string>& args) {
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return script.run(**lease, std::string(redis::kApiKeysPrefix), args);
+  Result<ReplyPtr> run_api_keys(redis::Script& script, const std::vector<std::string>& args, Access access) {
+    return run_script(script, std::string(redis::kApiKeysPrefix), args, access);
+  }
+
+  Result<ReplyPtr> run_script(redis::Script& script, const std::string& prefix,
+                              const std::vector<std::string>& args, Access access) {
+    Result<ReplyPtr> reply = ReplyPtr();
+    auto work = [&](redis::Connection& connection) -> Result<void> {
+      reply = script.run(connection, prefix, args);
+      if (!reply) return tl::unexpected(reply.error());
+      return {};
+    };
+    auto done = access == Access::kRead ? router_->run(prefix, work) : router_->write(prefix, work);
+    if (!done) return tl::unexpected(done.error());
+    return reply;
+  }
+
+  // Runs `work` (a function of a Connection returning a Result) on the node that holds `key`, as
+  // run_script does, and returns what it returned.
+  template <class Work>
+  auto on_node(std::string_view key, Access access, Work&& work)
+      -> decltype(work(std::declval<redis::Connection&>())) {
+    using Out = decltype(work(std::declval<redis::Connection&>()));
+    std::optional<Out> out;
+    auto step = [&](redis::Connection& connection) -> Result<void> {
+      out.emplace(work(connection));
+      if (!*out) return tl::unexpected(out->error());
+      return {};
+    };
+    auto done = access == Access::kRead ? router_->run(key, step) : router_->write(key, step);
+    if (!done) return tl::unexpected(done.error());
+    return std::move(*out);
+  }
+
+  // One command on the node that holds `key`.
+  Result<ReplyPtr> command(std::string_view key, const std::vector<std::string_view>& args,
+                           Access access = Access::kRead) {
+    Result<ReplyPtr> reply = ReplyPtr();
+    auto work = [&](redis::Connection& connection) -> Result<void> {
+      reply = connection.command(args);
+      if (!reply) return tl::unexpected(reply.error());
+      return {};
+    };
+    auto done = access == Access::kRead ? router_->run(key, work) : router_->write(key, work);
+    if (!done) return tl::unexpected(done.error());
+    return reply;
   }
 
   Result<ReplyPtr> hgetall(const std::string& ns, const std::string& suffix) {
     if (auto ok = check_name("namespace", ns); !ok) return tl::unexpected(ok.error());
-    auto lease = pool_.lease();
-    if (!lease) return tl::unexpected(lease.error());
-    return (*lease)->command({"HGETALL", redis::namespace_prefix(ns) + suffix});
+    const std::string key = redis::namespace_prefix(ns) + suffix;
+    return command(key, {"HGETALL", key});
   }
 
-  Result<void> register_namespace(redis::Connection& connection, const std::string& ns) {
+  Result<void> register_namespace(const std::string& ns) {
     {
       std::lock_guard lock(namespaces_mutex_);
       if (namespaces_.count(ns)) return {};
     }
-    auto reply = connection.command({"SADD", redis::kNamespacesKey, ns});
+    // Not waited for by replicas: an idempotent hint for purge_expired, not a caller's data; a
+    // registration lost in a failover is made again by the next process writing there.
+    auto reply = command(redis::kNamespacesKey, {"SADD", redis::kNamespacesKey, ns});
     if (!reply) return tl::unexpected(reply.error());
     std::lock_guard lock(namespaces_mutex_);
     namespaces_.insert(ns);
@@ -604,7 +655,7 @@ class RedisStore final : public Store {
 
   const RedisOptions options_;
   const redis::Endpoint endpoint_;
-  redis::Pool pool_;
+  std::unique_ptr<redis::Router> router_;  // the one server, or the cluster's masters
   redis::Scripts scripts_;
   redis::ClaimScripts claim_scripts_;
   std::mutex namespaces_mutex_;

@@ -47,8 +47,16 @@ void Watcher::wait_for(std::chrono::milliseconds delay) {
 void Watcher::run() {
   auto backoff = options_.reconnect_backoff_min;
   bool warned = false;
+  std::size_t attempt = 0;
   while (!stopping_) {
-    auto connection = Connection::open(options_, endpoint_);
+    // On a cluster, PUBLISH reaches every node: subscribe on any, the next seed after a failure.
+    RedisOptions target = options_;
+    if (!options_.cluster_seeds.empty()) {
+      const auto& [host, port] = options_.cluster_seeds[attempt++ % options_.cluster_seeds.size()];
+      target.host = host;
+      target.port = port;
+    }
+    auto connection = Connection::open(target, endpoint_);
     Result<ReplyPtr> subscribed = connection ? (*connection)->command({"PSUBSCRIBE", kEventsPattern})
                                              : Result<ReplyPtr>(tl::unexpected(connection.error()));
     if (!subscribed) {

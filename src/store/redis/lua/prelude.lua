@@ -1,0 +1,100 @@
+
+local P = KEYS[1]
+
+-- Ids must compare bytewise, like lex ranges do. Lua's < on strings uses strcoll, i.e. the server's
+-- LC_COLLATE: bytewise under C, POSIX and C.UTF-8 (code point order), but not under a language locale
+-- (there 'a' < 'B'). The probe picks the fast native < when it agrees with bytes, else a byte loop.
+local less
+if 'B' < 'a' and 'Z' < '_' and '_' < 'a' and '9' < 'A' and not ('a' < 'B') then
+  less = function(a, b) return a < b end
+else
+  less = function(a, b)
+    if a == b then return false end
+    for i = 1, math.min(#a, #b) do
+      local x, y = string.byte(a, i), string.byte(b, i)
+      if x ~= y then return x < y end
+    end
+    return #a < #b
+  end
+end
+
+-- "<length>:<bytes>" repeated -> list (the C++ side encodes tags this way).
+local function decode_list(s)
+  local out, pos = {}, 1
+  while pos <= #s do
+    local colon = string.find(s, ':', pos, true)
+    if not colon then break end
+    local n = tonumber(string.sub(s, pos, colon - 1))
+    out[#out + 1] = string.sub(s, colon + 1, colon + n)
+    pos = colon + n + 1
+  end
+  return out
+end
+
+-- Removes a memory and every index entry naming it, guided by its mx record (which has no TTL, so
+-- this works after Redis expired the memory hash itself). Returns the session id, or nil if there
+-- was no index record.
+local function unindex(id)
+  local x = redis.call('HMGET', P .. 'mx:' .. id, 's', 'a', 't', 'g', '3')
+  local sid = x[1]
+  if not sid then
+    redis.call('DEL', P .. 'm:' .. id)
+    return nil
+  end
+  redis.call('ZREM', P .. 'mi:all', id)
+  redis.call('ZREM', P .. 'mi:time', id)
+  redis.call('ZREM', P .. 'mi:imp', id)
+  redis.call('ZREM', P .. 'mi:exp', id)
+  redis.call('ZREM', P .. 'mi:s:' .. sid, id)
+  redis.call('ZREM', P .. 'mi:se:' .. sid, id)
+  redis.call('ZREM', P .. 'mi:sw:' .. sid, id)
+  redis.call('ZREM', P .. 'mi:a:' .. x[2], id)
+  redis.call('ZREM', P .. 'mi:t:' .. x[3], id)
+  for _, tag in ipairs(decode_list(x[4])) do redis.call('ZREM', P .. 'mi:g:' .. tag, id) end
+  local tri = x[5]
+  for i = 1, #tri, 3 do redis.call('SREM', P .. 'mi:3:' .. string.sub(tri, i, i + 2), id) end
+  redis.call('DEL', P .. 'm:' .. id, P .. 'mx:' .. id)
+  return sid
+end
+
+-- Ids of the lex-ordered zsets `keys` below the bound `hi`, newest first; several zsets are merged
+-- into one descending stream. Fetches `batch` ids per zset at a time.
+local function lex_stream(keys, hi, batch)
+  local bufs, pos, cursor, done = {}, {}, {}, {}
+  for i = 1, #keys do bufs[i] = {}; pos[i] = 1; cursor[i] = hi; done[i] = false end
+  local function head(i)
+    if pos[i] > #bufs[i] then
+      if done[i] then return nil end
+      bufs[i] = redis.call('ZREVRANGEBYLEX', keys[i], cursor[i], '-', 'LIMIT', 0, batch)
+      pos[i] = 1
+      if #bufs[i] < batch then done[i] = true end
+      if #bufs[i] == 0 then return nil end
+      cursor[i] = '(' .. bufs[i][#bufs[i]]
+    end
+    return bufs[i][pos[i]]
+  end
+  return function()
+    local best, best_id = nil, nil
+    for i = 1, #keys do
+      local id = head(i)
+      if id and (best_id == nil or less(best_id, id)) then best, best_id = i, id end
+    end
+    if not best then return nil end
+    for i = 1, #keys do
+      if i ~= best and head(i) == best_id then pos[i] = pos[i] + 1 end
+    end
+    pos[best] = pos[best] + 1
+    return best_id
+  end
+end
+
+-- `ids` below `before`, newest first, as a stream.
+local function sorted_stream(ids, before)
+  local kept = {}
+  for _, id in ipairs(ids) do
+    if before == '' or less(id, before) then kept[#kept + 1] = id end
+  end
+  table.sort(kept, function(a, b) return less(b, a) end)
+  local i = 0
+  return function() i = i + 1; return kept[i] end
+end

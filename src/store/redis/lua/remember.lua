@@ -1,0 +1,69 @@
+
+local id, sid, agent, typ = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local imp, ca, ea, tri = ARGV[7], ARGV[8], ARGV[9], ARGV[13]
+local status = redis.call('HGET', P .. 's:' .. sid, 'st')
+if not status then
+  return redis.error_reply('MT_NOT_FOUND there is no session ' .. sid .. ' to write into')
+end
+if status == 'closed' then
+  return redis.error_reply('MT_INVALID session ' .. sid .. ' is closed and takes no new memories')
+end
+if redis.call('EXISTS', P .. 'mx:' .. id) == 1 or redis.call('EXISTS', P .. 'm:' .. id) == 1 then
+  return redis.error_reply('MT_CONFLICT a memory with id ' .. id .. ' exists already')
+end
+local m = P .. 'm:' .. id
+local fields = {'id', id, 's', sid, 'a', agent, 't', typ, 'c', ARGV[5], 'g', ARGV[6], 'i', imp, 'ca', ca,
+                'md', ARGV[10]}
+if ea ~= '' then fields[#fields + 1] = 'ea'; fields[#fields + 1] = ea end
+if ARGV[11] == '1' then fields[#fields + 1] = 'r'; fields[#fields + 1] = ARGV[12] end
+redis.call('HSET', m, unpack(fields))
+redis.call('HSET', P .. 'mx:' .. id, 's', sid, 'a', agent, 't', typ, 'g', ARGV[6], '3', tri)
+if ea ~= '' then
+  -- Expiry is judged by the caller's clock (query.now). PEXPIREAT only frees memory: a deadline
+  -- already past by the server's clock (a test's fake clock, clock skew) must not delete the memory
+  -- before the caller's clock says so; queries and purge_expired handle those.
+  local t = redis.call('TIME')
+  local server_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if tonumber(ea) > server_ms then redis.call('PEXPIREAT', m, ea) end
+  redis.call('ZADD', P .. 'mi:exp', ea, id)
+  redis.call('ZADD', P .. 'mi:se:' .. sid, ea, id)
+end
+redis.call('ZADD', P .. 'mi:all', 0, id)
+redis.call('ZADD', P .. 'mi:time', ca, id)
+redis.call('ZADD', P .. 'mi:imp', imp, id)
+redis.call('ZADD', P .. 'mi:s:' .. sid, 0, id)
+redis.call('ZADD', P .. 'mi:sw:' .. sid, imp, id)
+redis.call('ZADD', P .. 'mi:a:' .. agent, 0, id)
+redis.call('ZADD', P .. 'mi:t:' .. typ, 0, id)
+for _, tag in ipairs(decode_list(ARGV[6])) do redis.call('ZADD', P .. 'mi:g:' .. tag, 0, id) end
+for i = 1, #tri, 3 do redis.call('SADD', P .. 'mi:3:' .. string.sub(tri, i, i + 2), id) end
+redis.call('SADD', P .. 'sp:' .. sid, agent)
+redis.call('ZADD', P .. 'si:a:' .. agent, 0, sid)
+
+-- The sliding window: past max memories, drop the session's expired ones (by this memory's time),
+-- then the least important (ties: the oldest), never the memory just written.
+local max, evicted = tonumber(ARGV[14]), 0
+if max > 0 then
+  local excess = redis.call('ZCARD', P .. 'mi:s:' .. sid) - max
+  if excess > 0 then
+    for _, old in ipairs(redis.call('ZRANGEBYSCORE', P .. 'mi:se:' .. sid, '-inf', ca, 'LIMIT', 0, excess)) do
+      if old ~= id then unindex(old); evicted = evicted + 1; excess = excess - 1 end
+    end
+  end
+  while excess > 0 do
+    local progress = false
+    for _, old in ipairs(redis.call('ZRANGE', P .. 'mi:sw:' .. sid, 0, excess)) do
+      if excess == 0 then break end
+      if old ~= id then
+        if not unindex(old) then
+          redis.call('ZREM', P .. 'mi:sw:' .. sid, old)
+          redis.call('ZREM', P .. 'mi:s:' .. sid, old)
+        end
+        evicted = evicted + 1; excess = excess - 1; progress = true
+      end
+    end
+    if not progress then break end
+  end
+end
+redis.call('PUBLISH', P .. 'events', 'm:' .. sid)
+return evicted

@@ -1,0 +1,55 @@
+// The single-node router, and WAIT for replicas after a write.
+#include "store/redis/redis_router.h"
+
+#include <algorithm>
+
+namespace memtrace::redis {
+
+Result<void> wait_for_replicas(Connection& connection, int min_replicas,
+                               std::chrono::milliseconds command_timeout, const std::string& description) {
+  if (min_replicas <= 0) return {};
+  // Leave a quarter of the socket's command timeout for the reply itself to arrive.
+  const auto wait_ms = std::max<long long>(command_timeout.count() * 3 / 4, 1);
+  const std::string wanted = std::to_string(min_replicas);
+  const std::string ms = std::to_string(wait_ms);
+  auto reply = connection.command({"WAIT", wanted, ms});
+  long long confirmed = reply ? reply_integer(reply->get()) : -1;
+  if (reply && confirmed >= min_replicas) return {};
+  std::string got =
+      reply ? std::to_string(confirmed) + " of " + wanted + " replicas confirmed it within " + ms + " ms"
+            : "waiting for " + wanted + " replicas failed (" + reply.error().message + ")";
+  return fail(
+      ErrorCode::kUnavailable,
+      "redis store " + description + " took the write, but " + got +
+          " (--redis-min-replicas): it may or may not have been stored, and a failover now could lose "
+          "it. Before retrying, look it up (recall or get it) so that a retry does not store it twice");
+}
+
+SingleNodeRouter::SingleNodeRouter(const RedisOptions& options, const Endpoint& endpoint)
+    : options_(options),
+      endpoint_(endpoint),
+      min_replicas_(std::max(options.min_replicas, 0)),
+      pool_(options, endpoint) {}
+
+Result<void> SingleNodeRouter::run(std::string_view, const Work& work) {
+  auto lease = pool_.lease();
+  if (!lease) return tl::unexpected(lease.error());
+  return work(**lease);
+}
+
+Result<void> SingleNodeRouter::write(std::string_view, const Work& work) {
+  auto lease = pool_.lease();
+  if (!lease) return tl::unexpected(lease.error());
+  if (auto done = work(**lease); !done) return done;
+  return wait_for_replicas(**lease, min_replicas_, options_.command_timeout, endpoint_.description);
+}
+
+Result<void> SingleNodeRouter::ping() {
+  auto lease = pool_.lease();
+  if (!lease) return tl::unexpected(lease.error());
+  auto reply = (*lease)->command({"PING"});
+  if (!reply) return tl::unexpected(reply.error());
+  return {};
+}
+
+}  // namespace memtrace::redis

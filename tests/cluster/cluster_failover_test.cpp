@@ -1,0 +1,177 @@
+// Failover without loss: a client writes continuously, the master of its namespace is SIGKILLed, the
+// cluster promotes its replica, writes resume, and every acknowledged memory is there afterwards.
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "store/redis/redis_keys.h"
+#include "store/redis/redis_options.h"
+#include "store/redis/redis_slots.h"
+#include "store/redis/redis_store.h"
+#include "store/store_behaviour.h"
+#include "support/redis_cluster.h"
+
+namespace memtrace::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr UnixMillis kT0 = 1'700'000'000'000;
+
+// Polls `done` until it holds or `timeout` passes.
+bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!done()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling interval, bounded by the deadline
+  }
+  return true;
+}
+
+TEST(ClusterFailover, EveryAcknowledgedMemorySurvivesTheLossOfItsMaster) {
+  RedisCluster& cluster = shared_redis_cluster();
+  cluster.flush_all();
+  auto options = parse_redis_url(cluster.url());
+  ASSERT_TRUE(options);
+  options->command_timeout = std::chrono::milliseconds(1000);
+  options->connect_timeout = std::chrono::milliseconds(500);
+  ASSERT_EQ(options->min_replicas, -1);  // the cluster default: one replica confirms every write
+  auto opened = open_redis_store(*options);
+  ASSERT_TRUE(opened);
+  Store& store = **opened;
+
+  const std::string ns = "failover";
+  Session session;
+  session.ns = ns;
+  session.id = "s1";
+  session.created_by = "writer";
+  session.created_at = kT0;
+  session.updated_at = kT0;
+  ok(store.create_session(session));
+
+  std::mutex mutex;
+  std::set<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::atomic<long> failures{0};
+  std::atomic<Clock::rep> last_ack{0};
+  std::thread writer([&] {
+    for (long n = 0; !stop; ++n) {
+      Memory memory;
+      memory.ns = ns;
+      memory.id = "m" + std::to_string(1'000'000 + n);
+      memory.session_id = "s1";
+      memory.agent_id = "writer";
+      memory.type = "observation";
+      memory.content = "write " + std::to_string(n);
+      memory.created_at = kT0 + n;
+      memory.metadata_json = "{}";
+      if (store.insert_memory(memory)) {
+        std::lock_guard lock(mutex);
+        acknowledged.insert(memory.id);
+        last_ack = Clock::now().time_since_epoch().count();
+      } else {
+        ++failures;
+      }
+    }
+  });
+  auto acked = [&] {
+    std::lock_guard lock(mutex);
+    return acknowledged.size();
+  };
+  ASSERT_TRUE(poll_until([&] { return acked() >= 50; }, std::chrono::seconds(20)));
+
+  const std::size_t master = cluster.master_of_slot(redis::hash_slot(redis::namespace_prefix(ns)));
+  const std::size_t replica = cluster.replica_of(master);
+  cluster.node(master).kill(SIGKILL);  // returns once the process is reaped: nothing more is served
+  const auto killed_at = Clock::now();
+  const bool promoted = poll_until([&] { return cluster.is_master(replica); }, std::chrono::seconds(30));
+  EXPECT_TRUE(promoted) << "the replica was not promoted";
+  // The old master comes back as the new master's replica, so that writes can be confirmed again.
+  cluster.node(master).start();
+  const bool resumed = poll_until([&] { return last_ack.load() > killed_at.time_since_epoch().count(); },
+                                  std::chrono::seconds(30));
+  const auto resumed_after = std::chrono::duration_cast<std::chrono::milliseconds>(
+      Clock::duration(last_ack.load()) - killed_at.time_since_epoch());
+  const std::size_t before_stop = acked();
+  poll_until([&] { return acked() >= before_stop + 50; }, std::chrono::seconds(10));
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(resumed) << "no write succeeded within 30 s of the kill";
+  std::cout << "failover: writes resumed " << resumed_after.count() << " ms after the kill; " << acked()
+            << " acknowledged, " << failures << " failed\n";
+  EXPECT_LT(resumed_after, std::chrono::seconds(15));
+
+  // Every acknowledged memory is there (page through the whole session).
+  std::set<std::string> present;
+  MemoryQuery query;
+  query.ns = ns;
+  query.session_id = "s1";
+  query.now = kT0;
+  query.limit = 500;
+  for (;;) {
+    auto page = store.query_memories(query);
+    ASSERT_TRUE(page) << page.error().message;
+    for (const auto& memory : *page) present.insert(memory.id);
+    if (page->size() < query.limit) break;
+    query.before_id = page->back().id;
+  }
+  std::size_t missing = 0;
+  for (const auto& id : acknowledged) {
+    if (!present.count(id)) ++missing;
+  }
+  EXPECT_EQ(missing, 0u) << "of " << acknowledged.size() << " acknowledged memories";
+  EXPECT_GE(present.size(), acknowledged.size());
+  cluster.wait_until_healthy(std::chrono::seconds(30));
+}
+
+TEST(ClusterFailover, LiveUpdatesFollowTheLossOfTheSubscribedNode) {
+  RedisCluster& cluster = shared_redis_cluster();
+  cluster.wait_until_healthy(std::chrono::seconds(30));
+  cluster.flush_all();
+  auto options = parse_redis_url(cluster.url());
+  ASSERT_TRUE(options);
+  options->command_timeout = std::chrono::milliseconds(1000);
+  options->connect_timeout = std::chrono::milliseconds(500);
+  auto opened = open_redis_store(*options);
+  ASSERT_TRUE(opened);
+  Store& store = **opened;
+  EventRecorder events;
+  auto subscription = store.watch(events.callback());
+
+  // The subscriber starts on the first seed: node 0. A namespace served by another master keeps
+  // taking writes while node 0 is down.
+  std::string ns;
+  for (int n = 0; ns.empty(); ++n) {
+    std::string candidate = "live-" + std::to_string(n);
+    std::size_t master = cluster.master_of_slot(redis::hash_slot(redis::namespace_prefix(candidate)));
+    if (master != 0 && cluster.replica_of(master) != 0) ns = candidate;
+  }
+  Session session;
+  session.ns = ns;
+  session.id = "before";
+  session.created_by = "agent";
+  session.created_at = kT0;
+  session.updated_at = kT0;
+  ok(store.create_session(session));
+  ASSERT_TRUE(events.wait_for_event(ChangeEvent::Kind::kSessionChanged, ns, "before"));
+
+  cluster.node(0).kill(SIGKILL);
+  // Each attempt is a new session: the first write after the subscriber moved to another node shows.
+  int attempt = 0;
+  const bool delivered = poll_until(
+      [&] {
+        session.id = "after-" + std::to_string(attempt++);
+        if (!store.create_session(session)) return false;
+        return events.wait_for_event(ChangeEvent::Kind::kSessionChanged, ns, session.id,
+                                     std::chrono::milliseconds(200));
+      },
+      std::chrono::seconds(30));
+  EXPECT_TRUE(delivered) << "no change event arrived after the subscribed node was killed";
+  cluster.node(0).start();
+  cluster.wait_until_healthy(std::chrono::seconds(60));
+}
+
+}  // namespace
+}  // namespace memtrace::testing
