@@ -144,7 +144,7 @@ TEST_F(SupersedeDedup, ARepeatedRememberReturnsTheFirstMemory) {
   ASSERT_FALSE(session.value("isError", false)) << session.dump();
   Json elsewhere = remember(client, {{"content", "user prefers dark mode"},
                                      {"tags", {"ui", "preference"}},
-                                     {"session_id", session["structuredContent"]["id"]}});
+                                     {"session_id", session["structuredContent"]["session"]["id"]}});
   EXPECT_NE(elsewhere["id"], first["id"]);
   EXPECT_EQ(elsewhere["deduplicated"], false);
   EXPECT_EQ(client.call_tool("memtrace_recall")["structuredContent"]["memories"].size(), 4u);
