@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/child_process.h"
 #include "support/e2e_store.h"
 #include "support/mcp_client.h"
 
@@ -210,6 +211,28 @@ TEST_F(SupersedeDedup, BadSupersedesAreRefusedWithASentence) {
   EXPECT_TRUE(result.value("isError", false)) << result.dump();
   EXPECT_TRUE(client.call_tool("memtrace_recall")["structuredContent"]["memories"].empty());
   finish(client);
+}
+
+TEST(DedupWindowFlag, IsListedInHelpAndABadValueIsAOneLineErrorNamingIt) {
+  ChildProcess help({server_binary(), "--help"});
+  std::string out;
+  while (auto line = help.read_line()) out += *line + "\n";
+  EXPECT_EQ(help.wait(), 0);
+  EXPECT_THAT(out, HasSubstr("--dedup-window"));
+  EXPECT_THAT(out, HasSubstr("MEMTRACE_DEDUP_WINDOW"));
+
+  ChildProcess bad({server_binary(), "--store", "memory", "--dedup-window", "soon"});
+  EXPECT_NE(bad.wait(), 0);
+  EXPECT_THAT(bad.stderr_text(), HasSubstr("--dedup-window"));
+  EXPECT_FALSE(bad.read_line(std::chrono::milliseconds(100)));  // nothing on stdout
+}
+
+TEST(DedupWindowFlag, TheEnvironmentTwinTurnsItOff) {
+  McpClient client{{}, {{"MEMTRACE_STORE", "memory"}, {"MEMTRACE_DEDUP_WINDOW", "0"}}};
+  client.initialize();
+  std::string first = client.call_tool("memtrace_remember", {{"content", "x"}})["structuredContent"]["id"];
+  std::string second = client.call_tool("memtrace_remember", {{"content", "x"}})["structuredContent"]["id"];
+  EXPECT_NE(first, second);
 }
 
 }  // namespace
