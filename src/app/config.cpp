@@ -160,6 +160,13 @@ void add_data_commands(CLI::App& app, Config& config) {
 
 }  // namespace
 
+std::optional<std::int64_t> dedup_window_ms(const std::string& text) {
+  if (text == "0") return 0;
+  auto duration = parse_duration(text);
+  if (!duration) return std::nullopt;
+  return *duration;
+}
+
 std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) {
   Config config;
   CLI::App app{
@@ -234,6 +241,18 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
   app.add_option("--max-content-bytes", config.max_content_bytes, "Largest memory content accepted, in bytes")
       ->envname("MEMTRACE_MAX_CONTENT_BYTES")
       ->check(CLI::Range(std::size_t{16}, kMaxContentBytesCeiling))
+      ->capture_default_str();
+  app.add_option("--dedup-window", config.dedup_window,
+                 "A memtrace_remember equal (content, type, tags, agent, session) to a memory written this "
+                 "recently returns that memory with deduplicated: true instead of storing a copy: 30s, 15m, "
+                 "4h, 7d, 2w; 0 turns it off")
+      ->envname("MEMTRACE_DEDUP_WINDOW")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            if (dedup_window_ms(text)) return std::string();
+            return "expected 0 or a duration such as 30m, 24h, 7d; got \"" + text + "\"";
+          },
+          "DURATION"))
       ->capture_default_str();
   app.add_option("--workers", config.workers, "Threads that run tool calls")
       ->envname("MEMTRACE_WORKERS")

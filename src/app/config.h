@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,7 @@ struct Config {
   std::string log_level = "info";
   std::size_t max_line_bytes = 4 * 1024 * 1024;
   std::size_t max_content_bytes = 64 * 1024;  // at most kMaxContentBytesCeiling
+  std::string dedup_window = "24h";           // 30s, 15m, 4h, 7d, 2w, or 0 (off); checked when parsed
   std::size_t workers = 4;
   std::vector<std::string> session_metadata;  // "key=value" (value: a string); resume or create at start
   bool context_in_instructions = false;       // default: on when session_id or session_metadata is set
@@ -76,6 +78,9 @@ struct Config {
 // Parses argv (and the environment). Returns nullopt after printing --help/--version output (exit 0)
 // or an error (exit code in `exit_code`).
 std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code);
+
+// The --dedup-window in milliseconds (0: off), or nullopt if it is not 0 or a duration such as 24h.
+std::optional<std::int64_t> dedup_window_ms(const std::string& text);
 
 // ${XDG_DATA_HOME:-$HOME/.local/share}/memtrace/memtrace.db, or empty if neither variable is set.
 std::string default_database_path();

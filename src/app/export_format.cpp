@@ -92,6 +92,8 @@ Json encode(const Memory& memory) {
   if (memory.expires_at) out["expires_at"] = time_text(*memory.expires_at);
   out["metadata"] = metadata;
   if (memory.reasoning) out["reasoning"] = *memory.reasoning;
+  if (memory.superseded_by) out["superseded_by"] = *memory.superseded_by;
+  if (memory.valid_until) out["valid_until"] = time_text(*memory.valid_until);
   return out;
 }
 
@@ -167,6 +169,16 @@ Memory decode_memory(const Json& j) {
   if (auto it = j.find("reasoning"); it != j.end() && !it->is_null()) {
     if (!it->is_string()) throw Refused{"\"reasoning\" must be a string"};
     memory.reasoning = it->get<std::string>();
+  }
+  if (auto it = j.find("superseded_by"); it != j.end() && !it->is_null()) {
+    if (!it->is_string() || it->get<std::string>().empty()) {
+      throw Refused{"\"superseded_by\" must be a non-empty string (a memory id)"};
+    }
+    memory.superseded_by = it->get<std::string>();
+  }
+  memory.valid_until = optional_instant(j, "valid_until");
+  if (memory.superseded_by.has_value() != memory.valid_until.has_value()) {
+    throw Refused{"\"superseded_by\" and \"valid_until\" come together (a superseded memory has both)"};
   }
   return memory;
 }

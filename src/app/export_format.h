@@ -15,7 +15,8 @@
 namespace memtrace::app {
 
 inline constexpr const char* kExportFormat = "memtrace-export";
-inline constexpr int kExportVersion = 1;
+// 2: memories carry superseded_by and valid_until (version 1 files are read as before).
+inline constexpr int kExportVersion = 2;
 
 // What an export was asked for; written into the header so that a reader knows what the file holds.
 struct ExportFilter {

@@ -121,6 +121,7 @@ int run(const Config& config) {
   SystemClock clock;
   EngineOptions engine_options;
   engine_options.max_content_bytes = config.max_content_bytes;
+  engine_options.dedup_window_ms = dedup_window_ms(config.dedup_window).value_or(0);  // checked by the parser
   Engine engine(**store, clock, engine_options);
 
   mcp::ServerOptions server_options;

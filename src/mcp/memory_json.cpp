@@ -42,6 +42,8 @@ Json memory_to_json(const Memory& m) {
     if (metadata.is_object() && !metadata.empty()) out["metadata"] = std::move(metadata);
   }
   if (m.reasoning) out["reasoning"] = *m.reasoning;
+  if (m.superseded_by) out["superseded_by"] = *m.superseded_by;
+  if (m.valid_until) out["valid_until"] = format_iso8601(*m.valid_until);
   return out;
 }
 
@@ -51,6 +53,13 @@ Json stored_to_json(const Memory& m) {
               {"agent_id", m.agent_id},
               {"created_at", format_iso8601(m.created_at)}};
   if (m.expires_at) out["expires_at"] = format_iso8601(*m.expires_at);
+  return out;
+}
+
+Json stored_to_json(const Stored& stored) {
+  Json out = stored_to_json(stored.memory);
+  out["deduplicated"] = stored.deduplicated;
+  if (!stored.superseded.empty()) out["superseded"] = stored.superseded;
   return out;
 }
 
@@ -64,6 +73,7 @@ Json scope_to_json(const Scope& s) {
   if (!s.tags.empty()) out["tags"] = s.tags;
   if (s.content_contains) out["content_contains"] = *s.content_contains;
   if (s.min_importance) out["min_importance"] = *s.min_importance;
+  if (s.include_superseded) out["include_superseded"] = true;
   return out;
 }
 
@@ -80,6 +90,11 @@ std::string render_memory_line(const Memory& m) {
   if (!m.tags.empty()) line += " · [" + join(m.tags, ", ") + "]";
   line += " · " + format_importance(m.importance) + " · " + m.id + ": " + m.content;
   if (m.reasoning) line += " (because: " + *m.reasoning + ")";
+  if (m.superseded_by) {
+    line += " [superseded by " + *m.superseded_by;
+    if (m.valid_until) line += " at " + format_iso8601(*m.valid_until).substr(0, 19) + "Z";
+    line += "]";
+  }
   return line;
 }
 
@@ -94,6 +109,7 @@ std::string render_page(const Page& page) {
   if (!s.tags.empty()) where += ", tags " + join(s.tags, "+");
   if (s.content_contains) where += ", containing \"" + *s.content_contains + "\"";
   if (s.min_importance) where += ", importance >= " + format_importance(*s.min_importance);
+  if (s.include_superseded) where += ", superseded included";
 
   std::string text;
   if (page.memories.empty()) {

@@ -11,6 +11,8 @@ namespace memtrace::mcp {
 
 nlohmann::json memory_to_json(const Memory& memory);
 nlohmann::json stored_to_json(const Memory& memory);
+// What remember answers: the stored memory (or, deduplicated, the one already stored) and what it did.
+nlohmann::json stored_to_json(const Stored& stored);
 nlohmann::json scope_to_json(const Scope& scope);
 nlohmann::json page_to_json(const Page& page);
 

@@ -18,13 +18,25 @@ void read_window(const Json& args, ReadInput& input) {
   input.types = strings(args, "types");
   input.limit = opt_integer(args, "limit");
   input.cursor = opt_string(args, "cursor");
+  input.include_superseded = args.value("include_superseded", false);
 }
 
 ToolResult stored_result(const Stored& stored, const std::string& what, ToolContext& context) {
   ToolResult result;
-  result.structured = stored_to_json(stored.memory);
-  result.text = "Stored " + what + " " + stored.memory.id + " in session " + stored.memory.session_id +
-                " as " + stored.memory.agent_id + ".";
+  result.structured = stored_to_json(stored);
+  if (stored.deduplicated) {
+    result.text = "Already stored as " + what + " " + stored.memory.id + " (" +
+                  result.structured["created_at"].get<std::string>() + ", session " +
+                  stored.memory.session_id + "); no copy was stored.";
+  } else {
+    result.text = "Stored " + what + " " + stored.memory.id + " in session " + stored.memory.session_id +
+                  " as " + stored.memory.agent_id + ".";
+  }
+  if (!stored.superseded.empty()) {
+    std::string ids;
+    for (const auto& id : stored.superseded) ids += (ids.empty() ? "" : ", ") + id;
+    result.text += " It supersedes " + ids + ".";
+  }
   if (stored.memory.expires_at)
     result.text += " It expires at " + result.structured["expires_at"].get<std::string>() + ".";
   context.log(LogLevel::kDebug, result.text);
@@ -94,6 +106,7 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
         input.session_id = opt_string(args, "session_id");
         if (auto m = args.find("metadata"); m != args.end()) input.metadata_json = m->dump();
         input.ttl = opt_string(args, "ttl");
+        input.supersedes = strings(args, "supersedes");
         auto stored = engine.remember(context.caller, std::move(input));
         if (!stored) return tool_error(stored.error(), engine);
         return stored_result(*stored, "memory", context);

@@ -263,6 +263,7 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
   query.session_id = id;
   query.since = material.since;
   query.now = material.now;
+  query.exclude_superseded = true;  // the digest says what is true now
   bool truncated = false;
   std::unordered_set<std::string> seen;
   auto collect = [&](MemoryQuery q, std::size_t limit) -> Result<void> {

@@ -164,7 +164,8 @@ Result<Session> Engine::writable_session(const Caller& caller, const std::option
 }
 
 Result<Stored> Engine::store_memory(const Caller& caller, Memory memory,
-                                    const std::optional<std::string>& session_id) {
+                                    const std::optional<std::string>& session_id,
+                                    const WriteOptions& options) {
   if (auto agent = ensure_agent(caller.ns, caller.agent_id); !agent) return tl::unexpected(agent.error());
   memory.ns = caller.ns;
   memory.session_id = session_id ? *session_id : caller.session_id;
@@ -174,15 +175,18 @@ Result<Stored> Engine::store_memory(const Caller& caller, Memory memory,
   // is one store call (one round trip on Redis) and a session closed by another process a moment ago
   // cannot slip in between a check and the write. Only when that check fails does writable_session
   // find out why: it creates the caller's own session on its first write, or words the error.
-  auto inserted = store_.insert_memory(memory);
-  if (!inserted && (inserted.error().code == ErrorCode::kNotFound ||
-                    inserted.error().code == ErrorCode::kInvalidArgument)) {
+  // (A refused supersede is kNotFound too: writable_session then finds the session usable, and the
+  // second attempt answers with the same refusal.)
+  auto written = store_.write_memory(memory, options);
+  if (!written &&
+      (written.error().code == ErrorCode::kNotFound || written.error().code == ErrorCode::kInvalidArgument)) {
     auto session = writable_session(caller, session_id);
     if (!session) return tl::unexpected(session.error());
-    inserted = store_.insert_memory(memory);
+    written = store_.write_memory(memory, options);
   }
-  if (!inserted) return tl::unexpected(inserted.error());
-  return Stored{std::move(memory)};
+  if (!written) return tl::unexpected(written.error());
+  if (written->duplicate_of) return Stored{std::move(*written->duplicate_of), true, {}};
+  return Stored{std::move(memory), false, options.supersedes};
 }
 
 Result<Stored> Engine::remember(const Caller& caller, RememberInput input) {
@@ -222,8 +226,21 @@ Result<Stored> Engine::remember(const Caller& caller, RememberInput input) {
     }
     memory.expires_at = memory.created_at + *ttl;
   }
+  WriteOptions write;
+  for (auto& id : input.supersedes) {
+    if (trim(id).empty()) return fail(ErrorCode::kInvalidArgument, "supersedes must not contain an empty id");
+    if (std::find(write.supersedes.begin(), write.supersedes.end(), id) == write.supersedes.end()) {
+      write.supersedes.push_back(std::move(id));
+    }
+  }
+  if (write.supersedes.size() > kMaxSupersedes) {
+    return fail(ErrorCode::kInvalidArgument, "a memory can supersede at most " +
+                                                 std::to_string(kMaxSupersedes) + " memories; got " +
+                                                 std::to_string(write.supersedes.size()));
+  }
+  write.dedup_window_ms = options_.dedup_window_ms;
   memory.id = ids_.next(memory.created_at);
-  return store_memory(caller, std::move(memory), input.session_id);
+  return store_memory(caller, std::move(memory), input.session_id, write);
 }
 
 Result<Stored> Engine::decide(const Caller& caller, DecideInput input) {
@@ -305,6 +322,7 @@ Result<Page> Engine::recall(const Caller& caller, const RecallInput& input) {
   query.since = *since;
   query.now = now;
   query.limit = *limit;
+  query.exclude_superseded = !input.include_superseded;
 
   Scope scope;
   scope.ns = caller.ns;
@@ -312,6 +330,7 @@ Result<Page> Engine::recall(const Caller& caller, const RecallInput& input) {
   scope.agent_id = input.agent_id;
   scope.since = *since;
   scope.types = input.types;
+  scope.include_superseded = input.include_superseded;
   scope.limit = *limit;
   return run_query(std::move(query), std::move(scope), input.cursor);
 }
@@ -354,6 +373,7 @@ Result<Page> Engine::search(const Caller& caller, const SearchInput& input) {
   query.tags = *tags;
   query.content_contains = input.content_contains;
   query.min_importance = input.min_importance;
+  query.exclude_superseded = !input.include_superseded;
   query.limit = *limit;
 
   Scope scope;
@@ -366,6 +386,7 @@ Result<Page> Engine::search(const Caller& caller, const SearchInput& input) {
   scope.tags = query.tags;
   scope.content_contains = query.content_contains;
   scope.min_importance = query.min_importance;
+  scope.include_superseded = input.include_superseded;
   scope.limit = *limit;
   return run_query(std::move(query), std::move(scope), input.cursor);
 }

@@ -32,6 +32,9 @@ struct EngineOptions {
   std::size_t max_limit = 200;                // the most a caller may ask for in one page
   std::size_t page_byte_budget = 48 * 1024;   // a page stops early past this much content
   std::size_t max_tags = 32;
+  // A remember equal to a memory written this recently returns that memory instead of a copy
+  // (WriteOptions::dedup_window_ms); 0 turns it off. Default 24 hours.
+  std::int64_t dedup_window_ms = std::int64_t{24} * 60 * 60 * 1000;
 };
 
 struct RememberInput {
@@ -42,6 +45,8 @@ struct RememberInput {
   std::optional<std::string> session_id;  // default: the caller's session
   std::string metadata_json = "{}";
   std::optional<std::string> ttl;  // "7d"
+  // Ids of memories of the caller's namespace that this one supersedes (at most kMaxSupersedes).
+  std::vector<std::string> supersedes;
 };
 
 struct DecideInput {
@@ -54,6 +59,10 @@ struct DecideInput {
 
 struct Stored {
   Memory memory;
+  // The remember matched a memory written within the dedup window: `memory` is that one, and nothing
+  // new was stored.
+  bool deduplicated = false;
+  std::vector<std::string> superseded;  // the ids this write superseded (none when deduplicated)
 };
 
 // A memory as another API describes it (the REST binding): any type of all_memory_types(), the
@@ -75,6 +84,7 @@ struct RecallInput {
   std::vector<std::string> types;
   std::optional<std::int64_t> limit;
   std::optional<std::string> cursor;
+  bool include_superseded = false;  // also memories a newer one superseded
 };
 
 struct SearchInput {
@@ -88,6 +98,7 @@ struct SearchInput {
   std::optional<std::string> agent_id;
   std::optional<std::int64_t> limit;
   std::optional<std::string> cursor;
+  bool include_superseded = false;  // also memories a newer one superseded
 };
 
 // What a read looked at, echoed so that an empty answer is never misread.
@@ -101,6 +112,7 @@ struct Scope {
   std::vector<std::string> tags;
   std::optional<std::string> content_contains;
   std::optional<double> min_importance;
+  bool include_superseded = false;
   std::size_t limit = 0;
 };
 
@@ -179,8 +191,8 @@ class Engine {
   Result<void> ensure_agent(const std::string& ns, const std::string& agent_id);
 
  private:
-  Result<Stored> store_memory(const Caller& caller, Memory memory,
-                              const std::optional<std::string>& session_id);
+  Result<Stored> store_memory(const Caller& caller, Memory memory, const std::optional<std::string>& session_id,
+                              const WriteOptions& options = {});
   // The domain functions of this layer (sessions, tasks, context) reach the store through it.
   friend struct EngineInternals;
 

@@ -157,6 +157,8 @@ Result<Collected> collect(Engine& engine, const Caller& caller, Listing listing)
   std::size_t examined = 0;
   MemoryQuery query = listing.query;
   query.limit = kScanBatch;
+  // Listings and searches show what is true now, as recall does: a superseded memory is left out.
+  query.exclude_superseded = true;
   while (true) {
     auto rows = engine.scan(caller, query);
     if (!rows) return tl::unexpected(rows.error());
@@ -217,6 +219,7 @@ Result<json> create_one(Engine& engine, const std::string& ns, const json& body)
   MemoryQuery seen;
   seen.tags = {dedup_tag(create->dedup_key)};
   seen.since = engine.clock().now_ms() - kDedupWindowMs;
+  seen.exclude_superseded = true;  // as on MCP: a superseded memory is no reason to refuse its repeat
   seen.limit = 1;
   auto duplicates = engine.scan(caller, seen);
   if (!duplicates) return tl::unexpected(duplicates.error());

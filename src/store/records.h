@@ -61,7 +61,34 @@ struct Memory {
   std::optional<UnixMillis> expires_at;
   std::string metadata_json = "{}";      // a JSON object, stored and returned verbatim
   std::optional<std::string> reasoning;  // decisions only
+  // Set when a newer memory superseded this one (memtrace_remember's supersedes): that memory's id, and
+  // its created_at as the time this one stopped being true. Both or neither.
+  std::optional<std::string> superseded_by;
+  std::optional<UnixMillis> valid_until;
 };
+
+// What a write asks beyond storing the memory (Store::write_memory).
+struct WriteOptions {
+  // Ids of memories of the same namespace that the new memory supersedes: in the same atomic step they
+  // get superseded_by = the new id and valid_until = its created_at. Refused (kNotFound / kConflict,
+  // nothing written) if one is unknown (or expired), or already superseded.
+  std::vector<std::string> supersedes;
+  // > 0: if a live, not superseded memory of the namespace with the same content, type, tags (in any
+  // order), agent and session was created within the last dedup_window_ms before the new memory's
+  // created_at, nothing is written and that memory is returned (checked in the same atomic step, so
+  // of identical concurrent writes from any processes one is stored). With supersedes, the duplicate
+  // counts only if it already supersedes every one of them (a retried call); otherwise the write goes
+  // ahead. 0: never deduplicate.
+  std::int64_t dedup_window_ms = 0;
+};
+
+// What write_memory did.
+struct WriteOutcome {
+  // Set when the write was deduplicated: the memory already stored, returned instead of a copy.
+  std::optional<Memory> duplicate_of;
+};
+
+inline constexpr std::size_t kMaxSupersedes = 32;
 
 // Memories matching every given filter, newest first (by id, descending).
 struct MemoryQuery {
@@ -76,6 +103,7 @@ struct MemoryQuery {
   std::optional<UnixMillis> until;       // created_at < until
   std::optional<std::string> before_id;  // keyset cursor: only ids < before_id
   UnixMillis now = 0;                    // memories with expires_at <= now are never returned
+  bool exclude_superseded = false;       // leave out memories with superseded_by (reads for models)
   std::size_t limit = 50;
 };
 

@@ -96,6 +96,10 @@ class Store {
   // the session. In the same atomic step it checks the session: kNotFound if there is none with that
   // id, kInvalidArgument if it is closed (nothing is written then).
   virtual Result<void> insert_memory(const Memory& memory) = 0;
+  // insert_memory with what WriteOptions asks (supersede, deduplicate), all in the same atomic step:
+  // either the memory is written and the superseded ones marked, or the duplicate is returned and
+  // nothing is written, or an error and nothing is written. memory.superseded_by must be empty.
+  virtual Result<WriteOutcome> write_memory(const Memory& memory, const WriteOptions& options) = 0;
   virtual Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
                                                    UnixMillis now) = 0;
   virtual Result<std::vector<Memory>> query_memories(const MemoryQuery& query) = 0;

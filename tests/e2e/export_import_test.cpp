@@ -97,7 +97,7 @@ TEST_F(ExportImport, TheExportHasAVersionedHeaderAndEveryKindOfRecord) {
   ASSERT_FALSE(lines.empty());
   auto header = Json::parse(lines[0]);
   EXPECT_EQ(header["format"], "memtrace-export");
-  EXPECT_EQ(header["version"], 1);
+  EXPECT_EQ(header["version"], 2);
   std::map<std::string, int> kinds;
   bool decision_with_reasoning = false, closed_session = false, ttl = false;
   for (std::size_t i = 1; i < lines.size(); ++i) {
@@ -115,6 +115,50 @@ TEST_F(ExportImport, TheExportHasAVersionedHeaderAndEveryKindOfRecord) {
   EXPECT_TRUE(decision_with_reasoning);
   EXPECT_TRUE(closed_session);
   EXPECT_TRUE(ttl);
+}
+
+TEST_F(ExportImport, SupersededMemoriesKeepTheirMarkersThroughSqliteRedisAndBack) {
+  std::string old_id, new_id;
+  {
+    McpClient client{{"--store", sqlite("a.db"), "--agent", "support", "--session", "s-router"}};
+    client.initialize();
+    old_id = client.call_tool("memtrace_remember",
+                              {{"content", "router is a TP-Link"}})["structuredContent"]["id"];
+    new_id = client.call_tool("memtrace_remember", {{"content", "router is a Netgear"},
+                                                    {"supersedes", {old_id}}})["structuredContent"]["id"];
+    client.process().close_stdin();
+    ASSERT_EQ(client.process().wait(), 0);
+  }
+  const std::string first = export_of(sqlite("a.db"));
+  bool marked = false;
+  for (const auto& line : lines_of(first)) {
+    auto record = Json::parse(line);
+    if (record.value("id", "") == old_id)
+      marked = record.value("superseded_by", "") == new_id && record.contains("valid_until");
+    if (record.value("id", "") == new_id) EXPECT_FALSE(record.contains("superseded_by")) << line;
+  }
+  EXPECT_TRUE(marked) << first;
+
+  RedisServer redis;
+  auto into_redis = import_into(redis.url(), first);
+  ASSERT_EQ(into_redis.exit_code, 0) << into_redis.err;
+  EXPECT_EQ(export_of(redis.url()), first);
+  auto back = import_into(sqlite("b.db"), export_of(redis.url()));
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_EQ(export_of(sqlite("b.db")), first);
+
+  // Imported, the old memory is still superseded: recall leaves it out unless asked.
+  McpClient client{{"--store", sqlite("b.db"), "--agent", "support"}};
+  client.initialize();
+  auto current = client.call_tool("memtrace_recall",
+                                  {{"since", "2000-01-01T00:00:00Z"}})["structuredContent"]["memories"];
+  ASSERT_EQ(current.size(), 1u);
+  EXPECT_EQ(current[0]["id"], new_id);
+  auto all = client.call_tool(
+      "memtrace_recall",
+      {{"since", "2000-01-01T00:00:00Z"}, {"include_superseded", true}})["structuredContent"]["memories"];
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1]["superseded_by"], new_id);
 }
 
 TEST_F(ExportImport, SqliteToRedisToSqliteGivesIdenticalExports) {

@@ -396,5 +396,32 @@ TEST(HttpRest, RestAndMcpShareOneMemory) {
   EXPECT_EQ(sessions["sessions"][0]["id"], session);
 }
 
+TEST(HttpRest, AMemorySupersededOverMcpLeavesTheRestContextListingAndSearch) {
+  RestServer rest;
+  McpHttpSession mcp(rest.server.port(), {{"Authorization", "Bearer " + rest.key_a}});
+  ASSERT_EQ(mcp.initialize().status, 200);
+  auto opened = mcp.call_tool("memtrace_session_create", {{"metadata", {{"account_id", "9"}}}});
+  ASSERT_FALSE(opened.value("isError", false)) << opened.dump();
+  std::string session = opened["structuredContent"]["session"]["id"];
+  auto old =
+      mcp.call_tool("memtrace_remember", {{"content", "router is a TP-Link"}, {"session_id", session}});
+  ASSERT_FALSE(old.value("isError", false)) << old.dump();
+  auto newer = mcp.call_tool("memtrace_remember", {{"content", "router is a Netgear"},
+                                                   {"session_id", session},
+                                                   {"supersedes", {old["structuredContent"]["id"]}}});
+  ASSERT_FALSE(newer.value("isError", false)) << newer.dump();
+
+  const std::string context =
+      body(rest.call("POST", "/api/v1/sessions/" + session + "/context", json::object()))["context"];
+  EXPECT_NE(context.find("router is a Netgear"), std::string::npos) << context;
+  EXPECT_EQ(context.find("TP-Link"), std::string::npos) << context;
+  json listed = body(rest.call("GET", "/api/v1/memories?session_id=" + session));
+  ASSERT_EQ(listed["count"], 1) << listed.dump();
+  EXPECT_EQ(listed["memories"][0]["content"], "router is a Netgear");
+  json found = body(rest.call("POST", "/api/v1/search", {{"content_contains", "router"}}));
+  ASSERT_EQ(found["count"], 1) << found.dump();
+  EXPECT_EQ(found["results"][0]["content"], "router is a Netgear");
+}
+
 }  // namespace
 }  // namespace memtrace::testing

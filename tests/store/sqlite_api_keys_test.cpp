@@ -113,6 +113,7 @@ class NoKeysStore final : public Store {
     return std::vector<SessionSummary>{};
   }
   Result<void> insert_memory(const Memory&) override { return {}; }
+  Result<WriteOutcome> write_memory(const Memory&, const WriteOptions&) override { return WriteOutcome{}; }
   Result<std::optional<Memory>> get_memory(const std::string&, const std::string&, UnixMillis) override {
     return std::nullopt;
   }

@@ -62,6 +62,9 @@ class StoreInTempDir final : public Store {
     return inner_->find_sessions(query);
   }
   Result<void> insert_memory(const Memory& memory) override { return inner_->insert_memory(memory); }
+  Result<WriteOutcome> write_memory(const Memory& memory, const WriteOptions& options) override {
+    return inner_->write_memory(memory, options);
+  }
   Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
                                            UnixMillis now) override {
     return inner_->get_memory(ns, id, now);
@@ -388,6 +391,11 @@ TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen
     raw.exec("ALTER TABLE changes DROP COLUMN feed_kind");
     raw.exec("ALTER TABLE changes DROP COLUMN agent");
     raw.exec("ALTER TABLE changes DROP COLUMN subject");
+    // Schema 6 (supersede and dedup) came after: its columns go too.
+    raw.exec("DROP INDEX memories_by_dedup_key");
+    raw.exec("ALTER TABLE memories DROP COLUMN superseded_by");
+    raw.exec("ALTER TABLE memories DROP COLUMN valid_until");
+    raw.exec("ALTER TABLE memories DROP COLUMN dedup_key");
     raw.exec("INSERT INTO changes (at, kind, ns, session_id) VALUES (1, 0, 'default', 'old')");
     raw.exec("PRAGMA user_version = 4");
   }

@@ -12,7 +12,10 @@
 // written on its own (idempotent SADD), never inside a script.
 //
 //   P = mt:v1:{ns}:
-//   P m:<id>          hash   the memory: id s a t c g i ca [ea] md [r]   (PEXPIREAT ea when it has a TTL)
+//   P m:<id>          hash   the memory: id s a t c g i ca [ea] md [r] [sb vu]   (PEXPIREAT ea when it has
+//                            a TTL; sb/vu: superseded_by and valid_until, once a newer memory superseded it)
+//   P dd:<fingerprint> string the newest memory written with that dedup fingerprint (store/dedup.h),
+//                            PX the dedup window; write_memory checks the memory's fields before using it
 //   P mx:<id>         hash   what to unindex it by: s a t g 3 (no TTL: outlives m:<id> so that
 //                            index entries of a memory Redis expired can still be removed)
 //   P mi:all          zset   every memory id, score 0 (ordered by id: ZREVRANGEBYLEX walks newest first)

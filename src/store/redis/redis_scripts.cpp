@@ -20,6 +20,11 @@ constexpr std::string_view kPrelude = "prelude";
 //       has_reasoning(0|1) reasoning trigrams max_per_session
 constexpr std::string_view kRemember = "remember";
 
+// write_memory: remember() with deduplication and supersedes, as one step (lua/write_memory.lua says how).
+// ARGV: the remember script's 14, then superseded_by|'' valid_until|'' dedup_window_ms fingerprint ns
+//       n_supersedes id... Returns {'stored', evicted} or {'duplicate', the earlier memory's fields}.
+constexpr std::string_view kWriteMemory = "write_memory";
+
 // delete_memory. ARGV: id now agent. Returns 1 if a live memory hash was removed (and then appends
 // memory.forgotten to the change feed).
 constexpr std::string_view kForget = "forget";
@@ -35,7 +40,7 @@ constexpr std::string_view kGetMemory = "get_memory";
 // the other filters (ZSCORE, SISMEMBER, the hash's fields, expiry vs now, and finally the lower-cased content
 // contains the needle); a hash Redis expired is unindexed on the spot. Stops after `limit` matches or
 // `budget` candidates. ARGV: now before limit budget since until min_importance needle list_max
-//       n_all all-of-zset-suffix... n_types type... n_trigrams trigram-set-suffix...
+//       exclude_superseded(0|1) n_all all-of-zset-suffix... n_types type... n_trigrams trigram-set-suffix...
 // Returns {last examined id, more (0|1), examined, memory-hash-fields...}.
 constexpr std::string_view kQueryMemories = "query_memories";
 
@@ -102,6 +107,8 @@ std::string remember_function() {
 
 Scripts::Scripts()
     : remember("remember", with_prelude(kRemember)),
+      write_memory("write_memory",
+                   store_prelude() + remember_function() + std::string(embedded_lua(kWriteMemory))),
       forget("forget", with_prelude(kForget)),
       get_memory("get_memory", with_prelude(kGetMemory)),
       query_memories("query_memories", with_prelude(kQueryMemories)),

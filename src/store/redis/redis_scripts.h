@@ -41,6 +41,7 @@ std::string remember_function();
 struct Scripts {
   Scripts();
   Script remember;        // insert_memory: hash + every index + participants + window + PUBLISH
+  Script write_memory;    // write_memory: remember + dedup key + supersede marks, checked before writing
   Script forget;          // delete_memory: hash + every index entry + PUBLISH
   Script get_memory;      // get_memory, dropping the index entries of a memory Redis expired
   Script query_memories;  // query_memories: plan by index sizes, walk newest first, filter, verify

@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/dedup.h"
 #include "store/redis/redis_changes.h"
 #include "store/redis/redis_claims.h"
 #include "store/redis/redis_cluster.h"
@@ -85,6 +86,10 @@ Memory parse_memory(const std::string& ns, const redisReply* fields) {
       memory.metadata_json = value;
     } else if (field == "r") {
       memory.reasoning = std::string(value);
+    } else if (field == "sb") {
+      memory.superseded_by = std::string(value);
+    } else if (field == "vu") {
+      memory.valid_until = parse_number<UnixMillis>(value);
     }
   });
   return memory;
@@ -293,6 +298,12 @@ class RedisStore final : public Store {
   }
 
   Result<void> insert_memory(const Memory& memory) override {
+    // A memory that arrives superseded (an import) needs the fields only write_memory's script writes.
+    if (memory.superseded_by) {
+      auto written = run_write_memory(memory, WriteOptions{});
+      if (!written) return tl::unexpected(written.error());
+      return {};
+    }
     auto args = remember_args(memory);
     if (!args) return tl::unexpected(args.error());
     auto reply = run(scripts_.remember, memory.ns, *args, Access::kFirstWrite);
@@ -302,6 +313,47 @@ class RedisStore final : public Store {
                     options_.max_memories_per_session, evicted);
     }
     return {};
+  }
+
+  Result<WriteOutcome> write_memory(const Memory& memory, const WriteOptions& options) override {
+    if (memory.superseded_by || memory.valid_until) {
+      return fail(ErrorCode::kInvalidArgument, "a new memory cannot be superseded already");
+    }
+    if (options.supersedes.empty() && options.dedup_window_ms <= 0) {
+      if (auto inserted = insert_memory(memory); !inserted) return tl::unexpected(inserted.error());
+      return WriteOutcome{};
+    }
+    return run_write_memory(memory, options);
+  }
+
+  // The write_memory script: the remember script's arguments, then what WriteOptions asks.
+  Result<WriteOutcome> run_write_memory(const Memory& memory, const WriteOptions& options) {
+    auto args = remember_args(memory);
+    if (!args) return tl::unexpected(args.error());
+    for (const auto& id : options.supersedes) {
+      if (auto ok = check_name("memory id", id); !ok) return tl::unexpected(ok.error());
+    }
+    args->push_back(memory.superseded_by.value_or(""));
+    args->push_back(memory.valid_until ? std::to_string(*memory.valid_until) : "");
+    args->push_back(std::to_string(std::max<std::int64_t>(options.dedup_window_ms, 0)));
+    args->push_back(dedup_fingerprint(memory));
+    args->push_back(memory.ns);
+    args->push_back(std::to_string(options.supersedes.size()));
+    args->insert(args->end(), options.supersedes.begin(), options.supersedes.end());
+    auto reply = run(scripts_.write_memory, memory.ns, *args, Access::kFirstWrite);
+    if (!reply) return tl::unexpected(reply.error());
+    const redisReply* r = reply->get();
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+      return fail(ErrorCode::kInternal, "redis store: write_memory answered in an unexpected shape");
+    }
+    if (reply_string(r->element[0]) == "duplicate") {
+      return WriteOutcome{parse_memory(memory.ns, r->element[1])};
+    }
+    if (auto evicted = reply_integer(r->element[1]); evicted > 0) {
+      spdlog::debug("session {}: the window of {} memories evicted {}", memory.session_id,
+                    options_.max_memories_per_session, evicted);
+    }
+    return WriteOutcome{};
   }
 
   // The remember script's arguments for `memory`, checked.
@@ -379,6 +431,7 @@ class RedisStore final : public Store {
                                          query.min_importance ? format_double(*query.min_importance) : "",
                                          needle,
                                          std::to_string(options_.candidate_list_max),
+                                         query.exclude_superseded ? "1" : "0",
                                          std::to_string(all.size())};
         args.insert(args.end(), all.begin(), all.end());
         args.push_back(std::to_string(types.size()));

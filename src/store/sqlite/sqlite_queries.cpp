@@ -307,6 +307,7 @@ DynamicQuery SqliteStore::build_memory_query(const MemoryQuery& query) {
     q.sql += " AND instr(lower(m.content), lower(?)) > 0";
     q.args.emplace_back(*needle);
   }
+  if (query.exclude_superseded) q.sql += " AND m.superseded_by IS NULL";
   if (query.min_importance) {
     q.sql += " AND m.importance >= ?";
     q.args.emplace_back(*query.min_importance);

@@ -176,6 +176,8 @@ Memory read_memory(const Statement& row, const std::string& ns) {
   memory.expires_at = row.optional_int64(8);
   memory.metadata_json = row.text(9);
   memory.reasoning = row.optional_text(10);
+  memory.superseded_by = row.optional_text(11);
+  memory.valid_until = row.optional_int64(12);
   return memory;
 }
 

@@ -168,6 +168,16 @@ ALTER TABLE changes ADD COLUMN subject TEXT NOT NULL DEFAULT '';
 CREATE INDEX changes_feed ON changes (ns, seq) WHERE feed_kind IS NOT NULL;
 CREATE INDEX changes_feed_by_session ON changes (ns, session_id, seq) WHERE feed_kind IS NOT NULL;
 )sql",
+    // Facts that supersede facts, and deduplication. superseded_by / valid_until are set on a memory
+    // when a newer one supersedes it. dedup_key is store/dedup.h's fingerprint of a memory written
+    // since this version (older rows have none and are never found as duplicates); its partial index
+    // finds the candidates of one fingerprint newest first, and the write compares the fields.
+    R"sql(
+ALTER TABLE memories ADD COLUMN superseded_by TEXT;
+ALTER TABLE memories ADD COLUMN valid_until INTEGER;
+ALTER TABLE memories ADD COLUMN dedup_key TEXT;
+CREATE INDEX memories_by_dedup_key ON memories (ns, dedup_key, id) WHERE dedup_key IS NOT NULL;
+)sql",
 };
 
 Result<int> read_user_version(Connection& connection) {

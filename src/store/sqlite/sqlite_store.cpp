@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/dedup.h"
 #include "store/sqlite/sqlite_export.h"
 #include "store/sqlite/sqlite_store_internal.h"
 
@@ -177,9 +178,8 @@ Result<void> SqliteStore::insert_memory_row(Connection& connection, const Memory
   {
     auto statement = connection.prepare(
         "INSERT INTO memories (ns, id, session_id, agent_id, type, content, tags, importance, "
-        "created_at, "
-        "expires_at, metadata_json, reasoning) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-        "?12)",
+        "created_at, expires_at, metadata_json, reasoning, superseded_by, valid_until, dedup_key) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         "store memory");
     if (!statement) return tl::unexpected(statement.error());
     statement->bind(memory.ns)
@@ -193,7 +193,10 @@ Result<void> SqliteStore::insert_memory_row(Connection& connection, const Memory
         .bind(memory.created_at)
         .bind(memory.expires_at)
         .bind(memory.metadata_json)
-        .bind(memory.reasoning);
+        .bind(memory.reasoning)
+        .bind(memory.superseded_by)
+        .bind(memory.valid_until)
+        .bind(dedup_fingerprint(memory));
     if (auto done = statement->run(); !done) {
       if (done.error().code == ErrorCode::kConflict) {
         return fail(ErrorCode::kConflict, "a memory with id " + memory.id + " already exists in namespace " +

@@ -33,7 +33,7 @@ std::string fts_phrase(std::string_view needle);
 
 inline constexpr std::string_view kMemoryColumns =
     "m.id, m.session_id, m.agent_id, m.type, m.content, m.tags, m.importance, m.created_at, m.expires_at, "
-    "m.metadata_json, m.reasoning";
+    "m.metadata_json, m.reasoning, m.superseded_by, m.valid_until";
 Memory read_memory(const Statement& row, const std::string& ns);
 
 inline constexpr std::string_view kSessionColumns =
@@ -88,6 +88,7 @@ class SqliteStore final : public Store {
   Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) override;
 
   Result<void> insert_memory(const Memory& memory) override;
+  Result<WriteOutcome> write_memory(const Memory& memory, const WriteOptions& options) override;
   Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
                                            UnixMillis now) override;
   Result<std::vector<Memory>> query_memories(const MemoryQuery& query) override;
@@ -184,6 +185,10 @@ class SqliteStore final : public Store {
   Result<void> keep_window(Connection& connection, const Memory& written);
   // insert_memory inside the caller's write transaction.
   Result<void> insert_memory_row(Connection& connection, const Memory& memory);
+  // write_memory's steps (sqlite_supersede.cpp), inside the caller's write transaction.
+  static Result<std::optional<Memory>> find_duplicate(Connection& connection, const Memory& memory,
+                                                      const WriteOptions& options);
+  Result<void> supersede(Connection& connection, const Memory& newer, const std::vector<std::string>& ids);
   static Result<void> remove_memory(Connection& connection, const ExpiredRow& row);
   static Result<Metadata> read_metadata(Connection& connection, const std::string& ns, const std::string& id);
   static Result<void> fill_summary(Connection& connection, SessionSummary& summary, UnixMillis now);

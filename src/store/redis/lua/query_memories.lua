@@ -4,7 +4,8 @@ local before = ARGV[2]
 local limit, budget = tonumber(ARGV[3]), tonumber(ARGV[4])
 local since, until_, min_imp, needle = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local list_max = tonumber(ARGV[9])
-local pos = 10
+local exclude_superseded = ARGV[10] == '1'
+local pos = 11
 local function read_list(prefix)
   local n, items = tonumber(ARGV[pos]), {}
   for i = 1, n do items[i] = prefix .. ARGV[pos + i] end
@@ -97,7 +98,7 @@ while true do
   examined = examined + 1
   last = id
   local m = P .. 'm:' .. id
-  local f = redis.call('HMGET', m, 't', 'ca', 'i', 'ea')
+  local f = redis.call('HMGET', m, 't', 'ca', 'i', 'ea', 'sb')
   if not f[2] then
     if not unindex(id) and not listed then
       for _, key in ipairs(drive) do redis.call('ZREM', key, id) end
@@ -109,6 +110,7 @@ while true do
     if ok and until_n and ca >= until_n then ok = false end
     if ok and min_n and tonumber(f[3]) < min_n then ok = false end
     if ok and f[4] and tonumber(f[4]) <= now then ok = false end
+    if ok and exclude_superseded and f[5] then ok = false end
     if ok then
       for i, key in ipairs(all) do
         if i ~= drive_index and not redis.call('ZSCORE', key, id) then ok = false; break end

@@ -1,0 +1,71 @@
+
+-- write_memory: remember() (the remember script as a function) with deduplication and supersedes.
+-- ARGV 1-14 as remember; 15 superseded_by|'' 16 valid_until|'' (a memory imported as superseded)
+-- 17 dedup window ms (0: off) 18 dedup fingerprint 19 namespace (for messages) 20 n_supersedes ids...
+-- Every check comes before the first write: a script that returns an error keeps what it wrote.
+local id, sid, agent, typ, content, tags, ca_text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[8]
+local ca = tonumber(ca_text)
+local sb, vu, window, fp, ns = ARGV[15], ARGV[16], tonumber(ARGV[17]), ARGV[18], ARGV[19]
+local supersedes = {}
+for i = 1, tonumber(ARGV[20]) do supersedes[i] = ARGV[20 + i] end
+
+local status = redis.call('HGET', P .. 's:' .. sid, 'st')
+if not status then
+  return redis.error_reply('MT_NOT_FOUND there is no session ' .. sid .. ' to write into')
+end
+if status == 'closed' then
+  return redis.error_reply('MT_INVALID session ' .. sid .. ' is closed and takes no new memories')
+end
+
+local function sorted_list(encoded)
+  local items = decode_list(encoded)
+  table.sort(items, less)
+  return table.concat(items, '\0')
+end
+
+-- The dedup key names the newest memory written with this fingerprint (its PX is the window); that
+-- memory is a duplicate if it is still live, not superseded, within the window by the new memory's
+-- time, and equal field by field (a fingerprint collision never merges two memories).
+local dd = P .. 'dd:' .. fp
+if window > 0 then
+  local dup = redis.call('GET', dd)
+  if dup then
+    local f = redis.call('HMGET', P .. 'm:' .. dup, 't', 'c', 'a', 's', 'g', 'ca', 'ea', 'sb')
+    local same = f[6] and not f[8] and f[1] == typ and f[2] == content and f[3] == agent and f[4] == sid and
+                 tonumber(f[6]) > ca - window and (not f[7] or tonumber(f[7]) > ca) and
+                 sorted_list(f[5]) == sorted_list(tags)
+    if same then
+      -- With supersedes, only a memory that already supersedes all of them (the same call again):
+      -- anything else would drop a supersede.
+      for _, old in ipairs(supersedes) do
+        if redis.call('HGET', P .. 'm:' .. old, 'sb') ~= dup then same = false; break end
+      end
+    end
+    if same then return {'duplicate', redis.call('HGETALL', P .. 'm:' .. dup)} end
+  end
+end
+
+for _, old in ipairs(supersedes) do
+  local f = redis.call('HMGET', P .. 'm:' .. old, 'ca', 'ea', 'sb')
+  if not f[1] or (f[2] and tonumber(f[2]) <= ca) then
+    return redis.error_reply('MT_NOT_FOUND cannot supersede memory ' .. old ..
+                             ': there is no such memory in namespace ' .. ns ..
+                             ' (a memory can only supersede memories of its own namespace that have not' ..
+                             ' expired or been forgotten); nothing was stored')
+  end
+  if f[3] then
+    return redis.error_reply('MT_CONFLICT memory ' .. old .. ' is already superseded by ' .. f[3] ..
+                             '; supersede ' .. f[3] .. ' instead (nothing was stored)')
+  end
+end
+
+local stored = remember()
+if type(stored) == 'table' and stored.err then return stored end
+if sb ~= '' then redis.call('HSET', P .. 'm:' .. id, 'sb', sb, 'vu', vu) end
+for _, old in ipairs(supersedes) do
+  redis.call('HSET', P .. 'm:' .. old, 'sb', id, 'vu', ca_text)
+  -- The feed entry names the superseded memory and its session, and the agent that superseded it.
+  feed_superseded(old, agent, redis.call('HGET', P .. 'm:' .. old, 's') or '', ca_text)
+end
+if window > 0 then redis.call('SET', dd, id, 'PX', window) end
+return {'stored', stored}
