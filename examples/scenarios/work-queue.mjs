@@ -3,7 +3,8 @@
 // (--agent worker-N) in one shared session. A worker that wins a claim checks that nobody finished the task
 // already, does it, and shares the result under its claim's fencing token (which marks the task done).
 // Before the race a worker "crashes" holding a claim with a 2 s lease: the task is free again once the
-// lease runs out and is done by another. While the workers race, a summarizer follows the change feed
+// lease runs out and is done by another. Another stalls past its lease while holding a task: a second worker
+// takes it over, and the stalled worker's late result is refused by its fencing token. While the workers race, a summarizer follows the change feed
 // (memtrace_changes with a cursor) and lists every result as its task.done arrives; afterwards it
 // verifies from the shared results that every task was completed exactly once, and that its session
 // context lists them all.
@@ -158,6 +159,37 @@ async function runQueue(options) {
   expect(lost.claimed, 'the crashing worker claims the first task', lost);
   await crashed.close();
   log(`  worker-crashed claimed ${tasks[0]} for ${CRASHED_LEASE} and died`);
+
+  // A worker that claims the second task and stalls past its lease (a GC pause, a swapped-out laptop):
+  // another worker takes the task over, and the stalled one's late result is refused by its token.
+  const stalled =
+    await Memtrace.start({ ...options, agent: 'worker-stalled', flags: ['--session', session] });
+  const stale = await stalled.call('memtrace_claim_task', { task_id: tasks[1], lease: CRASHED_LEASE });
+  expect(stale.claimed, 'the stalling worker claims the second task', stale);
+  const takeover =
+    await Memtrace.start({ ...options, agent: 'worker-takeover', flags: ['--session', session] });
+  const takeoverDeadline = Date.parse(stale.lease_until) + 15_000;
+  let taken;
+  for (;;) {  // retried until the stalled worker's lease has run out
+    taken = await takeover.call('memtrace_claim_task', { task_id: tasks[1], lease: '30s' });
+    if (taken.claimed) break;
+    expect(Date.now() < takeoverDeadline, `worker-takeover gets ${tasks[1]} once the lease ran out`, taken);
+    await pause(RETRY_PAUSE_MS);
+  }
+  expect(taken.token > stale.token, `the takeover's token is larger (${taken.token} > ${stale.token})`, taken);
+  const late = await stalled.callRaw('memtrace_share_result',
+    { task_id: tasks[1], result: work(tasks[1]), token: stale.token });
+  const lateText = late.content?.map((c) => c.text ?? '').join(' ') ?? '';
+  expect(late.isError && lateText.includes(`token ${stale.token} is not the current claim`),
+    'the stalled worker\'s late result is refused by its token', late);
+  const early = await takeover.call('memtrace_search', { session_id: session, tags: [`task:${tasks[1]}`] });
+  expect(early.memories.length === 0, `nothing of the late result of ${tasks[1]} was recorded`, early);
+  const handedBack = await takeover.call('memtrace_release_task', { task_id: tasks[1], token: taken.token });
+  expect(handedBack.released, `worker-takeover hands ${tasks[1]} back to the queue`, handedBack);
+  await stalled.close();
+  await takeover.close();
+  log(`  worker-stalled held ${tasks[1]} past its lease; its late result under token ${stale.token} was `
+    + `refused (worker-takeover held token ${taken.token})`);
 
   // The summarizer follows the change feed from here: its cursor is the feed's end, found by reading
   // the (still empty) queue session's changes until no page says more.
