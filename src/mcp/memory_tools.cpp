@@ -94,6 +94,19 @@ ToolResult tool_error(const Error& error, const Engine& engine) {
   }
 }
 
+// A write whose outcome is unknown (the store timed out or went away after the call was sent) may have
+// been stored: say so, and how to retry it without storing it twice.
+ToolResult write_error(const Error& error, const Engine& engine) {
+  ToolResult result = tool_error(error, engine);
+  if (error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kTimeout) {
+    result.text +=
+        " This write may or may not have been stored. Retry it with the same idempotency_key (pass one, e.g. a "
+        "UUID, with every write you may retry) and it is stored at most once; without a key, recall first to "
+        "see whether it arrived.";
+  }
+  return result;
+}
+
 void register_memory_tools(ToolRegistry& registry, Engine& engine) {
   registry.add_embedded(
       "memtrace_remember",
@@ -107,8 +120,9 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
         if (auto m = args.find("metadata"); m != args.end()) input.metadata_json = m->dump();
         input.ttl = opt_string(args, "ttl");
         input.supersedes = strings(args, "supersedes");
+        input.idempotency_key = opt_string(args, "idempotency_key");
         auto stored = engine.remember(context.caller, std::move(input));
-        if (!stored) return tool_error(stored.error(), engine);
+        if (!stored) return write_error(stored.error(), engine);
         return stored_result(*stored, "memory", context);
       },
       normalize_tags);
@@ -122,8 +136,9 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
         input.session_id = opt_string(args, "session_id");
         input.tags = strings(args, "tags");
         input.importance = opt_number(args, "importance");
+        input.idempotency_key = opt_string(args, "idempotency_key");
         auto stored = engine.decide(context.caller, std::move(input));
-        if (!stored) return tool_error(stored.error(), engine);
+        if (!stored) return write_error(stored.error(), engine);
         return stored_result(*stored, "decision", context);
       },
       normalize_tags);

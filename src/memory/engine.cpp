@@ -189,6 +189,24 @@ Result<Stored> Engine::store_memory(const Caller& caller, Memory memory,
   return Stored{std::move(memory), false, options.supersedes};
 }
 
+namespace {
+
+constexpr std::size_t kMaxIdempotencyKeyBytes = 200;
+
+// An idempotency key as given, checked: not blank, at most kMaxIdempotencyKeyBytes.
+Result<std::optional<std::string>> idempotency_key(std::optional<std::string>& key) {
+  if (!key) return std::optional<std::string>();
+  if (trim(*key).empty()) return fail(ErrorCode::kInvalidArgument, "idempotency_key must not be blank");
+  if (key->size() > kMaxIdempotencyKeyBytes) {
+    return fail(ErrorCode::kInvalidArgument, "idempotency_key is limited to " +
+                                                 std::to_string(kMaxIdempotencyKeyBytes) + " bytes; got " +
+                                                 std::to_string(key->size()));
+  }
+  return std::move(key);
+}
+
+}  // namespace
+
 Result<Stored> Engine::remember(const Caller& caller, RememberInput input) {
   Memory memory;
   memory.content = std::move(input.content);
@@ -239,6 +257,9 @@ Result<Stored> Engine::remember(const Caller& caller, RememberInput input) {
                                                  std::to_string(write.supersedes.size()));
   }
   write.dedup_window_ms = options_.dedup_window_ms;
+  auto key = idempotency_key(input.idempotency_key);
+  if (!key) return tl::unexpected(key.error());
+  write.idempotency_key = std::move(*key);
   memory.id = ids_.next(memory.created_at);
   return store_memory(caller, std::move(memory), input.session_id, write);
 }
@@ -264,7 +285,11 @@ Result<Stored> Engine::decide(const Caller& caller, DecideInput input) {
   memory.importance = *importance;
   memory.created_at = clock_.now_ms();
   memory.id = ids_.next(memory.created_at);
-  return store_memory(caller, std::move(memory), input.session_id);
+  WriteOptions write;
+  auto key = idempotency_key(input.idempotency_key);
+  if (!key) return tl::unexpected(key.error());
+  write.idempotency_key = std::move(*key);
+  return store_memory(caller, std::move(memory), input.session_id, write);
 }
 
 Result<std::size_t> Engine::page_limit(const std::optional<std::int64_t>& requested) const {

@@ -47,6 +47,8 @@ struct RememberInput {
   std::optional<std::string> ttl;  // "7d"
   // Ids of memories of the caller's namespace that this one supersedes (at most kMaxSupersedes).
   std::vector<std::string> supersedes;
+  // A retried write with the same key returns the first (WriteOptions::idempotency_key).
+  std::optional<std::string> idempotency_key;
 };
 
 struct DecideInput {
@@ -55,6 +57,7 @@ struct DecideInput {
   std::optional<std::string> session_id;
   std::vector<std::string> tags;
   std::optional<double> importance;  // default 0.7: decisions matter more than a passing observation
+  std::optional<std::string> idempotency_key;  // as RememberInput's
 };
 
 struct Stored {

@@ -80,7 +80,14 @@ struct WriteOptions {
   // counts only if it already supersedes every one of them (a retried call); otherwise the write goes
   // ahead. 0: never deduplicate.
   std::int64_t dedup_window_ms = 0;
+  // Set: if a live memory of the namespace was written with this key within kIdempotencyWindowMs
+  // before the new memory's created_at, nothing is written and that memory is returned, whatever its
+  // content (checked in the same atomic step, so a retried write is stored at most once); otherwise
+  // the write records the key for the new memory.
+  std::optional<std::string> idempotency_key;
 };
+// How long an idempotency key is remembered.
+inline constexpr std::int64_t kIdempotencyWindowMs = std::int64_t{24} * 60 * 60 * 1000;
 
 // What write_memory did.
 struct WriteOutcome {

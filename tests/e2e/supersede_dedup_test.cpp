@@ -1,5 +1,7 @@
 // Facts that supersede facts and no pile of duplicates, end to end over stdio: memtrace_remember's
 // supersedes and deduplication, and what recall, search and the session context show afterwards.
+#include <signal.h>
+
 #include <string>
 #include <thread>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "support/child_process.h"
 #include "support/e2e_store.h"
 #include "support/mcp_client.h"
+#include "support/redis_server.h"
 
 namespace memtrace::testing {
 namespace {
@@ -40,6 +43,73 @@ struct SupersedeDedup : ::testing::Test {
     ASSERT_EQ(client.process().wait(), 0) << client.process().stderr_text();
   }
 };
+
+TEST_F(SupersedeDedup, ARetriedRememberOrDecideWithItsIdempotencyKeyIsStoredOnce) {
+  // Dedup by content is off here: only the key makes the retry safe.
+  McpClient client{e2e.single_args({"--agent", "billing", "--session", "acct-7", "--dedup-window", "0"})};
+  client.initialize();
+  Json first = remember(client, {{"content", "refund issued"}, {"idempotency_key", "refund-7-a"}});
+  EXPECT_EQ(first["deduplicated"], false);
+  // A client that timed out retries with the same key: the first memory comes back, nothing new is stored.
+  Json retry = remember(client, {{"content", "refund issued"}, {"idempotency_key", "refund-7-a"}});
+  EXPECT_EQ(retry["id"], first["id"]);
+  EXPECT_EQ(retry["deduplicated"], true);
+  // Without the key the same content is stored again (the window is off), with another key too.
+  Json unkeyed = remember(client, {{"content", "refund issued"}});
+  EXPECT_NE(unkeyed["id"], first["id"]);
+  Json decided = client.call_tool("memtrace_decide", {{"decision", "refund in full"},
+                                                      {"reasoning", "the outage was ours"},
+                                                      {"idempotency_key", "decide-7"}});
+  ASSERT_FALSE(decided.value("isError", false)) << decided.dump();
+  Json decided_again = client.call_tool("memtrace_decide", {{"decision", "refund in full"},
+                                                            {"reasoning", "the outage was ours"},
+                                                            {"idempotency_key", "decide-7"}});
+  ASSERT_FALSE(decided_again.value("isError", false)) << decided_again.dump();
+  EXPECT_EQ(decided_again["structuredContent"]["id"], decided["structuredContent"]["id"]);
+  EXPECT_EQ(decided_again["structuredContent"]["deduplicated"], true);
+  EXPECT_THAT(decided_again["content"][0]["text"].get<std::string>(), HasSubstr("no copy was stored"));
+  Json page = client.call_tool("memtrace_recall");
+  EXPECT_EQ(page["structuredContent"]["memories"].size(), 3u) << page.dump();
+  EXPECT_THAT(refusal(client, {{"content", "x"}, {"idempotency_key", "   "}}),
+              HasSubstr("idempotency_key must not be blank"));
+  finish(client);
+}
+
+// Redis frozen mid-write: the call times out without knowing whether the write landed. The error says
+// so and how to retry; the retry with the same key leaves exactly one memory, landed or not.
+TEST(IdempotentRetry, AWriteThatTimedOutIsRetriedSafelyWithItsKey) {
+  RedisServer redis;
+  McpClient client{{"--store", redis.url(), "--agent", "billing", "--session", "acct-9", "--dedup-window",
+                    "0", "--redis-command-timeout-ms", "300"}};
+  client.initialize();
+  Json warm = client.call_tool("memtrace_remember", {{"content", "session opened"}});
+  ASSERT_FALSE(warm.value("isError", false)) << warm.dump();
+
+  ASSERT_EQ(::kill(redis.pid(), SIGSTOP), 0);
+  Json lost = client.call_tool("memtrace_remember",
+                               {{"content", "refund 9 issued"}, {"idempotency_key", "refund-9"}});
+  ASSERT_EQ(::kill(redis.pid(), SIGCONT), 0);
+  ASSERT_TRUE(lost.value("isError", false)) << lost.dump();
+  const std::string text = lost["content"][0]["text"];
+  EXPECT_THAT(text, HasSubstr("may or may not have been stored"));
+  EXPECT_THAT(text, HasSubstr("same idempotency_key"));
+
+  Json retried;
+  for (int attempt = 0; attempt < 20; ++attempt) {  // the server may still be reconnecting
+    retried = client.call_tool("memtrace_remember",
+                               {{"content", "refund 9 issued"}, {"idempotency_key", "refund-9"}});
+    if (!retried.value("isError", false)) break;
+  }
+  ASSERT_FALSE(retried.value("isError", false)) << retried.dump();
+  Json again = client.call_tool("memtrace_remember",
+                                {{"content", "refund 9 issued"}, {"idempotency_key", "refund-9"}});
+  EXPECT_EQ(again["structuredContent"]["id"], retried["structuredContent"]["id"]);
+  EXPECT_EQ(again["structuredContent"]["deduplicated"], true);
+  Json found = client.call_tool("memtrace_search", {{"content_contains", "refund 9"}});
+  EXPECT_EQ(found["structuredContent"]["memories"].size(), 1u) << found.dump();
+  client.process().close_stdin();
+  EXPECT_EQ(client.process().wait(), 0) << client.process().stderr_text();
+}
 
 TEST_F(SupersedeDedup, ASupersededFactLeavesRecallSearchAndTheContext) {
   McpClient client{e2e.single_args({"--agent", "support", "--session", "acct-42"})};

@@ -28,6 +28,70 @@ WriteOptions dedup_within(std::int64_t window_ms) {
   return options;
 }
 
+// ---- idempotency keys ----
+
+WriteOptions keyed(const std::string& key) {
+  WriteOptions options;
+  options.idempotency_key = key;
+  return options;
+}
+
+TEST_P(StoreBehaviour, AWriteRetriedWithItsIdempotencyKeyIsStoredOnce) {
+  add_session("s1");
+  add_session("s1", "agent-a", {}, "team-b");
+  Memory first = make_memory("s1", "payment 42 received", kT0);
+  EXPECT_FALSE(ok(store().write_memory(first, keyed("pay-42"))).duplicate_of.has_value());
+
+  // The retry (another id, even other content) answers with the first memory and stores nothing.
+  Memory retry = make_memory("s1", "payment 42 received, retried", kT0 + 10);
+  auto again = ok(store().write_memory(retry, keyed("pay-42")));
+  ASSERT_TRUE(again.duplicate_of.has_value());
+  EXPECT_EQ(again.duplicate_of->id, first.id);
+  EXPECT_EQ(again.duplicate_of->content, first.content);
+  EXPECT_FALSE(ok(store().get_memory(kDefaultNamespace, retry.id, kNow)).has_value());
+
+  // Another key, or the same key in another namespace, is another write.
+  Memory other = make_memory("s1", "payment 43 received", kT0 + 20);
+  EXPECT_FALSE(ok(store().write_memory(other, keyed("pay-43"))).duplicate_of.has_value());
+  Memory foreign = make_memory("s1", "payment 42 received", kT0 + 30, "agent-a", "team-b");
+  EXPECT_FALSE(ok(store().write_memory(foreign, keyed("pay-42"))).duplicate_of.has_value());
+  EXPECT_TRUE(ok(store().get_memory("team-b", foreign.id, kNow)).has_value());
+
+  // Past the window the key is free again, and then names the new memory.
+  Memory late = make_memory("s1", "payment 42 received", kT0 + kIdempotencyWindowMs + 1);
+  EXPECT_FALSE(ok(store().write_memory(late, keyed("pay-42"))).duplicate_of.has_value());
+  Memory retry_late = make_memory("s1", "payment 42 received", kT0 + kIdempotencyWindowMs + 2);
+  auto late_again = ok(store().write_memory(retry_late, keyed("pay-42")));
+  ASSERT_TRUE(late_again.duplicate_of.has_value());
+  EXPECT_EQ(late_again.duplicate_of->id, late.id);
+}
+
+TEST_P(StoreBehaviour, ConcurrentWritesWithOneIdempotencyKeyStoreOneMemory) {
+  add_session("s1");
+  constexpr int kThreads = 8;
+  std::vector<std::string> answers(kThreads);
+  std::vector<Memory> memories;
+  for (int i = 0; i < kThreads; ++i)
+    memories.push_back(make_memory("s1", "attempt " + std::to_string(i), kT0 + i));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto outcome = store().write_memory(memories[i], keyed("once"));
+      if (outcome) answers[i] = outcome->duplicate_of ? outcome->duplicate_of->id : memories[i].id;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::string> distinct(answers.begin(), answers.end());
+  ASSERT_EQ(distinct.size(), 1u) << "every writer is answered with the one memory stored";
+  EXPECT_FALSE(distinct.begin()->empty());
+  MemoryQuery q;
+  q.ns = kDefaultNamespace;
+  q.session_id = "s1";
+  q.now = kNow;
+  q.limit = 100;
+  EXPECT_EQ(ok(store().query_memories(q)).size(), 1u);
+}
+
 // ---- supersede ----
 
 TEST_P(StoreBehaviour, ASupersedingWriteMarksTheOlderMemoryInTheSameStep) {

@@ -319,7 +319,7 @@ class RedisStore final : public Store {
     if (memory.superseded_by || memory.valid_until) {
       return fail(ErrorCode::kInvalidArgument, "a new memory cannot be superseded already");
     }
-    if (options.supersedes.empty() && options.dedup_window_ms <= 0) {
+    if (options.supersedes.empty() && options.dedup_window_ms <= 0 && !options.idempotency_key) {
       if (auto inserted = insert_memory(memory); !inserted) return tl::unexpected(inserted.error());
       return WriteOutcome{};
     }
@@ -340,6 +340,8 @@ class RedisStore final : public Store {
     args->push_back(memory.ns);
     args->push_back(std::to_string(options.supersedes.size()));
     args->insert(args->end(), options.supersedes.begin(), options.supersedes.end());
+    args->push_back(options.idempotency_key.value_or(""));
+    args->push_back(std::to_string(kIdempotencyWindowMs));
     auto reply = run(scripts_.write_memory, memory.ns, *args, Access::kFirstWrite);
     if (!reply) return tl::unexpected(reply.error());
     const redisReply* r = reply->get();

@@ -178,6 +178,18 @@ ALTER TABLE memories ADD COLUMN valid_until INTEGER;
 ALTER TABLE memories ADD COLUMN dedup_key TEXT;
 CREATE INDEX memories_by_dedup_key ON memories (ns, dedup_key, id) WHERE dedup_key IS NOT NULL;
 )sql",
+    // Retry-safe writes: the memory each idempotency key of a namespace was last written for, kept
+    // kIdempotencyWindowMs (purge_expired deletes older rows).
+    R"sql(
+CREATE TABLE idempotency_keys (
+  ns TEXT NOT NULL,
+  key TEXT NOT NULL,
+  memory_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+)sql",
 };
 
 Result<int> read_user_version(Connection& connection) {

@@ -134,7 +134,7 @@ Result<SessionOpening> SqliteStore::resume_or_create_session(const Session& sess
 }
 
 Result<bool> SqliteStore::close_session(const std::string& ns, const std::string& id, UnixMillis at,
-                                       const std::string& agent) {
+                                        const std::string& agent) {
   return write("close session", [&](Connection& connection) -> Result<bool> {
     {
       auto statement = connection.prepare(
@@ -145,7 +145,8 @@ Result<bool> SqliteStore::close_session(const std::string& ns, const std::string
       statement->bind(ns).bind(id).bind(at);
       if (auto done = statement->run(); !done) return tl::unexpected(done.error());
       if (statement->changes() > 0) {
-        if (auto logged = append_change(connection, {kChangeSession, change_kind::kSessionClosed, ns, id, agent, id, at});
+        if (auto logged = append_change(connection,
+                                        {kChangeSession, change_kind::kSessionClosed, ns, id, agent, id, at});
             !logged) {
           return tl::unexpected(logged.error());
         }
@@ -234,7 +235,8 @@ Result<void> SqliteStore::insert_memory_row(Connection& connection, const Memory
                                     memory.agent_id, memory.id, memory.created_at});
 }
 
-Result<bool> SqliteStore::delete_memory(const std::string& ns, const std::string& id, const std::string& agent) {
+Result<bool> SqliteStore::delete_memory(const std::string& ns, const std::string& id,
+                                        const std::string& agent) {
   return write("forget memory", [&](Connection& connection) -> Result<bool> {
     ExpiredRow target;
     {
@@ -300,6 +302,15 @@ Result<std::size_t> SqliteStore::purge_expired(UnixMillis now) {
   auto trimmed =
       write("trim the change feed", [&](Connection& connection) { return trim_changes(connection, now); });
   if (!trimmed) return tl::unexpected(trimmed.error());
+  // Idempotency keys older than their window answer nothing any more.
+  auto forgotten = write("forget old idempotency keys", [&](Connection& connection) -> Result<void> {
+    auto statement = connection.prepare("DELETE FROM idempotency_keys WHERE created_at <= ?1",
+                                        "forget old idempotency keys");
+    if (!statement) return tl::unexpected(statement.error());
+    statement->bind(now - kIdempotencyWindowMs);
+    return statement->run();
+  });
+  if (!forgotten) return tl::unexpected(forgotten.error());
   return purged;
 }
 

@@ -186,6 +186,8 @@ class SqliteStore final : public Store {
   // insert_memory inside the caller's write transaction.
   Result<void> insert_memory_row(Connection& connection, const Memory& memory);
   // write_memory's steps (sqlite_supersede.cpp), inside the caller's write transaction.
+  static Result<std::optional<Memory>> find_by_idempotency_key(Connection& connection, const Memory& memory,
+                                                               const std::string& key);
   static Result<std::optional<Memory>> find_duplicate(Connection& connection, const Memory& memory,
                                                       const WriteOptions& options);
   Result<void> supersede(Connection& connection, const Memory& newer, const std::vector<std::string>& ids);

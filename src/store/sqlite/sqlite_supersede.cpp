@@ -23,6 +23,11 @@ Result<WriteOutcome> SqliteStore::write_memory(const Memory& memory, const Write
       return fail(ErrorCode::kNotFound, "cannot store memory " + memory.id + ": there is no session " +
                                             memory.session_id + " in namespace " + memory.ns);
     }
+    if (options.idempotency_key) {
+      auto first = find_by_idempotency_key(connection, memory, *options.idempotency_key);
+      if (!first) return tl::unexpected(first.error());
+      if (*first) return WriteOutcome{std::move(*first)};
+    }
     if (options.dedup_window_ms > 0) {
       auto duplicate = find_duplicate(connection, memory, options);
       if (!duplicate) return tl::unexpected(duplicate.error());
@@ -33,8 +38,36 @@ Result<WriteOutcome> SqliteStore::write_memory(const Memory& memory, const Write
     if (auto marked = supersede(connection, memory, options.supersedes); !marked) {
       return tl::unexpected(marked.error());
     }
+    if (options.idempotency_key) {
+      auto statement = connection.prepare(
+          "INSERT INTO idempotency_keys (ns, key, memory_id, created_at) VALUES (?1, ?2, ?3, ?4) "
+          "ON CONFLICT (ns, key) DO UPDATE SET memory_id = excluded.memory_id, created_at = "
+          "excluded.created_at",
+          "record the idempotency key");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(memory.ns).bind(*options.idempotency_key).bind(memory.id).bind(memory.created_at);
+      if (auto done = statement->run(); !done) return tl::unexpected(done.error());
+    }
     return WriteOutcome{};
   });
+}
+
+// The live memory written with `key` in memory's namespace within kIdempotencyWindowMs before it.
+Result<std::optional<Memory>> SqliteStore::find_by_idempotency_key(Connection& connection,
+                                                                   const Memory& memory,
+                                                                   const std::string& key) {
+  auto statement = connection.prepare(
+      "SELECT " + std::string(kMemoryColumns) +
+          " FROM idempotency_keys AS k JOIN memories AS m ON m.ns = k.ns AND m.id = k.memory_id"
+          " WHERE k.ns = ?1 AND k.key = ?2 AND k.created_at > ?3"
+          " AND (m.expires_at IS NULL OR m.expires_at > ?4)",
+      "find the memory of an idempotency key");
+  if (!statement) return tl::unexpected(statement.error());
+  statement->bind(memory.ns).bind(key).bind(memory.created_at - kIdempotencyWindowMs).bind(memory.created_at);
+  auto row = statement->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<Memory>();
+  return std::optional<Memory>(read_memory(*statement, memory.ns));
 }
 
 // The newest live, not superseded memory of the namespace equal to `memory` in type, content, tags,

@@ -2,12 +2,15 @@
 -- write_memory: remember() (the remember script as a function) with deduplication and supersedes.
 -- ARGV 1-14 as remember; 15 superseded_by|'' 16 valid_until|'' (a memory imported as superseded)
 -- 17 dedup window ms (0: off) 18 dedup fingerprint 19 namespace (for messages) 20 n_supersedes ids...
+-- then idempotency key|'' and its window ms.
 -- Every check comes before the first write: a script that returns an error keeps what it wrote.
 local id, sid, agent, typ, content, tags, ca_text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[8]
 local ca = tonumber(ca_text)
 local sb, vu, window, fp, ns = ARGV[15], ARGV[16], tonumber(ARGV[17]), ARGV[18], ARGV[19]
 local supersedes = {}
-for i = 1, tonumber(ARGV[20]) do supersedes[i] = ARGV[20 + i] end
+local n_supersedes = tonumber(ARGV[20])
+for i = 1, n_supersedes do supersedes[i] = ARGV[20 + i] end
+local idempotency_key, idempotency_window = ARGV[21 + n_supersedes] or '', tonumber(ARGV[22 + n_supersedes] or '0')
 
 local status = redis.call('HGET', P .. 's:' .. sid, 'st')
 if not status then
@@ -15,6 +18,19 @@ if not status then
 end
 if status == 'closed' then
   return redis.error_reply('MT_INVALID session ' .. sid .. ' is closed and takes no new memories')
+end
+
+-- A write retried with its idempotency key: the memory the key names, if it is still live, is the answer
+-- (its key's PX is the window), whatever the new write says.
+local ik = nil
+if idempotency_key ~= '' then
+  ik = P .. 'ik:' .. idempotency_key
+  local first = redis.call('GET', ik)
+  if first then
+    local f = redis.call('HMGET', P .. 'm:' .. first, 'ca', 'ea')
+    local live = f[1] and tonumber(f[1]) > ca - idempotency_window and (not f[2] or tonumber(f[2]) > ca)
+    if live then return {'duplicate', redis.call('HGETALL', P .. 'm:' .. first)} end
+  end
 end
 
 local function sorted_list(encoded)
@@ -68,4 +84,5 @@ for _, old in ipairs(supersedes) do
   feed_superseded(old, agent, redis.call('HGET', P .. 'm:' .. old, 's') or '', ca_text)
 end
 if window > 0 then redis.call('SET', dd, id, 'PX', window) end
+if ik then redis.call('SET', ik, id, 'PX', idempotency_window) end
 return {'stored', stored}
