@@ -391,7 +391,8 @@ TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen
     raw.exec("ALTER TABLE changes DROP COLUMN feed_kind");
     raw.exec("ALTER TABLE changes DROP COLUMN agent");
     raw.exec("ALTER TABLE changes DROP COLUMN subject");
-    // Schema 6 (supersede and dedup) came after: its columns go too.
+    // Schemas 6 (supersede and dedup) and 7 (idempotency keys) came after: what they added goes too.
+    raw.exec("DROP TABLE idempotency_keys");
     raw.exec("DROP INDEX memories_by_dedup_key");
     raw.exec("ALTER TABLE memories DROP COLUMN superseded_by");
     raw.exec("ALTER TABLE memories DROP COLUMN valid_until");

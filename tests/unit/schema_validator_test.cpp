@@ -57,7 +57,7 @@ TEST_F(SchemaTest, UnknownArgumentListsTheKnownOnes) {
   auto why = validator.validate({{"content", "x"}, {"agent", "me"}});
   ASSERT_TRUE(why);
   EXPECT_NE(why->find("unknown argument \"agent\""), std::string::npos);
-  EXPECT_NE(why->find("the arguments are: content, importance, metadata"), std::string::npos);
+  EXPECT_NE(why->find("the arguments are: content, idempotency_key, importance, metadata"), std::string::npos);
 }
 
 TEST_F(SchemaTest, BadTagFormatShowsTheRule) {
