@@ -458,7 +458,8 @@ class RedisStore final : public Store {
     return found;
   }
 
-  Result<bool> delete_memory(const std::string& ns, const std::string& id, const std::string& agent) override {
+  Result<bool> delete_memory(const std::string& ns, const std::string& id,
+                             const std::string& agent) override {
     auto reply = run(scripts_.forget, ns, {id, std::to_string(wall_clock_ms()), agent}, Access::kWrite);
     if (!reply) return tl::unexpected(reply.error());
     return reply_integer(reply->get()) != 0;
@@ -466,8 +467,8 @@ class RedisStore final : public Store {
 
   Result<ChangePage> read_changes(const ChangeQuery& query) override {
     if (query.limit == 0) return fail(ErrorCode::kInvalidArgument, "limit must be at least 1");
-    auto reply = run(scripts_.read_changes, query.ns, redis::read_changes_args(query, options_.change_retention),
-                     Access::kRead);
+    auto reply = run(scripts_.read_changes, query.ns,
+                     redis::read_changes_args(query, options_.change_retention), Access::kRead);
     if (!reply) return tl::unexpected(reply.error());
     return redis::parse_change_page(reply->get(), query, options_.change_retention);
   }
@@ -653,21 +654,8 @@ class RedisStore final : public Store {
     return run_script(script, std::string(redis::kApiKeysPrefix), args, access);
   }
 
-  Result<ReplyPtr> run_script(redis::Script& script, const std::string& prefix,
-                              const std::vector<std::string>& args, Access access) {
-    Result<ReplyPtr> reply = ReplyPtr();
-    auto work = [&](redis::Connection& connection) -> Result<void> {
-      reply = script.run(connection, prefix, args);
-      if (!reply) return tl::unexpected(reply.error());
-      return {};
-    };
-    auto done = access == Access::kRead ? router_->run(prefix, work) : router_->write(prefix, work);
-    if (!done) return tl::unexpected(done.error());
-    return reply;
-  }
-
-  // Runs `work` (a function of a Connection returning a Result) on the node that holds `key`, as
-  // run_script does, and returns what it returned.
+  // Runs `work` (a function of a Connection returning a Result) on the node that holds `key` (a write:
+  // acknowledged as Router::write says), and returns what it returned.
   template <class Work>
   auto on_node(std::string_view key, Access access, Work&& work)
       -> decltype(work(std::declval<redis::Connection&>())) {
@@ -683,18 +671,16 @@ class RedisStore final : public Store {
     return std::move(*out);
   }
 
+  Result<ReplyPtr> run_script(redis::Script& script, const std::string& prefix,
+                              const std::vector<std::string>& args, Access access) {
+    return on_node(prefix, access,
+                   [&](redis::Connection& connection) { return script.run(connection, prefix, args); });
+  }
+
   // One command on the node that holds `key`.
   Result<ReplyPtr> command(std::string_view key, const std::vector<std::string_view>& args,
                            Access access = Access::kRead) {
-    Result<ReplyPtr> reply = ReplyPtr();
-    auto work = [&](redis::Connection& connection) -> Result<void> {
-      reply = connection.command(args);
-      if (!reply) return tl::unexpected(reply.error());
-      return {};
-    };
-    auto done = access == Access::kRead ? router_->run(key, work) : router_->write(key, work);
-    if (!done) return tl::unexpected(done.error());
-    return reply;
+    return on_node(key, access, [&](redis::Connection& connection) { return connection.command(args); });
   }
 
   Result<ReplyPtr> hgetall(const std::string& ns, const std::string& suffix) {

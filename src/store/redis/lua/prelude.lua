@@ -117,3 +117,15 @@ end
 local function feed_superseded(id, agent, session, at)
   feed('memory.superseded', at, agent, session, id)
 end
+
+-- Why session `sid` takes no memory (an error reply), or nil if it exists and is open.
+local function session_refusal(sid)
+  local status = redis.call('HGET', P .. 's:' .. sid, 'st')
+  if not status then
+    return redis.error_reply('MT_NOT_FOUND there is no session ' .. sid .. ' to write into')
+  end
+  if status == 'closed' then
+    return redis.error_reply('MT_INVALID session ' .. sid .. ' is closed and takes no new memories')
+  end
+  return nil
+end

@@ -1,13 +1,8 @@
 
 local id, sid, agent, typ = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local imp, ca, ea, tri = ARGV[7], ARGV[8], ARGV[9], ARGV[13]
-local status = redis.call('HGET', P .. 's:' .. sid, 'st')
-if not status then
-  return redis.error_reply('MT_NOT_FOUND there is no session ' .. sid .. ' to write into')
-end
-if status == 'closed' then
-  return redis.error_reply('MT_INVALID session ' .. sid .. ' is closed and takes no new memories')
-end
+local refused = session_refusal(sid)
+if refused then return refused end
 if redis.call('EXISTS', P .. 'mx:' .. id) == 1 or redis.call('EXISTS', P .. 'm:' .. id) == 1 then
   return redis.error_reply('MT_CONFLICT a memory with id ' .. id .. ' exists already')
 end

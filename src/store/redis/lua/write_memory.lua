@@ -12,13 +12,8 @@ local n_supersedes = tonumber(ARGV[20])
 for i = 1, n_supersedes do supersedes[i] = ARGV[20 + i] end
 local idempotency_key, idempotency_window = ARGV[21 + n_supersedes] or '', tonumber(ARGV[22 + n_supersedes] or '0')
 
-local status = redis.call('HGET', P .. 's:' .. sid, 'st')
-if not status then
-  return redis.error_reply('MT_NOT_FOUND there is no session ' .. sid .. ' to write into')
-end
-if status == 'closed' then
-  return redis.error_reply('MT_INVALID session ' .. sid .. ' is closed and takes no new memories')
-end
+local refused = session_refusal(sid)
+if refused then return refused end
 
 -- A write retried with its idempotency key: the memory the key names, if it is still live, is the answer
 -- (its key's PX is the window), whatever the new write says.
