@@ -195,7 +195,8 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(CLI::Range(std::size_t{1}, std::size_t{600000}))
       ->capture_default_str();
   app.add_option("--redis-command-timeout-ms", config.redis_command_timeout_ms,
-                 "Redis store: how long a call waits for Redis before failing with a timeout")
+                 "Redis store: how long a call may take, its wait for a worker or a connection included, before "
+                 "failing with a timeout")
       ->envname("MEMTRACE_REDIS_COMMAND_TIMEOUT_MS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{600000}))
       ->capture_default_str();

@@ -1,6 +1,8 @@
 // One client's protocol state: the lifecycle gate, version negotiation, the method table, and the
 // translation of tool results into the fields the negotiated version knows.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -8,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/call_arrival.h"
 #include "core/serial_lane.h"
 #include "mcp/completion.h"
 #include "mcp/prompts.h"
@@ -46,6 +49,9 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   static constexpr std::size_t kCallOverheadBytes = 512;
   // This client's calls, in arrival order (see on_request).
   std::shared_ptr<SerialLane> lane;
+  // When the lane's last call (or group's answers) ended: written and read only by the lane's runs,
+  // which never overlap.
+  std::chrono::steady_clock::time_point previous_call_done{};
   const std::size_t max_backlog;
 
   mutable std::mutex mutex;  // guards the state below
@@ -110,6 +116,9 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     for (auto& task : tasks) task();
     group.settle();
     t_group = outer;
+    // Sending the answers may have waited for a client that reads slowly: that wait is not the next
+    // call's to pay either.
+    previous_call_done = std::chrono::steady_clock::now();
   }
 
   // Before a call waits on something outside the store (the client's answer to a server request), the
@@ -152,9 +161,17 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     }
     // std::function needs a copyable task; the Reply is move-only, so the task shares ownership of it.
     auto pending = std::make_shared<Reply>(std::move(reply));
-    lane->push([self = shared_from_this(), handler = it->second, params = std::move(request.params),
-                pending] { self->run_handler(handler, params, std::move(*pending)); },
-               receiving_bytes + kCallOverheadBytes);
+    // The store bounds a call from the moment it could run (core/call_arrival.h): its wait for a worker
+    // or a connection counts; its wait behind this client's own earlier calls does not, or a client
+    // that pipelines would see its later calls time out behind healthy earlier ones.
+    lane->push(
+        [self = shared_from_this(), handler = it->second, params = std::move(request.params), pending,
+         arrived = std::chrono::steady_clock::now()] {
+          CallArrival arrival(std::max(arrived, self->previous_call_done));
+          self->run_handler(handler, params, std::move(*pending));
+          self->previous_call_done = std::chrono::steady_clock::now();
+        },
+        receiving_bytes + kCallOverheadBytes);
   }
 
   void run_handler(Handler handler, const Json& params, Reply reply) {

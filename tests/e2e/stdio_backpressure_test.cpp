@@ -5,10 +5,10 @@
 // Under AddressSanitizer the resident set is the sanitizer's (redzones, a quarantine of freed memory
 // of up to 256 MB), not the server's, so the bound is checked in the normal build only; the rest of
 // the test runs in both.
-#include <csignal>
-#include <cstdio>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -24,7 +24,7 @@ namespace memtrace::testing {
 namespace {
 
 constexpr long long kCalls = 400000;
-constexpr long long kReadBack = 2000;   // answers read once the client starts reading
+constexpr long long kReadBack = 2000;  // answers read once the client starts reading
 constexpr long kBoundKiB = 64 * 1024;  // the bound: 64 MB
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -53,8 +53,8 @@ TEST(StdioBackpressure, AClientThatNeverReadsKeepsTheServerUnder64MB) {
   E2eStore e2e;
   McpClient client(e2e.single_args());
   client.initialize("2025-11-25");
-  ASSERT_FALSE(client.call_tool("memtrace_remember", {{"content", "one memory to recall"}})
-                   .value("isError", false));
+  ASSERT_FALSE(
+      client.call_tool("memtrace_remember", {{"content", "one memory to recall"}}).value("isError", false));
 
   // The writer sends every call without reading an answer. With backpressure it blocks once the
   // server's queue and the pipes are full; without, the server reads it all into memory.
@@ -86,8 +86,7 @@ TEST(StdioBackpressure, AClientThatNeverReadsKeepsTheServerUnder64MB) {
   bool wrote_everything = false;
   {
     std::unique_lock lock(mutex);
-    wrote_everything =
-        written_cv.wait_for(lock, std::chrono::seconds(5), [&] { return written; });
+    wrote_everything = written_cv.wait_for(lock, std::chrono::seconds(5), [&] { return written; });
   }
   const auto peak_while_unread = peak_rss_kib(client.process().pid());
 
@@ -100,8 +99,10 @@ TEST(StdioBackpressure, AClientThatNeverReadsKeepsTheServerUnder64MB) {
     auto message = Json::parse(*line, nullptr, false);
     if (!message.is_object() || !message.contains("id")) continue;
     ++answered;
-    if (message["id"] != answered) in_order = false;
-    if (message.contains("error") || message["result"].value("isError", false)) in_order = false;
+    if (message["id"] != answered || message.contains("error") || message["result"].value("isError", false)) {
+      if (in_order) ADD_FAILURE() << "answer " << answered << ": " << line->substr(0, 500);
+      in_order = false;
+    }
   }
   EXPECT_EQ(answered, kReadBack) << "the server answers once the client reads";
   EXPECT_TRUE(in_order) << "the answers are results, in the order the calls were sent";

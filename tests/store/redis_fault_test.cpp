@@ -148,7 +148,7 @@ TEST(RedisFaults, PausedServerTimesOutWithinTheCommandTimeout) {
   ::kill(server.pid(), SIGCONT);
   ASSERT_FALSE(pinged);
   EXPECT_EQ(pinged.error().code, ErrorCode::kTimeout) << pinged.error().message;
-  EXPECT_THAT(pinged.error().message, HasSubstr("did not answer within 300 ms"));
+  EXPECT_THAT(pinged.error().message, HasSubstr("did not answer within the call's 300 ms"));
   EXPECT_GE(took, milliseconds(250));
   EXPECT_LT(took, milliseconds(1000));
   ASSERT_TRUE(eventually([&] { return store->ping().has_value(); }));

@@ -129,7 +129,7 @@ Result<void> ClusterRouter::write(std::string_view key, const Work& work) {
 
 Result<void> ClusterRouter::route(std::string_view key, const Work& work, bool write) {
   const int slot = hash_slot(key);
-  const auto deadline = std::chrono::steady_clock::now() + options_.command_timeout;
+  const auto deadline = call_deadline(options_.command_timeout);
   auto pool = master_of(slot);
   if (!pool) {
     if (auto refreshed = refresh(false); !refreshed) return refreshed;

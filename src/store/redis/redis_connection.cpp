@@ -9,6 +9,8 @@
 
 #include <sys/time.h>
 
+#include "core/call_arrival.h"
+
 namespace memtrace::redis {
 namespace {
 
@@ -71,9 +73,10 @@ Error map_redis_error(const Endpoint& endpoint, Phase phase, const redisContext*
       if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT ||
           detail.find("temporarily unavailable") != std::string::npos) {
         return {ErrorCode::kTimeout,
-                store + " did not answer within " + std::to_string(endpoint.command_timeout.count()) +
-                    " ms (--redis-command-timeout-ms); it may be overloaded, blocked by a "
-                    "slow command, or unreachable"};
+                store + " did not answer within the call's " +
+                    std::to_string(endpoint.command_timeout.count()) +
+                    " ms (--redis-command-timeout-ms, counted from the call's arrival); it may be "
+                    "overloaded, blocked by a slow command, or unreachable"};
       }
       return {ErrorCode::kUnavailable,
               store + " is unavailable: " + detail + "; " + std::string(kWhereToLook)};
@@ -107,20 +110,52 @@ Result<std::unique_ptr<Connection>> Connection::open(const RedisOptions& options
   if (options.unix_path.empty()) redisEnableKeepAlive(context.get());
 
   std::unique_ptr<Connection> connection(new Connection(std::move(context), endpoint));
+  connection->applied_timeout_ = options.command_timeout;
   if (!options.password.empty()) {
     std::vector<std::string_view> auth = {"AUTH"};
     if (!options.user.empty()) auth.push_back(options.user);
     auth.push_back(options.password);
-    if (auto reply = connection->command(auth); !reply) return tl::unexpected(reply.error());
+    if (auto reply = connection->send(auth); !reply) return tl::unexpected(reply.error());
   }
   if (options.db != 0) {
     const std::string db = std::to_string(options.db);
-    if (auto reply = connection->command({"SELECT", db}); !reply) return tl::unexpected(reply.error());
+    if (auto reply = connection->send({"SELECT", db}); !reply) return tl::unexpected(reply.error());
   }
   return connection;
 }
 
+std::chrono::steady_clock::time_point call_deadline(std::chrono::milliseconds command_timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto arrived = CallArrival::current();
+  return (arrived && *arrived < now ? *arrived : now) + command_timeout;
+}
+
+bool Connection::fit_timeout_to_call() {
+  using std::chrono::milliseconds;
+  constexpr milliseconds kSlack{50};
+  const auto left = std::chrono::duration_cast<milliseconds>(call_deadline(endpoint_.command_timeout) -
+                                                             std::chrono::steady_clock::now());
+  if (left.count() <= 0) return false;
+  const milliseconds wanted = left + kSlack >= endpoint_.command_timeout ? endpoint_.command_timeout : left;
+  if (wanted != applied_timeout_ && redisSetTimeout(context_.get(), to_timeval(wanted)) == REDIS_OK) {
+    applied_timeout_ = wanted;
+  }
+  return true;
+}
+
 Result<ReplyPtr> Connection::command(const std::vector<std::string_view>& args, std::string* raw_error) {
+  if (!fit_timeout_to_call()) {
+    last_error_reply_.clear();
+    return fail(ErrorCode::kTimeout, "redis store " + endpoint_.description +
+                                         " was not asked: the call had waited in line for its whole " +
+                                         std::to_string(endpoint_.command_timeout.count()) +
+                                         " ms (--redis-command-timeout-ms) for a worker or a "
+                                         "connection; it was not sent");
+  }
+  return send(args, raw_error);
+}
+
+Result<ReplyPtr> Connection::send(const std::vector<std::string_view>& args, std::string* raw_error) {
   last_error_reply_.clear();
   if (asking_) {
     errno = 0;

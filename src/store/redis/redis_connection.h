@@ -44,14 +44,20 @@ enum class Phase { kConnect, kCommand };
 Error map_redis_error(const Endpoint& endpoint, Phase phase, const redisContext* context, int saved_errno,
                       const redisReply* reply);
 
+// The moment the running call must be done with Redis: the command timeout counted from the call's
+// arrival at the server (CallArrival), so that its time in line (behind the client's earlier calls, or
+// for a pooled connection) counts too; counted from now outside a call.
+std::chrono::steady_clock::time_point call_deadline(std::chrono::milliseconds command_timeout);
+
 // One connection. Thread-safety: none; the pool lends it to one thread at a time.
 class Connection {
  public:
   // Connects (within options.connect_timeout), sets the command timeout, AUTHs and SELECTs.
   static Result<std::unique_ptr<Connection>> open(const RedisOptions& options, const Endpoint& endpoint);
 
-  // Sends one command and waits for its reply (at most the command timeout). Transport failures and
-  // error replies are both Errors; `raw_error` (if given) receives an error reply's text verbatim.
+  // Sends one command and waits for its reply, at most until the call's deadline (call_deadline());
+  // a call whose deadline has passed is not sent at all (kTimeout). Transport failures and error
+  // replies are both Errors; `raw_error` (if given) receives an error reply's text verbatim.
   Result<ReplyPtr> command(const std::vector<std::string_view>& args, std::string* raw_error = nullptr);
 
   // The text of the last error reply (empty if the last command had none): the cluster store reads
@@ -74,8 +80,16 @@ class Connection {
   Connection(ContextPtr context, Endpoint endpoint)
       : context_(std::move(context)), endpoint_(std::move(endpoint)) {}
 
+  // command() without the deadline check: the handshake (AUTH, SELECT) of a connection being opened,
+  // which is bounded by the full command timeout whatever call opens it.
+  Result<ReplyPtr> send(const std::vector<std::string_view>& args, std::string* raw_error = nullptr);
+  // Sets the socket's timeout to what is left of the call's time, unless that is within kSlack of
+  // the full command timeout (the usual case: no system call). False if no time is left.
+  bool fit_timeout_to_call();
+
   ContextPtr context_;
   Endpoint endpoint_;
+  std::chrono::milliseconds applied_timeout_{0};  // the socket's timeout now
   bool broken_ = false;
   bool asking_ = false;
   std::string last_error_reply_;

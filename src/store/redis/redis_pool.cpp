@@ -29,7 +29,9 @@ void Pool::give_back(std::unique_ptr<Connection> connection) {
 
 Result<Pool::Lease> Pool::lease() {
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + options_.command_timeout;
+  // The call's whole budget, counted from its arrival: a call that waited in line is not made to wait
+  // a full command timeout more here.
+  const auto deadline = call_deadline(options_.command_timeout);
   std::vector<std::unique_ptr<Connection>> dropped;  // freed outside the lock
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -69,8 +71,10 @@ Result<Pool::Lease> Pool::lease() {
         open_ >= options_.pool_size) {
       return fail(ErrorCode::kTimeout, "all " + std::to_string(options_.pool_size) +
                                            " connections to redis store " + endpoint_.description +
-                                           " stayed busy for " +
-                                           std::to_string(options_.command_timeout.count()) + " ms");
+                                           " stayed busy until the call's " +
+                                           std::to_string(options_.command_timeout.count()) +
+                                           " ms (--redis-command-timeout-ms, counted from the call's "
+                                           "arrival) were up; it was not sent");
     }
   }
 }

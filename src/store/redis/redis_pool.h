@@ -46,7 +46,7 @@ class Pool {
   };
 
   // A connection, or why there is none: kUnavailable (Redis unreachable, authentication failed) or
-  // kTimeout (every connection stayed busy for the command timeout).
+  // kTimeout (every connection stayed busy until the call's deadline, call_deadline()).
   Result<Lease> lease();
 
   const Endpoint& endpoint() const { return endpoint_; }

@@ -2,14 +2,17 @@
 #include "store/redis/redis_router.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace memtrace::redis {
 
 Result<void> wait_for_replicas(Connection& connection, int min_replicas,
                                std::chrono::milliseconds command_timeout, const std::string& description) {
   if (min_replicas <= 0) return {};
-  // Leave a quarter of the socket's command timeout for the reply itself to arrive.
-  const auto wait_ms = std::max<long long>(command_timeout.count() * 3 / 4, 1);
+  // Wait for three quarters of what is left of the call's time, leaving the rest for the reply.
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(call_deadline(command_timeout) -
+                                                                          std::chrono::steady_clock::now());
+  const auto wait_ms = std::max<long long>(left.count() * 3 / 4, 1);
   const std::string wanted = std::to_string(min_replicas);
   const std::string ms = std::to_string(wait_ms);
   auto reply = connection.command({"WAIT", wanted, ms});

@@ -257,7 +257,7 @@ class RedisStore final : public Store {
     const std::string prefix = redis::namespace_prefix(query.ns);
     auto walked = router_->run(prefix, [&](redis::Connection& connection) -> Result<void> {
       found.clear();  // a redirected walk starts again
-      const auto deadline = std::chrono::steady_clock::now() + options_.command_timeout;
+      const auto deadline = redis::call_deadline(options_.command_timeout);
       std::string cursor = query.before_id.value_or("");
       for (;;) {
         std::vector<std::string> args = {std::to_string(query.now),
@@ -417,7 +417,7 @@ class RedisStore final : public Store {
     const std::string prefix = redis::namespace_prefix(query.ns);
     auto walked = router_->run(prefix, [&](redis::Connection& connection) -> Result<void> {
       found.clear();  // a redirected walk starts again
-      const auto deadline = std::chrono::steady_clock::now() + options_.command_timeout;
+      const auto deadline = redis::call_deadline(options_.command_timeout);
       std::string cursor = query.before_id.value_or("");
       std::size_t examined = 0;
       for (;;) {

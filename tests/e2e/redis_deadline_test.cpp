@@ -1,0 +1,80 @@
+// The Redis store bounds a whole call, not each command: a call's wait for a worker or a pooled
+// connection counts against --redis-command-timeout-ms. Before, with Redis frozen, a call that queued
+// for a worker behind other clients' stuck calls failed one command timeout after it finally ran.
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/http_client.h"
+#include "support/redis_server.h"
+
+namespace memtrace::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(RedisCallDeadline, WithRedisFrozenEveryClientIsAnsweredWithinOneTimeoutOfItsCall) {
+  constexpr int kTimeoutMs = 1000;
+  constexpr int kClients = 8;  // four times the workers: six calls wait for one
+  RedisServer redis;
+  HttpServerProcess server(
+      {"--store", redis.url(), "--workers", "2", "--redis-command-timeout-ms", std::to_string(kTimeoutMs)});
+  std::vector<std::unique_ptr<McpHttpSession>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<McpHttpSession>(server.port()));
+    ASSERT_EQ(clients.back()->initialize().status, 200);
+    ASSERT_FALSE(clients.back()->call_tool("memtrace_recall", {{"limit", 1}}).value("isError", false));
+  }
+
+  ASSERT_EQ(::kill(redis.pid(), SIGSTOP), 0);
+  std::vector<nlohmann::json> results(kClients);
+  std::vector<long long> took_ms(kClients, -1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      const auto sent = std::chrono::steady_clock::now();
+      results[i] = clients[i]->call_tool("memtrace_recall", {{"limit", 1}});
+      took_ms[i] =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent)
+              .count();
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(::kill(redis.pid(), SIGCONT), 0);
+
+  long long slowest = 0;
+  int not_sent = 0;
+  for (int i = 0; i < kClients; ++i) {
+    SCOPED_TRACE(results[i].dump());
+    EXPECT_TRUE(results[i].value("isError", false));
+    slowest = std::max(slowest, took_ms[i]);
+    const std::string text = results[i]["content"][0].value("text", "");
+    if (text.find("was not sent") != std::string::npos) ++not_sent;
+  }
+  // Those that waited for a worker past their deadline were not sent to the frozen Redis, and say so.
+  EXPECT_GT(not_sent, 0);
+  // Every call is answered about one timeout after it was made (generously: 2.5 timeouts; waiting a
+  // timeout for each pair of stuck calls ahead, as before, is 4).
+  EXPECT_LT(slowest, kTimeoutMs * 5 / 2) << "the slowest answer took " << slowest << " ms";
+  std::printf("frozen Redis: %d clients on 2 workers all answered within %lld ms (%d not sent)\n", kClients,
+              slowest, not_sent);
+
+  nlohmann::json after;
+  for (int attempt = 0; attempt < 20; ++attempt) {  // the server may still be reconnecting
+    after = clients[0]->call_tool("memtrace_recall", {{"limit", 1}});
+    if (!after.value("isError", false)) break;
+  }
+  EXPECT_FALSE(after.value("isError", false)) << after.dump();
+}
+
+}  // namespace
+}  // namespace memtrace::testing
