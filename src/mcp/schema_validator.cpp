@@ -97,6 +97,25 @@ std::string explain(const std::string& name, const Json& schema, const Json& val
                                   });
     if (!ok) return name + " must be " + expected_type(*type) + ", got " + got_instead(value);
   }
+  if (auto any = schema.find("anyOf"); any != schema.end() && any->is_array()) {
+    // The alternatives of one field, each of its own type (the portable form of a type union): the
+    // alternative of the value's type explains it; if none has that type, name the types there are.
+    Json types = Json::array();
+    bool typed_alike = false;
+    for (const auto& alternative : *any) {
+      auto t = alternative.find("type");
+      if (t != alternative.end() && t->is_string() && !matches_type(value, t->get<std::string>())) {
+        types.push_back(*t);
+        continue;
+      }
+      typed_alike = true;
+      if (auto why = explain(name, alternative, value); !why.empty()) return why;
+      break;
+    }
+    if (!typed_alike && !types.empty()) {
+      return name + " must be " + expected_type(types) + ", got " + got_instead(value);
+    }
+  }
   if (auto e = schema.find("enum"); e != schema.end() && std::find(e->begin(), e->end(), value) == e->end()) {
     std::string options;
     for (const auto& o : *e)

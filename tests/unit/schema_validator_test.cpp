@@ -57,7 +57,8 @@ TEST_F(SchemaTest, UnknownArgumentListsTheKnownOnes) {
   auto why = validator.validate({{"content", "x"}, {"agent", "me"}});
   ASSERT_TRUE(why);
   EXPECT_NE(why->find("unknown argument \"agent\""), std::string::npos);
-  EXPECT_NE(why->find("the arguments are: content, idempotency_key, importance, metadata"), std::string::npos);
+  EXPECT_NE(why->find("the arguments are: content, idempotency_key, importance, metadata"),
+            std::string::npos);
 }
 
 TEST_F(SchemaTest, BadTagFormatShowsTheRule) {
@@ -78,6 +79,48 @@ TEST(ToolSchemas, EveryToolFileIsAToolDefinitionWithObjectSchemas) {
     EXPECT_TRUE(std::string(s.name).find_first_not_of(
                     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
                 std::string::npos);
+  }
+}
+
+// Portable schemas: some clients (Inspector's strict mode among them) refuse a "type" that is a list
+// of types; a union is written as anyOf, each alternative of one type.
+void expect_single_types(const std::string& where, const Json& schema) {
+  if (schema.is_object()) {
+    if (auto t = schema.find("type"); t != schema.end()) {
+      EXPECT_TRUE(t->is_string()) << where << " has \"type\": " << t->dump() << "; use anyOf";
+    }
+    for (auto it = schema.begin(); it != schema.end(); ++it) {
+      // Property names are data, not keywords: descend into their schemas only.
+      if (it.key() == "properties" || it.key() == "definitions" || it.key() == "$defs") {
+        for (auto p = it->begin(); p != it->end(); ++p) expect_single_types(where + "." + p.key(), p.value());
+      } else if (it.key() != "enum" && it.key() != "default" && it.key() != "examples") {
+        expect_single_types(where + "/" + it.key(), it.value());
+      }
+    }
+  } else if (schema.is_array()) {
+    for (std::size_t i = 0; i < schema.size(); ++i)
+      expect_single_types(where + "/" + std::to_string(i), schema[i]);
+  }
+}
+
+TEST(ToolSchemas, EveryTypeIsOneTypeNameAndUnionsUseAnyOf) {
+  for (const auto& s : embedded_tool_schemas()) {
+    Json d = Json::parse(s.json);
+    expect_single_types(std::string(s.name) + ".inputSchema", d["inputSchema"]);
+    if (d.contains("outputSchema"))
+      expect_single_types(std::string(s.name) + ".outputSchema", d["outputSchema"]);
+  }
+}
+
+TEST(ToolSchemaLimits, AMetadataValueOfEachAllowedTypePasses) {
+  for (const char* tool : {"memtrace_session_create", "memtrace_session_search"}) {
+    Json d = tool_definition(tool);
+    SchemaValidator validator{d["inputSchema"]};
+    EXPECT_FALSE(validator.validate({{"metadata", {{"a", "42"}, {"b", 42}, {"c", true}, {"d", 4.5}}}}))
+        << tool;
+    EXPECT_EQ(validator.validate({{"metadata", {{"k", nullptr}}}}),
+              "metadata.k must be a string or a number or a boolean, got null")
+        << tool;
   }
 }
 
@@ -148,6 +191,9 @@ void expect_strings_bounded(const std::string& where, const Json& schema) {
       expect_strings_bounded(where + "." + it.key(), it.value());
   }
   if (schema.contains("items")) expect_strings_bounded(where + "[]", schema["items"]);
+  if (schema.contains("anyOf")) {
+    for (const auto& alternative : schema["anyOf"]) expect_strings_bounded(where + "|", alternative);
+  }
   if (schema.contains("additionalProperties"))
     expect_strings_bounded(where + "{*}", schema["additionalProperties"]);
   if (schema.contains("additionalProperties") && schema["additionalProperties"].is_object() &&
