@@ -100,7 +100,8 @@ void add_http_options(CLI::App& app, Config& config) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_flag("--conformance-fixtures", config.conformance_fixtures,
-               "Also offer the test tools, resources and prompts the MCP conformance suite calls")
+               "Also offer the test tools, resources and prompts the MCP conformance suite calls (test "
+               "builds only: -DMEMTRACE_CONFORMANCE_FIXTURES=ON)")
       ->envname("MEMTRACE_CONFORMANCE_FIXTURES");
 }
 
@@ -194,9 +195,10 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->envname("MEMTRACE_REDIS_CONNECT_TIMEOUT_MS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{600000}))
       ->capture_default_str();
-  app.add_option("--redis-command-timeout-ms", config.redis_command_timeout_ms,
-                 "Redis store: how long a call may take, its wait for a worker or a connection included, before "
-                 "failing with a timeout")
+  app.add_option(
+         "--redis-command-timeout-ms", config.redis_command_timeout_ms,
+         "Redis store: how long a call may take, its wait for a worker or a connection included, before "
+         "failing with a timeout")
       ->envname("MEMTRACE_REDIS_COMMAND_TIMEOUT_MS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{600000}))
       ->capture_default_str();
@@ -217,7 +219,8 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(CLI::Validator(
           [](std::string& text) {
             auto ms = parse_duration(text);
-            if (!ms || *ms <= 0) return "expected a duration such as 30m, 12h, 7d or 2w, got \"" + text + "\"";
+            if (!ms || *ms <= 0)
+              return "expected a duration such as 30m, 12h, 7d or 2w, got \"" + text + "\"";
             return std::string();
           },
           "DURATION"))

@@ -16,7 +16,9 @@
 #include "app/keys_command.h"
 #include "app/open_store.h"
 #include "app/serve_http.h"
-#include "mcp/conformance_fixtures.h"
+#ifdef MEMTRACE_CONFORMANCE_FIXTURES
+#include "conformance/fixtures.h"
+#endif
 #include "mcp/server.h"
 #include "mcp/session_tools.h"
 #include "memory/engine.h"
@@ -111,7 +113,8 @@ int run(const Config& config) {
   store_options.redis_command_timeout = std::chrono::milliseconds(config.redis_command_timeout_ms);
   store_options.redis_min_replicas = config.redis_min_replicas;
   store_options.max_memories_per_session = config.max_memories_per_session;
-  store_options.change_retention = std::chrono::milliseconds(parse_duration(config.change_retention).value_or(0));
+  store_options.change_retention =
+      std::chrono::milliseconds(parse_duration(config.change_retention).value_or(0));
   auto store = open_store(config.store, store_options);
   if (!store) {
     spdlog::critical("cannot open the memory store: {}", store.error().message);
@@ -144,7 +147,16 @@ int run(const Config& config) {
   server_options.context_in_instructions = config.context_in_instructions;
   server_options.instructions_max_tokens = config.instructions_max_tokens;
   mcp::Server server(engine, server_options);
-  if (config.conformance_fixtures) mcp::register_conformance_fixtures(server);
+  if (config.conformance_fixtures) {
+#ifdef MEMTRACE_CONFORMANCE_FIXTURES
+    conformance::register_conformance_fixtures(server);
+#else
+    spdlog::error(
+        "--conformance-fixtures: this build has no conformance fixtures (they are for testing; configure "
+        "with -DMEMTRACE_CONFORMANCE_FIXTURES=ON)");
+    return 2;
+#endif
+  }
   if (config.transport == "http") {
     ExpiryPurger purger(**store, clock);
     return serve_http_transport(server, **store, config);

@@ -1,14 +1,16 @@
 // Conformance fixtures, named and shaped as the suite's scenarios require (conformance 0.1.16 and
 // 0.2.0-alpha.12, requirement set 2025-11-25). The image and audio are tiny files made for this purpose:
 // a 1×1 red PNG and four samples of 8 kHz silence as WAV.
-#include "mcp/conformance_fixtures.h"
+#include "conformance/fixtures.h"
 
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <thread>
 
-namespace memtrace::mcp {
+namespace memtrace::conformance {
+
+using namespace memtrace::mcp;  // NOLINT(google-build-using-namespace): the fixtures are written against mcp
 namespace {
 
 constexpr const char* kPngBase64 =
@@ -382,4 +384,4 @@ void register_conformance_fixtures(Server& server) {
   register_extensions(server.extensions());
 }
 
-}  // namespace memtrace::mcp
+}  // namespace memtrace::conformance
