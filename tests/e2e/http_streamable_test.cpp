@@ -79,6 +79,41 @@ TEST(HttpStreamable, RequestWithoutSessionIs400AndUnknownSessionIs404) {
   EXPECT_EQ(reply.json()["error"]["code"], -32001);
 }
 
+// A refusal of a request whose body could be read carries that request's id, whatever the status, so
+// that a client can tell which of its calls failed.
+TEST(HttpStreamable, EveryRefusalOfAReadableRequestCarriesItsId) {
+  HttpServerProcess server;
+  HttpClient client(server.port());
+  const std::string ping = R"({"jsonrpc":"2.0","id":"call-5","method":"ping"})";
+  const auto expect_id = [](const HttpReply& reply, int status) {
+    EXPECT_EQ(reply.status, status) << reply.body;
+    auto body = json::parse(reply.body, nullptr, false);
+    ASSERT_TRUE(body.is_object()) << reply.body;
+    EXPECT_EQ(body.value("id", json()), "call-5") << status << ": " << reply.body;
+    EXPECT_TRUE(body.contains("error")) << reply.body;
+  };
+  expect_id(client.request("POST", "/mcp", kPostHeaders, ping), 400);  // no session
+  Headers unknown = kPostHeaders;
+  unknown.emplace_back("Mcp-Session-Id", "0123456789abcdef0123456789abcdef");
+  expect_id(client.request("POST", "/mcp", unknown, ping), 404);
+  expect_id(client.request("POST", "/mcp",
+                           {{"Accept", "application/json"}, {"Content-Type", "application/json"}}, ping),
+            406);
+  expect_id(client.request(
+                "POST", "/mcp",
+                {{"Accept", "application/json, text/event-stream"}, {"Content-Type", "text/plain"}}, ping),
+            415);
+  Headers foreign = kPostHeaders;
+  foreign.emplace_back("Origin", "http://evil.example");
+  expect_id(client.request("POST", "/mcp", foreign, ping), 403);
+  McpHttpSession session(server.port());
+  ASSERT_EQ(session.initialize().status, 200);
+  Headers bad_version = session.headers();
+  bad_version.emplace_back("MCP-Protocol-Version", "1999-01-01");
+  expect_id(session.client().request("POST", "/mcp", bad_version, ping), 400);
+  expect_id(client.request("POST", "/message?sessionId=0123456789abcdef", kPostHeaders, ping), 404);
+}
+
 TEST(HttpStreamable, DeleteEndsTheSessionThen404) {
   HttpServerProcess server;
   McpHttpSession session(server.port());

@@ -54,21 +54,42 @@ bool is_json(const std::string& content_type) {
   return media_type(content_type) == "application/json";
 }
 
-HttpResponse error_response(int status, int code, std::string_view message, Headers headers = {}) {
+using RequestId = std::optional<jsonrpc::Id>;
+
+// The id a refusal echoes: that of the one request a body holds (or of an invalid message whose id could
+// be read), so that the client can match the error to its call. None for a batch or an unreadable body.
+RequestId request_id(const jsonrpc::Parsed& parsed) {
+  if (parsed.is_batch || parsed.messages.size() != 1) return std::nullopt;
+  if (const auto* r = std::get_if<jsonrpc::Request>(&parsed.messages.front())) return r->id;
+  if (const auto* invalid = std::get_if<jsonrpc::Invalid>(&parsed.messages.front())) return invalid->id;
+  return std::nullopt;
+}
+
+HttpResponse error_response(int status, int code, std::string_view message, Headers headers = {},
+                            const RequestId& id = std::nullopt) {
   HttpResponse response;
   response.status = status;
   response.headers = std::move(headers);
   response.headers.emplace_back("Content-Type", "application/json");
-  response.body = error_body(code, message);
+  response.body = error_body(code, message, id ? &*id : nullptr);
   return response;
 }
 
-// A refusal in the shape the endpoint's clients read: {"error": "..."} on the REST API, else JSON-RPC.
+// A refusal before the request is routed, in the shape the endpoint's clients read: {"error": "..."} on
+// the REST API, else JSON-RPC with the id of a POSTed request (its body is read for that alone: the
+// request goes no further).
 HttpResponse refusal(const HttpRequest& request, int status, int code, std::string_view message,
                      Headers headers = {}) {
-  HttpResponse response = error_response(status, code, message, std::move(headers));
-  if (rest::Api::serves(request.path)) response.body = nlohmann::json{{"error", message}}.dump();
-  return response;
+  if (rest::Api::serves(request.path)) {
+    HttpResponse response = error_response(status, code, message, std::move(headers));
+    response.body = nlohmann::json{{"error", message}}.dump();
+    return response;
+  }
+  const bool posted_message =
+      request.method == "POST" && !request.body.empty() &&
+      (request.path == "/mcp" || request.path == "/message" || request.path == "/messages");
+  return error_response(status, code, message, std::move(headers),
+                        posted_message ? request_id(jsonrpc::parse(request.body)) : std::nullopt);
 }
 
 HttpResponse json_response(int status, std::string body) {
@@ -140,12 +161,12 @@ void RequestHandler::handle(HttpRequest request, const std::shared_ptr<Exchange>
   if (!origins_.host_allowed(request.header("host"))) {
     spdlog::warn("refused a request from {}: Host \"{}\" is not allowed", request.peer,
                  request.header("host"));
-    return raw_exchange->respond(error_response(403, kServerError, "Forbidden: Host header not allowed"));
+    return raw_exchange->respond(refusal(request, 403, kServerError, "Forbidden: Host header not allowed"));
   }
   if (!origins_.origin_allowed(request.header("origin"))) {
     spdlog::warn("refused a request from {}: Origin \"{}\" is not allowed", request.peer,
                  request.header("origin"));
-    return raw_exchange->respond(error_response(403, kServerError, "Forbidden: Origin not allowed"));
+    return raw_exchange->respond(refusal(request, 403, kServerError, "Forbidden: Origin not allowed"));
   }
   std::shared_ptr<Exchange> exchange = raw_exchange;
   if (Headers cors = cors_headers(request); !cors.empty()) {
@@ -262,13 +283,13 @@ bool RequestHandler::authenticate(const HttpRequest& request, Principal& who,
 }
 
 std::optional<HttpResponse> RequestHandler::refuse_session(SessionTable::Added added,
-                                                           const HttpRequest& request,
-                                                           const Principal& who) const {
+                                                           const HttpRequest& request, const Principal& who,
+                                                           const std::optional<jsonrpc::Id>& id) const {
   if (added == SessionTable::Added::kTableFull) {
     spdlog::warn("refused a new session from {}: {} sessions open (--max-sessions)", request.peer,
                  options_.max_sessions);
-    return error_response(503, kServerError, "Service Unavailable: too many sessions",
-                          {{"Retry-After", "5"}});
+    return error_response(503, kServerError, "Service Unavailable: too many sessions", {{"Retry-After", "5"}},
+                          id);
   }
   if (added == SessionTable::Added::kKeyFull) {
     spdlog::warn("refused a new session from {}: {} holds {} sessions, none idle (--max-sessions-per-key)",
@@ -278,7 +299,7 @@ std::optional<HttpResponse> RequestHandler::refuse_session(SessionTable::Added a
                           "Too Many Requests: this API key holds " +
                               std::to_string(options_.max_sessions_per_key) +
                               " sessions, all busy; end one with DELETE /mcp or retry later",
-                          {{"Retry-After", "5"}});
+                          {{"Retry-After", "5"}}, id);
   }
   return std::nullopt;
 }
@@ -293,17 +314,20 @@ std::shared_ptr<McpSession> RequestHandler::owned_session(const std::string& id,
 
 void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
                               const std::shared_ptr<Exchange>& exchange) {
+  // Parsed first (and only here), so that every refusal below carries the request's id.
+  jsonrpc::Parsed parsed = jsonrpc::parse(request.body);
+  const RequestId call_id = request_id(parsed);
   if (!accepts(request.header("accept"), "application/json") ||
       !accepts(request.header("accept"), "text/event-stream")) {
-    return exchange->respond(
-        error_response(406, kServerError,
-                       "Not Acceptable: the client must accept both application/json and text/event-stream"));
+    return exchange->respond(error_response(
+        406, kServerError,
+        "Not Acceptable: the client must accept both application/json and text/event-stream", {}, call_id));
   }
   if (!is_json(request.header("content-type"))) {
     return exchange->respond(error_response(
-        415, kServerError, "Unsupported Media Type: the body must be Content-Type: application/json"));
+        415, kServerError, "Unsupported Media Type: the body must be Content-Type: application/json", {},
+        call_id));
   }
-  jsonrpc::Parsed parsed = jsonrpc::parse(request.body);
   if (!parsed.is_batch) {
     if (const auto* invalid = std::get_if<jsonrpc::Invalid>(&parsed.messages.front())) {
       return exchange->respond(json_response(400, jsonrpc::serialize_error(invalid->id, invalid->error)));
@@ -333,7 +357,7 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
   if (is_initialize) {
     if (!session_id.empty()) {
       if (!owned_session(session_id, who, SessionKind::kStreamable)) {
-        return exchange->respond(error_response(404, kSessionNotFound, "Session not found"));
+        return exchange->respond(error_response(404, kSessionNotFound, "Session not found", {}, call_id));
       }
       return exchange->respond(json_response(
           400, jsonrpc::serialize_error(first_request->id,
@@ -342,16 +366,18 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
     }
     session = std::make_shared<McpSession>(server_, random_hex(16), SessionKind::kStreamable, who,
                                            options_.session_limits, metrics_);
-    if (auto refused = refuse_session(sessions_.add(session), request, who)) {
+    if (auto refused = refuse_session(sessions_.add(session), request, who, call_id)) {
       return exchange->respond(std::move(*refused));
     }
   } else {
     if (session_id.empty()) {
       return exchange->respond(error_response(
-          400, kServerError, "Bad Request: Mcp-Session-Id header is required; send initialize first"));
+          400, kServerError, "Bad Request: Mcp-Session-Id header is required; send initialize first", {},
+          call_id));
     }
     session = owned_session(session_id, who, SessionKind::kStreamable);
-    if (!session) return exchange->respond(error_response(404, kSessionNotFound, "Session not found"));
+    if (!session)
+      return exchange->respond(error_response(404, kSessionNotFound, "Session not found", {}, call_id));
     const std::string& version = request.header("mcp-protocol-version");
     mcp::ProtocolVersion parsed_version;
     if (!version.empty() && !mcp::parse_version(version, parsed_version)) {
@@ -359,7 +385,8 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
       for (const auto& v : mcp::supported_version_names()) supported += (supported.empty() ? "" : ", ") + v;
       return exchange->respond(error_response(400, kServerError,
                                               "Bad Request: Unsupported protocol version: " + version +
-                                                  " (supported versions: " + supported + ")"));
+                                                  " (supported versions: " + supported + ")",
+                                              {}, call_id));
     }
     if (parsed.is_batch) {
       auto negotiated = session->connection().protocol_version();
@@ -408,7 +435,8 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
     // the answers): turn this one away until the earlier ones have drained, rather than queue it.
     metrics_.count_error("backlog");
     HttpResponse busy = error_response(
-        503, kServerError, "Service Unavailable: this session has too many calls waiting; retry shortly");
+        503, kServerError, "Service Unavailable: this session has too many calls waiting; retry shortly", {},
+        call_id);
     busy.headers.emplace_back("Retry-After", "1");
     return exchange->respond(std::move(busy));
   }
@@ -504,7 +532,7 @@ void RequestHandler::legacy_open(const HttpRequest& request, const Principal& wh
   }
   auto session = std::make_shared<McpSession>(server_, random_hex(16), SessionKind::kLegacySse, who,
                                               options_.session_limits, metrics_);
-  if (auto refused = refuse_session(sessions_.add(session), request, who)) {
+  if (auto refused = refuse_session(sessions_.add(session), request, who, std::nullopt)) {
     return exchange->respond(std::move(*refused));
   }
   StreamStart start;
@@ -526,18 +554,22 @@ void RequestHandler::legacy_open(const HttpRequest& request, const Principal& wh
 
 void RequestHandler::legacy_post(const HttpRequest& request, const Principal& who,
                                  const std::shared_ptr<Exchange>& exchange) {
+  // Parsed first (and only here), so that every refusal below carries the request's id.
+  jsonrpc::Parsed parsed = jsonrpc::parse(request.body);
+  const RequestId call_id = request_id(parsed);
   auto it = request.query.find("sessionId");
   if (it == request.query.end() || it->second.empty()) {
     return exchange->respond(
-        error_response(400, kServerError, "Bad Request: sessionId query parameter is required"));
+        error_response(400, kServerError, "Bad Request: sessionId query parameter is required", {}, call_id));
   }
   auto session = owned_session(it->second, who, SessionKind::kLegacySse);
-  if (!session) return exchange->respond(error_response(404, kSessionNotFound, "Session not found"));
+  if (!session)
+    return exchange->respond(error_response(404, kSessionNotFound, "Session not found", {}, call_id));
   if (request.has_header("content-type") && !is_json(request.header("content-type"))) {
     return exchange->respond(error_response(
-        415, kServerError, "Unsupported Media Type: the body must be Content-Type: application/json"));
+        415, kServerError, "Unsupported Media Type: the body must be Content-Type: application/json", {},
+        call_id));
   }
-  jsonrpc::Parsed parsed = jsonrpc::parse(request.body);
   if (!parsed.is_batch && parsed.messages.size() == 1) {
     const auto* invalid = std::get_if<jsonrpc::Invalid>(&parsed.messages.front());
     if (invalid && invalid->error.code == jsonrpc::kParseError) {

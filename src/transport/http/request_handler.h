@@ -53,9 +53,11 @@ class RequestHandler {
   // The session `id` if it exists and belongs to `who`; nullptr otherwise (both answer 404).
   std::shared_ptr<McpSession> owned_session(const std::string& id, const Principal& who,
                                             SessionKind kind) const;
-  // The answer to a session the table did not take (503 table full, 429 key quota); nullopt if it did.
+  // The answer to a session the table did not take (503 table full, 429 key quota), carrying the id of
+  // the request that asked for it; nullopt if it did.
   std::optional<HttpResponse> refuse_session(SessionTable::Added added, const HttpRequest& request,
-                                             const Principal& who) const;
+                                             const Principal& who,
+                                             const std::optional<jsonrpc::Id>& id) const;
   // Authenticates the request; false after answering it (401/503).
   bool authenticate(const HttpRequest& request, Principal& who, const std::shared_ptr<Exchange>& exchange);
   Headers cors_headers(const HttpRequest& request) const;

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jsonrpc/message.h"
+
 namespace memtrace::transport::http {
 
 using Json = nlohmann::json;
@@ -33,8 +35,10 @@ std::string sse_retry(int retry_ms) {
   return "retry: " + std::to_string(retry_ms) + "\n\n";
 }
 
-std::string error_body(int code, std::string_view message) {
-  Json body = {{"jsonrpc", "2.0"}, {"error", {{"code", code}, {"message", message}}}};
+std::string error_body(int code, std::string_view message, const jsonrpc::Id* id) {
+  Json body = {{"jsonrpc", "2.0"}};
+  if (id) body["id"] = id->to_json();
+  body["error"] = {{"code", code}, {"message", message}};
   return body.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 

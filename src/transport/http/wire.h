@@ -6,6 +6,10 @@
 #include <string>
 #include <string_view>
 
+namespace memtrace::jsonrpc {
+class Id;
+}
+
 namespace memtrace::transport::http {
 
 // One SSE event carrying a JSON-RPC message: "event: message", optional "id:", one "data:" line.
@@ -16,7 +20,8 @@ std::string sse_priming(std::string_view id, int retry_ms);
 std::string sse_retry(int retry_ms);
 inline constexpr std::string_view kSseKeepAlive = ": keep-alive\n\n";
 
-// {"jsonrpc":"2.0","error":{"code":..,"message":..}} without id, for HTTP-level refusals.
-std::string error_body(int code, std::string_view message);
+// {"jsonrpc":"2.0","id":..,"error":{"code":..,"message":..}} for HTTP-level refusals; with the refused
+// request's id when its body could be read, without an id otherwise.
+std::string error_body(int code, std::string_view message, const jsonrpc::Id* id = nullptr);
 
 }  // namespace memtrace::transport::http
