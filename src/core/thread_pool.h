@@ -1,4 +1,5 @@
-// A fixed pool of worker threads running posted tasks in FIFO order.
+// A pool of at most N worker threads running posted tasks in FIFO order; threads start as work needs
+// them (none before the first post) and then stay.
 #pragma once
 
 #include <condition_variable>
@@ -29,6 +30,8 @@ class ThreadPool final : public Executor {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> tasks_;
+  const std::size_t max_threads_;
+  std::size_t idle_ = 0;  // threads waiting for a task
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

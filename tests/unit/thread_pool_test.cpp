@@ -1,0 +1,71 @@
+// The worker pool: every posted task runs, up to N at once, and threads start only when work needs them.
+#include "core/thread_pool.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace memtrace {
+namespace {
+
+std::size_t threads_of_this_process() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+TEST(ThreadPool, APoolNobodyPostsToStartsNoThread) {
+  const std::size_t before = threads_of_this_process();
+  {
+    ThreadPool pool(8);
+    EXPECT_EQ(threads_of_this_process(), before);
+  }
+  EXPECT_EQ(threads_of_this_process(), before);
+}
+
+TEST(ThreadPool, RunsEveryTaskPostedFromManyThreads) {
+  std::atomic<int> ran{0};
+  {
+    ThreadPool pool(3);
+    std::vector<std::thread> posters;
+    for (int p = 0; p < 4; ++p) {
+      posters.emplace_back([&] {
+        for (int i = 0; i < 500; ++i) pool.post([&] { ++ran; });
+      });
+    }
+    for (auto& t : posters) t.join();
+  }  // the destructor runs what was posted, then joins
+  EXPECT_EQ(ran.load(), 2000);
+}
+
+TEST(ThreadPool, RunsUpToItsSizeAtOnce) {
+  constexpr int kSize = 4;
+  ThreadPool pool(kSize);
+  std::mutex mutex;
+  std::condition_variable cv;
+  int running = 0;
+  bool release = false;
+  for (int i = 0; i < kSize; ++i) {
+    pool.post([&] {
+      std::unique_lock lock(mutex);
+      ++running;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+    });
+  }
+  {
+    // Every task blocks until all of them run: only a pool that started kSize threads gets here.
+    std::unique_lock lock(mutex);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return running == kSize; }));
+    release = true;
+  }
+  cv.notify_all();
+}
+
+}  // namespace
+}  // namespace memtrace
