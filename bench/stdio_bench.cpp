@@ -1,8 +1,8 @@
 // Drives the real memtrace-mcp binary over stdio pipes and prints latency, throughput, start-up and RSS.
 //
 // usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--store-spec SPEC] [--quick] [--only
-// PHASES] [--tmp DIR] PHASES is a comma list of: start, latency, mixed, spread (asked for only), search100k,
-// context, live. Every reply is checked (right id, no JSON-RPC error, no isError); a failed or late reply
+// PHASES] [--tmp DIR] PHASES is a comma list of: start, latency, mixed, spread and mixedspread (these two
+// asked for only), search100k, context, live. Every reply is checked (right id, no JSON-RPC error, no isError); a failed or late reply
 // aborts the run rather than skewing a figure. The aims printed beside the figures are those of the store
 // measured: the embedded SQLite store's, or the Redis store's for a redis:// or redis+unix:// --store-spec.
 #include <fcntl.h>
@@ -531,14 +531,32 @@ class Bench {
     row("ping (transport floor, no tool call)", latency_figure(s));
   }
 
-  std::string mixed_request(long id) {
-    int pick = std::uniform_int_distribution<int>(0, 99)(corpus_.rng());
-    if (pick < 70) return tool_call(id, "memtrace_remember", corpus_.remember_arguments());
+  std::string mixed_request(long id) { return mixed_request(corpus_, id); }
+
+  static std::string mixed_request(Corpus& corpus, long id) {
+    int pick = std::uniform_int_distribution<int>(0, 99)(corpus.rng());
+    if (pick < 70) return tool_call(id, "memtrace_remember", corpus.remember_arguments());
     if (pick < 90) {
-      return tool_call(id, "memtrace_search",
-                       pick < 80 ? corpus_.search_by_content() : corpus_.search_by_tag());
+      return tool_call(id, "memtrace_search", pick < 80 ? corpus.search_by_content() : corpus.search_by_tag());
     }
     return tool_call(id, "memtrace_recall", Corpus::recall_arguments());
+  }
+
+  // Keeps `window` requests of `make` in flight on `server` until `total` are answered; ids are the
+  // caller's own (`id`), so that threads driving different servers share nothing.
+  static void drive(Server& server, long total, int window, long& id,
+                    const std::function<std::string(long)>& make) {
+    std::unordered_set<long> in_flight;
+    long sent = 0, answered = 0;
+    while (answered < total) {
+      while (sent < total && static_cast<int>(in_flight.size()) < window) {
+        in_flight.insert(++id);
+        server.send(make(id));
+        ++sent;
+      }
+      if (!in_flight.erase(check_reply(server.next_reply()))) die("reply to an unknown id");
+      ++answered;
+    }
   }
 
   void phase_mixed() {
@@ -602,6 +620,55 @@ class Bench {
                 " in flight each",
             fmt("%.0f calls/s  (%.2f s)", static_cast<double>(each * namespaces) / seconds, seconds));
         for (auto& server : servers) finish(*server, "spread");
+      }
+    }
+  }
+
+  // The mixed workload (70/20/10, as phase_mixed) spread over `namespaces` server processes (one
+  // namespace each, as tenants would be), each kept `window` requests deep by its own thread, on fresh
+  // namespaces preloaded with their share of the memories. On a cluster the namespaces land on
+  // different masters. Rows: "mixed, N namespace(s), W in flight each  <calls/s>".
+  void phase_mixed_spread() {
+    const long preload_total = o_.quick ? 1200 : 6000;
+    const long calls = o_.quick ? 3000 : 12000;
+    std::printf(
+        "\nMixed workload spread over namespaces (one server process each): 70%% remember, 20%% search, 10%% "
+        "recall;\n%ld memories preloaded in all, then %ld calls in all\n",
+        preload_total, calls);
+    for (int namespaces : {1, 12}) {
+      for (int window : {1, 16}) {
+        std::vector<std::unique_ptr<Server>> servers;
+        for (int n = 0; n < namespaces; ++n) {
+          servers.push_back(start_server("mixedspread-" + std::to_string(namespaces) + "x" +
+                                         std::to_string(window) + "-ns" + std::to_string(n)));
+        }
+        const long each = calls / namespaces;
+        const long preload_each = preload_total / namespaces;
+        auto in_parallel = [&](const std::function<void(int, Corpus&, long&)>& work) {
+          std::vector<std::thread> drivers;
+          for (int n = 0; n < namespaces; ++n) {
+            drivers.emplace_back([&, n] {
+              Corpus corpus(2000 + n);
+              long id = 1000;
+              work(n, corpus, id);
+            });
+          }
+          for (auto& driver : drivers) driver.join();
+        };
+        in_parallel([&](int n, Corpus& corpus, long& id) {
+          drive(*servers[static_cast<std::size_t>(n)], preload_each, 16, id,
+                [&](long i) { return tool_call(i, "memtrace_remember", corpus.remember_arguments()); });
+        });
+        const auto t0 = Clock::now();
+        in_parallel([&](int n, Corpus& corpus, long& id) {
+          drive(*servers[static_cast<std::size_t>(n)], each, window, id,
+                [&](long i) { return mixed_request(corpus, i); });
+        });
+        const double seconds = micros(Clock::now() - t0) / 1e6;
+        row("mixed, " + std::to_string(namespaces) + (namespaces == 1 ? " namespace,   " : " namespaces, ") +
+                std::to_string(window) + " in flight each",
+            fmt("%.0f calls/s  (%.2f s)", static_cast<double>(each * namespaces) / seconds, seconds));
+        for (auto& server : servers) finish(*server, "mixedspread");
       }
     }
   }
@@ -758,6 +825,7 @@ class Bench {
     if (o_.phases.count("latency")) phase_latency();
     if (o_.phases.count("mixed")) phase_mixed();
     if (o_.phases.count("spread")) phase_spread();
+    if (o_.phases.count("mixedspread")) phase_mixed_spread();
     if (o_.phases.count("search100k")) phase_search100k();
     if (o_.phases.count("context")) phase_context();
     if (o_.phases.count("live")) phase_live();
@@ -798,7 +866,7 @@ Options parse(int argc, char** argv) {
     } else if (a == "-h" || a == "--help") {
       std::printf(
           "usage: stdio_bench /path/to/memtrace-mcp [--store file|memory] [--store-spec SPEC] [--quick] "
-          "[--only start,latency,mixed,spread,search100k,context,live] [--tmp DIR]\n");
+          "[--only start,latency,mixed,spread,mixedspread,search100k,context,live] [--tmp DIR]\n");
       std::exit(0);
     } else if (!a.empty() && a[0] != '-' && o.binary.empty()) {
       o.binary = a;

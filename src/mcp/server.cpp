@@ -13,15 +13,15 @@ namespace memtrace::mcp {
 Server::Server(Engine& engine, ServerOptions options)
     : engine_(engine),
       options_(std::move(options)),
-      subscriptions_(std::make_shared<SubscriptionRegistry>()),
+      subscriptions_(std::make_shared<SubscriptionRegistry>(
+          [&engine](const std::string& ns, ChangeCallback callback) { return engine.watch(ns, std::move(callback)); })),
       workers_(options_.worker_threads) {
   register_memory_tools(tools_, engine_);
   register_session_tools(tools_, engine_);
   register_task_tools(tools_, engine_);
   register_change_tools(tools_, engine_);
-  // One watch for every connection: resources/updated for subscribers, list_changed for everyone.
-  watch_ =
-      engine_.watch([registry = subscriptions_](const ChangeEvent& event) { registry->on_change(event); });
+  // The registry watches the namespaces of the open connections (resources/updated for subscribers,
+  // list_changed for every connection of the namespace).
 }
 
 Server::~Server() = default;

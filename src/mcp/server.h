@@ -33,8 +33,8 @@ struct ServerOptions {
 
 // Thread-safety: configure (tools()) before the first connection; afterwards all methods are safe to
 // call from any thread. Must outlive its connections; destroying it waits for running handlers.
-// It watches the store from construction on and fans changes out through subscriptions() (store
-// watch thread; see SubscriptionRegistry).
+// It watches the namespaces its connections are in and fans changes out through subscriptions()
+// (store watch thread; see SubscriptionRegistry).
 class Server {
  public:
   Server(Engine& engine, ServerOptions options);
@@ -60,8 +60,7 @@ class Server {
   ServerOptions options_;
   ToolRegistry tools_;
   Extensions extensions_;
-  std::shared_ptr<SubscriptionRegistry> subscriptions_;  // shared with the store's watch callback
-  std::unique_ptr<ChangeSubscription> watch_;            // before workers_: stops delivery after them
+  std::shared_ptr<SubscriptionRegistry> subscriptions_;  // owns the store watches; before workers_
   ThreadPool workers_;  // last: joined first on destruction, while everything above still exists
 };
 

@@ -7,35 +7,103 @@
 
 namespace memtrace::mcp {
 
+SubscriptionRegistry::SubscriptionRegistry(WatchNamespace watch) : watch_(std::move(watch)) {}
+
+SubscriptionRegistry::~SubscriptionRegistry() {
+  std::lock_guard serial(watch_mutex_);
+  watches_.clear();  // each watch's callback holds `this`: end them while everything else exists
+}
+
+void SubscriptionRegistry::add_user(const std::string& ns) {
+  ++users_[ns];
+}
+
+void SubscriptionRegistry::drop_user(const std::string& ns) {
+  auto it = users_.find(ns);
+  if (it != users_.end() && --it->second == 0) users_.erase(it);
+}
+
+void SubscriptionRegistry::sync_watches() {
+  if (!watch_) return;
+  std::lock_guard serial(watch_mutex_);
+  std::vector<std::string> wanted;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [ns, users] : users_) wanted.push_back(ns);
+  }
+  std::erase_if(watches_, [&](const auto& entry) {
+    return !std::binary_search(wanted.begin(), wanted.end(), entry.first);
+  });
+  for (const auto& ns : wanted) {
+    if (watches_.count(ns)) continue;
+    watches_.emplace(ns, watch_(ns, [this](const ChangeEvent& event) { on_change(event); }));
+  }
+}
+
+std::vector<std::string> SubscriptionRegistry::watched_namespaces() const {
+  std::lock_guard serial(watch_mutex_);
+  std::vector<std::string> namespaces;
+  for (const auto& [ns, watch] : watches_) namespaces.push_back(ns);
+  return namespaces;
+}
+
 void SubscriptionRegistry::add_connection(const std::shared_ptr<NotificationSink>& sink, std::string ns) {
-  std::lock_guard lock(mutex_);
-  listeners_.push_back(Listener{sink, sink.get(), std::move(ns)});
+  {
+    std::lock_guard lock(mutex_);
+    add_user(ns);
+    listeners_.push_back(Listener{sink, sink.get(), std::move(ns)});
+  }
+  sync_watches();
 }
 
 void SubscriptionRegistry::remove_connection(const NotificationSink* sink) {
-  std::lock_guard lock(mutex_);
-  std::erase_if(listeners_, [&](const Listener& l) { return l.key == sink; });
-  std::erase_if(subscriptions_, [&](const Subscription& s) { return s.key == sink; });
+  {
+    std::lock_guard lock(mutex_);
+    std::erase_if(listeners_, [&](const Listener& l) {
+      if (l.key != sink) return false;
+      drop_user(l.ns);
+      return true;
+    });
+    std::erase_if(subscriptions_, [&](const Subscription& s) {
+      if (s.key != sink) return false;
+      drop_user(s.ns);
+      return true;
+    });
+  }
+  sync_watches();
 }
 
 void SubscriptionRegistry::subscribe(const std::shared_ptr<NotificationSink>& sink, std::string uri,
                                      std::string ns, std::string session_id, bool follows_current) {
-  std::lock_guard lock(mutex_);
-  for (auto& s : subscriptions_) {
-    if (s.key == sink.get() && s.uri == uri) {
-      s.ns = std::move(ns);
-      s.session_id = std::move(session_id);
-      return;
+  {
+    std::lock_guard lock(mutex_);
+    auto existing = std::find_if(subscriptions_.begin(), subscriptions_.end(),
+                                 [&](const Subscription& s) { return s.key == sink.get() && s.uri == uri; });
+    add_user(ns);
+    if (existing != subscriptions_.end()) {
+      drop_user(existing->ns);
+      existing->ns = std::move(ns);
+      existing->session_id = std::move(session_id);
+    } else {
+      subscriptions_.push_back(Subscription{sink, sink.get(), std::move(uri), std::move(ns),
+                                            std::move(session_id), follows_current});
     }
   }
-  subscriptions_.push_back(
-      Subscription{sink, sink.get(), std::move(uri), std::move(ns), std::move(session_id), follows_current});
+  sync_watches();
 }
 
 bool SubscriptionRegistry::unsubscribe(const NotificationSink* sink, const std::string& uri) {
-  std::lock_guard lock(mutex_);
-  return std::erase_if(subscriptions_, [&](const Subscription& s) { return s.key == sink && s.uri == uri; }) >
-         0;
+  bool found = false;
+  {
+    std::lock_guard lock(mutex_);
+    found = std::erase_if(subscriptions_, [&](const Subscription& s) {
+              if (s.key != sink || s.uri != uri) return false;
+              drop_user(s.ns);
+              return true;
+            }) > 0;
+  }
+  if (found) sync_watches();
+  return found;
 }
 
 void SubscriptionRegistry::switch_current(const NotificationSink* sink, const std::string& session_id) {
@@ -77,9 +145,17 @@ void SubscriptionRegistry::on_change(const ChangeEvent& event) {
         }
       }
     }
-    if (pruned) {
-      std::erase_if(subscriptions_, [](const Subscription& s) { return s.sink.expired(); });
-      std::erase_if(listeners_, [](const Listener& l) { return l.sink.expired(); });
+    if (pruned) {  // their watches end with the next add or remove (not from this callback)
+      std::erase_if(subscriptions_, [this](const Subscription& s) {
+        if (!s.sink.expired()) return false;
+        drop_user(s.ns);
+        return true;
+      });
+      std::erase_if(listeners_, [this](const Listener& l) {
+        if (!l.sink.expired()) return false;
+        drop_user(l.ns);
+        return true;
+      });
     }
   }
   deliver(deliveries);

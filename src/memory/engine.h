@@ -161,9 +161,9 @@ class Engine {
   std::string describe_store() const { return store_.describe(); }
   // A cheap round trip to the store, for health checks.
   Result<void> ping();
-  // Changes of every namespace, from this process and (where the store can tell) others.
-  std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) {
-    return store_.watch(std::move(callback));
+  // Changes of namespace `ns`, from this process and (where the store can tell) others.
+  std::unique_ptr<ChangeSubscription> watch(const std::string& ns, ChangeCallback callback) {
+    return store_.watch(ns, std::move(callback));
   }
   Result<std::vector<SessionSummary>> find_sessions(const SessionQuery& query) {
     return store_.find_sessions(query);

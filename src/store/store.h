@@ -109,7 +109,13 @@ class Store {
   // Removes memories (and their index entries) that expired at or before `now`; returns how many.
   virtual Result<std::size_t> purge_expired(UnixMillis now) = 0;
 
-  virtual std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) = 0;
+  // Live changes of namespace `ns` (ChangeEvent), made through this store or, where the backend can
+  // tell, by other processes sharing it; every write that starts after watch() returns is reported
+  // while the subscription lives (Redis: unless the backend is unreachable then; delivery is
+  // at-most-once there). Per namespace because that is what a backend can route: on a Redis Cluster
+  // a namespace's events are published on its own shard, and sharded pub/sub has no pattern
+  // subscriptions. Watch each namespace you serve; watches are cheap to add and to drop.
+  virtual std::unique_ptr<ChangeSubscription> watch(const std::string& ns, ChangeCallback callback) = 0;
 
   // Task claims (records.h TaskClaim), each call one atomic step: of any number of concurrent claims
   // of a free task, from any processes, exactly one succeeds. A task is free at `now` if it was never

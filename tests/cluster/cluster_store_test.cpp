@@ -1,6 +1,11 @@
 // The store behaviour suite on a real Redis Cluster (3 masters, 3 replicas), and what only a cluster
 // has: namespaces spread over masters, slot-routed API keys, WAIT for replicas.
+#include <functional>
+#include <map>
 #include <set>
+#include <sstream>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -106,6 +111,69 @@ TEST(ClusterStore, NamespacesSpreadOverTheMastersAndEachStaysInOneSlot) {
     EXPECT_EQ(found[0].content, "content of m1");
   }
   EXPECT_EQ(masters.size(), 3u) << "12 namespaces should land on all 3 masters";
+}
+
+// The shard-channel subscribers (ssub > 0) connected to `node`, as CLIENT LIST reports them.
+std::vector<long> shard_subscribers(RedisServer& node) {
+  std::vector<long> counts;
+  RespValue list = node.command({"CLIENT", "LIST", "TYPE", "pubsub"});
+  std::istringstream lines(list.text);
+  for (std::string line; std::getline(lines, line);) {
+    auto at = line.find(" ssub=");
+    if (at == std::string::npos) continue;
+    long ssub = std::stol(line.substr(at + 6));
+    if (ssub > 0) counts.push_back(ssub);
+  }
+  return counts;
+}
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling interval, bounded by the deadline
+  }
+  return true;
+}
+
+TEST(ClusterStore, OneSubscriberConnectionPerMasterCarriesEveryWatchedNamespace) {
+  auto store = open_cluster_store();
+  ASSERT_TRUE(store);
+  RedisCluster& cluster = shared_redis_cluster();
+  constexpr int kNamespaces = 12;
+  std::vector<std::unique_ptr<EventRecorder>> recorders;
+  std::vector<std::unique_ptr<ChangeSubscription>> subscriptions;
+  std::map<std::size_t, long> per_master;
+  for (int n = 0; n < kNamespaces; ++n) {
+    const std::string ns = "watched-" + std::to_string(n);
+    recorders.push_back(std::make_unique<EventRecorder>());
+    subscriptions.push_back(store->watch(ns, recorders.back()->callback()));
+    ++per_master[cluster.master_of_slot(redis::hash_slot(redis::events_channel(ns)))];
+  }
+  ASSERT_EQ(per_master.size(), 3u) << "12 namespaces should land on all 3 masters";
+  // Each master has one subscriber connection (stores of earlier tests may still be closing theirs)
+  // carrying the channels of the namespaces it serves.
+  for (const auto& [master, channels] : per_master) {
+    EXPECT_TRUE(eventually([&, master = master, channels = channels] {
+      return shard_subscribers(cluster.node(master)) == std::vector<long>{channels};
+    }, std::chrono::seconds(5))) << "master " << master << " should have one connection with " << channels
+                                 << " shard channels";
+  }
+  for (int n = 0; n < kNamespaces; ++n) {
+    const std::string ns = "watched-" + std::to_string(n);
+    ok(store->create_session(session_in(ns, "s1")));
+  }
+  for (int n = 0; n < kNamespaces; ++n) {
+    const std::string ns = "watched-" + std::to_string(n);
+    EXPECT_TRUE(recorders[n]->wait_for_event(ChangeEvent::Kind::kSessionChanged, ns, "s1")) << ns;
+  }
+  // When the last watch goes, so do the subscriber connections.
+  subscriptions.clear();
+  for (const auto& [master, channels] : per_master) {
+    EXPECT_TRUE(eventually([&, master = master] { return shard_subscribers(cluster.node(master)).empty(); },
+                           std::chrono::seconds(5)))
+        << "master " << master << " still has a subscriber";
+  }
 }
 
 TEST(ClusterStore, ApiKeysAreFoundByHashFromAnyNamespace) {

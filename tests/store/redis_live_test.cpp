@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "core/ids.h"
+#include "store/redis/redis_keys.h"
 #include "store/redis_test_helpers.h"
 #include "store/store_behaviour.h"
 #include "support/child_process.h"
@@ -89,7 +90,7 @@ int run_watcher(const std::vector<std::string>& args) {
   auto store = child_store(args.at(1));
   if (!store) return 2;
   EventRecorder recorder;
-  auto subscription = store->watch(recorder.callback());
+  auto subscription = store->watch(kDefaultNamespace, recorder.callback());
   std::printf("ready\n");
   std::fflush(stdout);
   const std::size_t count = std::stoul(args.at(2));
@@ -129,8 +130,8 @@ TEST(RedisLive, TwoStoresSeeEachOthersWrites) {
   ASSERT_TRUE(first && second);
   EventRecorder first_events;
   EventRecorder second_events;
-  auto first_watch = first->watch(first_events.callback());
-  auto second_watch = second->watch(second_events.callback());
+  auto first_watch = first->watch(kDefaultNamespace, first_events.callback());
+  auto second_watch = second->watch(kDefaultNamespace, second_events.callback());
 
   ASSERT_TRUE(second->create_session(session_named("shared")));
   EXPECT_TRUE(first_events.wait_for_event(ChangeEvent::Kind::kSessionChanged, kDefaultNamespace, "shared"));
@@ -155,7 +156,7 @@ TEST(RedisLive, AnotherProcessesWritesArriveLiveAndOursReachIt) {
   auto store = open_redis_for_test(server.url());
   ASSERT_NE(store, nullptr);
   EventRecorder events;
-  auto watching = store->watch(events.callback());
+  auto watching = store->watch(kDefaultNamespace, events.callback());
 
   // Another process writes; we hear about it and read what it wrote.
   ChildProcess writer({this_binary()}, {{kChildVariable, "writer|" + server.url() + "|from-child|25"}});
@@ -203,7 +204,7 @@ TEST(RedisLive, SubscriberReconnectsAfterClientKillAndRestart) {
   auto store = open_redis_for_test(server.url());
   ASSERT_NE(store, nullptr);
   EventRecorder events;
-  auto watching = store->watch(events.callback());
+  auto watching = store->watch(kDefaultNamespace, events.callback());
   ASSERT_TRUE(events_flow_again(*store, events, "before"));
 
   auto killed = server.command({"CLIENT", "KILL", "TYPE", "pubsub"});
@@ -213,7 +214,9 @@ TEST(RedisLive, SubscriberReconnectsAfterClientKillAndRestart) {
   server.kill(SIGKILL);
   server.start();
   EXPECT_TRUE(events_flow_again(*store, events, "after-restart")) << "no events after Redis restarted";
-  EXPECT_EQ(server.command({"PUBSUB", "NUMPAT"}).integer, 1) << "exactly one subscription again";
+  auto subscribers = server.command({"PUBSUB", "SHARDNUMSUB", redis::events_channel(kDefaultNamespace)});
+  ASSERT_EQ(subscribers.elements.size(), 2u);
+  EXPECT_EQ(subscribers.elements[1].integer, 1) << "exactly one subscription again";
 }
 
 TEST(RedisLive, WatchingStartsWhileRedisIsDownAndDeliversOnceItIsUp) {
@@ -223,7 +226,7 @@ TEST(RedisLive, WatchingStartsWhileRedisIsDownAndDeliversOnceItIsUp) {
   ASSERT_NE(store, nullptr);
   EventRecorder events;
   const auto start = std::chrono::steady_clock::now();
-  auto watching = store->watch(events.callback());
+  auto watching = store->watch(kDefaultNamespace, events.callback());
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1000)) << "watch() held the caller up";
   server.start();
   EXPECT_TRUE(events_flow_again(*store, events, "late")) << "no events once Redis came up";

@@ -122,7 +122,7 @@ class NoKeysStore final : public Store {
     return false;
   }
   Result<std::size_t> purge_expired(UnixMillis) override { return 0; }
-  std::unique_ptr<ChangeSubscription> watch(ChangeCallback) override { return nullptr; }
+  std::unique_ptr<ChangeSubscription> watch(const std::string&, ChangeCallback) override { return nullptr; }
   Result<ClaimOutcome> claim_task(const std::string&, const std::string&, const std::string&,
                                   const std::string&, UnixMillis, UnixMillis,
                                   std::optional<std::int64_t>) override {

@@ -76,8 +76,8 @@ class StoreInTempDir final : public Store {
     return inner_->delete_memory(ns, id, agent);
   }
   Result<std::size_t> purge_expired(UnixMillis now) override { return inner_->purge_expired(now); }
-  std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override {
-    return inner_->watch(std::move(callback));
+  std::unique_ptr<ChangeSubscription> watch(const std::string& ns, ChangeCallback callback) override {
+    return inner_->watch(ns, std::move(callback));
   }
   Result<ChangePage> read_changes(const ChangeQuery& query) override { return inner_->read_changes(query); }
   Result<void> put_api_key(const ApiKey& key) override { return inner_->put_api_key(key); }
@@ -646,7 +646,7 @@ TEST(SqliteStore, SecondStoreOnTheSameFileSeesWritesThroughWatchWithin250ms) {
   auto watcher = open_or_fail(path);
   ASSERT_TRUE(writer && watcher);
   EventRecorder recorder;
-  auto subscription = watcher->watch(recorder.callback());
+  auto subscription = watcher->watch(kDefaultNamespace, recorder.callback());
   IdGenerator ids;
   for (int round = 0; round < 3; ++round) {
     const std::string session_id = "s" + std::to_string(round);
@@ -696,7 +696,7 @@ TEST(SqliteStore, AnotherProcessesWritesReachWatch) {
   ::close(report[1]);
 
   EventRecorder recorder;
-  auto subscription = store->watch(recorder.callback());
+  auto subscription = store->watch(kDefaultNamespace, recorder.callback());
   ::close(start[1]);  // go
   decltype(std::chrono::steady_clock::now().time_since_epoch().count()) committed = 0;
   ASSERT_EQ(::read(report[0], &committed, sizeof committed), static_cast<ssize_t>(sizeof committed));
@@ -721,7 +721,7 @@ TEST(SqliteStore, CallbackMayDestroyItsOwnSubscription) {
   std::unique_ptr<ChangeSubscription> subscription;
   {
     std::lock_guard lock(mutex);
-    subscription = store->watch([&](const ChangeEvent&) {
+    subscription = store->watch(kDefaultNamespace, [&](const ChangeEvent&) {
       std::lock_guard inner(mutex);
       subscription.reset();  // from the poller thread itself
       ++fired;
@@ -734,7 +734,7 @@ TEST(SqliteStore, CallbackMayDestroyItsOwnSubscription) {
   lock.unlock();
   // Further writes reach nobody; a new subscription works again.
   EventRecorder recorder;
-  auto again = store->watch(recorder.callback());
+  auto again = store->watch(kDefaultNamespace, recorder.callback());
   ok(store->create_session(session_named("s2")));
   EXPECT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kSessionChanged, kDefaultNamespace, "s2"));
   lock.lock();
@@ -747,7 +747,7 @@ TEST(SqliteStore, SubscriptionMayOutliveTheStore) {
   auto store = open_or_fail(dir.file("memtrace.db"));
   ASSERT_NE(store, nullptr);
   EventRecorder recorder;
-  auto subscription = store->watch(recorder.callback());
+  auto subscription = store->watch(kDefaultNamespace, recorder.callback());
   ok(store->create_session(session_named("s1")));
   EXPECT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kSessionChanged, kDefaultNamespace, "s1"));
   store.reset();         // stops and joins the poller

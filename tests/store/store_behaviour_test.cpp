@@ -981,8 +981,11 @@ TEST_P(StoreBehaviour, DeletingAnAgentRemovesItsRecordOnlyAndOnlyInItsNamespace)
 
 TEST_P(StoreBehaviour, WatchReportsLocalWrites) {
   EventRecorder recorder;
-  auto subscription = store().watch(recorder.callback());
+  auto subscription = store().watch(kDefaultNamespace, recorder.callback());
   ASSERT_NE(subscription, nullptr);
+  EventRecorder other;
+  auto other_subscription = store().watch("other-ns", other.callback());
+  ASSERT_NE(other_subscription, nullptr);
 
   add_session("s1");
   EXPECT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kSessionChanged, kDefaultNamespace, "s1"));
@@ -990,9 +993,9 @@ TEST_P(StoreBehaviour, WatchReportsLocalWrites) {
   EXPECT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, "s1"));
 
   add_session("s2", "agent-a", {}, "other-ns");
-  EXPECT_TRUE(recorder.wait_for_event(ChangeEvent::Kind::kSessionChanged, "other-ns", "s2"));
+  EXPECT_TRUE(other.wait_for_event(ChangeEvent::Kind::kSessionChanged, "other-ns", "s2"));
   ok(store().close_session("other-ns", "s2", kT0 + 2));
-  EXPECT_TRUE(recorder.wait_for([](const std::vector<ChangeEvent>& events) {
+  EXPECT_TRUE(other.wait_for([](const std::vector<ChangeEvent>& events) {
     return std::count_if(events.begin(), events.end(), [](const ChangeEvent& e) {
              return e.kind == ChangeEvent::Kind::kSessionChanged && e.session_id == "s2";
            }) >= 2;
@@ -1009,14 +1012,57 @@ TEST_P(StoreBehaviour, WatchReportsLocalWrites) {
   })) << "deleting a memory is reported";
 }
 
+TEST_P(StoreBehaviour, AWatchHearsItsOwnNamespaceOnly) {
+  EventRecorder team_a;
+  EventRecorder team_b;
+  auto watching_a = store().watch("team-a", team_a.callback());
+  auto watching_b = store().watch("team-b", team_b.callback());
+
+  add_session("s1", "agent-a", {}, "team-b");
+  add(make_memory("s1", "for team b only", kT0 + 1, "agent-a", "team-b"));
+  add_session("s1", "agent-a", {}, "team-a");
+  ASSERT_TRUE(team_b.wait_for_event(ChangeEvent::Kind::kMemoryWritten, "team-b", "s1"));
+  ASSERT_TRUE(team_a.wait_for_event(ChangeEvent::Kind::kSessionChanged, "team-a", "s1"));
+  // team-b's events reached this process (its watcher heard them) and were not handed to team-a's.
+  for (const auto& event : team_a.events()) EXPECT_EQ(event.ns, "team-a");
+  for (const auto& event : team_b.events()) EXPECT_EQ(event.ns, "team-b");
+}
+
+TEST_P(StoreBehaviour, EveryWatchedNamespaceIsHeard) {
+  // Twelve namespaces: on a cluster they spread over every master, each heard on its own shard.
+  constexpr int kNamespaces = 12;
+  std::vector<std::unique_ptr<EventRecorder>> recorders;
+  std::vector<std::unique_ptr<ChangeSubscription>> subscriptions;
+  for (int i = 0; i < kNamespaces; ++i) {
+    recorders.push_back(std::make_unique<EventRecorder>());
+    subscriptions.push_back(store().watch("tenant-" + std::to_string(i), recorders.back()->callback()));
+  }
+  for (int i = 0; i < kNamespaces; ++i) {
+    const std::string ns = "tenant-" + std::to_string(i);
+    add_session("s1", "agent-a", {}, ns);
+    add(make_memory("s1", "hello " + ns, kT0 + 1, "agent-a", ns));
+  }
+  for (int i = 0; i < kNamespaces; ++i) {
+    const std::string ns = "tenant-" + std::to_string(i);
+    EXPECT_TRUE(recorders[i]->wait_for_event(ChangeEvent::Kind::kMemoryWritten, ns, "s1")) << ns;
+  }
+  // Dropping some watches leaves the others hearing.
+  for (int i = 0; i < kNamespaces; i += 2) subscriptions[i].reset();
+  for (int i = 1; i < kNamespaces; i += 2) {
+    const std::string ns = "tenant-" + std::to_string(i);
+    add_session("s2", "agent-a", {}, ns);
+    EXPECT_TRUE(recorders[i]->wait_for_event(ChangeEvent::Kind::kSessionChanged, ns, "s2")) << ns;
+  }
+}
+
 TEST_P(StoreBehaviour, EverySubscriberIsCalledAndDeliveryStopsWithTheSubscription) {
   add_session("s1");
   add_session("s2");
   add_session("s3");
   EventRecorder first;
   EventRecorder second;
-  auto first_subscription = store().watch(first.callback());
-  auto second_subscription = store().watch(second.callback());
+  auto first_subscription = store().watch(kDefaultNamespace, first.callback());
+  auto second_subscription = store().watch(kDefaultNamespace, second.callback());
   add(make_memory("s1", "both see this", kT0 + 1));
   EXPECT_TRUE(first.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, "s1"));
   EXPECT_TRUE(second.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, "s1"));
@@ -1025,8 +1071,7 @@ TEST_P(StoreBehaviour, EverySubscriberIsCalledAndDeliveryStopsWithTheSubscriptio
   add(make_memory("s2", "only the second sees this", kT0 + 2));
   ASSERT_TRUE(second.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, "s2"));
   // Events arrive in order, so once the second subscriber has seen s2's memory, the first would
-  // have too. Only memory events count: on a cluster, the session events published before the
-  // subscriptions may still be crossing the cluster bus when they begin.
+  // have too.
   const auto saw_memory_in = [](const std::vector<ChangeEvent>& events, std::string_view session) {
     return std::any_of(events.begin(), events.end(), [&](const ChangeEvent& e) {
       return e.kind == ChangeEvent::Kind::kMemoryWritten && e.session_id == session;
@@ -1036,7 +1081,7 @@ TEST_P(StoreBehaviour, EverySubscriberIsCalledAndDeliveryStopsWithTheSubscriptio
 
   second_subscription.reset();
   EventRecorder third;  // a fresh subscription after all were gone restarts delivery
-  auto third_subscription = store().watch(third.callback());
+  auto third_subscription = store().watch(kDefaultNamespace, third.callback());
   add(make_memory("s3", "new era", kT0 + 3));
   EXPECT_TRUE(third.wait_for_event(ChangeEvent::Kind::kMemoryWritten, kDefaultNamespace, "s3"));
   EXPECT_FALSE(saw_memory_in(second.events(), "s3")) << "delivery stops with the subscription";

@@ -58,6 +58,20 @@ std::vector<NodeAddress> ClusterRouter::nodes() const {
   return nodes;
 }
 
+Result<RedisOptions> ClusterRouter::master_options(int slot, bool refresh_first) {
+  if (refresh_first) (void)refresh(false);
+  auto pool = master_of(slot);
+  if (!pool) {
+    if (auto refreshed = refresh(false); !refreshed) return tl::unexpected(refreshed.error());
+    pool = master_of(slot);
+  }
+  if (!pool) {
+    return fail(ErrorCode::kUnavailable, "redis cluster " + description_ + ": no master serves slot " +
+                                             std::to_string(slot) + " (is every slot assigned?)");
+  }
+  return pool->options();
+}
+
 Result<void> ClusterRouter::refresh(bool force) {
   std::lock_guard serial(refresh_mutex_);
   const auto now = std::chrono::steady_clock::now();

@@ -38,8 +38,12 @@ class ClusterRouter final : public Router {
   Result<void> ping() override;
   int min_replicas() const override { return min_replicas_; }
 
-  // Every node the last slot map named (masters first), else the seeds: where a subscriber may connect.
+  // Every node the last slot map named (masters first), then the seeds.
   std::vector<NodeAddress> nodes() const;
+  // The connection options of the master serving `slot` (where the subscriber SSUBSCRIBEs to a
+  // namespace's channel). With `refresh`, the slot map is read again first (at most once per
+  // reconnect_backoff_min, as for commands). kUnavailable if no map names a master for it.
+  Result<RedisOptions> master_options(int slot, bool refresh);
 
  private:
   Result<void> route(std::string_view key, const Work& work, bool write);

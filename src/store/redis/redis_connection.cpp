@@ -56,6 +56,10 @@ Error map_redis_error(const Endpoint& endpoint, Phase phase, const redisContext*
         return {ErrorCode::kUnavailable, message};
       }
     }
+    if (text.find("Unknown Redis command called from") != std::string::npos) {
+      // Redis before 7.0 has no SPUBLISH, which every write script ends with.
+      return {ErrorCode::kUnavailable, store + " is too old: memtrace needs Redis 7.0 or newer (" + text + ")"};
+    }
     if (starts_with(text, "ERR") && text.find("DB index") != std::string::npos) {
       return {ErrorCode::kUnavailable,
               store + " refused the database number: " + text + "; fix the /db in --store"};

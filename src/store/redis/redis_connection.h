@@ -37,6 +37,7 @@ enum class Phase { kConnect, kCommand };
 // timeout; `saved_errno` is errno as it was right after the failing call), or `reply` is an error reply.
 //   cannot connect (refused, unreachable, connect timeout), EOF, reset → kUnavailable naming the store
 //   LOADING, BUSY, MASTERDOWN, READONLY, OOM, TRYAGAIN, CLUSTERDOWN   → kUnavailable
+//   a script calling a command the server lacks (Redis < 7.0: SPUBLISH) → kUnavailable naming 7.0
 //   WRONGPASS, NOAUTH, AUTH errors → kUnavailable "authentication failed: ..."; NOPERM → kUnavailable
 //   no reply within the command timeout                             → kTimeout
 //   MT_NOT_FOUND / MT_CONFLICT / MT_INVALID (raised by our scripts)  → kNotFound / kConflict /

@@ -36,6 +36,10 @@ std::string namespace_prefix(std::string_view ns) {
   return out;
 }
 
+std::string events_channel(std::string_view ns) {
+  return namespace_prefix(ns) + "events";
+}
+
 std::optional<std::string> namespace_from_channel(std::string_view channel) {
   if (channel.size() < kKeyPrefix.size() + kEventsSuffix.size() || channel.rfind(kKeyPrefix, 0) != 0 ||
       channel.substr(channel.size() - kEventsSuffix.size()) != kEventsSuffix) {

@@ -41,7 +41,8 @@
 //   P feed            stream   the change feed: one entry per change (k at a s x), appended by the script
 //                            making the change; ids <ms>-<seq> are the cursors (trimmed by purge_expired)
 //   P feed:top        string   the largest ms of a feed id so far, so that ids grow with any writer's clock
-//   P events          channel  "m:<session>" (memory written/forgotten) | "s:<session>" (session changed)
+//   P events          shard channel (SPUBLISH)  "m:<session>" (memory written/forgotten) |
+//                            "s:<session>" (session changed)
 //
 // API keys of the HTTP transport are looked up by token hash before any namespace is known, so they
 // live apart, in one slot of their own (K = kApiKeysPrefix; never "mt:v1:{", so no namespace collides):
@@ -61,11 +62,12 @@ namespace memtrace::redis {
 inline constexpr std::string_view kNamespacesKey = "mt:v1:namespaces";
 // Prefix of the API key records (KEYS[1] of their scripts).
 inline constexpr std::string_view kApiKeysPrefix = "mt:v1:apikeys:{apikeys}:";
-// PSUBSCRIBE pattern matching every namespace's events channel.
-inline constexpr std::string_view kEventsPattern = "mt:v1:{*}:events";
 
 // "mt:v1:{<ns>}:", the prefix of every key of the namespace (KEYS[1] of every script).
 std::string namespace_prefix(std::string_view ns);
+// "mt:v1:{<ns>}:events", the namespace's shard channel (SPUBLISH / SSUBSCRIBE): its hash tag puts it
+// in the namespace's slot, on the master that runs the namespace's scripts.
+std::string events_channel(std::string_view ns);
 // The namespace an events channel belongs to, or nullopt if it is not one of ours.
 std::optional<std::string> namespace_from_channel(std::string_view channel);
 

@@ -50,6 +50,8 @@ class Pool {
   Result<Lease> lease();
 
   const Endpoint& endpoint() const { return endpoint_; }
+  // Where its connections go (and how they authenticate).
+  const RedisOptions& options() const { return options_; }
 
  private:
   void give_back(std::unique_ptr<Connection> connection);

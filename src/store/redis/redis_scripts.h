@@ -40,14 +40,14 @@ std::string remember_function();
 // is lua/<name>.lua.
 struct Scripts {
   Scripts();
-  Script remember;        // insert_memory: hash + every index + participants + window + PUBLISH
+  Script remember;        // insert_memory: hash + every index + participants + window + SPUBLISH
   Script write_memory;    // write_memory: remember + dedup key + supersede marks, checked before writing
-  Script forget;          // delete_memory: hash + every index entry + PUBLISH
+  Script forget;          // delete_memory: hash + every index entry + SPUBLISH
   Script get_memory;      // get_memory, dropping the index entries of a memory Redis expired
   Script query_memories;  // query_memories: plan by index sizes, walk newest first, filter, verify
   Script purge_expired;   // purge_expired: one batch of the expiry zset of a namespace
-  Script create_session;  // create_session (or resume by metadata): hash + indexes + PUBLISH
-  Script close_session;   // close_session + PUBLISH
+  Script create_session;  // create_session (or resume by metadata): hash + indexes + SPUBLISH
+  Script close_session;   // close_session + SPUBLISH
   Script find_sessions;   // find_sessions with summaries (agents, live count, last activity)
   Script upsert_agent;    // upsert_agent
   Script put_api_key;     // put_api_key: record + hash lookup + listing, refusing duplicates

@@ -184,12 +184,19 @@ class RedisStore final : public Store {
  public:
   explicit RedisStore(RedisOptions options)
       : options_(std::move(options)), endpoint_{describe_redis(options_), options_.command_timeout} {
+    redis::LocateSlot locate;
     if (options_.cluster_seeds.empty()) {
       router_ = std::make_unique<redis::SingleNodeRouter>(options_, endpoint_);
+      locate = [options = options_](int, bool) -> Result<RedisOptions> { return options; };
     } else {
-      router_ = std::make_unique<redis::ClusterRouter>(options_);
+      auto cluster = std::make_unique<redis::ClusterRouter>(options_);
+      locate = [cluster = cluster.get()](int slot, bool refresh) { return cluster->master_options(slot, refresh); };
+      router_ = std::move(cluster);
     }
+    subscriber_ = std::make_shared<redis::Subscriber>(options_, endpoint_.description, std::move(locate));
   }
+
+  ~RedisStore() override { subscriber_->stop(); }  // before the router its thread asks goes
 
   std::string describe() const override { return endpoint_.description; }
 
@@ -526,12 +533,11 @@ class RedisStore final : public Store {
     return reply_integer(reply->get()) != 0;
   }
 
-  std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override {
-    auto watcher = std::make_unique<redis::Watcher>(options_, endpoint_, std::move(callback));
-    // Returns once subscribed (no later write is missed) or once the first attempt failed (the
-    // watcher has logged why and keeps retrying in the background).
-    watcher->wait_subscribed(options_.connect_timeout + options_.command_timeout);
-    return watcher;
+  // One subscriber per store multiplexes every watched namespace (redis_watcher.h). Returns once
+  // subscribed (no later write is missed) or once an attempt failed (the subscriber has logged why and
+  // keeps retrying in the background).
+  std::unique_ptr<ChangeSubscription> watch(const std::string& ns, ChangeCallback callback) override {
+    return subscriber_->watch(ns, std::move(callback));
   }
 
   // Whole-store enumerations (export, stats): redis_export.cpp.
@@ -714,6 +720,7 @@ class RedisStore final : public Store {
   const RedisOptions options_;
   const redis::Endpoint endpoint_;
   std::unique_ptr<redis::Router> router_;  // the one server, or the cluster's masters
+  std::shared_ptr<redis::Subscriber> subscriber_;  // live events (watch); stopped before router_ goes
   redis::Scripts scripts_;
   redis::ClaimScripts claim_scripts_;
   std::mutex namespaces_mutex_;

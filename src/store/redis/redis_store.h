@@ -12,7 +12,8 @@ namespace memtrace {
 // A Store on a Redis server (layout and slot reasoning: redis/redis_keys.h; scripts: redis_scripts.cpp).
 //
 // Every write is one Lua script (EVALSHA), so a memory and its index entries appear together or not
-// at all, and publishes a change event that every watch() in any process receives. Reads walk sorted
+// at all, and publishes a change event (SPUBLISH on the namespace's shard channel, so Redis 7.0 or
+// newer) that every watch() of that namespace in any process receives. Reads walk sorted
 // sets newest first (O(log n + k) when the driving index is selective); nothing on a request path
 // uses KEYS or SCAN. Memories with a TTL get PEXPIREAT; results are also filtered by query.now, and
 // the index entries of expired memories are removed by purge_expired and, lazily, by any lookup that

@@ -59,14 +59,14 @@ ChangeFeed::~ChangeFeed() {
   }
 }
 
-std::unique_ptr<ChangeSubscription> ChangeFeed::subscribe(ChangeCallback callback) {
+std::unique_ptr<ChangeSubscription> ChangeFeed::subscribe(std::string ns, ChangeCallback callback) {
   auto shared_callback = std::make_shared<ChangeCallback>(std::move(callback));
   std::uint64_t id = 0;
   {
     std::lock_guard lock(mutex_);
     if (shut_down_) return std::make_unique<Subscription>(nullptr, 0);
     id = next_id_++;
-    subscribers_.emplace(id, std::move(shared_callback));
+    subscribers_.emplace(id, Subscriber{std::move(ns), std::move(shared_callback)});
     if (!active_) {
       auto poller = std::make_shared<Poller>();
       // Find the log's end now, before returning, so that every write committed after watch()
@@ -223,7 +223,10 @@ void ChangeFeed::poll_once(Poller& poller, bool local_write) {
       {
         std::lock_guard lock(mutex_);
         if (poller.stop) return;
-        targets.assign(subscribers_.begin(), subscribers_.end());
+        // One poller reads every namespace's rows; each subscriber hears its own namespace.
+        for (const auto& [id, subscriber] : subscribers_) {
+          if (subscriber.ns == event->ns) targets.emplace_back(id, subscriber.callback);
+        }
       }
       for (const auto& [id, callback] : targets) {
         {

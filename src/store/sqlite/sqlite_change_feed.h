@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -43,7 +44,8 @@ class ChangeFeed : public std::enable_shared_from_this<ChangeFeed> {
   ChangeFeed(const ChangeFeed&) = delete;
   ChangeFeed& operator=(const ChangeFeed&) = delete;
 
-  std::unique_ptr<ChangeSubscription> subscribe(ChangeCallback callback);
+  // Events of namespace `ns` only, from now on.
+  std::unique_ptr<ChangeSubscription> subscribe(std::string ns, ChangeCallback callback);
   // Cheap when nobody watches. Call after a write has committed (and no database lock is held).
   void notify_local_write();
   // Stops delivery for good and joins the poller threads (except the calling one, if it is one).
@@ -70,7 +72,11 @@ class ChangeFeed : public std::enable_shared_from_this<ChangeFeed> {
 
   std::mutex mutex_;  // guards everything below except what Poller documents
   std::condition_variable wake_;
-  std::map<std::uint64_t, std::shared_ptr<ChangeCallback>> subscribers_;
+  struct Subscriber {
+    std::string ns;
+    std::shared_ptr<ChangeCallback> callback;
+  };
+  std::map<std::uint64_t, Subscriber> subscribers_;
   std::uint64_t next_id_ = 1;
   std::shared_ptr<Poller> active_;    // the running poller, if anyone subscribes
   std::vector<std::thread> retired_;  // stopped pollers' threads, not joined yet

@@ -331,8 +331,8 @@ Result<std::uint64_t> SqliteStore::storage_bytes() {
   return database_->read([](Connection& connection) { return sqlite::database_bytes(connection); });
 }
 
-std::unique_ptr<ChangeSubscription> SqliteStore::watch(ChangeCallback callback) {
-  return feed_->subscribe(std::move(callback));
+std::unique_ptr<ChangeSubscription> SqliteStore::watch(const std::string& ns, ChangeCallback callback) {
+  return feed_->subscribe(ns, std::move(callback));
 }
 
 // The session row, its metadata and its creator as a participant, and the change event; inside the

@@ -95,7 +95,7 @@ class SqliteStore final : public Store {
   Result<bool> delete_memory(const std::string& ns, const std::string& id, const std::string& agent) override;
   Result<std::size_t> purge_expired(UnixMillis now) override;
 
-  std::unique_ptr<ChangeSubscription> watch(ChangeCallback callback) override;
+  std::unique_ptr<ChangeSubscription> watch(const std::string& ns, ChangeCallback callback) override;
   Result<ChangePage> read_changes(const ChangeQuery& query) override;
 
   // Whole-store enumerations (export, stats): sqlite_export.cpp.

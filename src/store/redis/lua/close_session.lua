@@ -8,5 +8,5 @@ redis.call('HSET', key, 'st', 'closed', 'cl', ARGV[2], 'ua', ARGV[2])
 redis.call('ZREM', P .. 'si:st:active', id)
 redis.call('ZADD', P .. 'si:st:closed', 0, id)
 feed('session.closed', ARGV[2], ARGV[3], id, id)
-redis.call('PUBLISH', P .. 'events', 's:' .. id)
+redis.call('SPUBLISH', P .. 'events', 's:' .. id)
 return 1

@@ -39,5 +39,5 @@ redis.call('ZADD', P .. 'si:all', 0, id)
 redis.call('ZADD', P .. 'si:st:' .. ARGV[3], 0, id)
 redis.call('ZADD', P .. 'si:a:' .. ARGV[2], 0, id)
 feed('session.created', ARGV[4], ARGV[2], id, id)
-redis.call('PUBLISH', P .. 'events', 's:' .. id)
+redis.call('SPUBLISH', P .. 'events', 's:' .. id)
 return {id, 0}

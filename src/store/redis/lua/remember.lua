@@ -61,5 +61,5 @@ if max > 0 then
   end
 end
 feed('memory.written', ca, agent, sid, id)
-redis.call('PUBLISH', P .. 'events', 'm:' .. sid)
+redis.call('SPUBLISH', P .. 'events', 'm:' .. sid)
 return evicted
