@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools                       # the Redis store's tests start their own server
   clang-format clang-tidy
+  clang libclang-rt-14-dev                       # the sanitizer build and the fuzz harnesses: clang, and its
+                                                 # ASan/UBSan/libFuzzer runtimes (libclang_rt.fuzzer-x86_64.a)
   help2man zip                                   # the man page (from --help), the .mcpb bundle
   python3                                        # examples/rest and their tests (standard library only)
 )

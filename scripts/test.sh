@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: installs what it needs, builds, runs every test (unit, store on
 # SQLite and Redis, end-to-end, the cluster suites on a private 6-node Redis Cluster (ctest -L cluster, each
 # bounded by its ctest TIMEOUT), interop with the official MCP clients), then the unit, store and
-# end-to-end suites again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# end-to-end suites again under AddressSanitizer + UndefinedBehaviorSanitizer (clang), then each fuzz
+# harness for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -17,10 +18,50 @@ BUILD_DIR=build scripts/build.sh
 echo "== tests"
 ctest --test-dir build --output-on-failure -j2 --timeout 600
 
-echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
-BUILD_TYPE=Debug BUILD_DIR=build-asan scripts/build.sh -DMEMTRACE_SANITIZE=ON -DMEMTRACE_BUILD_BENCH=OFF
-echo "== tests under sanitizers"
+# The sanitizer build is clang's, instrumented for libFuzzer too (MEMTRACE_FUZZ): the same build runs the
+# suites and the fuzz harnesses (tests/fuzz), so fuzzing costs no third build.
+echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer, clang, libFuzzer harnesses)"
+# A build directory configured with another compiler is configured afresh.
+if [ -f build-asan/CMakeCache.txt ] && ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang++' build-asan/CMakeCache.txt; then
+  rm -rf build-asan
+fi
+asan_build_start=$(date +%s)
+CC=clang CXX=clang++ BUILD_TYPE=Debug BUILD_DIR=build-asan scripts/build.sh -DMEMTRACE_SANITIZE=ON -DMEMTRACE_FUZZ=ON \
+  -DMEMTRACE_BUILD_BENCH=OFF
+echo "== sanitizer build took $(( $(date +%s) - asan_build_start )) s"
+echo "== tests under sanitizers (and every fuzz seed, once)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 -L 'unit|store|e2e'
+ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 -L 'unit|store|e2e|fuzz'
+
+# Each harness fuzzes a copy of its seed corpus for FUZZ_SECONDS (two at a time); a crash, leak or
+# timeout fails the run and prints the input (scripts/fuzz.sh).
+echo "== fuzzing (${FUZZ_SECONDS:=30} s per harness)"
+fuzz_start=$(date +%s)
+fuzz_logs=$(mktemp -d "${TMPDIR:-/tmp}/memtrace-fuzz.XXXXXX")
+fuzz_failed=()
+harnesses=(mcp_dispatch_fuzz http_request_fuzz stdio_jsonrpc_fuzz time_text_fuzz context_render_fuzz)
+for ((i = 0; i < ${#harnesses[@]}; i += 2)); do
+  pids=()
+  for h in "${harnesses[@]:i:2}"; do
+    FUZZ_NO_BUILD=1 BUILD_DIR=build-asan FUZZ_WORK_DIR="$fuzz_logs/$h" \
+      scripts/fuzz.sh "$h" "$FUZZ_SECONDS" >"$fuzz_logs/$h.log" 2>&1 &
+    pids+=("$!:$h")
+  done
+  for entry in "${pids[@]}"; do
+    h=${entry#*:}
+    if wait "${entry%%:*}"; then
+      echo "fuzz: $h: $(grep -o 'stat::number_of_executed_units: [0-9]*' "$fuzz_logs/$h.log" | grep -o '[0-9]*$') executions, no findings"
+    else
+      fuzz_failed+=("$h")
+      tail -n 80 "$fuzz_logs/$h.log"
+    fi
+  done
+done
+echo "== fuzzing took $(( $(date +%s) - fuzz_start )) s"
+if ((${#fuzz_failed[@]})); then
+  echo "test: fuzzing found failures in: ${fuzz_failed[*]} (logs in $fuzz_logs)" >&2
+  exit 1
+fi
+rm -rf "$fuzz_logs"
 
 echo "== all tests passed in $(( $(date +%s) - start )) s"

@@ -32,6 +32,14 @@ struct HttpRequest {
   bool has_header(const std::string& lower_name) const { return headers.count(lower_name) != 0; }
 };
 
+// Building an HttpRequest from what the wire carried (the server's reader, and the fuzz harness that
+// feeds raw bytes through the same parser). A header field is kept under its lower-case name; a
+// repeated field is joined to the first with ", ".
+void add_request_header(HttpRequest& request, std::string_view name, std::string_view value);
+// The request target in origin form ("/mcp?x=1") into path (percent-decoded) and query (decoded, first
+// value wins); false if the target is malformed (the server answers 400).
+bool set_request_target(HttpRequest& request, std::string_view target);
+
 struct HttpResponse {
   int status = 200;
   Headers headers;  // Content-Type among them when there is a body

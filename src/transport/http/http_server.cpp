@@ -19,7 +19,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -286,19 +285,11 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     request.peer = peer_;
     keep_alive_ = message.keep_alive();
     version_ = message.version();
-    for (const auto& field : message) {
-      std::string name(field.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      auto [it, inserted] = request.headers.try_emplace(name, std::string(field.value()));
-      if (!inserted) it->second += ", " + std::string(field.value());
-    }
-    auto target = boost::urls::parse_origin_form(message.target());
-    if (!target) {
+    for (const auto& field : message) add_request_header(request, field.name_string(), field.value());
+    if (!set_request_target(request, message.target())) {
       state_ = State::kHandling;
       return refuse(400, "Bad Request: malformed request target");
     }
-    request.path = target->path();
-    for (auto param : target->params()) request.query.try_emplace(param.key, param.value);
     method_ = request.method;
     route_ = RequestHandler::route_label(request.path);
 
