@@ -3,7 +3,7 @@
 # SQLite and Redis, end-to-end, the cluster suites on a private 6-node Redis Cluster (ctest -L cluster, each
 # bounded by its ctest TIMEOUT), interop with the official MCP clients), then the unit, store and
 # end-to-end suites again under AddressSanitizer + UndefinedBehaviorSanitizer (clang), then each fuzz
-# harness for a bounded time.
+# harness for a bounded time, then the concurrency suites under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -26,12 +26,15 @@ if [ -f build-asan/CMakeCache.txt ] && ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*c
   rm -rf build-asan
 fi
 asan_build_start=$(date +%s)
-CC=clang CXX=clang++ BUILD_TYPE=Debug BUILD_DIR=build-asan scripts/build.sh -DMEMTRACE_SANITIZE=ON -DMEMTRACE_FUZZ=ON \
-  -DMEMTRACE_BUILD_BENCH=OFF
+harnesses=(mcp_dispatch_fuzz http_request_fuzz stdio_jsonrpc_fuzz time_text_fuzz context_render_fuzz)
+CC=clang CXX=clang++ BUILD_TYPE=Debug BUILD_DIR=build-asan TARGETS="unit_tests store_tests e2e_tests ${harnesses[*]}" \
+  scripts/build.sh -DMEMTRACE_SANITIZE=ON -DMEMTRACE_FUZZ=ON -DMEMTRACE_BUILD_BENCH=OFF
 echo "== sanitizer build took $(( $(date +%s) - asan_build_start )) s"
 echo "== tests under sanitizers (and every fuzz seed, once)"
+# The end-to-end suites run once, on SQLite: their second run on Redis (redis.*) drives the same server
+# code, and the Redis store itself runs under the sanitizers in the store suite.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 -L 'unit|store|e2e|fuzz'
+ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 -L 'unit|store|e2e|fuzz' -E '^redis\.'
 
 # Each harness fuzzes a copy of its seed corpus for FUZZ_SECONDS (two at a time); a crash, leak or
 # timeout fails the run and prints the input (scripts/fuzz.sh).
@@ -39,7 +42,6 @@ echo "== fuzzing (${FUZZ_SECONDS:=30} s per harness)"
 fuzz_start=$(date +%s)
 fuzz_logs=$(mktemp -d "${TMPDIR:-/tmp}/memtrace-fuzz.XXXXXX")
 fuzz_failed=()
-harnesses=(mcp_dispatch_fuzz http_request_fuzz stdio_jsonrpc_fuzz time_text_fuzz context_render_fuzz)
 for ((i = 0; i < ${#harnesses[@]}; i += 2)); do
   pids=()
   for h in "${harnesses[@]:i:2}"; do
@@ -63,5 +65,18 @@ if ((${#fuzz_failed[@]})); then
   exit 1
 fi
 rm -rf "$fuzz_logs"
+
+echo "== build (ThreadSanitizer): the concurrency suites"
+# Only what the concurrency suites need, and only those suites: threads in the store (claims, watchers,
+# concurrent writers on SQLite and Redis), lanes and the stdio relay, HTTP sessions under load, and
+# subscriptions across processes. A race anywhere, in a test or in a server it starts, stops that
+# process (halt_on_error), which fails its test.
+BUILD_TYPE=Debug BUILD_DIR=build-tsan TARGETS="unit_tests store_tests e2e_tests" \
+  scripts/build.sh -DMEMTRACE_TSAN=ON -DMEMTRACE_BUILD_BENCH=OFF
+echo "== concurrency suites under ThreadSanitizer"
+export TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1
+ctest --test-dir build-tsan --output-on-failure -j2 --timeout 900 -L 'unit|store|e2e' \
+  -R "$(grep -v '^#' tests/tsan-suites.txt | tr -d '\n ')"
+unset TSAN_OPTIONS
 
 echo "== all tests passed in $(( $(date +%s) - start )) s"
