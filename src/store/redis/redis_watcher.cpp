@@ -415,7 +415,8 @@ void Subscriber::run() {
     {
       std::lock_guard lock(mutex_);
       bool all_placed = true;
-      for (const auto& [channel, state] : channels_) {
+      for (const auto& watched : channels_) {
+        const auto& channel = watched.first;  // a named reference: clang 14 cannot capture a binding
         all_placed = all_placed && std::any_of(nodes_.begin(), nodes_.end(), [&](const auto& entry) {
                        return entry.second->channels.count(channel) > 0;
                      });
