@@ -45,11 +45,11 @@ TEST(ThreadPool, RunsEveryTaskPostedFromManyThreads) {
 
 TEST(ThreadPool, RunsUpToItsSizeAtOnce) {
   constexpr int kSize = 4;
-  ThreadPool pool(kSize);
   std::mutex mutex;
   std::condition_variable cv;
   int running = 0;
   bool release = false;
+  ThreadPool pool(kSize);  // after what its tasks use: joined before those are destroyed
   for (int i = 0; i < kSize; ++i) {
     pool.post([&] {
       std::unique_lock lock(mutex);
