@@ -57,11 +57,14 @@ TEST(RedisCallDeadline, WithRedisFrozenEveryClientIsAnsweredWithinOneTimeoutOfIt
     SCOPED_TRACE(results[i].dump());
     EXPECT_TRUE(results[i].value("isError", false));
     slowest = std::max(slowest, took_ms[i]);
+    // Each says it timed out: either it reached the frozen Redis and got no answer, or its time ran out
+    // while it waited for a worker and it was not sent (how many of each depends on thread timing).
     const std::string text = results[i]["content"][0].value("text", "");
+    EXPECT_TRUE(text.find("was not sent") != std::string::npos ||
+                text.find("did not answer") != std::string::npos)
+        << text;
     if (text.find("was not sent") != std::string::npos) ++not_sent;
   }
-  // Those that waited for a worker past their deadline were not sent to the frozen Redis, and say so.
-  EXPECT_GT(not_sent, 0);
   // Every call is answered about one timeout after it was made (generously: 2.5 timeouts; waiting a
   // timeout for each pair of stuck calls ahead, as before, is 4).
   EXPECT_LT(slowest, kTimeoutMs * 5 / 2) << "the slowest answer took " << slowest << " ms";
