@@ -15,22 +15,11 @@
 
 #include "fuzz_check.h"
 #include "memory/context.h"
+#include "support/utf8_check.h"
 
 namespace {
 
-bool valid_utf8(const std::string& s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += n;
-  }
-  return true;
-}
+using memtrace::testing::valid_utf8;
 
 constexpr std::int64_t kYear2000 = 946684800000;
 constexpr std::int64_t kYear2100 = 4102444800000;

@@ -14,6 +14,7 @@
 
 #include "memory/sessions.h"
 #include "session_test_harness.h"
+#include "support/utf8_check.h"
 
 namespace memtrace {
 namespace {
@@ -37,19 +38,7 @@ void expect_golden(const std::string& name, const std::string& actual) {
                                     << " (MEMTRACE_UPDATE_GOLDEN=1 rewrites it after a deliberate change)";
 }
 
-bool valid_utf8(const std::string& s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += n;
-  }
-  return true;
-}
+using memtrace::testing::valid_utf8;
 
 Memory memory(const std::string& id, const char* when, const std::string& agent, const std::string& type,
               const std::string& content, double importance, std::vector<std::string> tags = {}) {
