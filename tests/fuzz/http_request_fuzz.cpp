@@ -1,8 +1,9 @@
 // Fuzz harness: the HTTP transport's request side without a socket: raw bytes go through Beast's request
 // parser with the server's limits, become HttpRequests as the server builds them (add_request_header,
 // set_request_target), and are handled by the real RequestHandler (Host/Origin checks, Streamable HTTP
-// POST/GET/DELETE /mcp, legacy /sse + /message, the REST API, /healthz, /metrics) on a fresh in-memory
-// SQLite store per input.
+// POST/GET/DELETE /mcp, legacy /sse + /message, the REST API, /healthz, /metrics) on an in-memory SQLite
+// store (server_fixture.h): the server is reused across inputs, with a fresh session table per input; a
+// request with any Bearer key is in that input's own namespace, an anonymous one in the server's.
 //
 // The input holds up to 8 pipelined requests. Session ids are random, so the harness writes the newest
 // session's id wherever a header or query value is exactly "@SID@" (seeds use it after initialize).
@@ -26,10 +27,8 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/clock.h"
 #include "fuzz_check.h"
-#include "mcp/server.h"
-#include "store/sqlite/sqlite_store.h"
+#include "server_fixture.h"
 #include "transport/http/request_handler.h"
 
 namespace {
@@ -150,13 +149,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace memtrace;
   std::string_view rest(reinterpret_cast<const char*>(data), size);
 
-  auto store = open_sqlite_store({":memory:"});
-  FUZZ_CHECK(store.has_value(), "the in-memory store did not open");
-  ManualClock clock(1795000000000);  // 2026-11-20
-  Engine engine(**store, clock);
   mcp::ServerOptions server_options;
   server_options.worker_threads = 1;
-  mcp::Server server(engine, server_options);
+  auto& fixture = fuzz::ServerFixture::for_next_input(server_options);
 
   http::HttpOptions options;
   options.max_body_bytes = kMaxBodyBytes;
@@ -165,9 +160,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                               options.session_idle_timeout, metrics);
   {
     http::RequestHandler handler(
-        server, options, http::OriginPolicy("127.0.0.1", 8765, {}, {}),
-        [](const std::string&) -> Result<std::optional<http::Principal>> { return std::nullopt; }, sessions,
-        metrics);
+        *fixture.server, options, http::OriginPolicy("127.0.0.1", 8765, {}, {}),
+        [&fixture](const std::string& token) -> Result<std::optional<http::Principal>> {
+          if (token == "revoked") return std::nullopt;  // an unknown key
+          return http::Principal{"key-" + token.substr(0, 16), fixture.ns};
+        },
+        sessions, metrics);
 
     std::string session_id;
     std::vector<std::shared_ptr<FakeExchange>> open_streams;

@@ -180,7 +180,16 @@ write(H, "refusals",
       + req("POST", "/mcp", INIT, dict(MCP, Origin="http://evil.example.com"))
       + req("POST", "/mcp", INIT, {"Accept": "text/html", "Content-Type": "application/json"})
       + req("POST", "/mcp", "[]", MCP) + req("POST", "/mcp", "{", MCP)
-      + req("GET", "/mcp%zz?x=%", None) + req("POST", "/mcp", INIT, dict(MCP, Authorization="Bearer mtk_bogus")))
+      + req("GET", "/mcp%zz?x=%", None) + req("POST", "/mcp", INIT, dict(MCP, Authorization="Bearer revoked"))
+      + req("POST", "/mcp", INIT, dict(MCP, Authorization="Basic dXNlcjpwdw==")))
+# The harness binds any Bearer key but "revoked" to the input's own namespace: a keyed session and REST call.
+KEY = {"Authorization": "Bearer mtk_fuzz"}
+write(H, "keyed_session",
+      req("POST", "/mcp", INIT, dict(MCP, **KEY)) + req("POST", "/mcp", INITIALIZED, dict(SID, **KEY))
+      + req("POST", "/mcp", call(1, "memtrace_remember", {"content": "keyed", "tags": ["k"]}), dict(SID, **KEY))
+      + req("POST", "/mcp", call(2, "memtrace_search", {"query": "keyed"}), dict(SID, **{"X-Api-Key": "mtk_fuzz"}))
+      + req("GET", "/api/v1/memories?limit=5", None, KEY)
+      + req("POST", "/mcp", call(3, "memtrace_recall", {}), SID))
 write(H, "chunked_and_continue",
       b"POST /mcp HTTP/1.1\r\nHost: localhost:8765\r\nAccept: application/json, text/event-stream\r\n"
       b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"

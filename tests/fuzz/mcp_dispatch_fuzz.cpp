@@ -1,5 +1,5 @@
-// Fuzz harness: the MCP dispatcher in process, with the real tool registry and schemas, on a fresh
-// in-memory SQLite store per input (so that a crash replays from its input file alone).
+// Fuzz harness: the MCP dispatcher in process, with the real tool registry and schemas, on an in-memory
+// SQLite store; each input in a namespace of its own, from the same instant (server_fixture.h).
 //
 // A connection is initialized as a client would (initialize, notifications/initialized); then every
 // line of the input is one message to it: tools/call with arguments the schema validator and the tools
@@ -18,11 +18,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/clock.h"
 #include "core/executor.h"
 #include "fuzz_check.h"
-#include "mcp/server.h"
-#include "store/sqlite/sqlite_store.h"
+#include "server_fixture.h"
 
 namespace {
 
@@ -62,21 +60,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace memtrace;
   std::string_view input(reinterpret_cast<const char*>(data), size);
 
-  auto store = open_sqlite_store({":memory:"});
-  FUZZ_CHECK(store.has_value(), "the in-memory store did not open");
-  ManualClock clock(1795000000000);  // 2026-11-20
-  Engine engine(**store, clock);
   mcp::ServerOptions options;
   options.agent = "fuzzer";
   options.session_id = "fuzz-session";
   options.worker_threads = 1;
-  mcp::Server server(engine, options);
+  auto& fixture = fuzz::ServerFixture::for_next_input(options);
   InlineExecutor executor;
   CheckedOutbound outbound;
   {
     mcp::ConnectionOptions connection_options;
     connection_options.executor = &executor;
-    mcp::Connection connection(server, outbound, connection_options);
+    connection_options.ns = fixture.ns;
+    mcp::Connection connection(*fixture.server, outbound, connection_options);
     connection.receive(
         R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
         R"("capabilities":{},"clientInfo":{"name":"fuzzer","version":"1"}}})");
@@ -90,7 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::string_view line = input.substr(start, end - start);
       if (!line.empty()) {
         connection.receive(line);
-        clock.advance_ms(1000);  // time moves between messages, as leases and TTLs expect
+        fixture.clock.advance_ms(1000);  // time moves between messages, as leases and TTLs expect
       }
       start = end + 1;
     }
