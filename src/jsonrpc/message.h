@@ -32,6 +32,11 @@ struct ErrorObject {
   Json data;  // omitted from the wire when null
 };
 
+// -32602 "Invalid params: <what>".
+inline ErrorObject invalid_params(std::string what) {
+  return ErrorObject{kInvalidParams, "Invalid params: " + std::move(what), nullptr};
+}
+
 // A request id: an integer or a string, never null (MCP forbids null ids).
 class Id {
  public:

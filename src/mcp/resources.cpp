@@ -31,10 +31,6 @@ std::vector<std::string> split(std::string_view text, char separator) {
   return out;
 }
 
-jsonrpc::ErrorObject invalid_params(std::string message) {
-  return jsonrpc::ErrorObject{jsonrpc::kInvalidParams, "Invalid params: " + std::move(message), nullptr};
-}
-
 jsonrpc::ErrorObject not_found(const std::string& uri) {
   return jsonrpc::ErrorObject{jsonrpc::kResourceNotFound, "Resource not found: " + uri, Json{{"uri", uri}}};
 }
@@ -156,7 +152,7 @@ jsonrpc::ErrorObject resource_error(const Error& error, const std::string& uri) 
     case ErrorCode::kNotFound:
       return not_found(uri);
     case ErrorCode::kInvalidArgument:
-      return invalid_params(error.message);
+      return jsonrpc::invalid_params(error.message);
     default:
       return jsonrpc::ErrorObject{jsonrpc::kInternalError, "Internal error: " + error.message,
                                   Json{{"uri", uri}}};
@@ -165,7 +161,7 @@ jsonrpc::ErrorObject resource_error(const Error& error, const std::string& uri) 
 
 tl::expected<std::string, jsonrpc::ErrorObject> uri_param(const Json& params) {
   if (!params.is_object() || !params.contains("uri") || !params["uri"].is_string()) {
-    return tl::unexpected(invalid_params("a uri string is required"));
+    return tl::unexpected(jsonrpc::invalid_params("a uri string is required"));
   }
   return params["uri"].get<std::string>();
 }
@@ -175,7 +171,7 @@ RpcResult list_resources(Engine& engine, const Caller& caller, ProtocolVersion v
   auto cursor = cursor_param(params, bad);
   if (bad || (cursor && cursor->rfind(kCursorPrefix, 0) != 0) ||
       (cursor && cursor->size() == kCursorPrefix.size())) {
-    return tl::unexpected(invalid_params("unknown cursor; pass the nextCursor of a previous resources/list"));
+    return tl::unexpected(jsonrpc::invalid_params("unknown cursor; pass the nextCursor of a previous resources/list"));
   }
   const bool titles = has_titles(version);
   Json resources = Json::array();
@@ -217,7 +213,7 @@ RpcResult list_resources(Engine& engine, const Caller& caller, ProtocolVersion v
 RpcResult list_resource_templates(ProtocolVersion version, const Json& params) {
   bool bad = false;
   if (cursor_param(params, bad) || bad) {
-    return tl::unexpected(invalid_params("unknown cursor; every template fits on one page"));
+    return tl::unexpected(jsonrpc::invalid_params("unknown cursor; every template fits on one page"));
   }
   Json context = {{"uriTemplate", kContextUriTemplate},
                   {"name", "session-context"},
@@ -252,7 +248,7 @@ RpcResult read_resource(Engine& engine, const Caller& caller, const Json& params
   // memtrace://changes (mcp/change_tools.h)
   if (auto changes = read_change_resource(engine, caller, *uri)) return std::move(*changes);
   auto parsed = parse_session_uri(*uri);
-  if (!parsed) return tl::unexpected(invalid_params(parsed.error()));
+  if (!parsed) return tl::unexpected(jsonrpc::invalid_params(parsed.error()));
   if (!*parsed) return tl::unexpected(not_found(*uri));
   const SessionUri& target = **parsed;
 
@@ -282,7 +278,7 @@ tl::expected<SubscriptionTarget, jsonrpc::ErrorObject> resolve_subscription(Engi
   auto uri = uri_param(params);
   if (!uri) return tl::unexpected(uri.error());
   auto parsed = parse_session_uri(*uri);
-  if (!parsed) return tl::unexpected(invalid_params(parsed.error()));
+  if (!parsed) return tl::unexpected(jsonrpc::invalid_params(parsed.error()));
   if (!*parsed) return tl::unexpected(not_found(*uri));
   SubscriptionTarget target;
   target.uri = *uri;

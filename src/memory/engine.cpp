@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "memory/engine_internals.h"
 #include "memory/time_text.h"
 
 namespace memtrace {
 namespace {
 
 constexpr std::size_t kMaxTagLength = 64;
-constexpr std::size_t kMaxMetadataBytes = 16 * 1024;
 constexpr const char* kDefaultRecallWindow = "24h";
 
 bool is_tag_char(char c) {

@@ -2,19 +2,10 @@
 // type, lookups by id, bounded scans, and reads of agents and sessions. The same validation as the tools.
 #include <algorithm>
 
-#include "memory/engine.h"
+#include "memory/engine_internals.h"
 #include "memory/sessions.h"
 
 namespace memtrace {
-namespace {
-
-constexpr std::size_t kMaxMetadataBytes = 16 * 1024;
-
-bool blank(const std::string& s) {
-  return s.find_first_not_of(" \t\r\n") == std::string::npos;
-}
-
-}  // namespace
 
 Result<void> Engine::ping() {
   return store_.ping();

@@ -15,10 +15,6 @@ bool has_control_chars(const std::string& s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
-bool blank(const std::string& s) {
-  return s.find_first_not_of(" \t\r\n") == std::string::npos;
-}
-
 // The smallest string greater than `id` in byte order that is not prefixed by `id` + '\0'. A store's
 // keyset cursor "ids < before_id" with this bound starts at `id` itself.
 std::string just_after(const std::string& id) {

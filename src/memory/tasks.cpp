@@ -19,10 +19,6 @@ bool is_task_id_char(char c) {
          c == ':' || c == '-';
 }
 
-bool blank(const std::string& s) {
-  return s.find_first_not_of(" \t\r\n") == std::string::npos;
-}
-
 std::string describe_holder(const TaskClaim& claim) {
   return "agent " + claim.holder_agent + " (session " + claim.holder_session + ") until " +
          format_iso8601(claim.lease_until);

@@ -135,7 +135,9 @@ TEST_F(ExportImport, SupersededMemoriesKeepTheirMarkersThroughSqliteRedisAndBack
     auto record = Json::parse(line);
     if (record.value("id", "") == old_id)
       marked = record.value("superseded_by", "") == new_id && record.contains("valid_until");
-    if (record.value("id", "") == new_id) EXPECT_FALSE(record.contains("superseded_by")) << line;
+    if (record.value("id", "") == new_id) {
+      EXPECT_FALSE(record.contains("superseded_by")) << line;
+    }
   }
   EXPECT_TRUE(marked) << first;
 
@@ -255,7 +257,9 @@ TEST_F(ExportImport, ExportNarrowsToANamespaceOrASession) {
       ++memories;
       EXPECT_EQ(record["session_id"], "s-main");
     }
-    if (record["kind"] == "session") EXPECT_EQ(record["id"], "s-main");
+    if (record["kind"] == "session") {
+      EXPECT_EQ(record["id"], "s-main");
+    }
   }
   EXPECT_EQ(memories, 3u);
   // What it holds imports on its own.

@@ -25,20 +25,11 @@ std::string keys_command(const std::string& store, std::vector<std::string> args
   return out;
 }
 
-std::string create_key(const std::string& store, const std::string& ns) {
-  std::string out = keys_command(store, {"create", "--namespace", ns, "--label", "test"});
-  return out.substr(0, out.find('\n'));
-}
-
-Headers bearer(const std::string& token) {
-  return {{"Authorization", "Bearer " + token}};
-}
-
 struct KeyedServer {
   TempDir dir{"memtrace-http-auth"};
   std::string store = "sqlite:" + dir.file("memtrace.db");
-  std::string key_a = create_key(store, "tenant-a");
-  std::string key_b = create_key(store, "tenant-b");
+  std::string key_a = create_api_key(store, "tenant-a");
+  std::string key_b = create_api_key(store, "tenant-b");
 };
 
 TEST(HttpAuth, KeysCommandCreatesListsAndRevokes) {

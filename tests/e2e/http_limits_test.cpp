@@ -11,22 +11,11 @@
 namespace memtrace::testing {
 namespace {
 
-std::string create_key(const std::string& store, const std::string& ns) {
-  ChildProcess process({MEMTRACE_BINARY, "--store", store, "keys", "create", "--namespace", ns});
-  auto line = process.read_line(std::chrono::seconds(20));
-  EXPECT_EQ(process.wait(std::chrono::seconds(20)), 0) << process.stderr_text();
-  return line ? *line : std::string();
-}
-
-Headers bearer(const std::string& token) {
-  return {{"Authorization", "Bearer " + token}};
-}
-
 struct TwoKeys {
   TempDir dir{"memtrace-http-limits"};
   std::string store = "sqlite:" + dir.file("memtrace.db");
-  std::string key_a = create_key(store, "tenant-a");
-  std::string key_b = create_key(store, "tenant-b");
+  std::string key_a = create_api_key(store, "tenant-a");
+  std::string key_b = create_api_key(store, "tenant-b");
 };
 
 // A session of `key` that holds its standalone GET stream open: busy, never evicted.

@@ -10,19 +10,12 @@ namespace {
 
 using nlohmann::json;
 
-std::string create_key(const std::string& store, const std::string& ns) {
-  ChildProcess process({MEMTRACE_BINARY, "--store", store, "keys", "create", "--namespace", ns});
-  auto line = process.read_line(std::chrono::seconds(20));
-  EXPECT_EQ(process.wait(std::chrono::seconds(20)), 0) << process.stderr_text();
-  return line.value_or("");
-}
-
 // A server requiring keys, with a key in namespace "team-a" and one in "team-b", and a REST client.
 struct RestServer {
   TempDir dir{"memtrace-http-rest"};
   std::string store = "sqlite:" + dir.file("memtrace.db");
-  std::string key_a = create_key(store, "team-a");
-  std::string key_b = create_key(store, "team-b");
+  std::string key_a = create_api_key(store, "team-a");
+  std::string key_b = create_api_key(store, "team-b");
   HttpServerProcess server{{"--store", store, "--require-auth", "--max-body-bytes", "80000"}};
   HttpClient client{server.port()};
 

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -235,6 +237,14 @@ void HttpClient::close() {
 }
 
 // ---- HttpServerProcess -----------------------------------------------------------------------------
+
+std::string create_api_key(const std::string& store, const std::string& ns) {
+  ChildProcess process({MEMTRACE_BINARY, "--store", store, "keys", "create", "--namespace", ns});
+  auto line = process.read_line(std::chrono::seconds(20));
+  EXPECT_EQ(process.wait(std::chrono::seconds(20)), 0) << process.stderr_text();
+  EXPECT_TRUE(line && line->rfind("mtk_", 0) == 0) << "keys create printed no key: " << process.stderr_text();
+  return line.value_or("");
+}
 
 HttpServerProcess::HttpServerProcess(std::vector<std::string> args, std::map<std::string, std::string> env) {
   std::vector<std::string> argv = {MEMTRACE_BINARY, "--transport", "http", "--listen", "127.0.0.1:0"};

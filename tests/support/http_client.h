@@ -90,6 +90,13 @@ class HttpServerProcess {
   std::uint16_t port_ = 0;
 };
 
+// An API key for namespace `ns` in `store` (memtrace-mcp keys create); fails the test if it cannot.
+std::string create_api_key(const std::string& store, const std::string& ns);
+// The header that presents `token` as a Bearer API key.
+inline Headers bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
+
 // A Streamable HTTP MCP client on top of HttpClient: keeps the session id and protocol version.
 class McpHttpSession {
  public:

@@ -8,6 +8,7 @@
 namespace memtrace {
 namespace {
 
+using testing::is_update;
 using testing::Json;
 using testing::SessionHarness;
 using testing::TestClient;
@@ -23,10 +24,6 @@ Json find_entry(const Json& list, const char* key, const std::string& value) {
   }
   ADD_FAILURE() << "no entry with " << key << " = " << value << " in " << list.dump();
   return Json::object();
-}
-
-bool is_update(const Json& m, const std::string& uri) {
-  return m.value("method", "") == "notifications/resources/updated" && m["params"]["uri"] == uri;
 }
 
 struct ResourcesTest : ::testing::Test {

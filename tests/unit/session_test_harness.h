@@ -26,6 +26,11 @@ inline UnixMillis at(const char* iso) {
   return *parse_iso8601(iso);
 }
 
+// A notifications/resources/updated for `uri`.
+inline bool is_update(const Json& m, const std::string& uri) {
+  return m.value("method", "") == "notifications/resources/updated" && m["params"]["uri"] == uri;
+}
+
 // One client connection of a SessionHarness.
 class TestClient {
  public:

@@ -11,12 +11,9 @@
 namespace memtrace {
 namespace {
 
+using testing::is_update;
 using testing::Json;
 using testing::TestClient;
-
-bool is_update(const Json& m, const std::string& uri) {
-  return m.value("method", "") == "notifications/resources/updated" && m["params"]["uri"] == uri;
-}
 
 struct TaskToolsTest : ::testing::Test {
   static mcp::ServerOptions options() {

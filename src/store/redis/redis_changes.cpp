@@ -3,22 +3,11 @@
 #include "store/redis/redis_changes.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "store/change_cursor_errors.h"
 #include "store/redis/redis_keys.h"
 
 namespace memtrace::redis {
-namespace {
-
-std::int64_t to_int64(std::string_view text) {
-  std::int64_t value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value);
-  return value;
-}
-
-}  // namespace
-
 std::vector<std::string> read_changes_args(const ChangeQuery& query, std::chrono::milliseconds retention) {
   const std::int64_t cutoff = std::max<std::int64_t>(query.now - retention.count(), 0);
   return {query.cursor.value_or(""),
@@ -54,7 +43,7 @@ Result<ChangePage> parse_change_page(const redisReply* reply, const ChangeQuery&
     FeedChange change;
     change.cursor = reply_string(row->element[0]);
     change.kind = reply_string(row->element[1]);
-    change.at = to_int64(reply_string(row->element[2]));
+    change.at = parse_int64(reply_string(row->element[2]));
     change.agent = reply_string(row->element[3]);
     change.session_id = reply_string(row->element[4]);
     change.subject = reply_string(row->element[5]);

@@ -7,13 +7,6 @@
 #include <spdlog/spdlog.h>
 
 namespace memtrace::redis {
-namespace {
-
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.rfind(prefix, 0) == 0;
-}
-
-}  // namespace
 
 ClusterRouter::ClusterRouter(RedisOptions options)
     : options_(std::move(options)),
@@ -181,8 +174,8 @@ Result<void> ClusterRouter::route(std::string_view key, const Work& work, bool w
     const std::string& answer = (*lease)->last_error_reply();
     auto redirect = parse_redirect(answer);
     if (!redirect) {
-      if ((*lease)->broken() || starts_with(answer, "CLUSTERDOWN") || starts_with(answer, "TRYAGAIN") ||
-          starts_with(answer, "READONLY") || starts_with(answer, "MASTERDOWN")) {
+      if ((*lease)->broken() || answer.starts_with("CLUSTERDOWN") || answer.starts_with("TRYAGAIN") ||
+          answer.starts_with("READONLY") || answer.starts_with("MASTERDOWN")) {
         (void)refresh(false);  // the node may have failed or lost its slots: the next call asks the new map
       }
       return done;

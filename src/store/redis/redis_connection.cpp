@@ -21,10 +21,6 @@ timeval to_timeval(std::chrono::milliseconds ms) {
   return tv;
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.rfind(prefix, 0) == 0;
-}
-
 constexpr std::string_view kWhereToLook =
     "check that redis-server is running and reachable at that address, or fix --store / REDIS_URL";
 
@@ -35,22 +31,22 @@ Error map_redis_error(const Endpoint& endpoint, Phase phase, const redisContext*
   const std::string store = "redis store " + endpoint.description;
   if (reply && reply->type == REDIS_REPLY_ERROR) {
     std::string text(reply->str, reply->len);
-    if (starts_with(text, "MT_NOT_FOUND ")) return {ErrorCode::kNotFound, text.substr(13)};
-    if (starts_with(text, "MT_CONFLICT ")) return {ErrorCode::kConflict, text.substr(12)};
-    if (starts_with(text, "MT_INVALID ")) return {ErrorCode::kInvalidArgument, text.substr(11)};
-    if (starts_with(text, "WRONGPASS") || starts_with(text, "NOAUTH") || starts_with(text, "ERR AUTH") ||
-        starts_with(text, "ERR invalid password")) {
+    if (text.starts_with("MT_NOT_FOUND ")) return {ErrorCode::kNotFound, text.substr(13)};
+    if (text.starts_with("MT_CONFLICT ")) return {ErrorCode::kConflict, text.substr(12)};
+    if (text.starts_with("MT_INVALID ")) return {ErrorCode::kInvalidArgument, text.substr(11)};
+    if (text.starts_with("WRONGPASS") || text.starts_with("NOAUTH") || text.starts_with("ERR AUTH") ||
+        text.starts_with("ERR invalid password")) {
       return {ErrorCode::kUnavailable, "authentication failed: " + text + " (" + store +
                                            "); check the user and password in --store or REDIS_URL"};
     }
-    if (starts_with(text, "NOPERM")) {
+    if (text.starts_with("NOPERM")) {
       return {ErrorCode::kUnavailable,
               "permission denied: " + text + " (" + store +
                   "); the Redis ACL user needs +@all on keys mt:* and channels mt:*"};
     }
     for (std::string_view transient :
          {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "OOM", "TRYAGAIN", "CLUSTERDOWN"}) {
-      if (starts_with(text, transient)) {
+      if (text.starts_with(transient)) {
         std::string message = store;
         message.append(" cannot serve the request right now: ").append(text);
         return {ErrorCode::kUnavailable, message};
@@ -60,7 +56,7 @@ Error map_redis_error(const Endpoint& endpoint, Phase phase, const redisContext*
       // Redis before 7.0 has no SPUBLISH, which every write script ends with.
       return {ErrorCode::kUnavailable, store + " is too old: memtrace needs Redis 7.0 or newer (" + text + ")"};
     }
-    if (starts_with(text, "ERR") && text.find("DB index") != std::string::npos) {
+    if (text.starts_with("ERR") && text.find("DB index") != std::string::npos) {
       return {ErrorCode::kUnavailable,
               store + " refused the database number: " + text + "; fix the /db in --store"};
     }
@@ -212,6 +208,12 @@ long long reply_integer(const redisReply* reply) {
   if (reply->type == REDIS_REPLY_INTEGER) return reply->integer;
   long long value = 0;
   if (reply->type == REDIS_REPLY_STRING) std::from_chars(reply->str, reply->str + reply->len, value);
+  return value;
+}
+
+std::int64_t parse_int64(std::string_view text) {
+  std::int64_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
   return value;
 }
 

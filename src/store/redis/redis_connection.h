@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -99,5 +100,7 @@ class Connection {
 // Reply helpers (a nil or missing element reads as empty).
 std::string_view reply_string(const redisReply* reply);
 long long reply_integer(const redisReply* reply);
+// A decimal integer that came as text (a hash field, a stream entry's field); 0 if it is not one.
+std::int64_t parse_int64(std::string_view text);
 
 }  // namespace memtrace::redis

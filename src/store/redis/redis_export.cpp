@@ -2,7 +2,6 @@
 #include "store/redis/redis_export.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "store/redis/redis_claims.h"
 #include "store/redis/redis_keys.h"
@@ -44,11 +43,6 @@ Result<std::vector<std::string>> scan_suffixes(Connection& connection, const std
   return suffixes;
 }
 
-std::int64_t to_int64(std::string_view text) {
-  std::int64_t value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value);
-  return value;
-}
 
 }  // namespace
 
@@ -80,7 +74,7 @@ Result<std::vector<Agent>> list_agents(Connection& connection, const std::string
       const auto field = reply_string(fields->element[i]);
       const auto value = reply_string(fields->element[i + 1]);
       if (field == "d") agent.description = value;
-      if (field == "ca") agent.created_at = to_int64(value);
+      if (field == "ca") agent.created_at = parse_int64(value);
     }
     agents.push_back(std::move(agent));
   }
@@ -110,7 +104,7 @@ Result<std::uint64_t> used_memory(Connection& connection) {
     auto end = info.find('\n', at);
     if (end == std::string_view::npos) end = info.size();
     auto line = info.substr(at, end - at);
-    if (line.rfind(kField, 0) == 0) return static_cast<std::uint64_t>(to_int64(line.substr(kField.size())));
+    if (line.rfind(kField, 0) == 0) return static_cast<std::uint64_t>(parse_int64(line.substr(kField.size())));
     at = end + 1;
   }
   return fail(ErrorCode::kInternal, "redis store: INFO memory has no used_memory");

@@ -27,10 +27,6 @@ using Clock = std::chrono::steady_clock;
 // The subscriber whose thread this is, if any: that thread must not wait for itself.
 thread_local const Subscriber* t_subscriber = nullptr;
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.rfind(prefix, 0) == 0;
-}
-
 std::string node_key(const RedisOptions& options) {
   return options.unix_path.empty() ? options.host + ":" + std::to_string(options.port) : options.unix_path;
 }
@@ -294,7 +290,7 @@ bool Subscriber::handle_reply(Node& node, const redisReply& reply) {
     node.expected.pop_front();
     if (asked.kind != Kind::kSubscribe) return true;
     node.channels.erase(asked.channel);
-    if (starts_with(text, "MOVED") || starts_with(text, "ASK")) {
+    if (text.starts_with("MOVED") || text.starts_with("ASK")) {
       // The slot is served elsewhere now: ask the map again, subscribe there.
       spdlog::debug("change feed: {} for {}", text, asked.channel);
       set_status(asked.channel, Status::kPending);

@@ -36,6 +36,8 @@ struct HttpRequest {
 // feeds raw bytes through the same parser). A header field is kept under its lower-case name; a
 // repeated field is joined to the first with ", ".
 void add_request_header(HttpRequest& request, std::string_view name, std::string_view value);
+// ASCII lower case, for header names and the case-insensitive parts of header values.
+std::string lower_ascii(std::string_view text);
 // The request target in origin form ("/mcp?x=1") into path (percent-decoded) and query (decoded, first
 // value wins); false if the target is malformed (the server answers 400).
 bool set_request_target(HttpRequest& request, std::string_view target);

@@ -6,10 +6,14 @@
 
 namespace memtrace::transport::http {
 
+std::string lower_ascii(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 void add_request_header(HttpRequest& request, std::string_view name, std::string_view value) {
-  std::string lower(name);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto [it, inserted] = request.headers.try_emplace(std::move(lower), std::string(value));
+  auto [it, inserted] = request.headers.try_emplace(lower_ascii(name), std::string(value));
   if (!inserted) it->second += ", " + std::string(value);
 }
 

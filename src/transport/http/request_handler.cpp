@@ -19,12 +19,6 @@ namespace {
 constexpr int kServerError = -32000;      // implementation-defined: HTTP-level refusals
 constexpr int kSessionNotFound = -32001;  // what the SDKs send with 404
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -34,7 +28,7 @@ std::string trim(std::string_view s) {
 // The media type of a Content-Type or Accept entry, without parameters, lower-cased.
 std::string media_type(std::string_view value) {
   auto semi = value.find(';');
-  return lower(trim(value.substr(0, semi)));
+  return lower_ascii(trim(value.substr(0, semi)));
 }
 
 bool accepts(const std::string& accept_header, std::string_view type) {
@@ -250,7 +244,7 @@ bool RequestHandler::authenticate(const HttpRequest& request, Principal& who,
       return unauthorized("Unauthorized: send Authorization: Bearer <API key>", false);
     return true;  // anonymous, in the server's namespace
   }
-  if (lower(authorization.substr(0, 7)) != "bearer ") {
+  if (lower_ascii(authorization.substr(0, 7)) != "bearer ") {
     return unauthorized("Unauthorized: only Bearer API keys are accepted", true);
   }
   std::string token = trim(std::string_view(authorization).substr(7));

@@ -4,14 +4,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "transport/http/exchange.h"
+
 namespace memtrace::transport::http {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 // Splits "host:port", "[v6]:port", "host" into host (brackets kept for v6) and port text.
 void split_host_port(std::string_view value, std::string& host, std::string& port) {
@@ -43,7 +39,7 @@ bool is_loopback_name(const std::string& host) {
 }  // namespace
 
 bool is_loopback_host(std::string_view host) {
-  std::string h = lower(host);
+  std::string h = lower_ascii(host);
   if (h == "localhost" || h == "::1" || h == "[::1]") return true;
   return h.rfind("127.", 0) == 0;
 }
@@ -52,15 +48,15 @@ OriginPolicy::OriginPolicy(std::string listen_host, std::uint16_t port,
                            std::vector<std::string> allowed_origins, std::vector<std::string> allowed_hosts)
     : listen_host_(std::move(listen_host)), port_(port), loopback_(is_loopback_host(listen_host_)) {
   for (auto& origin : allowed_origins) {
-    std::string o = lower(origin);
+    std::string o = lower_ascii(origin);
     while (!o.empty() && o.back() == '/') o.pop_back();
     allowed_origins_.push_back(std::move(o));
   }
-  for (auto& host : allowed_hosts) allowed_hosts_.push_back(lower(host));
+  for (auto& host : allowed_hosts) allowed_hosts_.push_back(lower_ascii(host));
 }
 
 bool OriginPolicy::host_allowed(std::string_view host_header) const {
-  std::string value = lower(host_header);
+  std::string value = lower_ascii(host_header);
   if (value.empty()) return false;  // HTTP/1.1 requires Host
   if (std::find(allowed_hosts_.begin(), allowed_hosts_.end(), value) != allowed_hosts_.end()) return true;
   std::string host, port;
@@ -77,7 +73,7 @@ bool OriginPolicy::host_allowed(std::string_view host_header) const {
 
 bool OriginPolicy::origin_allowed(std::string_view origin_header) const {
   if (origin_header.empty()) return true;
-  std::string origin = lower(origin_header);
+  std::string origin = lower_ascii(origin_header);
   while (!origin.empty() && origin.back() == '/') origin.pop_back();
   for (const auto& allowed : allowed_origins_) {
     if (allowed == "*" || allowed == origin) return true;
