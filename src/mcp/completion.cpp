@@ -10,6 +10,7 @@ namespace memtrace::mcp {
 namespace {
 
 using Json = nlohmann::json;
+using jsonrpc::invalid_params;
 
 // Case-insensitive for ASCII, since people type ULIDs in lower case.
 bool starts_with(const std::string& text, const std::string& prefix) {
@@ -71,22 +72,22 @@ Json complete_since(const std::string& prefix) {
 RpcResult complete(Engine& engine, const Caller& caller, const Json& params) {
   if (!params.is_object() || !params.contains("ref") || !params["ref"].is_object() ||
       !params["ref"].contains("type") || !params["ref"]["type"].is_string()) {
-    return tl::unexpected(jsonrpc::invalid_params("completion/complete needs a ref {type, name | uri}"));
+    return tl::unexpected(invalid_params("completion/complete needs a ref {type, name | uri}"));
   }
   if (!params.contains("argument") || !params["argument"].is_object() ||
       !params["argument"].contains("name") || !params["argument"]["name"].is_string()) {
-    return tl::unexpected(jsonrpc::invalid_params("completion/complete needs an argument {name, value}"));
+    return tl::unexpected(invalid_params("completion/complete needs an argument {name, value}"));
   }
   const Json& ref = params["ref"];
   const std::string argument = params["argument"]["name"];
   const Json& raw_value = params["argument"].contains("value") ? params["argument"]["value"] : Json("");
-  if (!raw_value.is_string()) return tl::unexpected(jsonrpc::invalid_params("argument.value must be a string"));
+  if (!raw_value.is_string()) return tl::unexpected(invalid_params("argument.value must be a string"));
   const std::string value = raw_value.get<std::string>();
   const std::string type = ref["type"];
 
   if (type == "ref/prompt") {
     if (!ref.contains("name") || !ref["name"].is_string()) {
-      return tl::unexpected(jsonrpc::invalid_params("a ref/prompt needs a name"));
+      return tl::unexpected(invalid_params("a ref/prompt needs a name"));
     }
     const std::string name = ref["name"];
     if (name != kContextPromptName) {
@@ -99,14 +100,14 @@ RpcResult complete(Engine& engine, const Caller& caller, const Json& params) {
   }
   if (type == "ref/resource") {
     if (!ref.contains("uri") || !ref["uri"].is_string()) {
-      return tl::unexpected(jsonrpc::invalid_params("a ref/resource needs a uri"));
+      return tl::unexpected(invalid_params("a ref/resource needs a uri"));
     }
     const std::string uri = ref["uri"];
     const bool ours = uri == kContextUriTemplate || uri == kSessionUriTemplate;
     if (ours && argument == "session_id") return complete_session_id(engine, caller, value);
     return answer({}, false);
   }
-  return tl::unexpected(jsonrpc::invalid_params("ref.type must be ref/prompt or ref/resource, got " + type));
+  return tl::unexpected(invalid_params("ref.type must be ref/prompt or ref/resource, got " + type));
 }
 
 }  // namespace memtrace::mcp

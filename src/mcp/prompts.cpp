@@ -6,10 +6,11 @@
 namespace memtrace::mcp {
 
 using Json = nlohmann::json;
+using jsonrpc::invalid_params;
 
 RpcResult list_prompts(ProtocolVersion version, const Json& params) {
   if (params.is_object() && params.contains("cursor") && !params["cursor"].is_null()) {
-    return tl::unexpected(jsonrpc::invalid_params("unknown cursor; every prompt fits on one page"));
+    return tl::unexpected(invalid_params("unknown cursor; every prompt fits on one page"));
   }
   const bool titles = has_titles(version);
   Json session_id = {{"name", "session_id"},
@@ -34,7 +35,7 @@ RpcResult list_prompts(ProtocolVersion version, const Json& params) {
 
 RpcResult get_prompt(Engine& engine, const Caller& caller, const Json& params) {
   if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) {
-    return tl::unexpected(jsonrpc::invalid_params("prompts/get needs a prompt name"));
+    return tl::unexpected(invalid_params("prompts/get needs a prompt name"));
   }
   const std::string name = params["name"];
   if (name != kContextPromptName) {
@@ -45,16 +46,16 @@ RpcResult get_prompt(Engine& engine, const Caller& caller, const Json& params) {
   ContextRequest request;
   if (params.contains("arguments") && !params["arguments"].is_null()) {
     const Json& args = params["arguments"];
-    if (!args.is_object()) return tl::unexpected(jsonrpc::invalid_params("arguments must be an object of strings"));
+    if (!args.is_object()) return tl::unexpected(invalid_params("arguments must be an object of strings"));
     for (const auto& [key, value] : args.items()) {
-      if (!value.is_string()) return tl::unexpected(jsonrpc::invalid_params("argument " + key + " must be a string"));
+      if (!value.is_string()) return tl::unexpected(invalid_params("argument " + key + " must be a string"));
       const std::string text = value.get<std::string>();
       if (key == "session_id") {
         session_id = text;
       } else if (key == "since") {
         if (!text.empty()) request.since = text;
       } else {
-        return tl::unexpected(jsonrpc::invalid_params("unknown argument " + key +
+        return tl::unexpected(invalid_params("unknown argument " + key +
                                              "; memtrace_context takes session_id "
                                              "and since"));
       }
@@ -64,7 +65,7 @@ RpcResult get_prompt(Engine& engine, const Caller& caller, const Json& params) {
   auto digest = session_context(engine, caller, id, request);
   if (!digest) {
     if (digest.error().code == ErrorCode::kNotFound || digest.error().code == ErrorCode::kInvalidArgument) {
-      return tl::unexpected(jsonrpc::invalid_params(digest.error().message));
+      return tl::unexpected(invalid_params(digest.error().message));
     }
     return tl::unexpected(resource_error(digest.error(), context_uri(id)));
   }

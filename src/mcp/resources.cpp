@@ -15,6 +15,7 @@ namespace memtrace::mcp {
 namespace {
 
 using Json = nlohmann::json;
+using jsonrpc::invalid_params;
 
 constexpr std::string_view kPrefix = "memtrace://sessions/";
 constexpr std::string_view kCursorPrefix = "sessions-before:";
@@ -152,7 +153,7 @@ jsonrpc::ErrorObject resource_error(const Error& error, const std::string& uri) 
     case ErrorCode::kNotFound:
       return not_found(uri);
     case ErrorCode::kInvalidArgument:
-      return jsonrpc::invalid_params(error.message);
+      return invalid_params(error.message);
     default:
       return jsonrpc::ErrorObject{jsonrpc::kInternalError, "Internal error: " + error.message,
                                   Json{{"uri", uri}}};
@@ -161,7 +162,7 @@ jsonrpc::ErrorObject resource_error(const Error& error, const std::string& uri) 
 
 tl::expected<std::string, jsonrpc::ErrorObject> uri_param(const Json& params) {
   if (!params.is_object() || !params.contains("uri") || !params["uri"].is_string()) {
-    return tl::unexpected(jsonrpc::invalid_params("a uri string is required"));
+    return tl::unexpected(invalid_params("a uri string is required"));
   }
   return params["uri"].get<std::string>();
 }
@@ -171,7 +172,7 @@ RpcResult list_resources(Engine& engine, const Caller& caller, ProtocolVersion v
   auto cursor = cursor_param(params, bad);
   if (bad || (cursor && cursor->rfind(kCursorPrefix, 0) != 0) ||
       (cursor && cursor->size() == kCursorPrefix.size())) {
-    return tl::unexpected(jsonrpc::invalid_params("unknown cursor; pass the nextCursor of a previous resources/list"));
+    return tl::unexpected(invalid_params("unknown cursor; pass the nextCursor of a previous resources/list"));
   }
   const bool titles = has_titles(version);
   Json resources = Json::array();
@@ -213,7 +214,7 @@ RpcResult list_resources(Engine& engine, const Caller& caller, ProtocolVersion v
 RpcResult list_resource_templates(ProtocolVersion version, const Json& params) {
   bool bad = false;
   if (cursor_param(params, bad) || bad) {
-    return tl::unexpected(jsonrpc::invalid_params("unknown cursor; every template fits on one page"));
+    return tl::unexpected(invalid_params("unknown cursor; every template fits on one page"));
   }
   Json context = {{"uriTemplate", kContextUriTemplate},
                   {"name", "session-context"},
@@ -248,7 +249,7 @@ RpcResult read_resource(Engine& engine, const Caller& caller, const Json& params
   // memtrace://changes (mcp/change_tools.h)
   if (auto changes = read_change_resource(engine, caller, *uri)) return std::move(*changes);
   auto parsed = parse_session_uri(*uri);
-  if (!parsed) return tl::unexpected(jsonrpc::invalid_params(parsed.error()));
+  if (!parsed) return tl::unexpected(invalid_params(parsed.error()));
   if (!*parsed) return tl::unexpected(not_found(*uri));
   const SessionUri& target = **parsed;
 
@@ -278,7 +279,7 @@ tl::expected<SubscriptionTarget, jsonrpc::ErrorObject> resolve_subscription(Engi
   auto uri = uri_param(params);
   if (!uri) return tl::unexpected(uri.error());
   auto parsed = parse_session_uri(*uri);
-  if (!parsed) return tl::unexpected(jsonrpc::invalid_params(parsed.error()));
+  if (!parsed) return tl::unexpected(invalid_params(parsed.error()));
   if (!*parsed) return tl::unexpected(not_found(*uri));
   SubscriptionTarget target;
   target.uri = *uri;

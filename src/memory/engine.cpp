@@ -196,7 +196,7 @@ constexpr std::size_t kMaxIdempotencyKeyBytes = 200;
 // An idempotency key as given, checked: not blank, at most kMaxIdempotencyKeyBytes.
 Result<std::optional<std::string>> idempotency_key(std::optional<std::string>& key) {
   if (!key) return std::optional<std::string>();
-  if (trim(*key).empty()) return fail(ErrorCode::kInvalidArgument, "idempotency_key must not be blank");
+  if (blank(*key)) return fail(ErrorCode::kInvalidArgument, "idempotency_key must not be blank");
   if (key->size() > kMaxIdempotencyKeyBytes) {
     return fail(ErrorCode::kInvalidArgument, "idempotency_key is limited to " +
                                                  std::to_string(kMaxIdempotencyKeyBytes) + " bytes; got " +
@@ -210,7 +210,7 @@ Result<std::optional<std::string>> idempotency_key(std::optional<std::string>& k
 Result<Stored> Engine::remember(const Caller& caller, RememberInput input) {
   Memory memory;
   memory.content = std::move(input.content);
-  if (trim(memory.content).empty()) {
+  if (blank(memory.content)) {
     return fail(ErrorCode::kInvalidArgument, "content must not be empty: say what to remember");
   }
   if (memory.content.size() > options_.max_content_bytes) {
@@ -246,7 +246,7 @@ Result<Stored> Engine::remember(const Caller& caller, RememberInput input) {
   }
   WriteOptions write;
   for (auto& id : input.supersedes) {
-    if (trim(id).empty()) return fail(ErrorCode::kInvalidArgument, "supersedes must not contain an empty id");
+    if (blank(id)) return fail(ErrorCode::kInvalidArgument, "supersedes must not contain an empty id");
     if (std::find(write.supersedes.begin(), write.supersedes.end(), id) == write.supersedes.end()) {
       write.supersedes.push_back(std::move(id));
     }
@@ -265,8 +265,8 @@ Result<Stored> Engine::remember(const Caller& caller, RememberInput input) {
 }
 
 Result<Stored> Engine::decide(const Caller& caller, DecideInput input) {
-  if (trim(input.decision).empty()) return fail(ErrorCode::kInvalidArgument, "decision must not be empty");
-  if (trim(input.reasoning).empty()) {
+  if (blank(input.decision)) return fail(ErrorCode::kInvalidArgument, "decision must not be empty");
+  if (blank(input.reasoning)) {
     return fail(ErrorCode::kInvalidArgument, "reasoning must not be empty: say why this was decided");
   }
   if (input.decision.size() + input.reasoning.size() > options_.max_content_bytes) {

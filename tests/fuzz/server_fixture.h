@@ -30,7 +30,7 @@ class ServerFixture {
     static std::unique_ptr<ServerFixture> fixture;
     static std::size_t inputs = 0;
     if (!fixture || inputs % kInputsPerServer == 0) {
-      fixture.reset();  // the old server goes first: it must outlive nothing of the new one's
+      fixture.reset();  // one server at a time
       fixture.reset(new ServerFixture(options));
     }
     fixture->clock.set_ms(kStart);
@@ -38,17 +38,12 @@ class ServerFixture {
     return *fixture;
   }
 
+  // In the order each needs the one before (members are destroyed in reverse).
   ManualClock clock{kStart};
   std::unique_ptr<Store> store;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<mcp::Server> server;
   std::string ns;  // this input's namespace
-
-  ~ServerFixture() {
-    server.reset();
-    engine.reset();
-    store.reset();
-  }
 
  private:
   explicit ServerFixture(const mcp::ServerOptions& options) {

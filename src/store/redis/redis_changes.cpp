@@ -8,6 +8,7 @@
 #include "store/redis/redis_keys.h"
 
 namespace memtrace::redis {
+
 std::vector<std::string> read_changes_args(const ChangeQuery& query, std::chrono::milliseconds retention) {
   const std::int64_t cutoff = std::max<std::int64_t>(query.now - retention.count(), 0);
   return {query.cursor.value_or(""),

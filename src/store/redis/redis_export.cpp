@@ -43,7 +43,6 @@ Result<std::vector<std::string>> scan_suffixes(Connection& connection, const std
   return suffixes;
 }
 
-
 }  // namespace
 
 Result<std::vector<std::string>> list_namespaces(Connection& connection) {
@@ -104,7 +103,7 @@ Result<std::uint64_t> used_memory(Connection& connection) {
     auto end = info.find('\n', at);
     if (end == std::string_view::npos) end = info.size();
     auto line = info.substr(at, end - at);
-    if (line.rfind(kField, 0) == 0) return static_cast<std::uint64_t>(parse_int64(line.substr(kField.size())));
+    if (line.starts_with(kField)) return static_cast<std::uint64_t>(parse_int64(line.substr(kField.size())));
     at = end + 1;
   }
   return fail(ErrorCode::kInternal, "redis store: INFO memory has no used_memory");

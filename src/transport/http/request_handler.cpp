@@ -3,7 +3,6 @@
 #include "transport/http/request_handler.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include <spdlog/spdlog.h>
 

@@ -2,7 +2,6 @@
 #include "transport/http/security.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "transport/http/exchange.h"
 
