@@ -13,8 +13,15 @@ command -v redis-server >/dev/null || { echo "test: redis-server is missing; the
 command -v redis-cli >/dev/null || { echo "test: redis-cli is missing; the Redis Cluster tests cannot run" >&2; exit 1; }
 tests/interop/install.sh
 
+# CI builds three trees from nothing, so they are unity builds (CMake joins a target's sources in batches
+# of 8): the heavy headers and template instances are compiled once a batch instead of once a file,
+# about 2.5 times less compile time. Developers' own builds (scripts/build.sh) stay per file.
+unity=(-DCMAKE_UNITY_BUILD=ON)
+
 echo "== build (RelWithDebInfo)"
-BUILD_DIR=build scripts/build.sh
+build_start=$(date +%s)
+BUILD_DIR=build scripts/build.sh "${unity[@]}"
+echo "== build took $(( $(date +%s) - build_start )) s"
 echo "== tests"
 ctest --test-dir build --output-on-failure -j2 --timeout 600
 
@@ -28,7 +35,7 @@ fi
 asan_build_start=$(date +%s)
 harnesses=(mcp_dispatch_fuzz http_request_fuzz stdio_jsonrpc_fuzz time_text_fuzz context_render_fuzz)
 CC=clang CXX=clang++ BUILD_TYPE=Debug BUILD_DIR=build-asan TARGETS="unit_tests store_tests e2e_tests ${harnesses[*]}" \
-  scripts/build.sh -DMEMTRACE_SANITIZE=ON -DMEMTRACE_FUZZ=ON -DMEMTRACE_BUILD_BENCH=OFF
+  scripts/build.sh "${unity[@]}" -DMEMTRACE_SANITIZE=ON -DMEMTRACE_FUZZ=ON -DMEMTRACE_BUILD_BENCH=OFF
 echo "== sanitizer build took $(( $(date +%s) - asan_build_start )) s"
 echo "== tests under sanitizers (and every fuzz seed, once)"
 # The end-to-end suites run once, on SQLite: their second run on Redis (redis.*) drives the same server
@@ -72,7 +79,7 @@ echo "== build (ThreadSanitizer): the concurrency suites"
 # subscriptions across processes. A race anywhere, in a test or in a server it starts, stops that
 # process (halt_on_error), which fails its test.
 BUILD_TYPE=Debug BUILD_DIR=build-tsan TARGETS="unit_tests store_tests e2e_tests" \
-  scripts/build.sh -DMEMTRACE_TSAN=ON -DMEMTRACE_BUILD_BENCH=OFF
+  scripts/build.sh "${unity[@]}" -DMEMTRACE_TSAN=ON -DMEMTRACE_BUILD_BENCH=OFF
 echo "== concurrency suites under ThreadSanitizer"
 export TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1
 ctest --test-dir build-tsan --output-on-failure -j2 --timeout 900 -L 'unit|store|e2e' \
