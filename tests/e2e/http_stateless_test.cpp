@@ -1,6 +1,8 @@
 // The 2026-07-28 (stateless) era on the Streamable HTTP endpoint beside the legacy one: requests with
 // MCP-Protocol-Version 2026-07-28 and their _meta are served without initialize or a session, with
 // the era's status codes and header checks.
+#include <csignal>
+
 #include <gtest/gtest.h>
 
 #include "support/http_client.h"
@@ -157,6 +159,18 @@ TEST(HttpStateless, ListenStreamAcknowledgesAndCarriesResourceListChanges) {
   json notification = json::parse(changed->data);
   EXPECT_EQ(notification["method"], "notifications/resources/list_changed");
   EXPECT_EQ(notification["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], 31);
+
+  // Shutting down ends the subscription gracefully: its final answer, then the end of the stream, and the
+  // server does not wait for the listener as for a call in flight.
+  server.process().kill(SIGTERM);
+  auto last = listener.next_event();
+  ASSERT_TRUE(last.has_value());
+  json answer = json::parse(last->data);
+  EXPECT_EQ(answer["id"], 31);
+  EXPECT_EQ(answer["result"]["resultType"], "complete");
+  EXPECT_EQ(answer["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"], 31);
+  EXPECT_TRUE(listener.body_ended());
+  EXPECT_EQ(server.process().wait(), 0);
 }
 
 }  // namespace
