@@ -689,6 +689,11 @@ void Connection::reject(const std::optional<jsonrpc::Id>& id, jsonrpc::ErrorObje
   impl_->endpoint.reject(id, std::move(error));
 }
 
+void Connection::cancel(const jsonrpc::Id& id) {
+  impl_->endpoint.cancel(id);
+  impl_->forget_listener(id);
+}
+
 void Connection::end_subscriptions() {
   impl_->end_listeners();
 }

@@ -98,6 +98,9 @@ class Connection {
   void receive(jsonrpc::Parsed parsed, std::size_t bytes);
   // A message the transport could not take whole (e.g. over the size limit).
   void reject(const std::optional<jsonrpc::Id>& id, jsonrpc::ErrorObject error);
+  // The client gave up on request `id` (on 2026-07-28 HTTP: it closed the request's stream): the request
+  // is cancelled as by notifications/cancelled. Unknown or answered ids are ignored.
+  void cancel(const jsonrpc::Id& id);
   // Ends this client's subscriptions/listen requests with their graceful final answer (the transport is
   // closing); they would otherwise stay in flight for as long as the client listens.
   void end_subscriptions();

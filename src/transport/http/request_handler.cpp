@@ -513,11 +513,12 @@ void RequestHandler::mcp_stateless(const HttpRequest& request, const Principal& 
     StreamStart start;
     start.mode = StreamStart::Mode::kDeferred;  // no priming event, no retry: 2026-07-28 streams are not resumable
     start.retry_ms = 0;
-    start.on_close = [this, weak](const std::shared_ptr<StreamSink>& sink) {
-      // The request's stream is over (answered, or the client closed it, which cancels the request):
-      // so is its session.
+    start.on_close = [this, weak, id = message->id](const std::shared_ptr<StreamSink>& sink) {
+      // The request's stream is over: answered, or closed by the client, which cancels the request
+      // (2026-07-28; a no-op once it was answered). Either way its session ends with it.
       if (auto s = weak.lock()) {
         s->detach(sink);
+        s->connection().cancel(id);
         sessions_.remove(s->id(), EndReason::kSessionClosed);
       }
     };
