@@ -1,7 +1,10 @@
 // Conformance fixtures, named and shaped as the suite's scenarios require (conformance 0.1.16 and
-// 0.2.0-alpha.12, requirement set 2025-11-25). The image and audio are tiny files made for this purpose:
+// 0.2.0-alpha.12, requirement set 2025-11-25; the 2026-07-28 set's are in stateless_fixtures.cpp). The image and audio are tiny files made for this purpose:
 // a 1×1 red PNG and four samples of 8 kHz silence as WAV.
 #include "conformance/fixtures.h"
+
+#include "conformance/fixture_support.h"
+#include "conformance/stateless_fixtures.h"
 
 #include <chrono>
 #include <functional>
@@ -11,19 +14,13 @@
 namespace memtrace::conformance {
 
 using namespace memtrace::mcp;  // NOLINT(google-build-using-namespace): the fixtures are written against mcp
+using support::tool;
+
 namespace {
 
 constexpr const char* kPngBase64 =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
 constexpr const char* kWavBase64 = "UklGRiwAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQgAAAAAAAAAAAAAAA==";
-
-Json no_arguments() {
-  return {{"type", "object"}, {"properties", Json::object()}};
-}
-
-Json tool(const char* name, const char* description, Json input_schema = no_arguments()) {
-  return {{"name", name}, {"description", description}, {"inputSchema", std::move(input_schema)}};
-}
 
 ToolResult content(Json blocks) {
   ToolResult result;
@@ -371,8 +368,15 @@ void register_extensions(Extensions& extensions) {
   extensions.resource_templates = fixture_templates;
   extensions.read_resource = read_fixture;
   extensions.subscribable = [](const std::string& uri) { return uri.rfind("test://", 0) == 0; };
-  extensions.prompts = fixture_prompts;
-  extensions.get_prompt = get_fixture_prompt;
+  extensions.prompts = [] {
+    Json prompts = fixture_prompts();
+    for (auto& prompt : stateless_prompts()) prompts.push_back(std::move(prompt));
+    return prompts;
+  };
+  extensions.get_prompt = [](const Json& params) {
+    if (auto answer = get_stateless_prompt(params)) return answer;
+    return get_fixture_prompt(params);
+  };
   extensions.complete = complete_fixture;
 }
 
@@ -381,6 +385,7 @@ void register_extensions(Extensions& extensions) {
 void register_conformance_fixtures(Server& server) {
   register_tools(server.tools());
   register_client_request_tools(server.tools());
+  register_stateless_tools(server.tools());
   register_extensions(server.extensions());
 }
 

@@ -75,7 +75,16 @@ struct HeldAnswer {
 };
 
 OutboundMessage response(std::string text, const std::optional<Id>& id, bool is_error,
-                         bool is_tool_error = false) {
+                         bool is_tool_error = false);
+
+OutboundMessage error_response(const std::optional<Id>& id, const ErrorObject& error) {
+  OutboundMessage message = response(serialize_error(id, error), id, true);
+  message.error_code = error.code;
+  return message;
+}
+
+OutboundMessage response(std::string text, const std::optional<Id>& id, bool is_error,
+                         bool is_tool_error) {
   OutboundMessage message;
   message.kind = OutboundMessage::Kind::kResponse;
   message.text = std::move(text);
@@ -95,6 +104,7 @@ struct PendingRequest {
   std::string method;
   std::atomic<bool> cancelled{false};
   std::atomic<bool> answered{false};
+  Reply::Finisher finisher;  // set before the Reply is answered, by its one owner
   // The receiving thread while it runs the handler: a Reply that this thread destroys while an exception
   // escapes the handler leaves the answer to the dispatcher's catch, which knows what was thrown.
   std::atomic<std::thread::id> dispatcher{};
@@ -162,11 +172,22 @@ Reply::~Reply() {
 }
 
 void Reply::result(const Json& result, bool failed) {
+  if (pending_->finisher.on_result) {
+    Json finished = result;
+    pending_->finisher.on_result(finished);
+    return pending_->answer(
+        detail::response(serialize_result(pending_->id, finished), pending_->id, false, failed));
+  }
   pending_->answer(detail::response(serialize_result(pending_->id, result), pending_->id, false, failed));
 }
 
 void Reply::error(ErrorObject error) {
-  pending_->answer(detail::response(serialize_error(pending_->id, error), pending_->id, true));
+  if (pending_->finisher.on_error) pending_->finisher.on_error(error);
+  pending_->answer(detail::error_response(pending_->id, error));
+}
+
+void Reply::set_finisher(Finisher finisher) {
+  pending_->finisher = std::move(finisher);
 }
 
 bool Reply::cancelled() const {
@@ -217,7 +238,7 @@ void Endpoint::receive(Parsed parsed) {
 
 void Endpoint::receive_one(Message message, const std::shared_ptr<BatchCollector>& batch) {
   if (auto* invalid = std::get_if<Invalid>(&message)) {
-    state_->deliver(detail::response(serialize_error(invalid->id, invalid->error), invalid->id, true), batch);
+    state_->deliver(detail::error_response(invalid->id, invalid->error), batch);
     return;
   }
   if (auto* notification = std::get_if<Notification>(&message)) {
@@ -292,7 +313,7 @@ void Endpoint::receive_one(Message message, const std::shared_ptr<BatchCollector
 }
 
 void Endpoint::reject(const std::optional<Id>& id, ErrorObject error) {
-  state_->deliver(detail::response(serialize_error(id, error), id, true), nullptr);
+  state_->deliver(detail::error_response(id, error), nullptr);
 }
 
 void Endpoint::notify(std::string_view method, const Json& params, const std::optional<Id>& related) {

@@ -26,6 +26,7 @@ struct OutboundMessage {
   // unrelated notifications. A batch's answer names the batch's first request.
   std::optional<Id> related;
   bool is_error = false;       // a JSON-RPC error response (in a batch: any of them)
+  int error_code = 0;          // its code (0 if not an error or a batch), for a transport's status code
   bool is_tool_error = false;  // a result the layer above flagged as a failure (MCP: isError)
 };
 
@@ -91,6 +92,14 @@ class Reply {
   void error(int code, std::string message, Json data = nullptr) {
     error(ErrorObject{code, std::move(message), std::move(data)});
   }
+
+  // Applied to the result or error just before it is sent: how the layer above finishes every answer
+  // of a request in one place (e.g. fields its protocol era adds to each result).
+  struct Finisher {
+    std::function<void(Json& result)> on_result;
+    std::function<void(ErrorObject& error)> on_error;
+  };
+  void set_finisher(Finisher finisher);
 
   // True once the client sent notifications/cancelled for this request; the answer will be dropped.
   bool cancelled() const;

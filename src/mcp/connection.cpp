@@ -13,6 +13,7 @@
 #include "core/call_arrival.h"
 #include "core/serial_lane.h"
 #include "mcp/completion.h"
+#include "mcp/modern_era.h"
 #include "mcp/prompts.h"
 #include "mcp/resources.h"
 #include "mcp/server.h"
@@ -35,10 +36,15 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
                            }),
         lane(SerialLane::create(options.executor ? *options.executor : server.executor(),
                                 [this](std::vector<SerialLane::Task>& group) { run_group(group); })),
-        max_backlog(options.max_backlog) {
+        max_backlog(options.max_backlog),
+        stateless(options.stateless) {
     caller.ns = options.ns.empty() ? server.options().ns : options.ns;
-    caller.session_id =
-        server.options().session_id.empty() ? server.engine().new_id() : server.options().session_id;
+    if (stateless) {
+      caller.session_id = server.stateless_session_id();
+    } else {
+      caller.session_id =
+          server.options().session_id.empty() ? server.engine().new_id() : server.options().session_id;
+    }
   }
 
   Server& server;
@@ -53,6 +59,23 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   // which never overlap.
   std::chrono::steady_clock::time_point previous_call_done{};
   const std::size_t max_backlog;
+  const bool stateless;
+
+  // A stateless (2026-07-28) request as it runs: who it acts for and what its client declared. Set on
+  // the thread that runs its handler, for as long as the handler runs (current_caller() and friends).
+  struct ModernScope {
+    Caller caller;
+    modern::RequestMeta meta;
+  };
+  static inline thread_local const ModernScope* t_scope = nullptr;
+
+  // Open subscriptions/listen streams of this client, by the listen request's id.
+  struct Listener {
+    Id id;
+    bool resources_list_changed = false;
+    std::vector<std::string> resource_uris;
+    std::shared_ptr<Reply> reply;  // answered when the subscription ends
+  };
 
   mutable std::mutex mutex;  // guards the state below
   bool init_done = false;
@@ -66,13 +89,33 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   std::mutex close_mutex;
   bool closed = false;
 
+  std::vector<Listener> listeners;  // guarded by mutex
+
   void send_notification(std::string_view method, const Json& params) override {
+    std::vector<std::pair<Id, Json>> to_listeners;
     {
       std::lock_guard lock(mutex);
-      if (!init_done) return;
+      if (!init_done) {
+        // Modern clients get change notifications only on the listen streams that asked for them.
+        for (const auto& listener : listeners) {
+          bool wanted = false;
+          if (method == "notifications/resources/list_changed") wanted = listener.resources_list_changed;
+          if (method == "notifications/resources/updated" && params.contains("uri")) {
+            wanted = std::find(listener.resource_uris.begin(), listener.resource_uris.end(),
+                               params["uri"]) != listener.resource_uris.end();
+          }
+          if (!wanted) continue;
+          Json tagged = params.is_object() ? params : Json::object();
+          tagged["_meta"][modern::kSubscriptionIdKey] = listener.id.to_json();
+          to_listeners.emplace_back(listener.id, std::move(tagged));
+        }
+        if (to_listeners.empty()) return;
+      }
     }
     std::lock_guard lock(close_mutex);
-    if (!closed) endpoint.notify(method, params);
+    if (closed) return;
+    if (to_listeners.empty()) return endpoint.notify(method, params);
+    for (const auto& [id, tagged] : to_listeners) endpoint.notify(method, tagged, id);
   }
 
   bool batches_allowed() const {
@@ -129,7 +172,18 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
 
   using Handler = void (Impl::*)(const Json&, Reply);
 
+  bool is_modern(const Request& request) const {
+    if (stateless) return true;
+    if (request.method == "initialize") return false;
+    {
+      std::lock_guard lock(mutex);
+      if (init_done) return false;  // a legacy session stays legacy
+    }
+    return request.method == "server/discover" || modern::requested_version(request.params).has_value();
+  }
+
   void on_request(Request request, Reply reply) {
+    if (is_modern(request)) return serve_modern(std::move(request), std::move(reply));
     const std::string& m = request.method;
     if (m == "initialize") return initialize(request.params, std::move(reply));
     if (m == "ping") return reply.result(Json::object());
@@ -148,10 +202,7 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
         {"completion/complete", &Impl::completion_complete},
     };
     auto it = kMethods.find(m);
-    if (it == kMethods.end()) {
-      // Also how a modern client's server/discover probe learns that this server speaks the legacy era.
-      return reply.error(jsonrpc::kMethodNotFound, "Method not found: " + m);
-    }
+    if (it == kMethods.end()) return reply.error(jsonrpc::kMethodNotFound, "Method not found: " + m);
     {
       std::lock_guard lock(mutex);
       if (!init_done) {
@@ -159,19 +210,155 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
                            "Invalid Request: the server is not initialized; send initialize first");
       }
     }
+    queue(it->second, std::move(request.params), std::move(reply), nullptr);
+  }
+
+  // Runs a handler in the client's lane (see above); `scope` for a stateless request.
+  void queue(Handler handler, Json params, Reply reply, std::shared_ptr<const ModernScope> scope) {
     // std::function needs a copyable task; the Reply is move-only, so the task shares ownership of it.
     auto pending = std::make_shared<Reply>(std::move(reply));
     // The store bounds a call from the moment it could run (core/call_arrival.h): its wait for a worker
     // or a connection counts; its wait behind this client's own earlier calls does not, or a client
     // that pipelines would see its later calls time out behind healthy earlier ones.
     lane->push(
-        [self = shared_from_this(), handler = it->second, params = std::move(request.params), pending,
+        [self = shared_from_this(), handler, params = std::move(params), pending, scope = std::move(scope),
          arrived = std::chrono::steady_clock::now()] {
           CallArrival arrival(std::max(arrived, self->previous_call_done));
+          const ModernScope* outer = std::exchange(t_scope, scope.get());
           self->run_handler(handler, params, std::move(*pending));
+          t_scope = outer;
           self->previous_call_done = std::chrono::steady_clock::now();
         },
         receiving_bytes + kCallOverheadBytes);
+  }
+
+  // ---- the stateless era (2026-07-28) ----------------------------------------------------------------
+
+  Json server_info() const {
+    return {{"name", server.options().name}, {"version", server.options().version}};
+  }
+
+  Json capabilities(bool modern_era) const {
+    Json resources = {{"listChanged", true}};
+    if (!modern_era) resources["subscribe"] = true;  // modern clients subscribe with subscriptions/listen
+    Json out = {{"tools", {{"listChanged", false}}},
+                {"resources", std::move(resources)},
+                {"prompts", {{"listChanged", false}}},
+                {"completions", Json::object()}};
+    if (!modern_era) out["logging"] = Json::object();  // modern: per request, _meta logLevel
+    return out;
+  }
+
+  void serve_modern(Request request, Reply reply) {
+    const std::string method = request.method;
+    reply.set_finisher({[method, info = server_info()](Json& result) { modern::finish_result(method, result, info); },
+                        [](ErrorObject& error) { modern::finish_error(error); }});
+    auto meta = modern::read_meta(request.params);
+    if (!meta) return reply.error(std::move(meta.error()));
+    if (modern::removed_method(method)) {
+      return reply.error(jsonrpc::kMethodNotFound,
+                         "Method not found: " + method + " (not part of protocol version 2026-07-28)");
+    }
+    if (method == "server/discover") {
+      return reply.result({{"supportedVersions", modern::versions()},
+                           {"capabilities", capabilities(true)},
+                           {"instructions", server.instructions()}});
+    }
+    static const std::unordered_map<std::string, Handler> kMethods = {
+        {"tools/list", &Impl::tools_list},
+        {"tools/call", &Impl::tools_call},
+        {"resources/list", &Impl::resources_list},
+        {"resources/templates/list", &Impl::resources_templates_list},
+        {"resources/read", &Impl::resources_read},
+        {"prompts/list", &Impl::prompts_list},
+        {"prompts/get", &Impl::prompts_get},
+        {"completion/complete", &Impl::completion_complete},
+    };
+    auto scope = std::make_shared<ModernScope>();
+    {
+      std::lock_guard lock(mutex);
+      scope->caller = caller;
+    }
+    // Who the request acts for: the API key's namespace (the connection's), the configured agent or
+    // else the client's name, and the session its _meta names or else the server's stateless one.
+    scope->caller.agent_id = server.options().agent;
+    if (scope->caller.agent_id.empty()) scope->caller.agent_id = meta->client_name;
+    if (scope->caller.agent_id.empty()) scope->caller.agent_id = "agent";
+    if (!meta->session_id.empty()) scope->caller.session_id = meta->session_id;
+    scope->meta = std::move(*meta);
+    if (method == "subscriptions/listen") return listen(request.params, std::move(reply), *scope);
+    auto it = kMethods.find(method);
+    if (it == kMethods.end()) return reply.error(jsonrpc::kMethodNotFound, "Method not found: " + method);
+    queue(it->second, std::move(request.params), std::move(reply), std::move(scope));
+  }
+
+  // subscriptions/listen: acknowledges what it will deliver, then keeps the request open; change
+  // notifications of this client's namespace reach it through send_notification.
+  void listen(const Json& params, Reply reply, const ModernScope& scope) {
+    const Json filter = params.is_object() && params.contains("notifications") && params["notifications"].is_object()
+                            ? params["notifications"]
+                            : Json::object();
+    Listener listener;
+    listener.id = reply.id();
+    listener.resources_list_changed = filter.value("resourcesListChanged", false) == true;
+    Json acknowledged = Json::object();
+    if (listener.resources_list_changed) acknowledged["resourcesListChanged"] = true;
+    if (filter.contains("resourceSubscriptions")) {
+      if (!filter["resourceSubscriptions"].is_array()) {
+        return reply.error(jsonrpc::kInvalidParams, "Invalid params: resourceSubscriptions must be an array of URIs");
+      }
+      for (const auto& uri : filter["resourceSubscriptions"]) {
+        if (!uri.is_string()) {
+          return reply.error(jsonrpc::kInvalidParams, "Invalid params: resourceSubscriptions must be an array of URIs");
+        }
+        std::string text = uri.get<std::string>();
+        if (server.extensions().subscribable && server.extensions().subscribable(text)) {
+          listener.resource_uris.push_back(text);
+          continue;
+        }
+        auto target = resolve_subscription(server.engine(), scope.caller, Json{{"uri", text}});
+        if (!target) return reply.error(std::move(target.error()));
+        server.subscriptions().subscribe(shared_from_this(), target->uri, scope.caller.ns, target->session_id,
+                                         target->follows_current);
+        listener.resource_uris.push_back(target->uri);
+      }
+      acknowledged["resourceSubscriptions"] = listener.resource_uris;
+    }
+    const Id id = reply.id();
+    listener.reply = std::make_shared<Reply>(std::move(reply));
+    {
+      std::lock_guard lock(mutex);
+      listeners.push_back(std::move(listener));
+    }
+    endpoint.notify("notifications/subscriptions/acknowledged",
+                    {{"notifications", std::move(acknowledged)}, {"_meta", {{modern::kSubscriptionIdKey, id.to_json()}}}},
+                    id);
+  }
+
+  // Ends every listen stream gracefully (the client closed, or the connection goes away).
+  void end_listeners() {
+    std::vector<Listener> ended;
+    {
+      std::lock_guard lock(mutex);
+      ended.swap(listeners);
+    }
+    for (auto& listener : ended) {
+      listener.reply->result({{"_meta", {{modern::kSubscriptionIdKey, listener.id.to_json()}}}});
+    }
+  }
+
+  // A cancelled listen request: its answer is dropped by the endpoint, but it is given, so that the
+  // request leaves the in-flight set.
+  void forget_listener(const Id& id) {
+    std::shared_ptr<Reply> reply;
+    {
+      std::lock_guard lock(mutex);
+      auto it = std::find_if(listeners.begin(), listeners.end(), [&id](const Listener& l) { return l.id == id; });
+      if (it == listeners.end()) return;
+      reply = std::move(it->reply);
+      listeners.erase(it);
+    }
+    reply->result(Json::object());
   }
 
   void run_handler(Handler handler, const Json& params, Reply reply) {
@@ -190,7 +377,10 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   void on_notification(Notification n) {
     if (n.method == "notifications/cancelled") {
       if (n.params.is_object() && n.params.contains("requestId")) {
-        if (auto id = Id::from_json(n.params["requestId"])) endpoint.cancel(*id);
+        if (auto id = Id::from_json(n.params["requestId"])) {
+          endpoint.cancel(*id);
+          forget_listener(*id);  // a cancelled subscriptions/listen ends (its answer is dropped)
+        }
       }
     }
     // notifications/initialized, roots/list_changed and unknown notifications need nothing from us.
@@ -225,13 +415,8 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
 
     Json server_info = {{"name", server.options().name}, {"version", server.options().version}};
     if (has_titles(negotiated)) server_info["title"] = "memtrace: shared memory for agents";
-    Json capabilities = {{"tools", {{"listChanged", false}}},
-                         {"logging", Json::object()},
-                         {"resources", {{"subscribe", true}, {"listChanged", true}}},
-                         {"prompts", {{"listChanged", false}}},
-                         {"completions", Json::object()}};
     reply.result({{"protocolVersion", to_string(negotiated)},
-                  {"capabilities", std::move(capabilities)},
+                  {"capabilities", capabilities(false)},
                   {"serverInfo", std::move(server_info)},
                   {"instructions", server.instructions_for(who)}});
   }
@@ -252,6 +437,7 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   // ---- resources, prompts, completion ----------------------------------------------------------------
 
   Caller current_caller() const {
+    if (t_scope) return t_scope->caller;
     std::lock_guard lock(mutex);
     return caller;
   }
@@ -334,7 +520,9 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
 
   // ---- tools ---------------------------------------------------------------------------------------
 
+  // A stateless request knows every field the latest legacy version knows.
   ProtocolVersion current_version() const {
+    if (t_scope) return kLatestVersion;
     std::lock_guard lock(mutex);
     return version;
   }
@@ -364,11 +552,16 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
         params["_meta"].contains("progressToken")) {
       progress_token = params["_meta"]["progressToken"];
     }
-    run_tool(name, std::move(arguments), progress_token, std::move(reply));
+    run_tool(name, std::move(arguments), progress_token, params, std::move(reply));
   }
 
-  void run_tool(const std::string& name, Json arguments, const Json& progress_token, Reply reply) {
+  void run_tool(const std::string& name, Json arguments, const Json& progress_token, const Json& params,
+                Reply reply) {
     ToolContext context = tool_context(reply.id(), progress_token, reply);
+    if (context.stateless) {
+      if (params.contains("inputResponses")) context.input_responses = params["inputResponses"];
+      if (params.contains("requestState")) context.request_state = params["requestState"];
+    }
     ToolResult result;
     try {
       result = server.tools().call(name, std::move(arguments), context);
@@ -377,19 +570,29 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
       spdlog::error("tool {} (request {}) threw: {}", name, reply.id().to_string(), e.what());
       return reply.error(jsonrpc::kInternalError, "Internal error while running " + name);
     }
+    if (result.protocol_error) return reply.error(std::move(*result.protocol_error));
+    if (t_scope && result.input_required.is_object()) {
+      Json answer = std::move(result.input_required);
+      answer["resultType"] = "input_required";
+      return reply.result(answer);
+    }
     const bool failed = result.is_error;
     reply.result(call_result(std::move(result), current_version()), failed);
   }
 
   ToolContext tool_context(const Id& request_id, const Json& progress_token, const Reply& reply) {
     ToolContext context;
-    {
-      std::lock_guard lock(mutex);
-      context.caller = caller;
-    }
+    context.caller = current_caller();
     auto self = shared_from_this();
-    context.log = [self, request_id](LogLevel level, const std::string& message) {
-      if (level < self->log_level.load()) return;
+    // A stateless request gets log messages only if its _meta asked for them, from that level on.
+    std::optional<std::optional<LogLevel>> request_level;
+    if (t_scope) request_level = t_scope->meta.log_level;
+    context.log = [self, request_id, request_level](LogLevel level, const std::string& message) {
+      if (request_level) {
+        if (!*request_level || level < **request_level) return;
+      } else if (level < self->log_level.load()) {
+        return;
+      }
       self->endpoint.notify("notifications/message",
                             {{"level", to_string(level)}, {"logger", "memtrace"}, {"data", message}},
                             request_id);
@@ -404,8 +607,14 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
       };
     }
     context.cancelled = [&reply] { return reply.cancelled(); };
+    if (t_scope) {
+      context.stateless = true;
+      context.client_capabilities = t_scope->meta.client_capabilities;
+    }
     context.close_stream = [self, request_id] { self->endpoint.close_stream(request_id); };
-    context.request = [self, request_id](const std::string& method, const Json& params,
+    // A stateless request never sends requests to its client (2026-07-28 has input-required results
+    // instead), so its tools keep the default that says the client cannot be asked.
+    if (!t_scope) context.request = [self, request_id](const std::string& method, const Json& params,
                                          std::chrono::milliseconds timeout) -> Result<Json> {
       flush_group();
       auto answer = std::make_shared<std::promise<Result<Json>>>();
@@ -460,6 +669,7 @@ Connection::Connection(Server& server, jsonrpc::Outbound& outbound, ConnectionOp
 }
 
 Connection::~Connection() {
+  impl_->end_listeners();
   impl_->server.subscriptions().remove_connection(impl_.get());
   std::lock_guard lock(impl_->close_mutex);  // waits out a notification being sent right now
   impl_->closed = true;
@@ -477,6 +687,15 @@ void Connection::receive(jsonrpc::Parsed parsed, std::size_t bytes) {
 
 void Connection::reject(const std::optional<jsonrpc::Id>& id, jsonrpc::ErrorObject error) {
   impl_->endpoint.reject(id, std::move(error));
+}
+
+void Connection::cancel(const jsonrpc::Id& id) {
+  impl_->endpoint.cancel(id);
+  impl_->forget_listener(id);
+}
+
+void Connection::end_subscriptions() {
+  impl_->end_listeners();
 }
 
 bool Connection::drain(std::chrono::milliseconds timeout) {

@@ -32,10 +32,6 @@ std::vector<std::string> split(std::string_view text, char separator) {
   return out;
 }
 
-jsonrpc::ErrorObject not_found(const std::string& uri) {
-  return jsonrpc::ErrorObject{jsonrpc::kResourceNotFound, "Resource not found: " + uri, Json{{"uri", uri}}};
-}
-
 std::optional<std::string> cursor_param(const Json& params, bool& bad) {
   bad = false;
   if (!params.is_object() || !params.contains("cursor") || params["cursor"].is_null()) return std::nullopt;
@@ -148,10 +144,14 @@ tl::expected<std::optional<SessionUri>, std::string> parse_session_uri(std::stri
   return parsed;
 }
 
+jsonrpc::ErrorObject resource_not_found(const std::string& uri) {
+  return jsonrpc::ErrorObject{jsonrpc::kResourceNotFound, "Resource not found: " + uri, Json{{"uri", uri}}};
+}
+
 jsonrpc::ErrorObject resource_error(const Error& error, const std::string& uri) {
   switch (error.code) {
     case ErrorCode::kNotFound:
-      return not_found(uri);
+      return resource_not_found(uri);
     case ErrorCode::kInvalidArgument:
       return invalid_params(error.message);
     default:
@@ -250,13 +250,13 @@ RpcResult read_resource(Engine& engine, const Caller& caller, const Json& params
   if (auto changes = read_change_resource(engine, caller, *uri)) return std::move(*changes);
   auto parsed = parse_session_uri(*uri);
   if (!parsed) return tl::unexpected(invalid_params(parsed.error()));
-  if (!*parsed) return tl::unexpected(not_found(*uri));
+  if (!*parsed) return tl::unexpected(resource_not_found(*uri));
   const SessionUri& target = **parsed;
 
   if (target.kind == SessionUri::Kind::kRecord) {
     auto described = describe_session(engine, caller.ns, target.session_id);
     if (!described) return tl::unexpected(resource_error(described.error(), *uri));
-    if (!*described) return tl::unexpected(not_found(*uri));
+    if (!*described) return tl::unexpected(resource_not_found(*uri));
     Json content = {
         {"uri", *uri}, {"mimeType", "application/json"}, {"text", session_to_json(**described).dump()}};
     return Json{{"contents", Json::array({std::move(content)})}};
@@ -280,7 +280,7 @@ tl::expected<SubscriptionTarget, jsonrpc::ErrorObject> resolve_subscription(Engi
   if (!uri) return tl::unexpected(uri.error());
   auto parsed = parse_session_uri(*uri);
   if (!parsed) return tl::unexpected(invalid_params(parsed.error()));
-  if (!*parsed) return tl::unexpected(not_found(*uri));
+  if (!*parsed) return tl::unexpected(resource_not_found(*uri));
   SubscriptionTarget target;
   target.uri = *uri;
   if ((*parsed)->current) {
@@ -292,7 +292,7 @@ tl::expected<SubscriptionTarget, jsonrpc::ErrorObject> resolve_subscription(Engi
   target.session_id = (*parsed)->session_id;
   auto described = describe_session(engine, caller.ns, target.session_id);
   if (!described) return tl::unexpected(resource_error(described.error(), *uri));
-  if (!*described && target.session_id != caller.session_id) return tl::unexpected(not_found(*uri));
+  if (!*described && target.session_id != caller.session_id) return tl::unexpected(resource_not_found(*uri));
   return target;
 }
 

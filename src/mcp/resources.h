@@ -71,6 +71,9 @@ tl::expected<SubscriptionTarget, jsonrpc::ErrorObject> resolve_subscription(Engi
 // The uri param of resources/read, subscribe and unsubscribe; -32602 if it is missing.
 tl::expected<std::string, jsonrpc::ErrorObject> uri_param(const nlohmann::json& params);
 
+// -32002 (legacy era; the 2026-07-28 era's finishing turns it into -32602) for a URI that names nothing.
+jsonrpc::ErrorObject resource_not_found(const std::string& uri);
+
 // The one mapping from a domain error met while serving a resource or prompt to a JSON-RPC error.
 jsonrpc::ErrorObject resource_error(const Error& error, const std::string& uri);
 

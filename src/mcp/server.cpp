@@ -20,6 +20,7 @@ Server::Server(Engine& engine, ServerOptions options)
   register_session_tools(tools_, engine_);
   register_task_tools(tools_, engine_);
   register_change_tools(tools_, engine_);
+  stateless_session_id_ = options_.session_id.empty() ? engine_.new_id() : options_.session_id;
   // The registry watches the namespaces of the open connections (resources/updated for subscribers,
   // list_changed for every connection of the namespace).
 }

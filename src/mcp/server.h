@@ -51,6 +51,9 @@ class Server {
   SubscriptionRegistry& subscriptions() { return *subscriptions_; }
   // Resources, prompts and completions beside memtrace's own (set up before the first connection).
   Extensions& extensions() { return extensions_; }
+  // The session of stateless (2026-07-28) requests whose _meta names none: one per server process, as
+  // a stdio client has one per connection (options().session_id when set).
+  const std::string& stateless_session_id() const { return stateless_session_id_; }
   void run_in_background(std::function<void()> task) { workers_.post(std::move(task)); }
   // Where connections run their calls unless their transport brings its own executor.
   Executor& executor() { return workers_; }
@@ -60,6 +63,7 @@ class Server {
   ServerOptions options_;
   ToolRegistry tools_;
   Extensions extensions_;
+  std::string stateless_session_id_;
   std::shared_ptr<SubscriptionRegistry> subscriptions_;  // owns the store watches; before workers_
   ThreadPool workers_;  // last: joined first on destruction, while everything above still exists
 };
@@ -73,6 +77,11 @@ struct ConnectionOptions {
   // never reads its answers stays bounded. Generous, because a client may well write a long pipeline
   // before it reads anything (some thousands of calls). A parsed message takes several times its text.
   std::size_t max_backlog = 4 * 1024 * 1024;
+  // Every request is served in the stateless 2026-07-28 era (an HTTP request without a session):
+  // initialize is then an unknown method. Otherwise the era is chosen per request: initialize makes a
+  // legacy session; before it, a request whose _meta names a protocol version (or server/discover) is
+  // served statelessly.
+  bool stateless = false;
 };
 
 // One client's session of the protocol. The transport feeds it each message's text and gives it an
@@ -89,6 +98,12 @@ class Connection {
   void receive(jsonrpc::Parsed parsed, std::size_t bytes);
   // A message the transport could not take whole (e.g. over the size limit).
   void reject(const std::optional<jsonrpc::Id>& id, jsonrpc::ErrorObject error);
+  // The client gave up on request `id` (on 2026-07-28 HTTP: it closed the request's stream): the request
+  // is cancelled as by notifications/cancelled. Unknown or answered ids are ignored.
+  void cancel(const jsonrpc::Id& id);
+  // Ends this client's subscriptions/listen requests with their graceful final answer (the transport is
+  // closing); they would otherwise stay in flight for as long as the client listens.
+  void end_subscriptions();
   // Waits up to `timeout` for in-flight requests to be answered; true if none is left.
   bool drain(std::chrono::milliseconds timeout);
 

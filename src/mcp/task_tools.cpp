@@ -135,10 +135,6 @@ ToolResult reopen_tool(Engine& engine, const Json& args, ToolContext& context) {
   return result;
 }
 
-jsonrpc::ErrorObject not_found(const std::string& uri) {
-  return resource_error(Error{ErrorCode::kNotFound, "no such resource"}, uri);
-}
-
 Json json_contents(const std::string& uri, const Json& body) {
   Json content = {{"uri", uri}, {"mimeType", "application/json"}, {"text", body.dump()}};
   return Json{{"contents", Json::array({std::move(content)})}};
@@ -234,7 +230,7 @@ std::optional<RpcResult> read_coordination_resource(Engine& engine, const Caller
   }
   auto id = percent_decode(segment);
   if (!id || id->empty() || id->find('/') != std::string::npos)
-    return RpcResult(tl::unexpected(not_found(uri)));
+    return RpcResult(tl::unexpected(resource_not_found(uri)));
 
   if (task) {
     auto view = describe_task(engine, caller, *id);
@@ -243,7 +239,7 @@ std::optional<RpcResult> read_coordination_resource(Engine& engine, const Caller
   }
   auto stats = agent_stats(engine, caller, *id);
   if (!stats) return RpcResult(tl::unexpected(resource_error(stats.error(), uri)));
-  if (!*stats) return RpcResult(tl::unexpected(not_found(uri)));
+  if (!*stats) return RpcResult(tl::unexpected(resource_not_found(uri)));
   return RpcResult(json_contents(uri, agent_stats_to_json(**stats)));
 }
 

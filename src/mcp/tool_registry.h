@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jsonrpc/message.h"
+
 #include "mcp/protocol_version.h"
 #include "mcp/schema_validator.h"
 #include "memory/engine.h"
@@ -45,6 +47,12 @@ struct ToolContext {
   std::function<void()> close_stream = [] {};
   // Makes `session_id` the connection's current session (memtrace_session_create).
   std::function<void(const std::string& session_id)> switch_session = [](const std::string&) {};
+  // A stateless (2026-07-28) request: what its client declared in _meta, and what a retry after an
+  // input-required result brings back (params.inputResponses, params.requestState; null if absent).
+  bool stateless = false;
+  Json client_capabilities = Json::object();
+  Json input_responses;
+  Json request_state;
 };
 
 struct ToolResult {
@@ -52,6 +60,11 @@ struct ToolResult {
   std::string text;  // a compact rendering for the model and for clients without structured output
   Json content;      // explicit content blocks, replacing `text` (fixtures with images, resources)
   bool is_error = false;
+  // Stateless requests only: an object with inputRequests (and requestState) answers the call with an
+  // input-required result, which the client retries with the inputs (2026-07-28 multi round-trip).
+  Json input_required;
+  // A protocol error instead of a result (e.g. -32021 when the call needs an undeclared capability).
+  std::optional<jsonrpc::ErrorObject> protocol_error;
 
   static ToolResult error(std::string message) {
     ToolResult result;

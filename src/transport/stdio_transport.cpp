@@ -108,6 +108,7 @@ ServeEnd serve_stdio(mcp::Server& server, const StdioOptions& options) {
   s.relay->wait_input_ended();
 
   spdlog::debug("end of input; waiting up to {} ms for in-flight requests", options.drain_timeout.count());
+  s.connection->end_subscriptions();  // a listening client has stopped listening
   if (!s.connection->drain(options.drain_timeout)) {
     // The stuck calls still answer through the connection and the writer, on the relay's thread:
     // leave all of it alive.

@@ -63,8 +63,9 @@ TEST(StdioLifecycle, RequestBeforeInitializeGetsAnErrorNotSilence) {
   EXPECT_EQ(reply["id"], 1);
   // ping is allowed before initialize.
   EXPECT_TRUE(client.request("ping").contains("result"));
-  // A modern client's probe learns that this server speaks the legacy era.
-  EXPECT_EQ(client.request("server/discover")["error"]["code"], -32601);
+  // server/discover belongs to the stateless era, which wants its _meta: a modern error (-32602), so a
+  // modern client learns that this server speaks its era.
+  EXPECT_EQ(client.request("server/discover")["error"]["code"], -32602);
   // And initialize still works afterwards.
   EXPECT_EQ(client.initialize()["result"]["protocolVersion"], "2025-11-25");
 }

@@ -57,7 +57,7 @@ struct StreamStart {
   Mode mode = Mode::kSse;
   Headers headers;         // added to the 200 response (e.g. Mcp-Session-Id)
   std::string priming_id;  // SEP-1699 priming event sent first when the stream is SSE; empty: none
-  int retry_ms = 1000;
+  int retry_ms = 1000;     // 0: no retry field (a stream that cannot be resumed)
   std::string preamble;  // raw SSE text sent first (legacy "event: endpoint")
   bool legacy = false;   // legacy framing: no event ids
   // Called once on the connection's strand when the stream is over (answered, ended, or the client left),

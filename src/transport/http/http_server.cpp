@@ -143,6 +143,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       if (event.final) {
         // The answer came before anything else: a plain JSON response (the common, cheap case).
         HttpResponse response;
+        response.status = event.status;
         response.headers = stream_start_.headers;
         response.headers.emplace_back("Content-Type", "application/json");
         response.body = std::move(event.data);
@@ -350,7 +351,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     if (!stream_start_.preamble.empty()) pending_ += stream_start_.preamble;
     if (!stream_start_.priming_id.empty()) {
       pending_ += sse_priming(stream_start_.priming_id, stream_start_.retry_ms);
-    } else if (!stream_start_.legacy) {
+    } else if (!stream_start_.legacy && stream_start_.retry_ms > 0) {
       pending_ += sse_retry(stream_start_.retry_ms);
     }
     arm_keepalive();

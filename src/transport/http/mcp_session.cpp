@@ -21,6 +21,17 @@ bool parse_event_id(std::string_view text, std::uint64_t& stream, std::uint64_t&
 
 }  // namespace
 
+// 2026-07-28 Streamable HTTP: an unknown method is 404, a request the server rejects as malformed,
+// unsupported or lacking a client capability is 400; other errors keep 200.
+int McpSession::modern_status(int code) {
+  if (code == jsonrpc::kMethodNotFound) return 404;
+  if (code == jsonrpc::kInvalidParams || code == jsonrpc::kInvalidRequest || code == jsonrpc::kParseError ||
+      (code <= -32020 && code >= -32022)) {
+    return 400;
+  }
+  return 200;
+}
+
 McpSession::McpSession(mcp::Server& server, std::string id, SessionKind kind, Principal principal,
                        SessionLimits limits, Metrics& metrics)
     : server_(server),
@@ -33,6 +44,7 @@ McpSession::McpSession(mcp::Server& server, std::string id, SessionKind kind, Pr
   streams_[0] = Stream{};
   mcp::ConnectionOptions options;
   options.ns = principal_.ns;
+  options.stateless = kind_ == SessionKind::kStateless;
   connection_ = std::make_unique<mcp::Connection>(server_, *this, options);
 }
 
@@ -167,6 +179,7 @@ void McpSession::poll_close(const jsonrpc::Id& request) {
 }
 
 void McpSession::close(EndReason reason) {
+  connection_->end_subscriptions();  // their final answers go out (or are dropped) before the streams end
   std::lock_guard lock(mutex_);
   if (closed_) return;
   closed_ = true;
@@ -259,10 +272,12 @@ void McpSession::send(jsonrpc::OutboundMessage outbound) {
     }
   }
 
+  int status = 200;
+  if (final && outbound.is_error && kind_ == SessionKind::kStateless) status = modern_status(outbound.error_code);
   std::uint64_t seq = next_seq_++;
   buffer(number, seq, message, final);
   if (stream.sink) {
-    stream.sink->push(SinkEvent{event_id(number, seq), std::move(message), final});
+    stream.sink->push(SinkEvent{event_id(number, seq), std::move(message), final, status});
     stream.delivered_mark = seq;
     if (final) stream.sink.reset();
   }

@@ -29,7 +29,9 @@ struct Principal {
   std::string ns;      // empty: the server's namespace
 };
 
-enum class SessionKind { kStreamable, kLegacySse };
+// kStateless: one 2026-07-28 request without a session (its "session" lives as long as its stream and
+// is never named to the client).
+enum class SessionKind { kStreamable, kLegacySse, kStateless };
 
 struct SessionLimits {
   std::size_t replay_events = 512;             // messages kept for Last-Event-ID resumption
@@ -129,6 +131,7 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   };
 
   static std::string event_id(std::uint64_t stream, std::uint64_t seq);
+  static int modern_status(int json_rpc_code);
   void buffer(std::uint64_t stream, std::uint64_t seq, const std::string& data, bool final);
   void finish_stream(std::uint64_t number, Stream& stream);
 

@@ -8,7 +8,9 @@
 
 #include "core/ids.h"
 #include "jsonrpc/message.h"
+#include "mcp/modern_era.h"
 #include "mcp/protocol_version.h"
+#include "transport/http/request_metadata.h"
 #include "transport/http/sha256.h"
 #include "transport/http/wire.h"
 
@@ -347,6 +349,10 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
   const std::string& session_id = request.header("mcp-session-id");
   std::shared_ptr<McpSession> session;
 
+  if (session_id.empty() && !parsed.is_batch && is_stateless(request, parsed)) {
+    return mcp_stateless(request, who, std::move(parsed), exchange);
+  }
+
   if (is_initialize) {
     if (!session_id.empty()) {
       if (!owned_session(session_id, who, SessionKind::kStreamable)) {
@@ -456,6 +462,62 @@ void RequestHandler::mcp_post(const HttpRequest& request, const Principal& who,
         "session {} opened from {}{}", id, request.peer,
         who.key_id.empty() ? std::string() : " with key " + who.key_id + " (namespace " + who.ns + ")");
   }
+}
+
+// The 2026-07-28 era on the same endpoint: a request without a session whose MCP-Protocol-Version
+// header names no legacy version (a modern one, or one we do not know: that is answered -32022), or
+// that has no such header but names a protocol version in its _meta. initialize without a modern
+// header, and everything with a session, stays legacy.
+bool RequestHandler::is_stateless(const HttpRequest& request, const jsonrpc::Parsed& parsed) {
+  const std::string version = trim(request.header("mcp-protocol-version"));
+  mcp::ProtocolVersion legacy;
+  if (!version.empty()) return !mcp::parse_version(version, legacy);
+  const auto* message = std::get_if<jsonrpc::Request>(&parsed.messages.front());
+  return message && message->method != "initialize" && mcp::modern::requested_version(message->params);
+}
+
+void RequestHandler::mcp_stateless(const HttpRequest& request, const Principal& who, jsonrpc::Parsed parsed,
+                                   const std::shared_ptr<Exchange>& exchange) {
+  const auto* message = std::get_if<jsonrpc::Request>(&parsed.messages.front());
+  if (!message) {
+    // 2026-07-28 defines no client notifications over HTTP (closing a stream cancels); responses have
+    // no request of ours to answer. Accepted and dropped.
+    return exchange->respond(empty_response(202));
+  }
+  metrics_.count_rpc(rpc_method_label(message->method));
+  if (auto mismatch = header_mismatch(request, *message)) {
+    return exchange->respond(error_response(400, mcp::modern::kHeaderMismatch, "Header mismatch: " + *mismatch,
+                                            {}, message->id));
+  }
+  auto session = std::make_shared<McpSession>(server_, random_hex(16), SessionKind::kStateless, who,
+                                              options_.session_limits, metrics_);
+  if (auto refused = refuse_session(sessions_.add(session), request, who, message->id)) {
+    return exchange->respond(std::move(*refused));
+  }
+  RoutedRequest routed{message->id, {}};
+  if (message->method == "tools/call" && message->params.is_object() && message->params.contains("name") &&
+      message->params["name"].is_string() && server_.tools().contains(message->params["name"])) {
+    routed.tool = message->params["name"];
+  }
+  std::vector<RoutedRequest> requests;
+  requests.push_back(std::move(routed));
+  std::weak_ptr<McpSession> weak = session;
+  session->open_post_stream(std::move(requests), false, [&](const std::string&) {
+    StreamStart start;
+    start.mode = StreamStart::Mode::kDeferred;  // no priming event, no retry: 2026-07-28 streams are not resumable
+    start.retry_ms = 0;
+    start.on_close = [this, weak, id = message->id](const std::shared_ptr<StreamSink>& sink) {
+      // The request's stream is over: answered, or closed by the client, which cancels the request
+      // (2026-07-28; a no-op once it was answered). Either way its session ends with it.
+      if (auto s = weak.lock()) {
+        s->detach(sink);
+        s->connection().cancel(id);
+        sessions_.remove(s->id(), EndReason::kSessionClosed);
+      }
+    };
+    return exchange->start_stream(std::move(start));
+  });
+  session->receive(std::move(parsed), request.body.size());
 }
 
 void RequestHandler::mcp_get(const HttpRequest& request, const Principal& who,

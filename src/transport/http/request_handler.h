@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "jsonrpc/message.h"
 #include "rest/rest_api.h"
 #include "transport/http/exchange.h"
 #include "transport/http/http_server.h"
@@ -38,6 +39,9 @@ class RequestHandler {
 
  private:
   void mcp_post(const HttpRequest& request, const Principal& who, const std::shared_ptr<Exchange>& exchange);
+  static bool is_stateless(const HttpRequest& request, const jsonrpc::Parsed& parsed);
+  void mcp_stateless(const HttpRequest& request, const Principal& who, jsonrpc::Parsed parsed,
+                     const std::shared_ptr<Exchange>& exchange);
   void mcp_get(const HttpRequest& request, const Principal& who, const std::shared_ptr<Exchange>& exchange);
   void mcp_delete(const HttpRequest& request, const Principal& who,
                   const std::shared_ptr<Exchange>& exchange);

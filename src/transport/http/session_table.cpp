@@ -9,6 +9,7 @@ namespace memtrace::transport::http {
 namespace {
 
 std::atomic<std::int64_t>& gauge(Metrics& metrics, const McpSession& session) {
+  // A stateless request counts as a streamable session while it runs.
   return session.kind() == SessionKind::kLegacySse ? metrics.open_sessions_legacy
                                                    : metrics.open_sessions_streamable;
 }
@@ -125,6 +126,8 @@ bool SessionTable::drain(std::chrono::milliseconds timeout) {
   }
   bool drained = true;
   for (auto& session : all) {
+    // A subscriptions/listen request is not a call that finishes: it ends now, with its final answer.
+    session->connection().end_subscriptions();
     auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (!session->connection().drain(std::max(left, std::chrono::milliseconds(0)))) drained = false;

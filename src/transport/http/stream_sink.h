@@ -10,6 +10,7 @@ struct SinkEvent {
   std::string id;      // SSE event id; empty on legacy streams
   std::string data;    // one serialized JSON-RPC message (or a batch array)
   bool final = false;  // the answer the stream was opened for: the stream ends after it
+  int status = 200;    // the HTTP status if this final answer is the whole response (plain JSON)
 };
 
 enum class EndReason {
