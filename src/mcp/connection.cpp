@@ -35,7 +35,8 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
                            }),
         lane(SerialLane::create(options.executor ? *options.executor : server.executor(),
                                 [this](std::vector<SerialLane::Task>& group) { run_group(group); })),
-        max_backlog(options.max_backlog) {
+        max_backlog(options.max_backlog),
+        read_only(options.read_only) {
     caller.ns = options.ns.empty() ? server.options().ns : options.ns;
     caller.session_id =
         server.options().session_id.empty() ? server.engine().new_id() : server.options().session_id;
@@ -53,6 +54,7 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   // which never overlap.
   std::chrono::steady_clock::time_point previous_call_done{};
   const std::size_t max_backlog;
+  const bool read_only;
 
   mutable std::mutex mutex;  // guards the state below
   bool init_done = false;
@@ -354,6 +356,13 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     std::string name = params["name"];
     if (!server.tools().contains(name)) {
       return reply.error(jsonrpc::kInvalidParams, "Unknown tool: " + name, Json{{"name", name}});
+    }
+    if (read_only && !server.tools().read_only(name)) {
+      return reply.result(call_result(ToolResult::error("This API key is read-only, so " + name +
+                                                        " was refused; only tools that change nothing run "
+                                                        "with it. Use a key created without --read-only."),
+                                      current_version()),
+                          true);
     }
     Json arguments = params.contains("arguments") ? params["arguments"] : Json::object();
     if (!arguments.is_object() && !arguments.is_null()) {

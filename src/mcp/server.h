@@ -73,6 +73,9 @@ struct ConnectionOptions {
   // never reads its answers stays bounded. Generous, because a client may well write a long pipeline
   // before it reads anything (some thousands of calls). A parsed message takes several times its text.
   std::size_t max_backlog = 4 * 1024 * 1024;
+  // A read-only API key's connection: tools/call runs only the tools annotated readOnlyHint; any other
+  // is answered with a tool error saying the key is read-only. Default false.
+  bool read_only = false;
 };
 
 // One client's session of the protocol. The transport feeds it each message's text and gives it an

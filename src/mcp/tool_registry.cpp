@@ -52,6 +52,13 @@ void ToolRegistry::add_embedded(const std::string& name, ToolHandler handler, Ar
   throw std::logic_error("no schemas/tools/" + name + ".json compiled in");
 }
 
+bool ToolRegistry::read_only(const std::string& name) const {
+  auto it = tools_.find(name);
+  if (it == tools_.end()) return false;
+  const Json& annotations = it->second.definition->value("annotations", Json::object());
+  return annotations.is_object() && annotations.value("readOnlyHint", false) == true;
+}
+
 Json ToolRegistry::list(ProtocolVersion version) const {
   Json tools = Json::array();
   for (const auto& [name, tool] : tools_) {

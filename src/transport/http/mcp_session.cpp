@@ -33,6 +33,7 @@ McpSession::McpSession(mcp::Server& server, std::string id, SessionKind kind, Pr
   streams_[0] = Stream{};
   mcp::ConnectionOptions options;
   options.ns = principal_.ns;
+  options.read_only = principal_.read_only;
   connection_ = std::make_unique<mcp::Connection>(server_, *this, options);
 }
 

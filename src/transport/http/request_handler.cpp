@@ -218,7 +218,14 @@ void RequestHandler::handle(HttpRequest request, const std::shared_ptr<Exchange>
     return exchange->respond(std::move(response));
   }
 
-  if (rest) return rest_call(request, who, exchange);
+  if (rest) {
+    if (who.read_only && !rest::Api::reads_only(method, path)) {
+      return exchange->respond(
+          refusal(request, 403, kServerError,
+                  "Forbidden: this API key is read-only; " + method + " " + path + " changes memory"));
+    }
+    return rest_call(request, who, exchange);
+  }
   if (mcp) {
     if (method == "POST") return mcp_post(request, who, exchange);
     if (method == "GET") return mcp_get(request, who, exchange);
