@@ -66,6 +66,8 @@ Json ToolRegistry::list(ProtocolVersion version) const {
     if (!has_titles(version)) entry.erase("title");
     if (!has_tool_annotations(version)) entry.erase("annotations");
     if (!has_structured_output(version)) entry.erase("outputSchema");
+    // _meta on a Tool (MCP Apps' ui.resourceUri) came with 2025-06-18, as structured output did.
+    if (!has_structured_output(version)) entry.erase("_meta");
     if (!has_icons(version)) entry.erase("icons");
     tools.push_back(std::move(entry));
   }

@@ -2,6 +2,7 @@
 // bridge (@modelcontextprotocol/ext-apps AppBridge, harness.html): memtrace_show links the app through
 // _meta.ui.resourceUri; the host reads ui://memtrace/browser, mounts it, and the app lists the sessions
 // and opens one through tools/call requests that the bridge forwards to the server. Read tools only.
+// The server has no API keys, so its own page (GET /) is also checked to open without asking for one.
 //
 // usage: run.sh app_host_test.mjs /path/to/memtrace-mcp OUTDIR
 import { readFileSync } from 'node:fs';
@@ -120,6 +121,13 @@ async function main() {
     const writes = calls.filter((c) => !c.startsWith('read ') && !readTools.has(c));
     check('the app called read tools only', writes.length === 0, writes.join(', '));
     check('no script errors in the host or the app', errors.length === 0, errors.join('; '));
+
+    // The same server has no API keys (loopback dev mode): its page opens without asking for one.
+    const direct = await browser.newPage();
+    await direct.goto(`http://127.0.0.1:${memtrace.port}/`, { waitUntil: 'domcontentloaded' });
+    check('without API keys the page opens without asking', await waitIn(direct, () =>
+      document.body.dataset.ready === 'true' && document.getElementById('login').hidden &&
+      document.getElementById('session-list').textContent.includes('Release checklist')));
     await client.close();
   } finally {
     if (browser) await browser.close();

@@ -32,6 +32,14 @@ TEST(BrowserApp, ShowToolLinksTheAppResource) {
   EXPECT_EQ(r["structuredContent"]["resource_uri"], kApp);
 }
 
+TEST(BrowserApp, ClientsBefore2025_06_18SeeNoToolMeta) {
+  SessionHarness h;
+  TestClient old(h.server);
+  old.initialize("2025-03-26");
+  const Json tools = old.result("tools/list")["tools"];
+  for (const auto& tool : tools) EXPECT_FALSE(tool.contains("_meta")) << tool.dump();
+}
+
 TEST(BrowserApp, AppResourceIsListedAndReadAsOneDocument) {
   SessionHarness h;
   TestClient client(h.server);
