@@ -96,7 +96,9 @@ async function main() {
     await page.goto(`http://127.0.0.1:${harness.address().port}/harness.html`, { waitUntil: 'domcontentloaded' });
     check('the host harness loads the official bridge', await waitIn(page, () => document.body.dataset.harness === 'ready'),
           errors.join('; '));
-    await page.evaluate((html) => window.mountApp(html), app.text);
+    // Mounted as the answer to memtrace_show {session_id}: the host passes the tool's arguments on
+    // (ui/notifications/tool-input), and the app opens that session after listing the sessions.
+    await page.evaluate((html, input) => window.mountApp(html, input), app.text, { session_id: session.id });
     check('the app completed ui/initialize with the host', await page.evaluate(() => document.body.dataset.app) === 'initialized');
 
     const frame = page.frames().find((f) => f !== page.mainFrame());
@@ -106,16 +108,18 @@ async function main() {
     }));
     check('the listing came through the bridge as memtrace_session_search', calls.includes('memtrace_session_search'),
           calls.join(', '));
-    await page.screenshot({ path: join(out, 'app-sessions.png') });
-
-    await frame.click(`[data-session="${session.id}"]`);
-    check('the app opens a session\'s timeline with the decision and its reasoning', await waitIn(frame, () => {
+    check('the tool input opens that session\'s timeline: the decision and its reasoning', await waitIn(frame, () => {
       const d = document.querySelector('#timeline .memory.decision');
-      return d && d.textContent.includes('Ship on Thursday') && d.textContent.includes('quiet day');
+      return !document.getElementById('view-session').hidden && d && d.textContent.includes('Ship on Thursday') &&
+        d.textContent.includes('quiet day');
     }));
     const timeline = await textOf(frame, '#timeline');
     check('the timeline shows the other memories too', timeline.includes('Changelog drafted'), timeline);
     await page.screenshot({ path: join(out, 'app-session.png') });
+    await frame.click('#back');
+    check('back in the app: the sessions', await waitIn(frame, () => !document.getElementById('view-sessions').hidden &&
+      document.getElementById('session-list').textContent.includes('Release checklist')));
+    await page.screenshot({ path: join(out, 'app-sessions.png') });
     check('the app offers no forget', (await frame.$('#timeline .forget')) === null &&
           await frame.$eval('#forget-toggle', (el) => el.hidden));
     const writes = calls.filter((c) => !c.startsWith('read ') && !readTools.has(c));
