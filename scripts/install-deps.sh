@@ -15,6 +15,7 @@ packages=(
                                                  # ASan/UBSan/libFuzzer runtimes (libclang_rt.fuzzer-x86_64.a)
   help2man zip                                   # the man page (from --help), the .mcpb bundle
   python3                                        # examples/rest and their tests (standard library only)
+  chromium                                       # the memory browser's tests (tests/browser, headless)
 )
 
 missing=()

@@ -3,7 +3,8 @@
 # SQLite and Redis, end-to-end, the cluster suites on a private 6-node Redis Cluster (ctest -L cluster, each
 # bounded by its ctest TIMEOUT), interop with the official MCP clients), then the unit, store and
 # end-to-end suites again under AddressSanitizer + UndefinedBehaviorSanitizer (clang), then each fuzz
-# harness for a bounded time, then the concurrency suites under ThreadSanitizer.
+# harness for a bounded time, then the concurrency suites under ThreadSanitizer. The memory browser's
+# tests (ctest -L browser) run headless Chromium on the first build's binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -12,6 +13,7 @@ scripts/install-deps.sh
 command -v redis-server >/dev/null || { echo "test: redis-server is missing; the Redis tests cannot run" >&2; exit 1; }
 command -v redis-cli >/dev/null || { echo "test: redis-cli is missing; the Redis Cluster tests cannot run" >&2; exit 1; }
 tests/interop/install.sh
+tests/browser/install.sh
 
 # CI builds three trees from nothing, so they are unity builds (CMake joins a target's sources in batches
 # of 8): the heavy headers and template instances are compiled once a batch instead of once a file,

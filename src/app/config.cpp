@@ -114,6 +114,9 @@ void add_keys_command(CLI::App& app, Config& config) {
   create->add_option("--namespace", keys.ns, "The namespace every request with this key is confined to")
       ->required();
   create->add_option("--label", keys.label, "A note saying who or what holds the key");
+  create->add_flag("--read-only", keys.read_only,
+                   "A key that may only read (read-only tools, GET and search on /api/v1, the memory "
+                   "browser without forget); its secret starts with mtr_");
   create->fallthrough();
   create->callback([&keys] { keys.action = "create"; });
   auto* list = cmd->add_subcommand("list", "List keys (never their secrets)");

@@ -38,6 +38,7 @@ struct KeysCommand {
   std::string action;  // create | list | revoke; empty when another command runs
   std::string ns;      // create: the namespace the key is bound to; list: an optional filter
   std::string label;   // create: a note for people
+  bool read_only = false;  // create: a key that may read but never write
   std::string id;      // revoke: the key's id
 };
 

@@ -41,15 +41,15 @@ int run_keys_command(const Config& config) {
       spdlog::error("keys create needs --namespace");
       return 2;
     }
-    auto key = transport::http::make_api_key(keys.ns, keys.label, clock.now_ms());
+    auto key = transport::http::make_api_key(keys.ns, keys.label, clock.now_ms(), keys.read_only);
     if (auto put = (*store)->put_api_key(key.record); !put)
       return fail_with("cannot store the key", put.error());
     // `keys` is a one-shot command, not an MCP server: stdout is the user's, so that
     // `TOKEN=$(memtrace-mcp keys create ...)` captures the secret and nothing else.
     std::printf("%s\n", key.token.c_str());
     std::fflush(stdout);
-    spdlog::info("created key {} for namespace \"{}\"; the secret above is shown only now", key.record.id,
-                 key.record.ns);
+    spdlog::info("created {}key {} for namespace \"{}\"; the secret above is shown only now",
+                 keys.read_only ? "read-only " : "", key.record.id, key.record.ns);
     return 0;
   }
   if (keys.action == "list") {

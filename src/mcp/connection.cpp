@@ -37,7 +37,8 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
         lane(SerialLane::create(options.executor ? *options.executor : server.executor(),
                                 [this](std::vector<SerialLane::Task>& group) { run_group(group); })),
         max_backlog(options.max_backlog),
-        stateless(options.stateless) {
+        stateless(options.stateless),
+        read_only(options.read_only) {
     caller.ns = options.ns.empty() ? server.options().ns : options.ns;
     if (stateless) {
       caller.session_id = server.stateless_session_id();
@@ -76,6 +77,7 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     std::vector<std::string> resource_uris;
     std::shared_ptr<Reply> reply;  // answered when the subscription ends
   };
+  const bool read_only;
 
   mutable std::mutex mutex;  // guards the state below
   bool init_done = false;
@@ -542,6 +544,13 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     std::string name = params["name"];
     if (!server.tools().contains(name)) {
       return reply.error(jsonrpc::kInvalidParams, "Unknown tool: " + name, Json{{"name", name}});
+    }
+    if (read_only && !server.tools().read_only(name)) {
+      return reply.result(call_result(ToolResult::error("This API key is read-only, so " + name +
+                                                        " was refused; only tools that change nothing run "
+                                                        "with it. Use a key created without --read-only."),
+                                      current_version()),
+                          true);
     }
     Json arguments = params.contains("arguments") ? params["arguments"] : Json::object();
     if (!arguments.is_object() && !arguments.is_null()) {

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/percent_encoding.h"
+#include "mcp/browser_app.h"
 #include "mcp/change_tools.h"
 #include "mcp/session_tools.h"
 #include "mcp/task_tools.h"
@@ -185,6 +186,7 @@ RpcResult list_resources(Engine& engine, const Caller& caller, ProtocolVersion v
         {"mimeType", "text/markdown"}};
     if (titles) current["title"] = "Current session context";
     resources.push_back(std::move(current));
+    resources.push_back(browser_app_resource(titles));  // ui://memtrace/browser (mcp/browser_app.h)
   }
 
   SessionQuery query;
@@ -246,6 +248,8 @@ RpcResult read_resource(Engine& engine, const Caller& caller, const Json& params
   if (!uri) return tl::unexpected(uri.error());
   // memtrace://tasks/... and memtrace://agents/... (mcp/task_tools.h)
   if (auto coordination = read_coordination_resource(engine, caller, *uri)) return std::move(*coordination);
+  // ui://memtrace/browser (mcp/browser_app.h)
+  if (auto app = read_browser_app_resource(*uri)) return std::move(*app);
   // memtrace://changes (mcp/change_tools.h)
   if (auto changes = read_change_resource(engine, caller, *uri)) return std::move(*changes);
   auto parsed = parse_session_uri(*uri);

@@ -2,8 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "mcp/memory_tools.h"
+#include "mcp/browser_app.h"
 #include "mcp/change_tools.h"
+#include "mcp/memory_tools.h"
 #include "mcp/session_tools.h"
 #include "mcp/task_tools.h"
 #include "memory/context.h"
@@ -21,6 +22,7 @@ Server::Server(Engine& engine, ServerOptions options)
   register_task_tools(tools_, engine_);
   register_change_tools(tools_, engine_);
   stateless_session_id_ = options_.session_id.empty() ? engine_.new_id() : options_.session_id;
+  register_browser_app_tool(tools_);
   // The registry watches the namespaces of the open connections (resources/updated for subscribers,
   // list_changed for every connection of the namespace).
 }

@@ -82,6 +82,9 @@ struct ConnectionOptions {
   // legacy session; before it, a request whose _meta names a protocol version (or server/discover) is
   // served statelessly.
   bool stateless = false;
+  // A read-only API key's connection: tools/call runs only the tools annotated readOnlyHint; any other
+  // is answered with a tool error saying the key is read-only. Default false.
+  bool read_only = false;
 };
 
 // One client's session of the protocol. The transport feeds it each message's text and gives it an

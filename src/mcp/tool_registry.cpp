@@ -52,6 +52,13 @@ void ToolRegistry::add_embedded(const std::string& name, ToolHandler handler, Ar
   throw std::logic_error("no schemas/tools/" + name + ".json compiled in");
 }
 
+bool ToolRegistry::read_only(const std::string& name) const {
+  auto it = tools_.find(name);
+  if (it == tools_.end()) return false;
+  const Json& annotations = it->second.definition->value("annotations", Json::object());
+  return annotations.is_object() && annotations.value("readOnlyHint", false) == true;
+}
+
 Json ToolRegistry::list(ProtocolVersion version) const {
   Json tools = Json::array();
   for (const auto& [name, tool] : tools_) {
@@ -59,6 +66,8 @@ Json ToolRegistry::list(ProtocolVersion version) const {
     if (!has_titles(version)) entry.erase("title");
     if (!has_tool_annotations(version)) entry.erase("annotations");
     if (!has_structured_output(version)) entry.erase("outputSchema");
+    // _meta on a Tool (MCP Apps' ui.resourceUri) came with 2025-06-18, as structured output did.
+    if (!has_structured_output(version)) entry.erase("_meta");
     if (!has_icons(version)) entry.erase("icons");
     tools.push_back(std::move(entry));
   }

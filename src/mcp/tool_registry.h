@@ -90,6 +90,8 @@ class ToolRegistry {
   // The definitions as a client of `version` should see them, in a stable order (by name).
   Json list(ProtocolVersion version) const;
   bool contains(const std::string& name) const { return tools_.count(name) != 0; }
+  // True if the tool's definition says it changes nothing (annotations.readOnlyHint); false if unknown.
+  bool read_only(const std::string& name) const;
 
   // Validates and runs the tool; an invalid argument becomes an isError result that explains it.
   ToolResult call(const std::string& name, Json arguments, ToolContext& context) const;

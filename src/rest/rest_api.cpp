@@ -641,6 +641,14 @@ bool Api::is_public(const std::string& path) {
   return path == "/health" || path == "/ready";
 }
 
+bool Api::reads_only(const std::string& method, const std::string& path) {
+  if (method == "GET") return true;
+  if (method != "POST") return false;
+  std::vector<std::string> parts = split(path);  // "api", "v1", ...
+  return (parts.size() == 3 && parts[2] == "search") ||
+         (parts.size() == 5 && parts[2] == "sessions" && parts[4] == "context");
+}
+
 Response Api::handle(const Request& request, const std::string& ns) {
   const std::string& m = request.method;
   if (request.path == "/health" || request.path == "/ready") {

@@ -34,6 +34,8 @@ class Api {
   static bool serves(const std::string& path);
   // True for the paths that need no API key (/health, /ready).
   static bool is_public(const std::string& path);
+  // True for the calls that change nothing (GET, search, a session's context): all a read-only key may do.
+  static bool reads_only(const std::string& method, const std::string& path);
 
   Response handle(const Request& request, const std::string& ns);
 

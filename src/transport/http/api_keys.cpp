@@ -7,9 +7,9 @@
 
 namespace memtrace::transport::http {
 
-NewApiKey make_api_key(const std::string& ns, const std::string& label, UnixMillis now) {
+NewApiKey make_api_key(const std::string& ns, const std::string& label, UnixMillis now, bool read_only) {
   NewApiKey key;
-  key.token = std::string(kApiKeyPrefix) + random_hex(32);
+  key.token = std::string(read_only ? kReadOnlyApiKeyPrefix : kApiKeyPrefix) + random_hex(32);
   key.record.id = random_hex(8);
   key.record.ns = ns;
   key.record.hash = sha256_hex(key.token);
@@ -18,8 +18,14 @@ NewApiKey make_api_key(const std::string& ns, const std::string& label, UnixMill
   return key;
 }
 
+bool is_read_only_api_key(std::string_view token) {
+  return token.substr(0, kReadOnlyApiKeyPrefix.size()) == kReadOnlyApiKeyPrefix;
+}
+
 bool looks_like_api_key(std::string_view token) {
-  if (token.size() != kApiKeyPrefix.size() + 64 || token.substr(0, kApiKeyPrefix.size()) != kApiKeyPrefix) {
+  static_assert(kApiKeyPrefix.size() == kReadOnlyApiKeyPrefix.size());
+  if (token.size() != kApiKeyPrefix.size() + 64 ||
+      (token.substr(0, kApiKeyPrefix.size()) != kApiKeyPrefix && !is_read_only_api_key(token))) {
     return false;
   }
   for (char c : token.substr(kApiKeyPrefix.size())) {
@@ -34,7 +40,7 @@ Authenticator store_authenticator(Store& store) {
     auto found = store.find_api_key_by_hash(sha256_hex(token));
     if (!found) return tl::unexpected(found.error());
     if (!*found || (*found)->revoked_at) return std::optional<Principal>();
-    return std::optional<Principal>(Principal{(*found)->id, (*found)->ns});
+    return std::optional<Principal>(Principal{(*found)->id, (*found)->ns, is_read_only_api_key(token)});
   };
 }
 

@@ -45,6 +45,7 @@ McpSession::McpSession(mcp::Server& server, std::string id, SessionKind kind, Pr
   mcp::ConnectionOptions options;
   options.ns = principal_.ns;
   options.stateless = kind_ == SessionKind::kStateless;
+  options.read_only = principal_.read_only;
   connection_ = std::make_unique<mcp::Connection>(server_, *this, options);
 }
 

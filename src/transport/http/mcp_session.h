@@ -27,6 +27,7 @@ namespace memtrace::transport::http {
 struct Principal {
   std::string key_id;  // empty: unauthenticated (loopback without --require-auth)
   std::string ns;      // empty: the server's namespace
+  bool read_only = false;  // a read-only key (kReadOnlyApiKeyPrefix): reads only, on /mcp and /api/v1
 };
 
 // kStateless: one 2026-07-28 request without a session (its "session" lives as long as its stream and

@@ -8,6 +8,7 @@
 
 #include "core/ids.h"
 #include "jsonrpc/message.h"
+#include "mcp/browser_app.h"
 #include "mcp/modern_era.h"
 #include "mcp/protocol_version.h"
 #include "transport/http/request_metadata.h"
@@ -139,6 +140,7 @@ const char* RequestHandler::route_label(const std::string& path) {
   if (path == "/message" || path == "/messages") return "/message";
   if (path == "/healthz") return "/healthz";
   if (path == "/metrics") return "/metrics";
+  if (is_browser_path(path)) return "/ui";
   if (rest::Api::serves(path)) return rest::Api::is_public(path) ? "/health" : "/api/v1";
   return "other";
 }
@@ -186,6 +188,9 @@ void RequestHandler::handle(HttpRequest request, const std::shared_ptr<Exchange>
     return exchange->respond(std::move(response));
   }
   if (path == "/healthz" && method == "GET") return healthz(exchange);
+  // The memory browser's files hold no data (the page asks for a key and reads through /mcp): served
+  // without one, so that a person can open the page and type it in.
+  if (is_browser_path(path)) return browser_file(request, exchange);
   if (path == "/metrics" && method == "GET") return metrics(exchange);
 
   bool mcp = path == "/mcp";
@@ -213,7 +218,14 @@ void RequestHandler::handle(HttpRequest request, const std::shared_ptr<Exchange>
     return exchange->respond(std::move(response));
   }
 
-  if (rest) return rest_call(request, who, exchange);
+  if (rest) {
+    if (who.read_only && !rest::Api::reads_only(method, path)) {
+      return exchange->respond(
+          refusal(request, 403, kServerError,
+                  "Forbidden: this API key is read-only; " + method + " " + path + " changes memory"));
+    }
+    return rest_call(request, who, exchange);
+  }
   if (mcp) {
     if (method == "POST") return mcp_post(request, who, exchange);
     if (method == "GET") return mcp_get(request, who, exchange);
@@ -641,6 +653,37 @@ void RequestHandler::legacy_post(const HttpRequest& request, const Principal& wh
   HttpResponse response = empty_response(202);
   response.headers.emplace_back("Content-Type", "text/plain");
   response.body = "Accepted";
+  exchange->respond(std::move(response));
+}
+
+bool RequestHandler::is_browser_path(const std::string& path) {
+  return path == "/" || path == "/ui" || path.rfind("/ui/", 0) == 0;
+}
+
+void RequestHandler::browser_file(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange) {
+  if (request.method != "GET") {
+    return exchange->respond(error_response(405, kServerError, "Method Not Allowed", {{"Allow", "GET"}}));
+  }
+  HttpResponse response;
+  const std::string& path = request.path;
+  if (path == "/" || path == "/ui" || path == "/ui/" || path == "/ui/index.html") {
+    response.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
+    response.body = mcp::browser_page_html();
+  } else if (auto file = mcp::browser_page_file(std::string_view(path).substr(4))) {
+    response.headers.emplace_back("Content-Type", std::string(file->content_type));
+    response.body = std::string(file->body);
+  } else {
+    return exchange->respond(error_response(404, kServerError, "Not Found: " + path));
+  }
+  // Only our own script and stylesheet, talking only to this server; never framed by another site.
+  response.headers.insert(
+      response.headers.end(),
+      {{"Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
+       {"X-Content-Type-Options", "nosniff"},
+       {"Referrer-Policy", "no-referrer"},
+       {"Cache-Control", "no-cache"}});
   exchange->respond(std::move(response));
 }
 

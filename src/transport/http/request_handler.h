@@ -1,5 +1,6 @@
 // What each HTTP request means: security checks (Host, Origin, API key, rate limit), then Streamable
-// HTTP (POST/GET/DELETE /mcp), legacy HTTP+SSE (GET /sse, POST /message), /healthz and /metrics.
+// HTTP (POST/GET/DELETE /mcp), legacy HTTP+SSE (GET /sse, POST /message), /healthz, /metrics and the
+// memory browser page (/, /ui/...).
 // No Beast here: requests come in as HttpRequest, answers go out through an Exchange.
 #pragma once
 
@@ -50,6 +51,9 @@ class RequestHandler {
   void legacy_post(const HttpRequest& request, const Principal& who,
                    const std::shared_ptr<Exchange>& exchange);
   void healthz(const std::shared_ptr<Exchange>& exchange);
+  // The memory browser page (/, /ui/...): static files compiled in (mcp/browser_app.h).
+  static bool is_browser_path(const std::string& path);
+  void browser_file(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange);
   // Memtrace's REST API (/api/v1/..., /health, /ready), run on the server's workers.
   void rest_call(const HttpRequest& request, const Principal& who, const std::shared_ptr<Exchange>& exchange);
   void metrics(const std::shared_ptr<Exchange>& exchange);
