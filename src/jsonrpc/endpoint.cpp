@@ -29,8 +29,14 @@ struct EndpointState {
   mutable std::mutex mutex;
   mutable std::condition_variable idle;
   std::unordered_map<std::string, std::weak_ptr<PendingRequest>> in_flight;  // key: Id::to_string()
-  // Our requests to the peer awaiting its answer (Endpoint::call), by id.
-  std::unordered_map<std::string, Endpoint::AnswerCallback> outgoing;
+  // Our requests to the peer awaiting its answer (Endpoint::call), by id, with the peer's request each
+  // one serves (withdrawn when that request is cancelled).
+  struct Outgoing {
+    Id id;
+    std::optional<std::string> related;  // Id::to_string()
+    Endpoint::AnswerCallback on_answer;
+  };
+  std::unordered_map<std::string, Outgoing> outgoing;
   std::int64_t next_outgoing = 1;
 
   // `message` is nullopt for a cancelled request: nothing to send, but a batch still counts it.
@@ -259,7 +265,7 @@ void Endpoint::receive_one(Message message, const std::shared_ptr<BatchCollector
       std::lock_guard lock(state_->mutex);
       auto it = state_->outgoing.find(response->id.to_string());
       if (it == state_->outgoing.end()) return;  // an answer nobody waits for any more
-      callback = std::move(it->second);
+      callback = std::move(it->second.on_answer);
       state_->outgoing.erase(it);
     }
     callback(response->result, response->error);
@@ -328,7 +334,8 @@ Id Endpoint::call(std::string_view method, const Json& params, const std::option
     std::lock_guard lock(state_->mutex);
     // Our own id space ("s1", "s2", ...): the peer's ids and ours never meet in one table.
     id = Id("s" + std::to_string(state_->next_outgoing++));
-    state_->outgoing[id.to_string()] = std::move(on_answer);
+    state_->outgoing[id.to_string()] = detail::EndpointState::Outgoing{
+        id, related ? std::optional<std::string>(related->to_string()) : std::nullopt, std::move(on_answer)};
   }
   Json message = {{"jsonrpc", "2.0"}, {"id", id.to_json()}, {"method", method}};
   if (!params.is_null()) message["params"] = params;
@@ -346,10 +353,29 @@ void Endpoint::forget_call(const Id& id) {
 }
 
 void Endpoint::cancel(const Id& id) {
-  std::lock_guard lock(state_->mutex);
-  auto it = state_->in_flight.find(id.to_string());
-  if (it == state_->in_flight.end()) return;
-  if (auto pending = it->second.lock()) pending->cancelled = true;
+  const std::string key = id.to_string();
+  std::vector<detail::EndpointState::Outgoing> withdrawn;
+  {
+    std::lock_guard lock(state_->mutex);
+    auto it = state_->in_flight.find(key);
+    if (it == state_->in_flight.end()) return;
+    if (auto pending = it->second.lock()) pending->cancelled = true;
+    for (auto call = state_->outgoing.begin(); call != state_->outgoing.end();) {
+      if (call->second.related == key) {
+        withdrawn.push_back(std::move(call->second));
+        call = state_->outgoing.erase(call);
+      } else {
+        ++call;
+      }
+    }
+  }
+  // What the cancelled request asked of the peer is withdrawn too (MCP cancellation works both ways): the
+  // peer is told, unrelated to the request (its stream is over), and whoever waits is woken now.
+  for (auto& call : withdrawn) {
+    notify("notifications/cancelled",
+           {{"requestId", call.id.to_json()}, {"reason", "the request it served was cancelled"}});
+    call.on_answer(Json(), ErrorObject{kRequestCancelled, "the request it served was cancelled", nullptr});
+  }
 }
 
 std::size_t Endpoint::in_flight() const {

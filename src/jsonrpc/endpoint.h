@@ -147,7 +147,9 @@ class Endpoint {
   // See Outbound::close_stream.
   void close_stream(const Id& related);
 
-  // The in-flight request with this id will not be answered. Unknown or finished ids are ignored.
+  // The in-flight request with this id will not be answered, and the calls made while serving it are
+  // withdrawn: the peer gets notifications/cancelled for each, and each callback runs at once with
+  // kRequestCancelled. Unknown or finished ids are ignored.
   void cancel(const Id& id);
 
   std::size_t in_flight() const;

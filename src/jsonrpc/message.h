@@ -24,6 +24,9 @@ enum ErrorCode : int {
   kInvalidParams = -32602,
   kInternalError = -32603,
   kResourceNotFound = -32002,
+  // Never sent: what Endpoint::call's callback gets when the request it served was cancelled and the
+  // call was withdrawn (LSP's RequestCancelled code, so a log line reads the same).
+  kRequestCancelled = -32800,
 };
 
 struct ErrorObject {

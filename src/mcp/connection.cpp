@@ -253,8 +253,9 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
 
   void serve_modern(Request request, Reply reply) {
     const std::string method = request.method;
-    reply.set_finisher({[method, info = server_info()](Json& result) { modern::finish_result(method, result, info); },
-                        [](ErrorObject& error) { modern::finish_error(error); }});
+    reply.set_finisher(
+        {[method, info = server_info()](Json& result) { modern::finish_result(method, result, info); },
+         [](ErrorObject& error) { modern::finish_error(error); }});
     auto meta = modern::read_meta(request.params);
     if (!meta) return reply.error(std::move(meta.error()));
     if (modern::removed_method(method)) {
@@ -297,9 +298,10 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
   // subscriptions/listen: acknowledges what it will deliver, then keeps the request open; change
   // notifications of this client's namespace reach it through send_notification.
   void listen(const Json& params, Reply reply, const ModernScope& scope) {
-    const Json filter = params.is_object() && params.contains("notifications") && params["notifications"].is_object()
-                            ? params["notifications"]
-                            : Json::object();
+    const Json filter =
+        params.is_object() && params.contains("notifications") && params["notifications"].is_object()
+            ? params["notifications"]
+            : Json::object();
     Listener listener;
     listener.id = reply.id();
     listener.resources_list_changed = filter.value("resourcesListChanged", false) == true;
@@ -307,11 +309,13 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     if (listener.resources_list_changed) acknowledged["resourcesListChanged"] = true;
     if (filter.contains("resourceSubscriptions")) {
       if (!filter["resourceSubscriptions"].is_array()) {
-        return reply.error(jsonrpc::kInvalidParams, "Invalid params: resourceSubscriptions must be an array of URIs");
+        return reply.error(jsonrpc::kInvalidParams,
+                           "Invalid params: resourceSubscriptions must be an array of URIs");
       }
       for (const auto& uri : filter["resourceSubscriptions"]) {
         if (!uri.is_string()) {
-          return reply.error(jsonrpc::kInvalidParams, "Invalid params: resourceSubscriptions must be an array of URIs");
+          return reply.error(jsonrpc::kInvalidParams,
+                             "Invalid params: resourceSubscriptions must be an array of URIs");
         }
         std::string text = uri.get<std::string>();
         if (server.extensions().subscribable && server.extensions().subscribable(text)) {
@@ -332,9 +336,10 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
       std::lock_guard lock(mutex);
       listeners.push_back(std::move(listener));
     }
-    endpoint.notify("notifications/subscriptions/acknowledged",
-                    {{"notifications", std::move(acknowledged)}, {"_meta", {{modern::kSubscriptionIdKey, id.to_json()}}}},
-                    id);
+    endpoint.notify(
+        "notifications/subscriptions/acknowledged",
+        {{"notifications", std::move(acknowledged)}, {"_meta", {{modern::kSubscriptionIdKey, id.to_json()}}}},
+        id);
   }
 
   // Ends every listen stream gracefully (the client closed, or the connection goes away).
@@ -355,7 +360,8 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     std::shared_ptr<Reply> reply;
     {
       std::lock_guard lock(mutex);
-      auto it = std::find_if(listeners.begin(), listeners.end(), [&id](const Listener& l) { return l.id == id; });
+      auto it =
+          std::find_if(listeners.begin(), listeners.end(), [&id](const Listener& l) { return l.id == id; });
       if (it == listeners.end()) return;
       reply = std::move(it->reply);
       listeners.erase(it);
@@ -630,7 +636,9 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
       auto future = answer->get_future();
       jsonrpc::Id id = self->endpoint.call(
           method, params, request_id, [answer](const Json& result, const std::optional<ErrorObject>& error) {
-            if (error) {
+            if (error && error->code == jsonrpc::kRequestCancelled) {
+              answer->set_value(tl::unexpected(Error{ErrorCode::kUnavailable, "the call was cancelled"}));
+            } else if (error) {
               answer->set_value(tl::unexpected(Error{ErrorCode::kInvalidArgument, error->message}));
             } else {
               answer->set_value(result);

@@ -83,6 +83,58 @@ TEST(HttpSseResume, ServerClosedStreamIsResumedWithTheResult) {
   EXPECT_NE(result.dump().find("Reconnection test completed"), std::string::npos) << result.dump();
 }
 
+TEST(HttpSseResume, CancelledCallEndsItsStreamForGoodAndWithdrawsItsSamplingRequest) {
+  HttpServerProcess server({"--conformance-fixtures"});
+  McpHttpSession session(server.port());
+  ASSERT_EQ(session.initialize().status, 200);
+  HttpClient listener(server.port());  // the standalone stream, where unrelated messages go
+  ASSERT_EQ(
+      listener
+          .begin("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session.session_id()}})
+          .status,
+      200);
+
+  json call = {{"jsonrpc", "2.0"},
+               {"id", 51},
+               {"method", "tools/call"},
+               {"params", {{"name", "test_sampling"}, {"arguments", {{"prompt", "never answered"}}}}}};
+  ASSERT_EQ(session.client().begin("POST", "/mcp", session.headers(), call.dump()).status, 200);
+  auto priming = session.client().next_event();
+  ASSERT_TRUE(priming && priming->has_id && priming->data.empty());
+  auto sampling = session.client().next_event();
+  ASSERT_TRUE(sampling);
+  json asked = json::parse(sampling->data);
+  ASSERT_EQ(asked["method"], "sampling/createMessage") << asked.dump();
+
+  HttpClient canceller(server.port());
+  json cancel = {{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 51}}}};
+  EXPECT_EQ(canceller.request("POST", "/mcp", session.headers(), cancel.dump()).status, 202);
+
+  // The call's stream ends, with no answer.
+  while (auto event = session.client().next_event()) ADD_FAILURE() << "unexpected event: " << event->data;
+  EXPECT_TRUE(session.client().body_done());
+  // The sampling request it made is withdrawn: the client is told on the standalone stream.
+  bool withdrawn = false;
+  while (auto event = listener.next_event(std::chrono::seconds(5))) {
+    if (event->data.empty()) continue;
+    json message = json::parse(event->data);
+    if (message.value("method", "") == "notifications/cancelled") {
+      EXPECT_EQ(message["params"]["requestId"], asked["id"]);
+      withdrawn = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(withdrawn);
+  // A client resuming the ended stream (as SDK clients do after a priming event) is told, the SSE way,
+  // not to reconnect: 204 No Content, not an error that it would retry.
+  HttpClient resumer(server.port());
+  Headers headers = session.headers();
+  headers.emplace_back("Last-Event-ID", priming->id);
+  EXPECT_EQ(resumer.request("GET", "/mcp", headers).status, 204);
+  // The session goes on.
+  EXPECT_TRUE(session.call("ping", json::object()).contains("result"));
+}
+
 TEST(HttpSseResume, UnknownLastEventIdIs400) {
   HttpServerProcess server;
   McpHttpSession session(server.port());

@@ -1,6 +1,8 @@
 // Interop test: the official MCP TypeScript SDK client drives memtrace-mcp over Streamable HTTP and over
 // the legacy HTTP+SSE transport: list tools, call every memtrace tool, read a context resource, and
-// receive resources/updated (on the GET stream for Streamable HTTP, on the SSE stream for legacy).
+// receive resources/updated (on the GET stream for Streamable HTTP, on the SSE stream for legacy). Over
+// Streamable HTTP it also cancels a call that is waiting on the client's sampling: the sampling request is
+// withdrawn, and the call's stream ends without the client reconnecting or reporting an error.
 //
 // usage: node http_sdk_client.mjs /path/to/memtrace-mcp [--transports http,sse] [--verbose]
 // Starts the server itself on a free loopback port (--listen 127.0.0.1:0) and stops it with SIGTERM.
@@ -10,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const TIMEOUT_MS = 10_000;
 const CONTEXT_URI = 'memtrace://sessions/current/context';
@@ -46,7 +48,8 @@ function check(name, ok, detail) {
 
 function startServer(binary) {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['--transport', 'http', '--listen', '127.0.0.1:0', '--store', 'memory'], {
+    const args = ['--transport', 'http', '--listen', '127.0.0.1:0', '--store', 'memory', '--conformance-fixtures'];
+    const child = spawn(binary, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let log = '';
@@ -141,6 +144,65 @@ async function exercise(kind, port) {
   await client.close();
 }
 
+function within(promise, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// Cancels a call (test_sampling, a conformance fixture) while it waits on the client's sampling.
+async function cancelOverHttp(port) {
+  const errors = [];
+  const resumes = [];
+  let resumed;
+  const resumedOnce = new Promise((resolve) => { resumed = resolve; });
+  // Sees the GET + Last-Event-ID the SDK sends when a stream ends without an answer.
+  const spy = async (url, init) => {
+    const response = await fetch(url, init);
+    if ((init?.method ?? 'GET') === 'GET' && new Headers(init?.headers).has('last-event-id')) {
+      resumes.push(response.status);
+      resumed();
+    }
+    return response;
+  };
+  const client = new Client({ name: 'http-interop-cancel', version: '1.0.0' }, { capabilities: { sampling: {} } });
+  client.onerror = (e) => errors.push(e.message);
+  let asked;
+  let withdrawn;
+  const askedOnce = new Promise((resolve) => { asked = resolve; });
+  const withdrawnOnce = new Promise((resolve) => { withdrawn = resolve; });
+  client.setRequestHandler(CreateMessageRequestSchema, (_request, extra) => new Promise((resolve) => {
+    asked();
+    extra.signal.addEventListener('abort', () => {
+      withdrawn();
+      resolve({ role: 'assistant', model: 'none', content: { type: 'text', text: 'too late' } });
+    });
+  }));
+  const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { fetch: spy });
+  await client.connect(transport);
+
+  const stop = new AbortController();
+  const call = client.callTool({ name: 'test_sampling', arguments: { prompt: 'never answered' } }, undefined,
+    { signal: stop.signal, timeout: TIMEOUT_MS });
+  await within(askedOnce, 'the sampling request');
+  stop.abort('the user pressed stop');
+  check('http cancel: the call ends as cancelled', await call.then(() => false, () => true));
+  await within(withdrawnOnce, 'the sampling request to be withdrawn').then(
+    () => check('http cancel: the sampling request is withdrawn', true),
+    (e) => check('http cancel: the sampling request is withdrawn', false, e.message));
+  await within(resumedOnce, 'the SDK to resume the ended stream').then(
+    () => check('http cancel: resuming the ended stream is 204 (do not reconnect)', resumes[0] === 204,
+      JSON.stringify(resumes)),
+    (e) => check('http cancel: resuming the ended stream is 204 (do not reconnect)', false, e.message));
+  await client.ping({ timeout: TIMEOUT_MS });
+  check('http cancel: one resume, no transport error', resumes.length === 1 && errors.length === 0,
+    JSON.stringify({ resumes, errors }));
+  await transport.terminateSession();
+  await client.close();
+}
+
 async function main() {
   const binary = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? process.env.MEMTRACE_BINARY;
   if (!binary) {
@@ -156,6 +218,13 @@ async function main() {
         await exercise(kind, server.port);
       } catch (e) {
         check(`${kind}: run`, false, e.stack ?? e.message);
+      }
+    }
+    if (kinds.includes('http')) {
+      try {
+        await cancelOverHttp(server.port);
+      } catch (e) {
+        check('http cancel: run', false, e.stack ?? e.message);
       }
     }
   } finally {

@@ -120,6 +120,36 @@ TEST_F(ConnectionTest, CancelledCallGetsNoReply) {
   EXPECT_TRUE(inbox.reply_to(3));
 }
 
+TEST_F(ConnectionTest, CancellingACallWithdrawsWhatItAskedOfTheClient) {
+  std::promise<Result<Json>> asked;
+  server.tools().add(test_tool("asks"), [&asked](const Json&, ToolContext& context) {
+    asked.set_value(context.request("sampling/createMessage", Json::object(), std::chrono::seconds(60)));
+    ToolResult r;
+    r.text = "asked";
+    return r;
+  });
+  send({{"jsonrpc", "2.0"}, {"id", 7}, {"method", "tools/call"}, {"params", {{"name", "asks"}}}});
+  auto request = inbox.take([](const Json& m) { return m.value("method", "") == "sampling/createMessage"; });
+  ASSERT_TRUE(request);
+  send({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 7}}}});
+
+  // The client is told its sampling request is withdrawn, and the tool stops waiting at once (not after
+  // its 60 s timeout).
+  auto withdrawn =
+      inbox.take([](const Json& m) { return m.value("method", "") == "notifications/cancelled"; });
+  ASSERT_TRUE(withdrawn);
+  EXPECT_EQ((*withdrawn)["params"]["requestId"], (*request)["id"]);
+  auto answer = asked.get_future();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_FALSE(answer.get());
+  EXPECT_TRUE(connection->drain(std::chrono::seconds(5)));
+  EXPECT_FALSE(inbox.reply_to(7, std::chrono::milliseconds(100)));
+  // A late answer to the withdrawn request is ignored, and the connection keeps working.
+  send({{"jsonrpc", "2.0"}, {"id", (*request)["id"]}, {"result", {{"role", "assistant"}}}});
+  send({{"jsonrpc", "2.0"}, {"id", 8}, {"method", "ping"}});
+  EXPECT_TRUE(inbox.reply_to(8));
+}
+
 TEST_F(ConnectionTest, ThrowingHandlerBecomesInternalErrorAndTheServerLivesOn) {
   Json reply = call(1, "explode");
   EXPECT_EQ(reply["error"]["code"], -32603);

@@ -95,6 +95,7 @@ McpSession::Attach McpSession::attach_get(const std::optional<std::string>& last
     if (!parse_event_id(*last_event_id, number, after) || !streams_.count(number)) return Attach::kBadEventId;
   }
   Stream& stream = streams_[number];
+  if (last_event_id && !closed_ && delivered_whole(number, stream, after)) return Attach::kEnded;
   if (closed_) {
     make_sink(std::string())->end(EndReason::kSessionClosed);
     return Attach::kOk;
@@ -127,6 +128,15 @@ McpSession::Attach McpSession::attach_get(const std::optional<std::string>& last
   return Attach::kOk;
 }
 
+bool McpSession::delivered_whole(std::uint64_t number, const Stream& stream, std::uint64_t after) const {
+  if (number == 0 || !stream.finished) return false;
+  if (stream.cancelled) return true;
+  for (const auto& event : replay_) {
+    if (event.stream == number && event.final) return event.seq <= after;
+  }
+  return false;  // the answer left the replay buffer: the client may not have it
+}
+
 void McpSession::attach_legacy(std::shared_ptr<StreamSink> sink) {
   std::lock_guard lock(mutex_);
   if (closed_) {
@@ -147,6 +157,14 @@ void McpSession::detach(const std::shared_ptr<StreamSink>& sink) {
 void McpSession::finish_stream(std::uint64_t number, Stream& stream) {
   stream.finished = true;
   for (const auto& key : stream.request_keys) routes_.erase(key);
+  if (stream.cancelled) {
+    cancelled_.push_back(number);
+    if (cancelled_.size() > kCancelledKept) {
+      streams_.erase(cancelled_.front());
+      cancelled_.pop_front();
+    }
+    return;
+  }
   if (stream.buffered == 0 && number != 0) streams_.erase(number);
 }
 
@@ -166,6 +184,7 @@ void McpSession::cancel_request(const jsonrpc::Id& id) {
     stream.sink->end(EndReason::kCancelled);
     stream.sink.reset();
   }
+  stream.cancelled = true;
   finish_stream(number, stream);
 }
 
@@ -217,7 +236,8 @@ void McpSession::buffer(std::uint64_t stream, std::uint64_t seq, const std::stri
     Buffered& oldest = replay_.front();
     replay_bytes_ -= oldest.data.size();
     auto it = streams_.find(oldest.stream);
-    if (it != streams_.end() && --it->second.buffered == 0 && it->second.finished && oldest.stream != 0) {
+    if (it != streams_.end() && --it->second.buffered == 0 && it->second.finished && !it->second.cancelled &&
+        oldest.stream != 0) {
       streams_.erase(it);
     }
     replay_.pop_front();
@@ -274,7 +294,8 @@ void McpSession::send(jsonrpc::OutboundMessage outbound) {
   }
 
   int status = 200;
-  if (final && outbound.is_error && kind_ == SessionKind::kStateless) status = modern_status(outbound.error_code);
+  if (final && outbound.is_error && kind_ == SessionKind::kStateless)
+    status = modern_status(outbound.error_code);
   std::uint64_t seq = next_seq_++;
   buffer(number, seq, message, final);
   if (stream.sink) {

@@ -77,10 +77,11 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   // A POST body the transport has parsed already (`bytes`: its size, for the client's backlog).
   void receive(jsonrpc::Parsed parsed, std::size_t bytes);
 
-  enum class Attach { kOk, kConflict, kBadEventId };
+  enum class Attach { kOk, kConflict, kBadEventId, kEnded };
   // GET: with `last_event_id`, resumes the stream it names and replays what followed it (the sink gets
   // no priming id); without, opens the standalone stream (kConflict while another connection holds it).
-  // `make_sink` is called only for kOk.
+  // kEnded: the stream named is over and the client has all of it (its request was cancelled, or the
+  // answer was delivered), so there is nothing to resume. `make_sink` is called only for kOk.
   Attach attach_get(const std::optional<std::string>& last_event_id, const SinkFactory& make_sink);
   // Legacy SSE: the one stream of the session.
   void attach_legacy(std::shared_ptr<StreamSink> sink);
@@ -88,7 +89,8 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   // holding this very sink lets it go; null is ignored.
   void detach(const std::shared_ptr<StreamSink>& sink);
 
-  // The request was cancelled: it will not be answered, so its stream ends now.
+  // The request was cancelled: it will not be answered, so its stream ends now. The stream is remembered
+  // as ended (the last kCancelledKept of them), so that a client resuming it learns there is nothing more.
   void cancel_request(const jsonrpc::Id& id);
   // Closes the connection carrying `request`'s stream but keeps the stream: the client resumes it with
   // GET + Last-Event-ID (SSE polling, SEP-1699).
@@ -116,6 +118,7 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
     std::vector<std::string> request_keys;  // Id::to_string() of the requests it answers
     bool batch = false;
     bool finished = false;
+    bool cancelled = false;            // finished without an answer: its request was cancelled
     std::size_t buffered = 0;          // its events still in the replay buffer
     std::uint64_t delivered_mark = 0;  // standalone stream: last sequence pushed to a sink
   };
@@ -135,6 +138,8 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   static int modern_status(int json_rpc_code);
   void buffer(std::uint64_t stream, std::uint64_t seq, const std::string& data, bool final);
   void finish_stream(std::uint64_t number, Stream& stream);
+  // A finished stream whose every event up to its end the client has seen (`after`: its Last-Event-ID).
+  bool delivered_whole(std::uint64_t number, const Stream& stream, std::uint64_t after) const;
 
   mcp::Server& server_;
   const std::string id_;
@@ -150,6 +155,8 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   std::uint64_t next_seq_ = 1;
   std::uint64_t next_stream_ = 1;  // 0 is the standalone (or legacy) stream
   std::map<std::uint64_t, Stream> streams_;
+  static constexpr std::size_t kCancelledKept = 64;
+  std::deque<std::uint64_t> cancelled_;  // the cancelled streams kept, oldest first
   std::unordered_map<std::string, Route> routes_;
   std::deque<Buffered> replay_;
   std::size_t replay_bytes_ = 0;

@@ -498,8 +498,8 @@ void RequestHandler::mcp_stateless(const HttpRequest& request, const Principal& 
   }
   metrics_.count_rpc(rpc_method_label(message->method));
   if (auto mismatch = header_mismatch(request, *message)) {
-    return exchange->respond(error_response(400, mcp::modern::kHeaderMismatch, "Header mismatch: " + *mismatch,
-                                            {}, message->id));
+    return exchange->respond(
+        error_response(400, mcp::modern::kHeaderMismatch, "Header mismatch: " + *mismatch, {}, message->id));
   }
   auto session = std::make_shared<McpSession>(server_, random_hex(16), SessionKind::kStateless, who,
                                               options_.session_limits, metrics_);
@@ -516,7 +516,8 @@ void RequestHandler::mcp_stateless(const HttpRequest& request, const Principal& 
   std::weak_ptr<McpSession> weak = session;
   session->open_post_stream(std::move(requests), false, [&](const std::string&) {
     StreamStart start;
-    start.mode = StreamStart::Mode::kDeferred;  // no priming event, no retry: 2026-07-28 streams are not resumable
+    start.mode =
+        StreamStart::Mode::kDeferred;  // no priming event, no retry: 2026-07-28 streams are not resumable
     start.retry_ms = 0;
     start.on_close = [this, weak, id = message->id](const std::shared_ptr<StreamSink>& sink) {
       // The request's stream is over: answered, or closed by the client, which cancels the request
@@ -569,6 +570,11 @@ void RequestHandler::mcp_get(const HttpRequest& request, const Principal& who,
   if (attached == McpSession::Attach::kConflict) {
     return exchange->respond(
         error_response(409, kServerError, "Conflict: only one standalone SSE stream is allowed per session"));
+  }
+  if (attached == McpSession::Attach::kEnded) {
+    // Server-sent events' own way of saying "do not reconnect" (HTML, 9.2.3): the stream is over and
+    // the client has all of it, e.g. its request was cancelled and will never be answered.
+    return exchange->respond(empty_response(204));
   }
   if (attached == McpSession::Attach::kBadEventId) {
     return exchange->respond(error_response(
