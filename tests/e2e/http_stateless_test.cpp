@@ -173,5 +173,27 @@ TEST(HttpStateless, ListenStreamAcknowledgesAndCarriesResourceListChanges) {
   EXPECT_EQ(server.process().wait(), 0);
 }
 
+TEST(HttpStateless, ARunningRequestHoldsOneOfItsKeysSessionPlaces) {
+  HttpServerProcess server({"--max-sessions-per-key", "1"});
+  HttpClient listener(server.port());
+  auto started =
+      listener.begin("POST", "/mcp", modern_headers("subscriptions/listen"),
+                     body(41, "subscriptions/listen",
+                          {{"notifications", {{"resourcesListChanged", true}}}, {"_meta", meta()}}));
+  ASSERT_EQ(started.status, 200);
+  ASSERT_TRUE(listener.next_event().has_value());  // acknowledged: the subscription is running
+
+  // The key's one place is taken by a request that is running, so neither another stateless request nor
+  // a legacy session can have it: 429, and the stateless refusal carries its request's id.
+  HttpClient other(server.port());
+  auto refused = other.request("POST", "/mcp", modern_headers("tools/list"),
+                               body(42, "tools/list", {{"_meta", meta()}}));
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_FALSE(refused.header("retry-after").empty());
+  EXPECT_EQ(refused.json()["id"], 42);
+  McpHttpSession legacy(server.port());
+  EXPECT_EQ(legacy.initialize().status, 429);
+}
+
 }  // namespace
 }  // namespace memtrace::testing
