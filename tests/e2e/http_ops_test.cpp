@@ -173,11 +173,7 @@ TEST(HttpOps, SigtermFinishesCallsInFlightThenExitsZero) {
   McpHttpSession session(server.port());
   ASSERT_EQ(session.initialize().status, 200);
   HttpClient listener(server.port());
-  ASSERT_EQ(
-      listener
-          .begin("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session.session_id()}})
-          .status,
-      200);
+  ASSERT_EQ(session.listen(listener), 200);
   json call = {{"jsonrpc", "2.0"},
                {"id", 31},
                {"method", "tools/call"},

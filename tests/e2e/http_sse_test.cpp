@@ -88,11 +88,7 @@ TEST(HttpSseResume, CancelledCallEndsItsStreamForGoodAndWithdrawsItsSamplingRequ
   McpHttpSession session(server.port());
   ASSERT_EQ(session.initialize().status, 200);
   HttpClient listener(server.port());  // the standalone stream, where unrelated messages go
-  ASSERT_EQ(
-      listener
-          .begin("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session.session_id()}})
-          .status,
-      200);
+  ASSERT_EQ(session.listen(listener), 200);
 
   json call = {{"jsonrpc", "2.0"},
                {"id", 51},
@@ -155,8 +151,7 @@ TEST(HttpSseResume, UnrelatedNotificationsWaitForTheGetStream) {
   session.call_tool("memtrace_remember", {{"content", "queued before any GET stream"}});
   // The notification was produced while no stream was open; the first GET stream delivers it.
   HttpClient listener(server.port());
-  Headers headers = {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session.session_id()}};
-  ASSERT_EQ(listener.begin("GET", "/mcp", headers).status, 200);
+  ASSERT_EQ(session.listen(listener), 200);
   bool updated = false;
   while (auto event = listener.next_event(std::chrono::seconds(5))) {
     if (event->data.find("notifications/resources/updated") != std::string::npos) {

@@ -301,6 +301,11 @@ Headers McpHttpSession::headers(bool with_session) const {
   return h;
 }
 
+int McpHttpSession::listen(HttpClient& listener) const {
+  return listener.begin("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session_id_}})
+      .status;
+}
+
 HttpReply McpHttpSession::initialize(const std::string& version) {
   nlohmann::json message = {{"jsonrpc", "2.0"},
                             {"id", next_id()},

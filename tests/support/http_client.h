@@ -115,6 +115,8 @@ class McpHttpSession {
                            const nlohmann::json& arguments = nlohmann::json::object());
 
   Headers headers(bool with_session = true) const;
+  // Opens the session's standalone GET stream on `listener` (where unrelated messages go); its status.
+  int listen(HttpClient& listener) const;
   const std::string& session_id() const { return session_id_; }
   std::vector<nlohmann::json>& notifications() { return notifications_; }
   HttpClient& client() { return client_; }

@@ -71,16 +71,22 @@ scored_counts() {
     }'
 }
 
-run_modern_suite() {
+# Runs one suite (node + arguments) into $results/<name>.txt; sets `out`, `rc` and `total` (its
+# "Total: N passed, M failed" line, empty if it printed none).
+run_node_suite() {
   local name="$1"
   shift
-  local out="$results/$name.txt"
+  out="$results/$name.txt"
   set +e
   timeout 600 "$node" "$@" > "$out" 2>&1
-  local rc=$?
+  rc=$?
   set -e
-  local total
   total="$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^Total: [0-9]+ passed, [0-9]+ failed' | tail -n1)"
+}
+
+run_modern_suite() {
+  local name="$1" out rc total
+  run_node_suite "$@"
   if [[ -z "$total" ]]; then
     echo "$name: exit $rc; no summary" >&2
     status=1
@@ -98,15 +104,8 @@ run_modern_suite() {
 }
 
 run_suite() {
-  local name="$1"
-  shift
-  local out="$results/$name.txt"
-  set +e
-  timeout 600 "$node" "$@" > "$out" 2>&1
-  local rc=$?
-  set -e
-  local total
-  total="$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^Total: [0-9]+ passed, [0-9]+ failed' | tail -n1)"
+  local name="$1" out rc total
+  run_node_suite "$@"
   local failed
   failed="$(sed -n 's/^Total: [0-9]* passed, \([0-9]*\) failed.*/\1/p' <<< "$total")"
   echo "$name: exit $rc; ${total:-no summary}"
