@@ -397,6 +397,7 @@ TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen
     raw.exec("ALTER TABLE memories DROP COLUMN superseded_by");
     raw.exec("ALTER TABLE memories DROP COLUMN valid_until");
     raw.exec("ALTER TABLE memories DROP COLUMN dedup_key");
+    raw.exec("DROP TABLE fts_pending");  // schema 8 (substring indexing after the write)
     raw.exec("INSERT INTO changes (at, kind, ns, session_id) VALUES (1, 0, 'default', 'old')");
     raw.exec("PRAGMA user_version = 4");
   }
@@ -499,13 +500,80 @@ TEST(SqliteStore, IndexesStayConsistentThroughDeletesAndPurges) {
     }
   }
   EXPECT_EQ(ok(store->purge_expired(kT0 + 1000)), 100u);
+  // Substring search finds every kept memory at once, whether the content indexer has reached it or not.
+  MemoryQuery by_word;
+  by_word.content_contains = "WITH WORDS";
+  by_word.now = kT0 + 1000;
+  by_word.limit = 500;
+  EXPECT_EQ(ok(store->query_memories(by_word)).size(), kept.size());
+  store.reset();  // a clean close indexes whatever is still pending
   RawDb raw(path);
+  EXPECT_EQ(raw.number("SELECT count(*) FROM fts_pending"), 0);
   EXPECT_EQ(raw.number("SELECT count(*) FROM memories"), static_cast<long long>(kept.size()));
   EXPECT_EQ(raw.number("SELECT count(*) FROM memory_tags"), static_cast<long long>(2 * kept.size()));
   // FTS5's own check that the index matches the content table exactly.
   raw.exec("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)");
   EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"words\"'"),
             static_cast<long long>(kept.size()));
+}
+
+TEST(SqliteStore, SubstringIndexFollowsWritesAndForgetsWhetherIndexedYetOrNot) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  IdGenerator ids;
+  std::vector<std::string> indexed;
+  {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    ok(store->create_session(session_named("s1")));
+    for (int i = 0; i < 50; ++i) {
+      Memory m = memory_in(ids, "s1", "alpha beta " + std::to_string(i), kT0 + i);
+      ok(store->insert_memory(m));
+      indexed.push_back(m.id);
+    }
+  }
+  EXPECT_EQ(RawDb(path).number("SELECT count(*) FROM fts_pending"), 0) << "closing indexes the rest";
+  {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 10; ++i) EXPECT_TRUE(ok(store->delete_memory(kDefaultNamespace, indexed[i])));
+    for (int i = 0; i < 20; ++i) {
+      Memory m = memory_in(ids, "s1", "Alpha gamma " + std::to_string(i), kT0 + 100 + i);
+      ok(store->insert_memory(m));
+      // Forgotten right after its write, most likely before the indexer got to it.
+      if (i % 4 == 0) EXPECT_TRUE(ok(store->delete_memory(kDefaultNamespace, m.id)));
+    }
+    MemoryQuery query;
+    query.content_contains = "ALPHA";
+    query.now = kNow;
+    query.limit = 500;
+    EXPECT_EQ(ok(store->query_memories(query)).size(), 40u + 15u);
+    query.content_contains = "pha gam";
+    EXPECT_EQ(ok(store->query_memories(query)).size(), 15u);
+  }
+  RawDb raw(path);
+  EXPECT_EQ(raw.number("SELECT count(*) FROM fts_pending"), 0);
+  raw.exec("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)");
+  EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"alpha\"'"), 55);
+}
+
+TEST(SqliteStore, WriteAheadLogStaysBoundedUnderASteadyStreamOfWrites) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  IdGenerator ids;
+  ok(store->create_session(session_named("s1")));
+  // Each write adds about five pages to the log: 6,000 of them, back to back, add some 120 MB to a
+  // log that is never started over. Checkpoints that catch up keep it under its 64 MiB limit.
+  for (int i = 0; i < 6000; ++i) {
+    Memory m = memory_in(ids, "s1", "steady stream entry " + std::to_string(i), kT0 + i);
+    m.tags = {"t" + std::to_string(i % 13)};
+    ok(store->insert_memory(m));
+  }
+  struct stat info {};
+  ASSERT_EQ(::stat((path + "-wal").c_str(), &info), 0);
+  EXPECT_LT(info.st_size, 70 * 1024 * 1024) << "the write-ahead log kept growing";
 }
 
 // ---- locking and several processes ----

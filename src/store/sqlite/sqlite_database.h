@@ -124,8 +124,11 @@ class Database {
   // hook (automatic checkpoints off) wakes it when the log has grown past kCheckpointPages. A long log
   // (16 MiB of 4 KiB pages) lets a checkpoint write each hot page once for many commits.
   static constexpr int kCheckpointPages = 4096;
+  // Past this many pages the committing writer checkpoints itself (see start_checkpointer()).
+  static constexpr int kCheckpointPagesLimit = 4 * kCheckpointPages;
   void start_checkpointer();
   void run_checkpointer();
+  void checkpoint(Connection& connection);
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wanted_;
   bool checkpoint_due_ = false;

@@ -236,6 +236,14 @@ Result<void> SqliteStore::fill_summary(Connection& connection, SessionSummary& s
 // (a needle of three characters or more names a few rows of any size of store; a tag or a session can
 // hold most of them, and walking it to find the few that contain the needle cost seconds at 100k),
 // else the session's memories, else a tag's, else the agent's, else the namespace's.
+namespace {
+// The memories that may contain a needle of three characters or more: the trigram index's matches,
+// and the memories written too recently to be in it yet (ContentIndexer), which the substring check
+// then verifies like the others.
+constexpr std::string_view kSubstringCandidates =
+    "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? UNION ALL SELECT pk FROM fts_pending";
+}  // namespace
+
 DynamicQuery SqliteStore::build_memory_query(const MemoryQuery& query) {
   DynamicQuery q;
   std::optional<std::string> needle;
@@ -249,9 +257,8 @@ DynamicQuery SqliteStore::build_memory_query(const MemoryQuery& query) {
   const std::string select = "SELECT " + std::string(kMemoryColumns);
   bool session_done = false;
   if (use_fts) {
-    q.sql = select +
-            " FROM memories_fts CROSS JOIN memories AS m ON m.pk = memories_fts.rowid"
-            " WHERE memories_fts MATCH ? AND m.ns = ?";
+    q.sql =
+        select + " FROM memories AS m WHERE m.pk IN (" + std::string(kSubstringCandidates) + ") AND m.ns = ?";
     q.args = {fts_phrase(*needle), query.ns};
     fts_done = true;
   } else if (query.session_id) {
@@ -296,7 +303,7 @@ DynamicQuery SqliteStore::build_memory_query(const MemoryQuery& query) {
     q.args.emplace_back(query.tags[i]);
   }
   if (use_fts && !fts_done) {
-    q.sql += " AND m.pk IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)";
+    q.sql += " AND m.pk IN (" + std::string(kSubstringCandidates) + ")";
     q.args.emplace_back(fts_phrase(*needle));
   }
   if (needle) {

@@ -18,7 +18,7 @@ namespace {
 // - memories.tags keeps the tags in their given order as a JSON array of strings; memory_tags holds
 //   one row per tag for exact all-of matching.
 // - memories_fts is an external-content FTS5 table with the trigram tokenizer (case-insensitive
-//   substring search); the store keeps it in sync in the same transaction as the memory row.
+//   substring search). A memory's row reaches it shortly after its write, in a batch (see fts_pending).
 // - session_metadata holds one row per key; its (ns, key, value, session_id) index answers
 //   containment queries newest-first. session_agents holds the creator (wrote = 0) and every agent
 //   that wrote into the session (wrote = 1); its (ns, agent_id, session_id) index answers "sessions of
@@ -189,6 +189,13 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (ns, key)
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+)sql",
+    // Substring indexing after the write: a new memory's pk goes into fts_pending in the write's own
+    // transaction, and the content indexer (sqlite_content_index.cpp) moves pending rows into
+    // memories_fts in batches. Searches read memories_fts and fts_pending together, so a memory is
+    // found from the moment its write commits. Rows written before this version are all indexed.
+    R"sql(
+CREATE TABLE fts_pending (pk INTEGER PRIMARY KEY);
 )sql",
 };
 

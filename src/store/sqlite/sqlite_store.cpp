@@ -47,7 +47,9 @@ class Batch final : public WriteBatch {
 }  // namespace
 
 SqliteStore::SqliteStore(std::shared_ptr<Database> database)
-    : database_(std::move(database)), feed_(std::make_shared<sqlite::ChangeFeed>(database_)) {}
+    : database_(std::move(database)),
+      feed_(std::make_shared<sqlite::ChangeFeed>(database_)),
+      indexer_(std::make_unique<ContentIndexer>(database_)) {}
 
 SqliteStore::~SqliteStore() {
   feed_->shutdown();
@@ -208,11 +210,13 @@ Result<void> SqliteStore::insert_memory_row(Connection& connection, const Memory
     pk = sqlite3_last_insert_rowid(connection.handle());
   }
   {
-    auto statement = connection.prepare("INSERT INTO memories_fts (rowid, content) VALUES (?1, ?2)",
-                                        "index memory content");
+    // Substring-indexed by the content indexer once this commits (searches read fts_pending meanwhile).
+    auto statement = connection.prepare("INSERT INTO fts_pending (pk) VALUES (?1)", "queue memory content");
     if (!statement) return tl::unexpected(statement.error());
-    statement->bind(pk).bind(memory.content);
+    statement->bind(pk);
     if (auto done = statement->run(); !done) return done;
+    // Safe before the commit: the indexer reads fts_pending under the write lock this write holds.
+    indexer_->wrote(1);
   }
   for (const auto& tag : memory.tags) {
     auto statement = connection.prepare(
@@ -424,8 +428,8 @@ Result<void> SqliteStore::keep_window(Connection& connection, const Memory& writ
   return {};
 }
 
-// Deletes a memory row with its tag rows and its FTS entry (external content: the FTS 'delete'
-// command needs the indexed text, which is why callers read it first).
+// Deletes a memory row with its tag rows and its FTS entry or pending-index row (external content: the
+// FTS 'delete' command needs the indexed text, which is why callers read it first).
 Result<void> SqliteStore::remove_memory(Connection& connection, const ExpiredRow& row) {
   for (const auto& tag : decode_tags(row.tags)) {
     auto statement = connection.prepare(
@@ -434,7 +438,15 @@ Result<void> SqliteStore::remove_memory(Connection& connection, const ExpiredRow
     statement->bind(row.ns).bind(tag).bind(row.id);
     if (auto done = statement->run(); !done) return done;
   }
+  bool was_pending = false;
   {
+    auto statement = connection.prepare("DELETE FROM fts_pending WHERE pk = ?1", "remove memory content");
+    if (!statement) return tl::unexpected(statement.error());
+    statement->bind(row.pk);
+    if (auto done = statement->run(); !done) return done;
+    was_pending = statement->changes() > 0;
+  }
+  if (!was_pending) {  // indexed: take it out of the index (a 'delete' of a row never indexed corrupts it)
     auto statement = connection.prepare(
         "INSERT INTO memories_fts (memories_fts, rowid, content) VALUES ('delete', ?1, ?2)",
         "remove memory content");

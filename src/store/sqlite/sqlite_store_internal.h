@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "store/sqlite/sqlite_change_feed.h"
+#include "store/sqlite/sqlite_content_index.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store/sqlite/sqlite_handle.h"
 #include "store/store.h"
@@ -198,6 +199,8 @@ class SqliteStore final : public Store {
 
   const std::shared_ptr<Database> database_;
   const std::shared_ptr<ChangeFeed> feed_;
+  // Declared after database_: destroyed first, indexing what is left while the database is open.
+  const std::unique_ptr<ContentIndexer> indexer_;
   std::atomic<std::uint64_t> writes_{0};
 };
 
