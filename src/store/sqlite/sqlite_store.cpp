@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "store/dedup.h"
+#include "store/sqlite/sqlite_content_index.h"
 #include "store/sqlite/sqlite_export.h"
 #include "store/sqlite/sqlite_store_internal.h"
 
@@ -19,6 +20,10 @@ namespace {
 
 // Expired memories deleted per transaction, so that a large purge does not hold the write lock long.
 constexpr std::size_t kPurgeBatch = 256;
+// Substring indexing after the write (sqlite_content_index.h): memories per transaction, and how long
+// the indexer waits for more after the first one.
+constexpr std::size_t kIndexBatch = 256;
+constexpr std::chrono::milliseconds kIndexGather{20};
 
 std::int64_t wall_clock_ms() {
   using namespace std::chrono;
@@ -49,7 +54,14 @@ class Batch final : public WriteBatch {
 SqliteStore::SqliteStore(std::shared_ptr<Database> database)
     : database_(std::move(database)),
       feed_(std::make_shared<sqlite::ChangeFeed>(database_)),
-      indexer_(std::make_unique<ContentIndexer>(database_)) {}
+      indexer_(std::make_unique<DeferredIndexer>(
+          "sqlite: indexing memory content",
+          [database = database_](const std::string&) {
+            return index_pending_content(*database, kIndexBatch);
+          },
+          kIndexGather, kIndexBatch)) {
+  indexer_->wrote("");  // what a process that was killed left pending
+}
 
 SqliteStore::~SqliteStore() {
   feed_->shutdown();
@@ -216,7 +228,7 @@ Result<void> SqliteStore::insert_memory_row(Connection& connection, const Memory
     statement->bind(pk);
     if (auto done = statement->run(); !done) return done;
     // Safe before the commit: the indexer reads fts_pending under the write lock this write holds.
-    indexer_->wrote(1);
+    indexer_->wrote("");
   }
   for (const auto& tag : memory.tags) {
     auto statement = connection.prepare(

@@ -13,8 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include "store/deferred_indexer.h"
 #include "store/sqlite/sqlite_change_feed.h"
-#include "store/sqlite/sqlite_content_index.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store/sqlite/sqlite_handle.h"
 #include "store/store.h"
@@ -200,7 +200,7 @@ class SqliteStore final : public Store {
   const std::shared_ptr<Database> database_;
   const std::shared_ptr<ChangeFeed> feed_;
   // Declared after database_: destroyed first, indexing what is left while the database is open.
-  const std::unique_ptr<ContentIndexer> indexer_;
+  const std::unique_ptr<DeferredIndexer> indexer_;
   std::atomic<std::uint64_t> writes_{0};
 };
 
