@@ -260,7 +260,55 @@ TEST_F(RedisStoreTest, EveryKeyOfANamespaceSharesOneHashTag) {
   EXPECT_THAT(registered, ElementsAre("default", "team{x}"));
 }
 
-TEST_F(RedisStoreTest, RememberIsOneScriptCallAndNoRequestUsesKeysOrScan) {
+// The content indexer waits an hour (or for a full batch) before it indexes: what a remember itself
+// does, and what searches find before the indexer has run, can be looked at.
+class RedisUnindexedTest : public RedisStoreTest {
+ protected:
+  void tweak(RedisOptions& options) override { options.content_index_delay = std::chrono::hours(1); }
+};
+
+TEST_F(RedisUnindexedTest, ARememberLeavesItsTrigramsToTheIndexerAndIsFoundAtOnce) {
+  add_session("s1");
+  Memory alpha = make_memory("s1", "Deferred trigram alpha", kT0 + 1);
+  alpha.tags = {"x"};
+  add(alpha);
+  Memory beta = add(make_memory("s1", "deferred TRIGRAM beta", kT0 + 2));
+  Memory other = add(make_memory("s1", "unrelated words", kT0 + 3));
+  const std::string pending = full_key(kDefaultNamespace, "mi:pend");
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:3:*")), IsEmpty())
+      << "a remember's cost must not grow with its trigrams";
+  EXPECT_EQ(server_->command({"ZCARD", pending}).integer, 3);
+
+  auto q = query();
+  q.content_contains = "trigram";
+  EXPECT_THAT(recall(q), ElementsAre(beta.id, alpha.id));
+  q.content_contains = "GRAM BE";
+  EXPECT_THAT(recall(q), ElementsAre(beta.id));
+  q.content_contains = "nowhere";
+  EXPECT_THAT(recall(q), IsEmpty());
+  q = query();  // walked along the tag index, the needle checked per memory
+  q.tags = {"x"};
+  q.content_contains = "alpha";
+  EXPECT_THAT(recall(q), ElementsAre(alpha.id));
+
+  ASSERT_TRUE(*store().delete_memory(kDefaultNamespace, beta.id));
+  EXPECT_EQ(server_->command({"ZCARD", pending}).integer, 2) << "a forgotten memory is no longer pending";
+  store_.reset();  // a clean close indexes what is pending
+  EXPECT_EQ(server_->command({"EXISTS", pending}).integer, 0);
+  auto members = server_->command({"SMEMBERS", full_key(kDefaultNamespace, "mi:3:tri")});
+  ASSERT_EQ(members.elements.size(), 1u);
+  EXPECT_EQ(members.elements[0].text, alpha.id);
+
+  store_ = open_redis_for_test(server_->url(), [](RedisOptions&) {});
+  ASSERT_NE(store_, nullptr);
+  q = query();
+  q.content_contains = "trigram";
+  EXPECT_THAT(recall(q), ElementsAre(alpha.id));
+  q.content_contains = "words";
+  EXPECT_THAT(recall(q), ElementsAre(other.id));
+}
+
+TEST_F(RedisUnindexedTest, RememberIsOneScriptCallAndNoRequestUsesKeysOrScan) {
   add_session("s1");
   ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
   for (int i = 0; i < 20; ++i) {

@@ -51,6 +51,10 @@ struct RedisOptions {
   // since/until or a min_importance window) may drive a query, listed whole and sorted, when that is
   // cheaper than walking an index in id order. Default 2000.
   std::size_t candidate_list_max = 2000;
+  // A remember leaves its trigrams to a background indexer (DeferredIndexer), which starts this long
+  // after the first write it has to index, to index what came meanwhile in one script. Searches read
+  // the memories still pending as well. Default 20 ms.
+  std::chrono::milliseconds content_index_delay{20};
   // The subscriber connection PINGs Redis after this long without traffic, to notice a dead peer.
   // Default 10 s.
   std::chrono::milliseconds subscriber_health_interval{10000};

@@ -36,13 +36,18 @@ constexpr std::string_view kGetMemory = "get_memory";
 // the smallest of the all-of zsets (session, agent, tags), the union of the type zsets, or every
 // memory drives a walk newest first. A candidate set small enough to list whole (list_max) drives it
 // instead when listing it is cheaper than the walk: the intersection of the needle's trigram sets
-// (SINTER), or a since/until or importance window; it is listed and sorted. Each candidate is checked against
+// (SINTER, with the memories still pending indexing), or a since/until or importance window; it is
+// listed and sorted. Each candidate is checked against
 // the other filters (ZSCORE, SISMEMBER, the hash's fields, expiry vs now, and finally the lower-cased content
 // contains the needle); a hash Redis expired is unindexed on the spot. Stops after `limit` matches or
 // `budget` candidates. ARGV: now before limit budget since until min_importance needle list_max
 //       exclude_superseded(0|1) n_all all-of-zset-suffix... n_types type... n_trigrams trigram-set-suffix...
 // Returns {last examined id, more (0|1), examined, memory-hash-fields...}.
 constexpr std::string_view kQueryMemories = "query_memories";
+
+// index_content: one batch of the namespace's pending memories into the trigram sets. ARGV: batch.
+// Returns how many are still pending.
+constexpr std::string_view kIndexContent = "index_content";
 
 // purge_expired, one batch of one namespace, and the change feed trimmed (approximately) to the
 // retention. ARGV: now batch oldest-time-kept. Returns how many were removed.
@@ -112,6 +117,7 @@ Scripts::Scripts()
       forget("forget", with_prelude(kForget)),
       get_memory("get_memory", with_prelude(kGetMemory)),
       query_memories("query_memories", with_prelude(kQueryMemories)),
+      index_content("index_content", with_prelude(kIndexContent)),
       purge_expired("purge_expired", with_prelude(kPurgeExpired)),
       create_session("create_session", with_prelude(kCreateSession)),
       close_session("close_session", with_prelude(kCloseSession)),

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "store/dedup.h"
+#include "store/deferred_indexer.h"
 #include "store/redis/redis_changes.h"
 #include "store/redis/redis_claims.h"
 #include "store/redis/redis_cluster.h"
@@ -194,9 +195,20 @@ class RedisStore final : public Store {
       router_ = std::move(cluster);
     }
     subscriber_ = std::make_shared<redis::Subscriber>(options_, endpoint_.description, std::move(locate));
+    indexer_ = std::make_unique<DeferredIndexer>(
+        "redis: indexing memory content",
+        [this](const std::string& ns) -> Result<bool> {
+          auto reply = run(scripts_.index_content, ns, {std::to_string(kIndexBatch)}, Access::kWrite);
+          if (!reply) return tl::unexpected(reply.error());
+          return reply_integer(reply->get()) > 0;
+        },
+        options_.content_index_delay, kIndexBatch);
   }
 
-  ~RedisStore() override { subscriber_->stop(); }  // before the router its thread asks goes
+  ~RedisStore() override {
+    indexer_.reset();     // indexes what is left while the router is there
+    subscriber_->stop();  // before the router its thread asks goes
+  }
 
   std::string describe() const override { return endpoint_.description; }
 
@@ -315,6 +327,7 @@ class RedisStore final : public Store {
     if (!args) return tl::unexpected(args.error());
     auto reply = run(scripts_.remember, memory.ns, *args, Access::kFirstWrite);
     if (!reply) return tl::unexpected(reply.error());
+    indexer_->wrote(memory.ns);
     if (auto evicted = reply_integer(reply->get()); evicted > 0) {
       spdlog::debug("session {}: the window of {} memories evicted {}", memory.session_id,
                     options_.max_memories_per_session, evicted);
@@ -358,6 +371,7 @@ class RedisStore final : public Store {
     if (reply_string(r->element[0]) == "duplicate") {
       return WriteOutcome{parse_memory(memory.ns, r->element[1])};
     }
+    indexer_->wrote(memory.ns);
     if (auto evicted = reply_integer(r->element[1]); evicted > 0) {
       spdlog::debug("session {}: the window of {} memories evicted {}", memory.session_id,
                     options_.max_memories_per_session, evicted);
@@ -589,9 +603,11 @@ class RedisStore final : public Store {
                                         UnixMillis now) override {
     auto args = remember_args(result);
     if (!args) return tl::unexpected(args.error());
-    return on_node(redis::namespace_prefix(ns), Access::kWrite, [&](redis::Connection& connection) {
+    auto outcome = on_node(redis::namespace_prefix(ns), Access::kWrite, [&](redis::Connection& connection) {
       return redis::complete_task(connection, claim_scripts_, ns, task_id, token, *args, now);
     });
+    if (outcome) indexer_->wrote(ns);  // the result memory, if it was stored (else a step finds nothing)
+    return outcome;
   }
 
   Result<bool> reopen_task(const std::string& ns, const std::string& task_id, const std::string& agent,
@@ -717,14 +733,18 @@ class RedisStore final : public Store {
                                          " ms; narrow it (session_id, tags, type, since)");
   }
 
+  // Memories per index_content script (a few ms of Redis time at most).
+  static constexpr std::size_t kIndexBatch = 256;
+
   const RedisOptions options_;
   const redis::Endpoint endpoint_;
-  std::unique_ptr<redis::Router> router_;  // the one server, or the cluster's masters
+  std::unique_ptr<redis::Router> router_;          // the one server, or the cluster's masters
   std::shared_ptr<redis::Subscriber> subscriber_;  // live events (watch); stopped before router_ goes
   redis::Scripts scripts_;
   redis::ClaimScripts claim_scripts_;
   std::mutex namespaces_mutex_;
-  std::set<std::string> namespaces_;  // registered in kNamespacesKey by this process
+  std::set<std::string> namespaces_;          // registered in kNamespacesKey by this process
+  std::unique_ptr<DeferredIndexer> indexer_;  // the trigram sets, after the writes (scripts_.index_content)
 };
 
 }  // namespace

@@ -51,8 +51,10 @@ local function unindex(id)
   redis.call('ZREM', P .. 'mi:a:' .. x[2], id)
   redis.call('ZREM', P .. 'mi:t:' .. x[3], id)
   for _, tag in ipairs(decode_list(x[4])) do redis.call('ZREM', P .. 'mi:g:' .. tag, id) end
-  local tri = x[5]
-  for i = 1, #tri, 3 do redis.call('SREM', P .. 'mi:3:' .. string.sub(tri, i, i + 2), id) end
+  if redis.call('ZREM', P .. 'mi:pend', id) == 0 then
+    local tri = x[5]
+    for i = 1, #tri, 3 do redis.call('SREM', P .. 'mi:3:' .. string.sub(tri, i, i + 2), id) end
+  end
   redis.call('DEL', P .. 'm:' .. id, P .. 'mx:' .. id)
   return sid
 end

@@ -51,15 +51,25 @@ local function cheaper_listed(n)
   local walk = math.min(cost, (limit + 1) * cost / math.max(n, 1))
   return n <= list_max and n / 4 < walk and (not listed_cost or n < listed_cost)
 end
+-- Memories not in the trigram sets yet (mi:pend, see index_content) are candidates of every needle:
+-- the substring check below decides.
+local pending = P .. 'mi:pend'
+local n_pending = #trigrams > 0 and redis.call('ZCARD', pending) or 0
 if #trigrams > 0 then
   local smallest = nil
   for _, key in ipairs(trigrams) do
     local c = redis.call('SCARD', key)
-    if c == 0 then return nothing end
     if not smallest or c < smallest then smallest = c end
   end
-  if cheaper_listed(smallest) then
-    listed, listed_cost = function() return redis.call('SINTER', unpack(trigrams)) end, smallest
+  if smallest + n_pending == 0 then return nothing end
+  if cheaper_listed(smallest + n_pending) then
+    listed, listed_cost = function()
+      local ids = smallest > 0 and redis.call('SINTER', unpack(trigrams)) or {}
+      if n_pending > 0 then
+        for _, id in ipairs(redis.call('ZRANGE', pending, 0, -1)) do ids[#ids + 1] = id end
+      end
+      return ids
+    end, smallest + n_pending
   end
 end
 if since ~= '' or until_ ~= '' then
@@ -116,7 +126,7 @@ while true do
         if i ~= drive_index and not redis.call('ZSCORE', key, id) then ok = false; break end
       end
     end
-    if ok and not listed then
+    if ok and not listed and not (n_pending > 0 and redis.call('ZSCORE', pending, id)) then
       for _, key in ipairs(trigrams) do
         if redis.call('SISMEMBER', key, id) == 0 then ok = false; break end
       end

@@ -31,7 +31,8 @@ redis.call('ZADD', P .. 'mi:sw:' .. sid, imp, id)
 redis.call('ZADD', P .. 'mi:a:' .. agent, 0, id)
 redis.call('ZADD', P .. 'mi:t:' .. typ, 0, id)
 for _, tag in ipairs(decode_list(ARGV[6])) do redis.call('ZADD', P .. 'mi:g:' .. tag, 0, id) end
-for i = 1, #tri, 3 do redis.call('SADD', P .. 'mi:3:' .. string.sub(tri, i, i + 2), id) end
+-- The trigram sets are filled later, in batches (index_content); searches read mi:pend meanwhile.
+redis.call('ZADD', P .. 'mi:pend', 0, id)
 redis.call('SADD', P .. 'sp:' .. sid, agent)
 redis.call('ZADD', P .. 'si:a:' .. agent, 0, sid)
 
