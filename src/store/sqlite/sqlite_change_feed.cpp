@@ -11,6 +11,8 @@ namespace {
 
 // Rows read per query; a burst of writes is delivered in several batches.
 constexpr int kBatch = 256;
+// After a poll that a local write asked for, the poller waits this long before the next one.
+constexpr auto kRest = std::chrono::milliseconds(5);
 
 }  // namespace
 
@@ -18,6 +20,7 @@ struct ChangeFeed::Poller {
   // Guarded by ChangeFeed::mutex_.
   bool stop = false;
   bool local_write = false;
+  bool resting = false;  // between two polls for local writes (see run()): no wake-up needed
   std::thread thread;
   // Used only by the subscribe() call that creates the poller, then only by its thread.
   std::unique_ptr<Connection> connection;  // files: the poller's own connection, for data_version
@@ -102,10 +105,15 @@ void ChangeFeed::unsubscribe(std::uint64_t id) {
 }
 
 void ChangeFeed::notify_local_write() {
-  std::lock_guard lock(mutex_);
-  if (!active_) return;
-  active_->local_write = true;
-  wake_.notify_all();
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (!active_) return;
+    active_->local_write = true;
+    // While the poller rests after a poll it needs no wake-up: it polls again when the rest is over.
+    wake = !active_->resting;
+  }
+  if (wake) wake_.notify_all();
 }
 
 void ChangeFeed::shutdown() {
@@ -147,6 +155,13 @@ void ChangeFeed::run(std::shared_ptr<Poller> poller) {
       poller->local_write = false;
     }
     poll_once(*poller, local_write);
+    if (!local_write) continue;
+    // Under a stream of local writes, a wake-up and a read of the log per commit cost the writers
+    // more than the deliveries are worth: the writes of the next few milliseconds are read together.
+    std::unique_lock lock(mutex_);
+    poller->resting = true;
+    wake_.wait_for(lock, kRest, [&] { return poller->stop; });
+    poller->resting = false;
   }
   poller->connection.reset();
 }

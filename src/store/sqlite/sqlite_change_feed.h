@@ -26,8 +26,10 @@ inline constexpr int kChangeTask = 2;     // in the durable feed only; wakes no 
 // One code path serves local and remote writes: a poller thread reads rows with seq > the last one
 // seen, when this store signals a local write (notify_local_write) or when `PRAGMA data_version` on the
 // poller's own connection says another connection (this process or another) committed something; it
-// checks every change_poll_interval. The thread starts with the first subscription and stops when the
-// last one goes (or at shutdown()); each start opens its own connection.
+// checks every change_poll_interval. A local write is read at once, and the local writes that follow
+// within 5 ms are read together after it (one wake-up and one read of the log for a burst, not one per
+// commit). The thread starts with the first subscription and stops when the last one goes (or at
+// shutdown()); each start opens its own connection.
 //
 // Thread-safety: all public methods may be called from any thread, including from inside a callback
 // (a callback may destroy its own or another subscription, or subscribe). Callbacks run one at a time
