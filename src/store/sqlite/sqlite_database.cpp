@@ -74,9 +74,10 @@ Result<std::string> pragma_with_retry(Connection& connection, const std::string&
 Result<void> configure(Connection& connection) {
   // synchronous = NORMAL: in WAL mode a commit is written to the log (so it survives the process being
   // killed) and fsync'd at checkpoints, which keeps the file consistent across a power loss.
-  // mmap_size = 0: no memory map. A map looked cheaper (no pread per page) but measured slower: each
-  // time the file grows the map is redone, and every page a reader touches then faults in again (a
-  // search took twice as long beside a stream of writes, and RSS grew by the mapped pages).
+  // mmap_size = 0: no memory map for a read connection. A map looked cheaper (no pread per page) but
+  // measured slower: whenever another connection has changed the file, SQLite redoes a reader's map and
+  // every page it touches faults in again (a search took twice as long beside a stream of writes, and
+  // RSS grew by the mapped pages). open() gives the write connection a map; see there.
   // cache_size: 1 MiB. A read connection's cache is dropped whenever another connection has committed
   // since its last read, which under writes is every time; a larger one only cost memory and time
   // (8 MiB measured 20% slower and 7 MiB more RSS than 1 MiB on the benchmark's mix; 4 MiB for the
@@ -137,6 +138,14 @@ Result<std::shared_ptr<Database>> Database::open(const SqliteOptions& options) {
     }
   }
   if (auto configured = configure(connection); !configured) return tl::unexpected(configured.error());
+  // The write connection alone maps the file (configure() leaves the read connections without a map).
+  // Its map and page cache survive its own commits, and it serves reads whenever it is idle, so a search
+  // there reads its pages from the map instead of one pread each. At 100k memories that made a content
+  // search 12% faster on one VM and 2.5 times faster on another (832 preads per search before); the
+  // mixed benchmark at 10k memories did not change beyond noise, nor did peak RSS.
+  if (auto mapped = connection.exec("PRAGMA mmap_size = 1073741824", "map the database file"); !mapped) {
+    return tl::unexpected(mapped.error());
+  }
   if (auto migrated = migrate(connection); !migrated) return tl::unexpected(migrated.error());
   if (!database->in_memory_) database->start_checkpointer();
   return database;
