@@ -24,6 +24,7 @@
 
 #include "core/ids.h"
 #include "store/sqlite/sqlite_schema.h"
+#include "store/sqlite/sqlite_store_internal.h"
 #include "store/store_behaviour.h"
 #include "support/temp_dir.h"
 
@@ -201,6 +202,20 @@ class RawDb {
   }
 
   long long number(const std::string& sql) { return std::stoll("0" + text(sql)); }
+
+  // What EXPLAIN QUERY PLAN says of `sql`, one step per line (parameters left unbound).
+  std::string plan(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db_, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_);
+      return out;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+      out += std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3))) + "\n";
+    sqlite3_finalize(stmt);
+    return out;
+  }
 
   void exec(const std::string& sql) {
     char* message = nullptr;
@@ -398,6 +413,7 @@ TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen
     raw.exec("ALTER TABLE memories DROP COLUMN valid_until");
     raw.exec("ALTER TABLE memories DROP COLUMN dedup_key");
     raw.exec("DROP TABLE fts_pending");  // schema 8 (substring indexing after the write)
+    raw.exec("DROP INDEX memories_decisions_by_session");  // schema 9
     raw.exec("INSERT INTO changes (at, kind, ns, session_id) VALUES (1, 0, 'default', 'old')");
     raw.exec("PRAGMA user_version = 4");
   }
@@ -515,6 +531,57 @@ TEST(SqliteStore, IndexesStayConsistentThroughDeletesAndPurges) {
   raw.exec("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)");
   EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"words\"'"),
             static_cast<long long>(kept.size()));
+}
+
+// The session context reads a session's decisions apart from its other memories; among many of those,
+// the decisions come from their own index instead of a walk over the whole session, and the session's
+// count reads no memory rows (each of the two read all 100k rows of a 100k session).
+TEST(SqliteStore, ASessionsDecisionsAreReadFromTheirOwnIndexNewestFirst) {
+  TempDir dir;
+  const std::string path = dir.file("decisions.db");
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  ok(store->create_session(session_named("s1")));
+  ok(store->create_session(session_named("s2")));
+  IdGenerator ids;
+  std::vector<std::string> decisions;
+  for (int i = 0; i < 300; ++i) {
+    Memory memory = memory_in(ids, i % 3 == 0 ? "s2" : "s1", "note " + std::to_string(i), kT0 + i);
+    if (i % 50 == 7) {
+      memory.type = "decision";
+      if (memory.session_id == "s1") decisions.insert(decisions.begin(), memory.id);
+    }
+    ok(store->insert_memory(memory));
+  }
+  ASSERT_EQ(decisions.size(), 4U);
+
+  MemoryQuery query;
+  query.ns = kDefaultNamespace;
+  query.session_id = "s1";
+  query.types = {"decision"};
+  query.now = kNow;
+  query.limit = 3;
+  auto newest = ok(store->query_memories(query));
+  ASSERT_EQ(newest.size(), 3U);
+  for (std::size_t i = 0; i < newest.size(); ++i) {
+    EXPECT_EQ(newest[i].id, decisions[i]);
+    EXPECT_EQ(newest[i].type, "decision");
+  }
+  query.before_id = newest.back().id;
+  auto rest = ok(store->query_memories(query));
+  ASSERT_EQ(rest.size(), 1U);
+  EXPECT_EQ(rest[0].id, decisions[3]);
+
+  RawDb raw(path);
+  EXPECT_THAT(raw.plan(sqlite::build_memory_query(query).sql), HasSubstr("memories_decisions_by_session"));
+  query.types = {"decision", "fact"};
+  EXPECT_THAT(raw.plan(sqlite::build_memory_query(query).sql), HasSubstr("memories_by_session"))
+      << "other type filters still walk the session";
+  // The session summary's count of live memories and newest time read the session's index alone.
+  EXPECT_THAT(
+      raw.plan("SELECT count(*), max(created_at) FROM memories INDEXED BY memories_by_session WHERE ns = "
+               "'default' AND session_id = 's1' AND (expires_at IS NULL OR expires_at > 0)"),
+      HasSubstr("COVERING INDEX memories_by_session"));
 }
 
 TEST(SqliteStore, SubstringIndexFollowsWritesAndForgetsWhetherIndexedYetOrNot) {

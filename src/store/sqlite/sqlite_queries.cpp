@@ -244,7 +244,7 @@ constexpr std::string_view kSubstringCandidates =
     "SELECT rowid AS pk FROM memories_fts WHERE memories_fts MATCH ? UNION ALL SELECT pk FROM fts_pending";
 }  // namespace
 
-DynamicQuery SqliteStore::build_memory_query(const MemoryQuery& query) {
+DynamicQuery build_memory_query(const MemoryQuery& query) {
   DynamicQuery q;
   std::optional<std::string> needle;
   if (query.content_contains && !query.content_contains->empty()) needle = query.content_contains;
@@ -256,6 +256,8 @@ DynamicQuery SqliteStore::build_memory_query(const MemoryQuery& query) {
   std::string order = "m.id";
   const std::string select = "SELECT " + std::string(kMemoryColumns);
   bool session_done = false;
+  bool types_done = false;
+  const bool only_decisions = query.types.size() == 1 && query.types.front() == "decision";
   if (use_fts) {
     // CROSS JOIN keeps the candidates first: with `m.pk IN (...)` the planner may walk the namespace's
     // index in id order instead and test every memory against the candidates (a miss then reads all).
@@ -263,6 +265,14 @@ DynamicQuery SqliteStore::build_memory_query(const MemoryQuery& query) {
             ") AS c CROSS JOIN memories AS m ON m.pk = c.pk WHERE m.ns = ?";
     q.args = {fts_phrase(*needle), query.ns};
     fts_done = true;
+  } else if (query.session_id && only_decisions) {
+    // The partial index holds decisions only; the literal is what lets SQLite use it.
+    q.sql = select +
+            " FROM memories AS m INDEXED BY memories_decisions_by_session"
+            " WHERE m.ns = ? AND m.session_id = ? AND m.type = 'decision'";
+    q.args = {query.ns, *query.session_id};
+    session_done = true;
+    types_done = true;
   } else if (query.session_id) {
     q.sql = select + " FROM memories AS m INDEXED BY memories_by_session WHERE m.ns = ? AND m.session_id = ?";
     q.args = {query.ns, *query.session_id};
@@ -290,7 +300,7 @@ DynamicQuery SqliteStore::build_memory_query(const MemoryQuery& query) {
     q.sql += " AND m.agent_id = ?";
     q.args.emplace_back(*query.agent_id);
   }
-  if (!query.types.empty()) {
+  if (!query.types.empty() && !types_done) {
     q.sql += " AND m.type IN (";
     for (std::size_t i = 0; i < query.types.size(); ++i) {
       q.sql += i == 0 ? "?" : ", ?";

@@ -197,6 +197,16 @@ CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
     R"sql(
 CREATE TABLE fts_pending (pk INTEGER PRIMARY KEY);
 )sql",
+    // The session context without reading every row of its session. Its summary counts the session's
+    // live memories and finds the newest: memories_by_session now carries created_at and expires_at, so
+    // that count reads the index alone. Its decisions (read apart from the rest: they deserve a place
+    // however old) come from a partial index of decisions, which only a decision pays for on the write
+    // path. At 100k memories in a session each of the two had read all 100k rows.
+    R"sql(
+DROP INDEX memories_by_session;
+CREATE INDEX memories_by_session ON memories (ns, session_id, id, created_at, expires_at);
+CREATE INDEX memories_decisions_by_session ON memories (ns, session_id, id) WHERE type = 'decision';
+)sql",
 };
 
 Result<int> read_user_version(Connection& connection) {

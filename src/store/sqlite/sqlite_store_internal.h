@@ -68,6 +68,10 @@ inline std::int64_t clamp_limit(std::size_t limit) {
 // durable change feed).
 //
 // Thread-safety: every method may be called from any thread (see Database and ChangeFeed).
+// The statement of a memory query (recall, search, the session context): driven by the most selective
+// index the filters name (sqlite_queries.cpp).
+DynamicQuery build_memory_query(const MemoryQuery& query);
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::shared_ptr<Database> database);
@@ -195,7 +199,6 @@ class SqliteStore final : public Store {
   static Result<void> remove_memory(Connection& connection, const ExpiredRow& row);
   static Result<Metadata> read_metadata(Connection& connection, const std::string& ns, const std::string& id);
   static Result<void> fill_summary(Connection& connection, SessionSummary& summary, UnixMillis now);
-  static DynamicQuery build_memory_query(const MemoryQuery& query);
 
   const std::shared_ptr<Database> database_;
   const std::shared_ptr<ChangeFeed> feed_;
