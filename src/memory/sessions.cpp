@@ -15,12 +15,6 @@ bool has_control_chars(const std::string& s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
-// The smallest string greater than `id` in byte order that is not prefixed by `id` + '\0'. A store's
-// keyset cursor "ids < before_id" with this bound starts at `id` itself.
-std::string just_after(const std::string& id) {
-  return id + '\x01';
-}
-
 }  // namespace
 
 Result<void> check_metadata(const Metadata& metadata) {
@@ -44,26 +38,18 @@ Result<void> check_metadata(const Metadata& metadata) {
 
 Result<std::optional<SessionSummary>> describe_session(Store& store, const std::string& ns,
                                                        const std::string& id, UnixMillis now) {
-  // find_sessions pages newest first by id with "id < before_id"; starting just after `id` puts
-  // `id` itself first if it exists. This keeps describe an indexed lookup instead of a memory scan.
+  // One indexed lookup with its summary. Without `id` the walk from just after it would summarize the
+  // next older session when this one does not exist yet (a new client's first context read), which
+  // on SQLite counts all of that session's memories.
   SessionQuery query;
   query.ns = ns;
-  query.before_id = just_after(id);
+  query.id = id;
   query.now = now;
   query.limit = 1;
   auto found = store.find_sessions(query);
   if (!found) return tl::unexpected(found.error());
-  if (!found->empty() && found->front().session.id == id)
-    return std::optional<SessionSummary>(found->front());
-
-  // A store that orders differently still answers correctly, only without the counts.
-  auto session = store.get_session(ns, id);
-  if (!session) return tl::unexpected(session.error());
-  if (!*session) return std::optional<SessionSummary>();
-  SessionSummary summary;
-  summary.session = std::move(**session);
-  summary.last_activity = summary.session.updated_at;
-  return std::optional<SessionSummary>(std::move(summary));
+  if (found->empty()) return std::optional<SessionSummary>();
+  return std::optional<SessionSummary>(std::move(found->front()));
 }
 
 namespace {

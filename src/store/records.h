@@ -120,6 +120,7 @@ struct SessionQuery {
   std::optional<SessionStatus> status;
   std::optional<std::string> agent_id;   // sessions this agent created or wrote into
   std::optional<std::string> before_id;  // keyset cursor on session id (newest first)
+  std::optional<std::string> id;         // this session only (describing one session)
   UnixMillis now = 0;  // memories with expires_at <= now are not counted in memory_count/last_activity
   std::size_t limit = 20;
 };

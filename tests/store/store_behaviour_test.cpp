@@ -527,6 +527,38 @@ TEST_P(StoreBehaviour, ExpiredMemoriesAreInvisible) {
   EXPECT_EQ(after[0].last_activity, kT0 + 1);
 }
 
+// Describing one session (the session context's header): that session with its summary, or nothing
+// when it does not exist, never its neighbour in id order, whatever the other filters.
+TEST_P(StoreBehaviour, FindSessionsByIdAnswersForThatSessionAlone) {
+  add_session("s1", "planner", {{"team", "\"a\""}});
+  add_session("s3", "coder");
+  add(make_memory("s1", "first", kT0 + 1));
+  add(make_memory("s1", "second", kT0 + 2, "agent-b"));
+  add(make_memory("s3", "third", kT0 + 3));
+
+  auto q = session_query();
+  q.id = "s1";
+  auto found = ok(store().find_sessions(q));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].session.id, "s1");
+  EXPECT_EQ(found[0].memory_count, 2);
+  EXPECT_EQ(found[0].last_activity, kT0 + 2);
+
+  for (const char* absent : {"s2", "s0", "s4", "s1x"}) {
+    q.id = absent;
+    EXPECT_THAT(find(q), IsEmpty()) << absent;
+  }
+  q.id = "s3";
+  EXPECT_THAT(find(q), ElementsAre("s3"));
+  q.metadata_contains = {{"team", "\"a\""}};
+  EXPECT_THAT(find(q), IsEmpty()) << "s3 lacks the metadata";
+  q.id = "s1";
+  EXPECT_THAT(find(q), ElementsAre("s1"));
+  q.metadata_contains.clear();
+  q.agent_id = "coder";
+  EXPECT_THAT(find(q), IsEmpty()) << "coder neither created nor wrote into s1";
+}
+
 TEST_P(StoreBehaviour, PurgeRemovesExpiredMemoriesAndTheirIndexEntries) {
   add_session("s1");
   Memory keep = add(make_memory("s1", "durable needle", kT0 + 1));

@@ -66,7 +66,7 @@ constexpr std::string_view kCloseSession = "close_session";
 // find_sessions, one bounded slice: the smallest of the status/agent/metadata zsets (or every
 // session) drives a walk newest first by id; the others are checked with ZSCORE. Each match comes
 // with its summary: participants, live memory count (by now), newest live memory's created_at.
-// ARGV: now before limit budget status|'' n_all all-of-suffix...
+// ARGV: now before limit budget status|'' n_all all-of-suffix... only|'' (this session id alone).
 // Returns {last examined id, more (0|1), examined, {session-fields, agents, count, last_activity}...}.
 constexpr std::string_view kFindSessions = "find_sessions";
 

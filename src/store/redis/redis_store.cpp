@@ -286,6 +286,7 @@ class RedisStore final : public Store {
                                          query.status ? to_string(*query.status) : "",
                                          std::to_string(all.size())};
         args.insert(args.end(), all.begin(), all.end());
+        args.push_back(query.id.value_or(""));
         auto reply = scripts_.find_sessions.run(connection, prefix, args);
         if (!reply) return tl::unexpected(reply.error());
         auto slice = read_slice(reply->get());

@@ -142,6 +142,10 @@ DynamicQuery SqliteStore::session_query(const SessionQuery& query) {
     q.args = {query.ns};
     order = "s.id";
   }
+  if (query.id) {
+    q.sql += " AND s.id = ?";
+    q.args.emplace_back(*query.id);
+  }
   if (query.status) {
     q.sql += " AND s.status = ?";
     q.args.emplace_back(std::string(to_string(*query.status)));

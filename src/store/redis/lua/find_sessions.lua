@@ -6,6 +6,9 @@ local limit, budget = tonumber(ARGV[3]), tonumber(ARGV[4])
 local all = {}
 for i = 1, tonumber(ARGV[6]) do all[i] = P .. ARGV[6 + i] end
 if ARGV[5] ~= '' then all[#all + 1] = P .. 'si:st:' .. ARGV[5] end
+-- One session only: the walk starts at it (or returns nothing) and ends there.
+local only = ARGV[7 + tonumber(ARGV[6])]
+if only ~= '' then before = only .. '\1' end
 local hi = before == '' and '+' or '(' .. before
 local drive, cost, drive_index = nil, nil, 0
 for i, key in ipairs(all) do
@@ -33,7 +36,7 @@ local last, examined, more, found = before, 0, 0, 0
 while true do
   if examined >= budget then more = 1; break end
   local id = next_id()
-  if not id then break end
+  if not id or (only ~= '' and id ~= only) then break end
   examined = examined + 1
   last = id
   local h = redis.call('HGETALL', P .. 's:' .. id)
