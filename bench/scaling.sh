@@ -7,7 +7,8 @@
 #   SIZES="1000 1000000" STORES=sqlite bench/scaling.sh build-release/memtrace-mcp
 #   OUT=/tmp/scaling bench/scaling.sh BIN      keep the JSON results there
 #
-# Each size is filled once (16 in flight), then every read shape runs 300 calls at each window.
+# Each size is filled once (16 in flight) by one server, which then runs every shape 300 times at each
+# window in turn; its context read is of the session the fill wrote.
 # Prints one markdown table; the JSON files of mcpbench stay in $OUT.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -28,7 +29,8 @@ cleanup() { [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null; rm -rf "$tmp";
 trap cleanup EXIT
 
 workload="$tmp/scaling.json"
-python3 - "$workload" <<'PY'
+write_workload() {  # write_workload FILL_CALLS
+python3 - "$workload" "$1" "${windows[*]}" <<'PY'
 import json, sys
 tags = ["billing","internet","tv","mobile","outage","refund","upgrade","contract","router","wifi","latency",
         "invoice","payment","login","password","email","streaming","channel","remote","install","appointment",
@@ -45,17 +47,22 @@ shapes = {
   "search_tag_imp_until": {"tags": ["{tag}"], "min_importance": "{#float:0:0.9}", "until": "2099-01-01T00:00:00Z", "limit": 20},
   "recall": {"since": "1h", "limit": 20},
 }
-phases = [{"name": "fill", "calls": 1000, "window": 16, "ops": [
+# One server per store size: the fill, then every shape at each window in turn (phase "shape@W"). The
+# context read is of the server's own session, the one the fill wrote, at every window.
+phases = [{"name": "fill", "calls": int(sys.argv[2]), "window": 16, "ops": [
   {"name": "remember", "tool": "memtrace_remember", "counter": "mem", "args": remember}]}]
-for name, args in shapes.items():
-  phases.append({"name": name, "calls": 300, "window": 1, "ops": [
-    {"name": name, "tool": "memtrace_search" if name != "recall" else "memtrace_recall", "args": args}]})
-phases.append({"name": "context", "calls": 300, "window": 1, "ops": [
-  {"name": "context", "tool": "memtrace_session_context", "args": {}}]})
-phases.append({"name": "remember", "main": True, "calls": 300, "window": 1, "ops": [
-  {"name": "remember", "tool": "memtrace_remember", "counter": "mem", "args": remember}]})
+for w in sys.argv[3].split():
+  w = int(w)
+  for name, args in shapes.items():
+    phases.append({"name": f"{name}@{w}", "calls": 300, "window": w, "ops": [
+      {"name": name, "tool": "memtrace_search" if name != "recall" else "memtrace_recall", "args": args}]})
+  phases.append({"name": f"context@{w}", "calls": 300, "window": w, "ops": [
+    {"name": "context", "tool": "memtrace_session_context", "args": {}}]})
+  phases.append({"name": f"remember@{w}", "calls": 300, "window": w, "ops": [
+    {"name": "remember", "tool": "memtrace_remember", "counter": "mem", "args": remember}]})
 json.dump({"name": "memtrace-scaling", "vocabulary": 1000, "tags": tags, "phases": phases}, open(sys.argv[1], "w"))
 PY
+}
 
 start_redis() {
   redis-server --unixsocket "$tmp/redis.sock" --port 0 --save '' --appendonly no --dir "$tmp" \
@@ -72,18 +79,9 @@ for store in "${stores[@]}"; do
       redis) [ -n "$redis_pid" ] || start_redis; redis-cli -s "$tmp/redis.sock" flushall >/dev/null
              spec="redis+unix://$tmp/redis.sock" ;;
     esac
-    first=1
-    for w in "${windows[@]}"; do
-      sets=(--set "fill.calls=$((first ? size : 0))")
-      for phase in search_word search_miss search_word_tag search_word_imp search_tag_imp search_word_tag_since \
-                   search_tag_imp_until recall context remember; do
-        sets+=(--set "$phase.window=$w")
-      done
-      # The session context of a server is its own new session: the digest read is of what this run wrote.
-      "$mcpbench" --quiet --server "$bin --store $spec --log-level warn" --workload "$workload" "${sets[@]}" \
-        --counter "mem=$size" --label "$store $size W=$w" --out "$out/$store-$size-W$w.json" --timeout 600
-      first=0
-    done
+    write_workload "$size"
+    "$mcpbench" --quiet --server "$bin --store $spec --log-level warn" --workload "$workload" \
+      --label "$store $size" --out "$out/$store-$size.json" --timeout 600
     rm -f "$tmp"/scaling-"$size".db*
   done
 done
@@ -93,13 +91,13 @@ import glob, json, sys
 # mcpbench reports p50, p90 and p99 (exact, nearest rank); it keeps no p95.
 print("| store | memories | in flight | shape | p50 µs | p90 µs | p99 µs |")
 print("|---|--:|--:|---|--:|--:|--:|")
-def key(f):
-    j = json.load(open(f)); s, n, w = j["label"].replace("W=", "").split()
-    return (s, int(n), int(w), f)
-for s, n, w, f in sorted(key(f) for f in glob.glob(sys.argv[1] + "/*.json")):
-    j = json.load(open(f))
-    for ph in j["phases"]:
+rows = []
+for f in glob.glob(sys.argv[1] + "/*.json"):
+    j = json.load(open(f)); s, n = j["label"].split()
+    for i, ph in enumerate(j["phases"]):
         if ph["name"] == "fill" or ph["calls"] == 0: continue
-        l = ph["latency_us"]
-        print(f"| {s} | {n:,} | {w} | {ph['name']} | {l['p50']:,.0f} | {l['p90']:,.0f} | {l['p99']:,.0f} |")
+        name, w = ph["name"].split("@")
+        rows.append((s, int(n), int(w), i, name, ph["latency_us"]))
+for s, n, w, _, name, l in sorted(rows):
+    print(f"| {s} | {n:,} | {w} | {name} | {l['p50']:,.0f} | {l['p90']:,.0f} | {l['p99']:,.0f} |")
 PY
