@@ -9,9 +9,7 @@ namespace memtrace {
 
 DeferredIndexer::DeferredIndexer(std::string what, Step step, std::chrono::milliseconds gather,
                                  std::size_t wake_at)
-    : what_(std::move(what)), step_(std::move(step)), gather_(gather), wake_at_(wake_at == 0 ? 1 : wake_at) {
-  thread_ = std::thread([this] { run(); });
-}
+    : what_(std::move(what)), step_(std::move(step)), gather_(gather), wake_at_(wake_at == 0 ? 1 : wake_at) {}
 
 DeferredIndexer::~DeferredIndexer() {
   {
@@ -19,7 +17,7 @@ DeferredIndexer::~DeferredIndexer() {
     closing_ = true;
   }
   wake_.notify_one();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
   if (auto drained = drain(); !drained) {
     spdlog::warn("{}: at close: {} (searches still find the pending memories; the next start goes on)", what_,
                  drained.error().message);
@@ -36,6 +34,9 @@ void DeferredIndexer::wrote(const std::string& key, std::size_t rows) {
     const std::size_t before = rows_;
     rows_ += rows;
     wake = idle || (before < wake_at_ && rows_ >= wake_at_);
+    // Started by the first pending write, not at construction: a store that is only read (an export, a
+    // process that forks right after opening) has no extra thread.
+    if (!thread_.joinable() && !closing_) thread_ = std::thread([this] { run(); });
   }
   if (wake) wake_.notify_one();
 }

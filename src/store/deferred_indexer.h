@@ -22,8 +22,9 @@ namespace memtrace {
 // buys is a write whose cost no longer grows with its content, and a batch that indexes many memories
 // for the fixed cost of one.
 //
-// The thread starts work `gather` after the first pending write (or at once when `wake_at` writes are
-// pending), so a stream of writes is indexed in batches and a lone write within milliseconds. A failed
+// The first pending write starts the thread (a store that is only read has none). It starts work
+// `gather` after the first pending write (or at once when `wake_at` writes are pending), so a stream of
+// writes is indexed in batches and a lone write within milliseconds. A failed
 // step is logged and retried a second later; searches stay correct meanwhile. The destructor stops the
 // thread and then drains what is left on the calling thread, so a clean shutdown leaves nothing
 // pending.

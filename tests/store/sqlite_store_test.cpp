@@ -624,6 +624,56 @@ TEST(SqliteStore, SubstringIndexFollowsWritesAndForgetsWhetherIndexedYetOrNot) {
   EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"alpha\"'"), 55);
 }
 
+std::size_t thread_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// A process killed before its indexer ran leaves memories pending; the next store on the file indexes
+// them without waiting for a write of its own. A file with nothing pending starts no indexer thread, so
+// a store that is only read (or a process that forks right after opening) stays single-threaded.
+TEST(SqliteStore, WhatAKilledProcessLeftPendingIsIndexedByTheNextStoreAndNothingElseStartsAThread) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  IdGenerator ids;
+  {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    ok(store->create_session(session_named("s1")));
+    for (int i = 0; i < 5; ++i)
+      ok(store->insert_memory(memory_in(ids, "s1", "kept " + std::to_string(i), kT0 + i)));
+  }
+  {
+    const std::size_t before = thread_count();
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(thread_count(), before) << "nothing was pending";
+  }
+  {
+    // What a killed process leaves: two rows out of the trigram index and in fts_pending.
+    RawDb raw(path);
+    raw.exec(
+        "INSERT INTO memories_fts (memories_fts, rowid, content) "
+        "SELECT 'delete', pk, content FROM memories ORDER BY pk DESC LIMIT 2");
+    raw.exec("INSERT INTO fts_pending (pk) SELECT pk FROM memories ORDER BY pk DESC LIMIT 2");
+    ASSERT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"kept\"'"), 3);
+  }
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  MemoryQuery query;
+  query.content_contains = "kept";
+  query.now = kNow;
+  EXPECT_EQ(ok(store->query_memories(query)).size(), 5u) << "pending memories are found meanwhile";
+  RawDb raw(path);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (raw.number("SELECT count(*) FROM fts_pending") != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(raw.number("SELECT count(*) FROM fts_pending"), 0) << "indexed with no write in this process";
+  EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"kept\"'"), 5);
+}
+
 TEST(SqliteStore, WriteAheadLogStaysBoundedUnderASteadyStreamOfWrites) {
   TempDir dir;
   const std::string path = dir.file("memtrace.db");

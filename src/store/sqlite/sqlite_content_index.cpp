@@ -47,4 +47,14 @@ Result<bool> index_pending_content(Database& database, std::size_t batch) {
   });
 }
 
+Result<bool> content_pending(Database& database) {
+  return database.read([](Connection& connection) -> Result<bool> {
+    auto statement = connection.prepare("SELECT EXISTS (SELECT 1 FROM fts_pending)", "find memories to index");
+    if (!statement) return tl::unexpected(statement.error());
+    auto row = statement->step();
+    if (!row) return tl::unexpected(row.error());
+    return *row && statement->int64(0) != 0;
+  });
+}
+
 }  // namespace memtrace::sqlite

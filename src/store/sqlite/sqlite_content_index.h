@@ -16,4 +16,7 @@ namespace memtrace::sqlite {
 // may share the file: each indexes whatever is pending, whoever wrote it.
 Result<bool> index_pending_content(Database& database, std::size_t batch);
 
+// Whether any memory waits for indexing (what a process that was killed left pending).
+Result<bool> content_pending(Database& database);
+
 }  // namespace memtrace::sqlite

@@ -60,7 +60,10 @@ SqliteStore::SqliteStore(std::shared_ptr<Database> database)
             return index_pending_content(*database, kIndexBatch);
           },
           kIndexGather, kIndexBatch)) {
-  indexer_->wrote("");  // what a process that was killed left pending
+  // What a process that was killed left pending. Only then: the indexer's thread starts with its first
+  // work, so a store that is opened and only read (or a process that forks right after opening) has none.
+  auto pending = content_pending(*database_);
+  if (!pending || *pending) indexer_->wrote("");
 }
 
 SqliteStore::~SqliteStore() {
