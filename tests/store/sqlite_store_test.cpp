@@ -27,6 +27,7 @@
 #include "store/sqlite/sqlite_store_internal.h"
 #include "store/store_behaviour.h"
 #include "support/temp_dir.h"
+#include "support/threads.h"
 
 namespace memtrace::testing {
 namespace {
@@ -624,12 +625,6 @@ TEST(SqliteStore, SubstringIndexFollowsWritesAndForgetsWhetherIndexedYetOrNot) {
   EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"alpha\"'"), 55);
 }
 
-std::size_t thread_count() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
-  return n;
-}
-
 // A process killed before its indexer ran leaves memories pending; the next store on the file indexes
 // them without waiting for a write of its own. A file with nothing pending starts no indexer thread, so
 // a store that is only read (or a process that forks right after opening) stays single-threaded.
@@ -645,10 +640,10 @@ TEST(SqliteStore, WhatAKilledProcessLeftPendingIsIndexedByTheNextStoreAndNothing
       ok(store->insert_memory(memory_in(ids, "s1", "kept " + std::to_string(i), kT0 + i)));
   }
   {
-    const std::size_t before = thread_count();
+    const std::size_t before = threads_of_this_process();
     auto store = open_or_fail(path);
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(thread_count(), before) << "nothing was pending";
+    EXPECT_EQ(threads_of_this_process(), before) << "nothing was pending";
   }
   {
     // What a killed process leaves: two rows out of the trigram index and in fts_pending.

@@ -10,14 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include "support/threads.h"
+
 namespace memtrace {
 namespace {
 
-std::size_t threads_of_this_process() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
-  return n;
-}
+using memtrace::testing::threads_of_this_process;
 
 TEST(ThreadPool, APoolNobodyPostsToStartsNoThread) {
   const std::size_t before = threads_of_this_process();
