@@ -1,5 +1,5 @@
 // In-process micro-benchmarks of the memory engine on the SQLite store (a temp file in WAL mode):
-// remember, recall and search without JSON-RPC, pipes or schema validation in the way.
+// remember, recall, search and the session context without JSON-RPC, pipes or schema validation in the way.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "corpus.h"
+#include "memory/context.h"
 #include "memory/engine.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -116,6 +117,18 @@ void BM_SearchTag(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SearchTag)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMicrosecond);
+
+// The session context digest of the fixture's own session (every memory preloaded is in it).
+void BM_SessionContext(benchmark::State& state) {
+  Fixture& f = Fixture::with(state.range(0));
+  memtrace::ContextRequest request;
+  for (auto _ : state) {
+    auto digest = memtrace::session_context(*f.engine, f.caller, "", request);
+    if (!digest) state.SkipWithError(digest.error().message.c_str());
+    benchmark::DoNotOptimize(digest);
+  }
+}
+BENCHMARK(BM_SessionContext)->Arg(1'000)->Arg(10'000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

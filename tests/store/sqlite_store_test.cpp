@@ -415,6 +415,7 @@ TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen
     raw.exec("ALTER TABLE memories DROP COLUMN dedup_key");
     raw.exec("DROP TABLE fts_pending");  // schema 8 (substring indexing after the write)
     raw.exec("DROP INDEX memories_decisions_by_session");  // schema 9
+    raw.exec("ALTER TABLE memories DROP COLUMN id_hwm");   // schema 10
     raw.exec("INSERT INTO changes (at, kind, ns, session_id) VALUES (1, 0, 'default', 'old')");
     raw.exec("PRAGMA user_version = 4");
   }
@@ -623,6 +624,73 @@ TEST(SqliteStore, SubstringIndexFollowsWritesAndForgetsWhetherIndexedYetOrNot) {
   EXPECT_EQ(raw.number("SELECT count(*) FROM fts_pending"), 0);
   raw.exec("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)");
   EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"alpha\"'"), 55);
+}
+
+// A substring search reads the trigram index's matches by pk, newest first, and stops after its first
+// matches; memories.id_hwm keeps that exact when ids arrive out of order. Written by the insert, and by
+// the migration for a file that had rows before the column.
+TEST(SqliteStore, SubstringSearchWalksTheIndexNewestFirstAndStaysExactWhenIdsArriveOutOfOrder) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  IdGenerator ids;
+  std::vector<Memory> made;
+  for (int i = 0; i < 30; ++i) made.push_back(memory_in(ids, "s1", "fig " + std::to_string(i), kT0 + i));
+  std::vector<std::string> expected;
+  {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    ok(store->create_session(session_named("s1")));
+    // The three newest last, the oldest in the middle: a walk that stopped at its first matches by pk
+    // would answer 26, 25, ... instead of 29, 28, ...
+    for (int i : {5, 27, 3, 26, 0, 1, 2, 4, 25, 28, 29}) ok(store->insert_memory(made[i]));
+    for (int i = 6; i < 25; ++i) ok(store->insert_memory(made[i]));
+  }  // closing indexes every pending row: the searches below read the index alone
+  for (auto it = made.rbegin(); it != made.rend(); ++it) expected.push_back(it->id);
+  auto check = [&](const char* when) {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(RawDb(path).number("SELECT count(*) FROM fts_pending"), 0) << when;
+    MemoryQuery query;
+    query.content_contains = "FIG";
+    query.now = kNow;
+    for (std::size_t limit : {1u, 2u, 4u, 30u}) {
+      query.limit = limit;
+      query.before_id.reset();
+      std::vector<std::string> paged;
+      for (;;) {
+        auto page = ok(store->query_memories(query));
+        for (const auto& m : page) paged.push_back(m.id);
+        if (page.size() < limit) break;
+        query.before_id = page.back().id;
+      }
+      EXPECT_EQ(paged, expected) << when << ", pages of " << limit;
+    }
+  };
+  check("marks written by the inserts");
+  {
+    RawDb raw(path);
+    EXPECT_GT(raw.number("SELECT count(*) FROM memories WHERE id_hwm IS NOT NULL"), 0);
+    raw.exec("ALTER TABLE memories DROP COLUMN id_hwm");
+    raw.exec("PRAGMA user_version = 9");
+  }
+  check("marks written by the migration");
+  RawDb raw(path);
+  EXPECT_EQ(raw.number("PRAGMA user_version"), sqlite::latest_schema_version());
+  // Each mark is the largest id at or below its row; NULL where that is the row's own id.
+  EXPECT_EQ(raw.number("SELECT count(*) FROM memories AS m WHERE coalesce(m.id_hwm, m.id) <> "
+                       "(SELECT max(id) FROM memories AS b WHERE b.pk <= m.pk)"),
+            0);
+  EXPECT_EQ(raw.number("SELECT count(*) FROM memories WHERE id_hwm <= id"), 0);
+  // The walk is in the index's own order: no sort of every match before the first row comes out.
+  MemoryQuery query;
+  query.content_contains = "fig";
+  query.tags = {"t"};
+  query.min_importance = 0.5;
+  const auto search = sqlite::build_substring_search(query);
+  ASSERT_TRUE(search.has_value());
+  const std::string plan = raw.plan(search->indexed.sql);
+  EXPECT_THAT(plan, ::testing::HasSubstr("VIRTUAL TABLE INDEX")) << plan;
+  EXPECT_THAT(plan, ::testing::Not(::testing::HasSubstr("TEMP B-TREE"))) << plan;
 }
 
 // A process killed before its indexer ran leaves memories pending; the next store on the file indexes

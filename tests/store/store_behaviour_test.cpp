@@ -200,6 +200,52 @@ TEST_P(StoreBehaviour, ContentSearchIsCaseInsensitiveSubstring) {
   EXPECT_THAT(recall(q), IsEmpty());
 }
 
+// Ids grow with time, but a store may receive them in another order: an import of older memories,
+// another process whose clock is behind. A search still answers the largest ids first, page by page.
+TEST_P(StoreBehaviour, ContentSearchAnswersTheLargestIdsWhateverOrderTheyWereWrittenIn) {
+  add_session("s1");
+  std::vector<Memory> made;
+  for (int i = 0; i < 40; ++i) {
+    Memory m = make_memory("s1", "kiwi note " + std::to_string(i), kT0 + 10 * i);
+    if (i % 2 == 0) m.tags = {"even"};
+    made.push_back(std::move(m));
+  }
+  // Newest first, then a fixed shuffle of the rest, with other memories in between.
+  std::vector<std::size_t> order(made.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = (i * 17 + 39) % made.size();
+  std::vector<std::string> all;
+  std::vector<std::string> even;
+  for (std::size_t i : order) {
+    add(made[i]);
+    add(make_memory("s1", "plum note " + std::to_string(i), kT0 + 5 + 10 * static_cast<UnixMillis>(i)));
+    all.push_back(made[i].id);
+    if (i % 2 == 0) even.push_back(made[i].id);
+  }
+  all = newest_first(all);
+  even = newest_first(even);
+  ASSERT_EQ(made[order.front()].id, all.front()) << "the newest is written first";
+
+  auto q = query();
+  q.content_contains = "kiwi";
+  for (std::size_t limit : {1u, 3u, 7u}) {
+    q.limit = limit;
+    q.before_id.reset();
+    std::vector<std::string> paged;
+    for (;;) {
+      auto page = recall(q);
+      ASSERT_LE(page.size(), limit);
+      paged.insert(paged.end(), page.begin(), page.end());
+      if (page.size() < limit) break;
+      q.before_id = page.back();
+    }
+    EXPECT_EQ(paged, all) << "pages of " << limit;
+  }
+  q.before_id.reset();
+  q.limit = 4;
+  q.tags = {"even"};
+  EXPECT_THAT(recall(q), ElementsAreArray(std::vector<std::string>(even.begin(), even.begin() + 4)));
+}
+
 TEST_P(StoreBehaviour, ContentSearchWithOneOrTwoCharacterNeedles) {
   add_session("s1");
   Memory a = add(make_memory("s1", "use Qt here", kT0 + 1));

@@ -1,4 +1,5 @@
 // Reads of the SQLite store: agents, sessions, memories, and the SQL that recall and session search build.
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -98,6 +99,10 @@ Result<std::optional<Memory>> SqliteStore::get_memory(const std::string& ns, con
 
 Result<std::vector<Memory>> SqliteStore::query_memories(const MemoryQuery& query) {
   if (query.limit == 0) return std::vector<Memory>();
+  if (auto search = build_substring_search(query)) {
+    return database_->read(
+        [&](Connection& connection) { return search_substring(connection, *search, query); });
+  }
   const auto q = build_memory_query(query);
   return database_->read([&](Connection& connection) -> Result<std::vector<Memory>> {
     auto statement = connection.prepare(q.sql, "recall memories");
@@ -239,72 +244,30 @@ Result<void> SqliteStore::fill_summary(Connection& connection, SessionSummary& s
 // The index is the most selective one we can name without statistics: the substring matches from FTS
 // (a needle of three characters or more names a few rows of any size of store; a tag or a session can
 // hold most of them, and walking it to find the few that contain the needle cost seconds at 100k),
-// else the session's memories, else a tag's, else the agent's, else the namespace's.
+// else the session's memories, else a tag's, else the agent's, else the namespace's. The substring
+// matches are walked by pk rather than id (build_substring_search); the others by id.
 namespace {
-// The memories that may contain a needle of three characters or more: the trigram index's matches,
-// and the memories written too recently to be in it yet (ContentIndexer), which the substring check
-// then verifies like the others.
-constexpr std::string_view kSubstringCandidates =
-    "SELECT rowid AS pk FROM memories_fts WHERE memories_fts MATCH ? UNION ALL SELECT pk FROM fts_pending";
-}  // namespace
 
-DynamicQuery build_memory_query(const MemoryQuery& query) {
-  DynamicQuery q;
-  std::optional<std::string> needle;
-  if (query.content_contains && !query.content_contains->empty()) needle = query.content_contains;
-  // The trigram index can only look up needles of three characters or more.
-  const bool use_fts = needle && utf8_length(*needle) >= 3;
-  bool agent_done = false;
-  bool fts_done = false;
-  std::size_t first_tag = 0;
-  std::string order = "m.id";
-  const std::string select = "SELECT " + std::string(kMemoryColumns);
-  bool session_done = false;
-  bool types_done = false;
-  const bool only_decisions = query.types.size() == 1 && query.types.front() == "decision";
-  if (use_fts) {
-    // CROSS JOIN keeps the candidates first: with `m.pk IN (...)` the planner may walk the namespace's
-    // index in id order instead and test every memory against the candidates (a miss then reads all).
-    q.sql = select + " FROM (" + std::string(kSubstringCandidates) +
-            ") AS c CROSS JOIN memories AS m ON m.pk = c.pk WHERE m.ns = ?";
-    q.args = {fts_phrase(*needle), query.ns};
-    fts_done = true;
-  } else if (query.session_id && only_decisions) {
-    // The partial index holds decisions only; the literal is what lets SQLite use it.
-    q.sql = select +
-            " FROM memories AS m INDEXED BY memories_decisions_by_session"
-            " WHERE m.ns = ? AND m.session_id = ? AND m.type = 'decision'";
-    q.args = {query.ns, *query.session_id};
-    session_done = true;
-    types_done = true;
-  } else if (query.session_id) {
-    q.sql = select + " FROM memories AS m INDEXED BY memories_by_session WHERE m.ns = ? AND m.session_id = ?";
-    q.args = {query.ns, *query.session_id};
-    session_done = true;
-  } else if (!query.tags.empty()) {
-    q.sql = select +
-            " FROM memory_tags AS t CROSS JOIN memories AS m ON m.ns = t.ns AND m.id = t.memory_id"
-            " WHERE t.ns = ? AND t.tag = ?";
-    q.args = {query.ns, query.tags.front()};
-    order = "t.memory_id";
-    first_tag = 1;
-  } else if (query.agent_id) {
-    q.sql = select + " FROM memories AS m INDEXED BY memories_by_agent WHERE m.ns = ? AND m.agent_id = ?";
-    q.args = {query.ns, *query.agent_id};
-    agent_done = true;
-  } else {
-    q.sql = select + " FROM memories AS m INDEXED BY memories_by_id WHERE m.ns = ?";
-    q.args = {query.ns};
-  }
-  if (query.session_id && !session_done) {
+// Which of a query's filters the driving index already answers.
+struct Driven {
+  bool session = false;
+  bool agent = false;
+  bool types = false;
+  std::size_t first_tag = 0;   // tags before this one are answered
+  std::string order = "m.id";  // the id column the index yields in order (for before_id)
+};
+
+// The filters of `query` that `driven` leaves over, as " AND ..." terms; the expiry check last.
+void append_filters(DynamicQuery& q, const MemoryQuery& query, const Driven& driven) {
+  if (query.session_id && !driven.session) {
     q.sql += " AND m.session_id = ?";
     q.args.emplace_back(*query.session_id);
   }
-  if (query.agent_id && !agent_done) {
+  if (query.agent_id && !driven.agent) {
     q.sql += " AND m.agent_id = ?";
     q.args.emplace_back(*query.agent_id);
   }
-  if (!query.types.empty() && !types_done) {
+  if (!query.types.empty() && !driven.types) {
     q.sql += " AND m.type IN (";
     for (std::size_t i = 0; i < query.types.size(); ++i) {
       q.sql += i == 0 ? "?" : ", ?";
@@ -312,23 +275,19 @@ DynamicQuery build_memory_query(const MemoryQuery& query) {
     }
     q.sql += ")";
   }
-  for (std::size_t i = first_tag; i < query.tags.size(); ++i) {
+  for (std::size_t i = driven.first_tag; i < query.tags.size(); ++i) {
     q.sql +=
         " AND EXISTS (SELECT 1 FROM memory_tags AS x WHERE x.ns = m.ns AND x.tag = ? AND x.memory_id = "
         "m.id)";
     q.args.emplace_back(query.tags[i]);
   }
-  if (use_fts && !fts_done) {
-    q.sql += " AND m.pk IN (" + std::string(kSubstringCandidates) + ")";
-    q.args.emplace_back(fts_phrase(*needle));
-  }
-  if (needle) {
+  if (query.content_contains && !query.content_contains->empty()) {
     // The substring check proper: it verifies what FTS found and is the whole search for needles of
-    // one or two characters (bounded by the index walked above). SQLite's lower() folds ASCII only
-    // (Debian's build has no ICU), so matching is case-insensitive for ASCII letters and exact for
-    // other scripts; trigram FTS folds more, and this check keeps both paths consistent.
+    // one or two characters (bounded by the index walked). SQLite's lower() folds ASCII only (Debian's
+    // build has no ICU), so matching is case-insensitive for ASCII letters and exact for other scripts;
+    // trigram FTS folds more, and this check keeps both paths consistent.
     q.sql += " AND instr(lower(m.content), lower(?)) > 0";
-    q.args.emplace_back(*needle);
+    q.args.emplace_back(*query.content_contains);
   }
   if (query.exclude_superseded) q.sql += " AND m.superseded_by IS NULL";
   if (query.min_importance) {
@@ -344,12 +303,119 @@ DynamicQuery build_memory_query(const MemoryQuery& query) {
     q.args.emplace_back(static_cast<std::int64_t>(*query.until));
   }
   if (query.before_id) {
-    q.sql += " AND " + order + " < ?";
+    q.sql += " AND " + driven.order + " < ?";
     q.args.emplace_back(*query.before_id);
   }
-  q.sql += " AND (m.expires_at IS NULL OR m.expires_at > ?) ORDER BY " + order + " DESC LIMIT ?";
+  q.sql += " AND (m.expires_at IS NULL OR m.expires_at > ?)";
   q.args.emplace_back(static_cast<std::int64_t>(query.now));
+}
+
+bool searches_substring_index(const MemoryQuery& query) {
+  // The trigram index can only look up needles of three characters or more.
+  return query.content_contains && utf8_length(*query.content_contains) >= 3;
+}
+
+}  // namespace
+
+DynamicQuery build_memory_query(const MemoryQuery& query) {
+  DynamicQuery q;
+  Driven driven;
+  const std::string select = "SELECT " + std::string(kMemoryColumns);
+  const bool only_decisions = query.types.size() == 1 && query.types.front() == "decision";
+  if (query.session_id && only_decisions) {
+    // The partial index holds decisions only; the literal is what lets SQLite use it.
+    q.sql = select +
+            " FROM memories AS m INDEXED BY memories_decisions_by_session"
+            " WHERE m.ns = ? AND m.session_id = ? AND m.type = 'decision'";
+    q.args = {query.ns, *query.session_id};
+    driven.session = driven.types = true;
+  } else if (query.session_id) {
+    q.sql = select + " FROM memories AS m INDEXED BY memories_by_session WHERE m.ns = ? AND m.session_id = ?";
+    q.args = {query.ns, *query.session_id};
+    driven.session = true;
+  } else if (!query.tags.empty()) {
+    q.sql = select +
+            " FROM memory_tags AS t CROSS JOIN memories AS m ON m.ns = t.ns AND m.id = t.memory_id"
+            " WHERE t.ns = ? AND t.tag = ?";
+    q.args = {query.ns, query.tags.front()};
+    driven.order = "t.memory_id";
+    driven.first_tag = 1;
+  } else if (query.agent_id) {
+    q.sql = select + " FROM memories AS m INDEXED BY memories_by_agent WHERE m.ns = ? AND m.agent_id = ?";
+    q.args = {query.ns, *query.agent_id};
+    driven.agent = true;
+  } else {
+    q.sql = select + " FROM memories AS m INDEXED BY memories_by_id WHERE m.ns = ?";
+    q.args = {query.ns};
+  }
+  append_filters(q, query, driven);
+  q.sql += " ORDER BY " + driven.order + " DESC LIMIT ?";
   q.args.emplace_back(clamp_limit(query.limit));
   return q;
 }
+
+// A substring search of three characters or more reads its candidates newest first by pk (the order of
+// the trigram index's doclists), not by id, so that it can stop after `limit` matches instead of
+// reading every row the needle names (8,000 rows for a common word at 1M memories). Ids are not quite
+// in pk order (another process's clock, an import of old memories), so each row carries its id's
+// high-water mark: no row at or below it in pk order has a larger id. Once `limit` matches are held and
+// a row's mark is below the smallest of them, no row still to come can enter the result.
+std::optional<SubstringSearch> build_substring_search(const MemoryQuery& query) {
+  if (!searches_substring_index(query)) return std::nullopt;
+  const std::string select = "SELECT " + std::string(kMemoryColumns) + ", coalesce(m.id_hwm, m.id)";
+  SubstringSearch search;
+  // Written too recently to be indexed yet (ContentIndexer): few, all read.
+  search.pending.sql =
+      select + " FROM fts_pending AS p CROSS JOIN memories AS m ON m.pk = p.pk WHERE m.ns = ?";
+  search.pending.args = {query.ns};
+  append_filters(search.pending, query, Driven{});
+  // CROSS JOIN keeps the index's matches first, in the order the index yields them.
+  search.indexed.sql = select +
+                       " FROM memories_fts CROSS JOIN memories AS m ON m.pk = memories_fts.rowid"
+                       " WHERE memories_fts MATCH ? AND m.ns = ?";
+  search.indexed.args = {fts_phrase(*query.content_contains), query.ns};
+  append_filters(search.indexed, query, Driven{});
+  search.indexed.sql += " ORDER BY memories_fts.rowid DESC";
+  return search;
+}
+
+Result<std::vector<Memory>> SqliteStore::search_substring(Connection& connection,
+                                                          const SubstringSearch& search,
+                                                          const MemoryQuery& query) {
+  // One snapshot, so that a row the indexer moves from pending to indexed meanwhile is read once.
+  auto transaction = Transaction::begin(connection, Transaction::Kind::kRead, "search memories");
+  if (!transaction) return tl::unexpected(transaction.error());
+  const std::size_t limit = query.limit;
+  std::vector<Memory> best;  // a min-heap by id while full: best.front() is the smallest id held
+  auto by_id_desc = [](const Memory& a, const Memory& b) { return a.id > b.id; };
+  auto offer = [&](Memory memory) {
+    if (best.size() < limit) {
+      best.push_back(std::move(memory));
+      std::push_heap(best.begin(), best.end(), by_id_desc);
+    } else if (memory.id > best.front().id) {
+      std::pop_heap(best.begin(), best.end(), by_id_desc);
+      best.back() = std::move(memory);
+      std::push_heap(best.begin(), best.end(), by_id_desc);
+    }
+  };
+  const int mark_column = static_cast<int>(kMemoryColumnCount);
+  for (const DynamicQuery* part : {&search.pending, &search.indexed}) {
+    auto statement = connection.prepare(part->sql, "search memories");
+    if (!statement) return tl::unexpected(statement.error());
+    part->bind_all(*statement);
+    for (;;) {
+      auto row = statement->step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      if (part == &search.indexed && best.size() == limit && statement->text(mark_column) < best.front().id) {
+        break;  // every row from here down has a smaller id than all of those held
+      }
+      offer(read_memory(*statement, query.ns));
+    }
+  }
+  if (auto done = transaction->commit(); !done) return tl::unexpected(done.error());
+  std::sort(best.begin(), best.end(), by_id_desc);
+  return best;
+}
+
 }  // namespace memtrace::sqlite

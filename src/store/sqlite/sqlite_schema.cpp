@@ -14,7 +14,9 @@ namespace {
 //   range is per namespace.
 // - memories.pk is the rowid, the key of the FTS row. Recall walks an index newest-first
 //   ((ns, session_id, id), (ns, agent_id, id), (ns, id)) or the tag table (ns, tag, memory_id), and
-//   stops after `limit` rows: O(log n + k).
+//   stops after `limit` rows: O(log n + k). A substring search walks the trigram index's matches by
+//   pk, newest first, and stops once memories.id_hwm (the largest id at or below a row in pk order)
+//   shows that no row left can be among the `limit` largest ids.
 // - memories.tags keeps the tags in their given order as a JSON array of strings; memory_tags holds
 //   one row per tag for exact all-of matching.
 // - memories_fts is an external-content FTS5 table with the trigram tokenizer (case-insensitive
@@ -206,6 +208,17 @@ CREATE TABLE fts_pending (pk INTEGER PRIMARY KEY);
 DROP INDEX memories_by_session;
 CREATE INDEX memories_by_session ON memories (ns, session_id, id, created_at, expires_at);
 CREATE INDEX memories_decisions_by_session ON memories (ns, session_id, id) WHERE type = 'decision';
+)sql",
+    // A substring search that stops after its first matches. It reads the trigram index's matches
+    // newest first by pk, and a row's id_hwm bounds the ids of every row at or below it in pk order
+    // (NULL: the row's own id is that bound, the common case, as ids grow with time). The insert sets
+    // it from the row before; here, a running maximum over the rows there are.
+    R"sql(
+ALTER TABLE memories ADD COLUMN id_hwm TEXT;
+WITH marks AS (
+  SELECT pk, id, max(id) OVER (ORDER BY pk ROWS UNBOUNDED PRECEDING) AS hwm FROM memories
+)
+UPDATE memories SET id_hwm = marks.hwm FROM marks WHERE marks.pk = memories.pk AND marks.hwm > marks.id;
 )sql",
 };
 

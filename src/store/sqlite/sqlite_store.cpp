@@ -196,8 +196,11 @@ Result<void> SqliteStore::insert_memory_row(Connection& connection, const Memory
   {
     auto statement = connection.prepare(
         "INSERT INTO memories (ns, id, session_id, agent_id, type, content, tags, importance, "
-        "created_at, expires_at, metadata_json, reasoning, superseded_by, valid_until, dedup_key) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        "created_at, expires_at, metadata_json, reasoning, superseded_by, valid_until, dedup_key, id_hwm) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+        // The new row takes the largest pk; its mark is the row before's, if that is above its own id.
+        "(SELECT CASE WHEN h > ?2 THEN h END FROM "
+        "(SELECT coalesce(id_hwm, id) AS h FROM memories ORDER BY pk DESC LIMIT 1)))",
         "store memory");
     if (!statement) return tl::unexpected(statement.error());
     statement->bind(memory.ns)

@@ -35,6 +35,7 @@ std::string fts_phrase(std::string_view needle);
 inline constexpr std::string_view kMemoryColumns =
     "m.id, m.session_id, m.agent_id, m.type, m.content, m.tags, m.importance, m.created_at, m.expires_at, "
     "m.metadata_json, m.reasoning, m.superseded_by, m.valid_until";
+inline constexpr std::size_t kMemoryColumnCount = 13;
 Memory read_memory(const Statement& row, const std::string& ns);
 
 inline constexpr std::string_view kSessionColumns =
@@ -71,6 +72,16 @@ inline std::int64_t clamp_limit(std::size_t limit) {
 // The statement of a memory query (recall, search, the session context): driven by the most selective
 // index the filters name (sqlite_queries.cpp).
 DynamicQuery build_memory_query(const MemoryQuery& query);
+
+// A search for a substring of three characters or more: its candidates from the trigram index newest
+// first by pk, and those not indexed yet. Each row is kMemoryColumns and then its id high-water mark
+// (memories.id_hwm; sqlite_queries.cpp says how the search stops early).
+struct SubstringSearch {
+  DynamicQuery pending;
+  DynamicQuery indexed;
+};
+// nullopt when the query names no substring the trigram index can look up (build_memory_query then).
+std::optional<SubstringSearch> build_substring_search(const MemoryQuery& query);
 
 class SqliteStore final : public Store {
  public:
@@ -199,6 +210,9 @@ class SqliteStore final : public Store {
   static Result<void> remove_memory(Connection& connection, const ExpiredRow& row);
   static Result<Metadata> read_metadata(Connection& connection, const std::string& ns, const std::string& id);
   static Result<void> fill_summary(Connection& connection, SessionSummary& summary, UnixMillis now);
+  // query_memories for a build_substring_search: at most query.limit rows, largest id first.
+  static Result<std::vector<Memory>> search_substring(Connection& connection, const SubstringSearch& search,
+                                                      const MemoryQuery& query);
 
   const std::shared_ptr<Database> database_;
   const std::shared_ptr<ChangeFeed> feed_;
