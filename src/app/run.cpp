@@ -105,6 +105,10 @@ int run(const Config& config) {
   // heap back to the kernel after each and asks for it again (brk, page faults) on the next.
   ::mallopt(M_TRIM_THRESHOLD, 4 << 20);
   ::mallopt(M_TOP_PAD, 1 << 20);
+  // Setting those fixes glibc's mmap threshold at 128 KiB, and a block above it is a fresh mapping each
+  // time, faulted in page by page and unmapped at free: the session context's rows (about 450 KiB for
+  // a 1,000-memory session) cost 3.5 ms of a 4.9 ms read that way. Up to 4 MiB come from the heap.
+  ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
   if (!config.keys.action.empty()) return run_keys_command(config);
   if (!config.data.name.empty()) return run_data_command(config);
 
