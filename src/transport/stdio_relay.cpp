@@ -53,8 +53,15 @@ void StdioRelay::run() {
         wake_.notify_all();
         ended_cv_.notify_all();
       } else if (!tasks_.empty()) {
-        // This thread runs the calls it read; another one becomes the reader meanwhile.
+        // This thread runs the calls it read; another one becomes the reader meanwhile. It is woken
+        // with the mutex released, so that it does not wake only to wait for the mutex (two more
+        // futex calls per call, each tens of µs on a small VM).
+        auto task = std::move(tasks_.front());
+        tasks_.pop_front();
+        lock.unlock();
         wake_.notify_one();
+        task();
+        lock.lock();
       }
       continue;
     }
