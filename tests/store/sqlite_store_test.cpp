@@ -416,6 +416,10 @@ TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen
     raw.exec("DROP TABLE fts_pending");  // schema 8 (substring indexing after the write)
     raw.exec("DROP INDEX memories_decisions_by_session");  // schema 9
     raw.exec("ALTER TABLE memories DROP COLUMN id_hwm");   // schema 10
+    raw.exec("DROP TRIGGER memories_counted_in");          // schema 11
+    raw.exec("DROP TRIGGER memories_counted_out");
+    raw.exec("DROP INDEX memories_expiring_by_session");
+    raw.exec("ALTER TABLE sessions DROP COLUMN memory_rows");
     raw.exec("INSERT INTO changes (at, kind, ns, session_id) VALUES (1, 0, 'default', 'old')");
     raw.exec("PRAGMA user_version = 4");
   }
@@ -671,6 +675,10 @@ TEST(SqliteStore, SubstringSearchWalksTheIndexNewestFirstAndStaysExactWhenIdsArr
     RawDb raw(path);
     EXPECT_GT(raw.number("SELECT count(*) FROM memories WHERE id_hwm IS NOT NULL"), 0);
     raw.exec("ALTER TABLE memories DROP COLUMN id_hwm");
+    raw.exec("DROP TRIGGER memories_counted_in");  // and what schema 11 added after it
+    raw.exec("DROP TRIGGER memories_counted_out");
+    raw.exec("DROP INDEX memories_expiring_by_session");
+    raw.exec("ALTER TABLE sessions DROP COLUMN memory_rows");
     raw.exec("PRAGMA user_version = 9");
   }
   check("marks written by the migration");
@@ -691,6 +699,78 @@ TEST(SqliteStore, SubstringSearchWalksTheIndexNewestFirstAndStaysExactWhenIdsArr
   const std::string plan = raw.plan(search->indexed.sql);
   EXPECT_THAT(plan, ::testing::HasSubstr("VIRTUAL TABLE INDEX")) << plan;
   EXPECT_THAT(plan, ::testing::Not(::testing::HasSubstr("TEMP B-TREE"))) << plan;
+}
+
+// A session's summary counts its live memories from sessions.memory_rows (kept by triggers) less the
+// expired rows not purged yet, instead of walking the session's memories; the migration counts the
+// rows a file already had.
+TEST(SqliteStore, SessionSummaryCountsFromItsRowCounterThroughEveryWriteAndAfterTheMigration) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  IdGenerator ids;
+  SqliteOptions options;
+  options.path = path;
+  options.max_memories_per_session = 6;  // the sliding window deletes too
+  auto summary_of = [&](Store& store, const std::string& session, UnixMillis now) {
+    SessionQuery query;
+    query.id = session;
+    query.now = now;
+    auto found = ok(store.find_sessions(query));
+    EXPECT_EQ(found.size(), 1u) << session;
+    return found.empty() ? SessionSummary{} : found.front();
+  };
+  auto rows_agree = [&](const char* when) {
+    RawDb raw(path);
+    EXPECT_EQ(raw.number("SELECT count(*) FROM sessions AS s WHERE s.memory_rows <> (SELECT count(*) FROM "
+                         "memories AS m WHERE m.ns = s.ns AND m.session_id = s.id)"),
+              0)
+        << when;
+  };
+  {
+    auto store = open_or_fail(options);
+    ASSERT_NE(store, nullptr);
+    ok(store->create_session(session_named("s1")));
+    ok(store->create_session(session_named("s2")));
+    std::vector<std::string> kept;
+    for (int i = 0; i < 4; ++i) {
+      Memory m = memory_in(ids, "s1", "kept " + std::to_string(i), kT0 + i);
+      ok(store->insert_memory(m));
+      kept.push_back(m.id);
+    }
+    for (int i = 0; i < 3; ++i) {
+      Memory m = memory_in(ids, "s1", "fleeting " + std::to_string(i), kT0 + 10 + i);
+      m.expires_at = kT0 + 1000;
+      ok(store->insert_memory(m));
+    }  // 7 written: the window of 6 dropped the oldest
+    for (int i = 0; i < 2; ++i) ok(store->insert_memory(memory_in(ids, "s2", "other", kT0 + 20 + i)));
+    EXPECT_EQ(summary_of(*store, "s1", kT0 + 999).memory_count, 6);
+    EXPECT_EQ(summary_of(*store, "s1", kT0 + 999).last_activity, kT0 + 12);
+    EXPECT_EQ(summary_of(*store, "s1", kNow).memory_count, 3) << "6 rows, 3 of them expired";
+    EXPECT_EQ(summary_of(*store, "s1", kNow).last_activity, kT0 + 3) << "the newest live one";
+    EXPECT_FALSE(ok(store->delete_memory(kDefaultNamespace, kept[0]))) << "the window dropped it";
+    EXPECT_TRUE(ok(store->delete_memory(kDefaultNamespace, kept[1])));
+    EXPECT_EQ(summary_of(*store, "s1", kNow).memory_count, 2);
+    EXPECT_EQ(ok(store->purge_expired(kNow)), 3u);
+    EXPECT_EQ(summary_of(*store, "s1", kNow).memory_count, 2);
+    EXPECT_EQ(summary_of(*store, "s2", kNow).memory_count, 2);
+  }
+  rows_agree("kept by the triggers");
+  {
+    RawDb raw(path);
+    raw.exec("DROP TRIGGER memories_counted_in");
+    raw.exec("DROP TRIGGER memories_counted_out");
+    raw.exec("DROP INDEX memories_expiring_by_session");
+    raw.exec("ALTER TABLE sessions DROP COLUMN memory_rows");
+    raw.exec("PRAGMA user_version = 10");
+  }
+  auto store = open_or_fail(options);
+  ASSERT_NE(store, nullptr);
+  rows_agree("counted by the migration");
+  EXPECT_EQ(summary_of(*store, "s1", kNow).memory_count, 2);
+  EXPECT_EQ(summary_of(*store, "s2", kNow).memory_count, 2);
+  ok(store->insert_memory(memory_in(ids, "s2", "after the migration", kT0 + 30)));
+  EXPECT_EQ(summary_of(*store, "s2", kNow).memory_count, 3);
+  rows_agree("kept after the migration");
 }
 
 // A process killed before its indexer ran leaves memories pending; the next store on the file indexes

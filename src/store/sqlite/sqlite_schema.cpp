@@ -21,6 +21,8 @@ namespace {
 //   one row per tag for exact all-of matching.
 // - memories_fts is an external-content FTS5 table with the trigram tokenizer (case-insensitive
 //   substring search). A memory's row reaches it shortly after its write, in a batch (see fts_pending).
+// - sessions.memory_rows counts the session's memory rows, kept by triggers on memories; a summary's live
+//   count subtracts the expired rows not purged yet (memories_expiring_by_session), as Redis does.
 // - session_metadata holds one row per key; its (ns, key, value, session_id) index answers
 //   containment queries newest-first. session_agents holds the creator (wrote = 0) and every agent
 //   that wrote into the session (wrote = 1); its (ns, agent_id, session_id) index answers "sessions of
@@ -219,6 +221,23 @@ WITH marks AS (
   SELECT pk, id, max(id) OVER (ORDER BY pk ROWS UNBOUNDED PRECEDING) AS hwm FROM memories
 )
 UPDATE memories SET id_hwm = marks.hwm FROM marks WHERE marks.pk = memories.pk AND marks.hwm > marks.id;
+)sql",
+    // A session's summary without walking its memories: sessions.memory_rows counts its rows (kept by
+    // the triggers, whichever statement inserts or deletes), and the partial index finds those among
+    // them that expired but are not purged yet, so live = rows - expired. At 1M memories in a session
+    // the count had walked 1M index entries for every context read and session search.
+    R"sql(
+ALTER TABLE sessions ADD COLUMN memory_rows INTEGER NOT NULL DEFAULT 0;
+UPDATE sessions SET memory_rows =
+  (SELECT count(*) FROM memories AS m WHERE m.ns = sessions.ns AND m.session_id = sessions.id);
+CREATE TRIGGER memories_counted_in AFTER INSERT ON memories BEGIN
+  UPDATE sessions SET memory_rows = memory_rows + 1 WHERE ns = NEW.ns AND id = NEW.session_id;
+END;
+CREATE TRIGGER memories_counted_out AFTER DELETE ON memories BEGIN
+  UPDATE sessions SET memory_rows = memory_rows - 1 WHERE ns = OLD.ns AND id = OLD.session_id;
+END;
+CREATE INDEX memories_expiring_by_session ON memories (ns, session_id, expires_at)
+  WHERE expires_at IS NOT NULL;
 )sql",
 };
 
