@@ -230,6 +230,16 @@ class RawDb {
   sqlite3* db_ = nullptr;
 };
 
+// Undoes the schema steps after `version` (9 or 10) on a file of the latest schema, newest first;
+// the caller sets user_version (a test going further back undoes more steps of its own first).
+void undo_schema_steps_after(RawDb& raw, int version) {
+  raw.exec("DROP TRIGGER memories_counted_in");  // schema 11
+  raw.exec("DROP TRIGGER memories_counted_out");
+  raw.exec("DROP INDEX memories_expiring_by_session");
+  raw.exec("ALTER TABLE sessions DROP COLUMN memory_rows");
+  if (version < 10) raw.exec("ALTER TABLE memories DROP COLUMN id_hwm");  // schema 10
+}
+
 Session session_named(const std::string& id, const std::string& agent = "agent-a") {
   Session session;
   session.id = id;
@@ -415,11 +425,7 @@ TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen
     raw.exec("ALTER TABLE memories DROP COLUMN dedup_key");
     raw.exec("DROP TABLE fts_pending");  // schema 8 (substring indexing after the write)
     raw.exec("DROP INDEX memories_decisions_by_session");  // schema 9
-    raw.exec("ALTER TABLE memories DROP COLUMN id_hwm");   // schema 10
-    raw.exec("DROP TRIGGER memories_counted_in");          // schema 11
-    raw.exec("DROP TRIGGER memories_counted_out");
-    raw.exec("DROP INDEX memories_expiring_by_session");
-    raw.exec("ALTER TABLE sessions DROP COLUMN memory_rows");
+    undo_schema_steps_after(raw, 9);
     raw.exec("INSERT INTO changes (at, kind, ns, session_id) VALUES (1, 0, 'default', 'old')");
     raw.exec("PRAGMA user_version = 4");
   }
@@ -659,26 +665,14 @@ TEST(SqliteStore, SubstringSearchWalksTheIndexNewestFirstAndStaysExactWhenIdsArr
     query.now = kNow;
     for (std::size_t limit : {1u, 2u, 4u, 30u}) {
       query.limit = limit;
-      query.before_id.reset();
-      std::vector<std::string> paged;
-      for (;;) {
-        auto page = ok(store->query_memories(query));
-        for (const auto& m : page) paged.push_back(m.id);
-        if (page.size() < limit) break;
-        query.before_id = page.back().id;
-      }
-      EXPECT_EQ(paged, expected) << when << ", pages of " << limit;
+      EXPECT_EQ(ids_page_by_page(*store, query), expected) << when << ", pages of " << limit;
     }
   };
   check("marks written by the inserts");
   {
     RawDb raw(path);
     EXPECT_GT(raw.number("SELECT count(*) FROM memories WHERE id_hwm IS NOT NULL"), 0);
-    raw.exec("ALTER TABLE memories DROP COLUMN id_hwm");
-    raw.exec("DROP TRIGGER memories_counted_in");  // and what schema 11 added after it
-    raw.exec("DROP TRIGGER memories_counted_out");
-    raw.exec("DROP INDEX memories_expiring_by_session");
-    raw.exec("ALTER TABLE sessions DROP COLUMN memory_rows");
+    undo_schema_steps_after(raw, 9);
     raw.exec("PRAGMA user_version = 9");
   }
   check("marks written by the migration");
@@ -757,10 +751,7 @@ TEST(SqliteStore, SessionSummaryCountsFromItsRowCounterThroughEveryWriteAndAfter
   rows_agree("kept by the triggers");
   {
     RawDb raw(path);
-    raw.exec("DROP TRIGGER memories_counted_in");
-    raw.exec("DROP TRIGGER memories_counted_out");
-    raw.exec("DROP INDEX memories_expiring_by_session");
-    raw.exec("ALTER TABLE sessions DROP COLUMN memory_rows");
+    undo_schema_steps_after(raw, 10);
     raw.exec("PRAGMA user_version = 10");
   }
   auto store = open_or_fail(options);

@@ -52,6 +52,21 @@ inline void ok(Result<void> result, const std::string& what = "store call") {
     ADD_FAILURE() << what << " failed: [" << to_string(result.error().code) << "] " << result.error().message;
 }
 
+// Every id `query` matches, largest first, read page by page: query.limit per page, each page after
+// the last id of the one before. Records a failure if a page holds more than the limit.
+inline std::vector<std::string> ids_page_by_page(Store& store, MemoryQuery query) {
+  std::vector<std::string> ids;
+  query.before_id.reset();
+  while (query.limit > 0) {
+    auto page = ok(store.query_memories(query), "query_memories");
+    EXPECT_LE(page.size(), query.limit);
+    for (const auto& memory : page) ids.push_back(memory.id);
+    if (page.size() < query.limit) break;
+    query.before_id = page.back().id;
+  }
+  return ids;
+}
+
 // Collects change events from a watch() callback; tests wait on it with a deadline, never with sleeps.
 // Thread-safety: callback() may be invoked from any thread; the other methods from any thread.
 class EventRecorder {

@@ -227,30 +227,23 @@ Result<void> SqliteStore::fill_summary(Connection& connection, SessionSummary& s
       summary.agents.push_back(statement->text(0));
     }
   }
-  {
-    // Its rows (sessions.memory_rows, kept by triggers) less those expired and not purged yet.
-    auto statement = connection.prepare(
-        "SELECT s.memory_rows - (SELECT count(*) FROM memories INDEXED BY memories_expiring_by_session "
-        "WHERE ns = ?1 AND session_id = ?2 AND expires_at IS NOT NULL AND expires_at <= ?3) "
-        "FROM sessions AS s WHERE s.ns = ?1 AND s.id = ?2",
-        "count session memories");
-    if (!statement) return tl::unexpected(statement.error());
-    statement->bind(ns).bind(id).bind(now);
-    auto row = statement->step();
-    if (!row) return tl::unexpected(row.error());
-    summary.memory_count = *row ? statement->int64(0) : 0;
-  }
-  // The newest live memory's time (newest by id, as on Redis): the walk passes only expired rows.
+  // Its live memories: its rows (sessions.memory_rows, kept by triggers) less those expired and not
+  // purged yet; and the newest live one's time (newest by id, as on Redis), whose walk passes only
+  // expired rows.
   auto statement = connection.prepare(
-      "SELECT created_at FROM memories INDEXED BY memories_by_session "
-      "WHERE ns = ?1 AND session_id = ?2 AND (expires_at IS NULL OR expires_at > ?3) ORDER BY id DESC LIMIT "
-      "1",
-      "find the session's newest memory");
+      "SELECT s.memory_rows - (SELECT count(*) FROM memories INDEXED BY memories_expiring_by_session"
+      "   WHERE ns = ?1 AND session_id = ?2 AND expires_at IS NOT NULL AND expires_at <= ?3),"
+      " (SELECT created_at FROM memories INDEXED BY memories_by_session"
+      "   WHERE ns = ?1 AND session_id = ?2 AND (expires_at IS NULL OR expires_at > ?3)"
+      "   ORDER BY id DESC LIMIT 1)"
+      " FROM sessions AS s WHERE s.ns = ?1 AND s.id = ?2",
+      "summarize session memories");
   if (!statement) return tl::unexpected(statement.error());
   statement->bind(ns).bind(id).bind(now);
   auto row = statement->step();
   if (!row) return tl::unexpected(row.error());
-  summary.last_activity = *row ? statement->int64(0) : summary.session.updated_at;
+  summary.memory_count = *row ? statement->int64(0) : 0;
+  summary.last_activity = *row && !statement->is_null(1) ? statement->int64(1) : summary.session.updated_at;
   return {};
 }
 

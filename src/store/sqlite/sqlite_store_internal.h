@@ -1,6 +1,7 @@
 // The SQLite Store's class and the row helpers its files share; internal to store/sqlite.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -35,7 +36,7 @@ std::string fts_phrase(std::string_view needle);
 inline constexpr std::string_view kMemoryColumns =
     "m.id, m.session_id, m.agent_id, m.type, m.content, m.tags, m.importance, m.created_at, m.expires_at, "
     "m.metadata_json, m.reasoning, m.superseded_by, m.valid_until";
-inline constexpr std::size_t kMemoryColumnCount = 13;
+inline constexpr std::size_t kMemoryColumnCount = std::ranges::count(kMemoryColumns, ',') + 1;
 Memory read_memory(const Statement& row, const std::string& ns);
 
 inline constexpr std::string_view kSessionColumns =
