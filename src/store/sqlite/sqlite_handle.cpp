@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/sqlite/sqlite_wal_vfs.h"
+
 namespace memtrace::sqlite {
 namespace {
 
@@ -189,7 +191,9 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& path,
                                                      const ConnectionOptions& options) {
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // File databases go through the VFS that writes a commit's log in one system call (sqlite_wal_vfs.h).
+  const char* vfs = path == ":memory:" ? nullptr : batched_wal_vfs_name();
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     std::string message = "cannot open SQLite database " + path + ": " +
                           (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
