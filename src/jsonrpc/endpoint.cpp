@@ -29,6 +29,7 @@ struct EndpointState {
   mutable std::mutex mutex;
   mutable std::condition_variable idle;
   std::unordered_map<std::string, std::weak_ptr<PendingRequest>> in_flight;  // key: Id::to_string()
+  std::size_t delivering = 0;  // answers released from in_flight and on their way out
   // Our requests to the peer awaiting its answer (Endpoint::call), by id, with the peer's request each
   // one serves (withdrawn when that request is cancelled).
   struct Outgoing {
@@ -66,11 +67,20 @@ struct EndpointState {
     outbound.send(std::move(joined));
   }
 
-  void finish(const Id& id) {
+  // An answer leaves in three steps. Its id is released first: the client may send a request with the
+  // same id the moment it reads the answer, and that request is a new one, not a duplicate. The
+  // endpoint counts as busy until the answer has been handed to the transport (finish).
+  void release(const Id& id) {
     std::lock_guard lock(mutex);
     in_flight.erase(id.to_string());
-    if (in_flight.empty()) idle.notify_all();
+    ++delivering;
   }
+  void finish() {
+    std::lock_guard lock(mutex);
+    --delivering;
+    if (in_flight.empty() && delivering == 0) idle.notify_all();
+  }
+  bool busy() const { return !in_flight.empty() || delivering > 0; }
 };
 
 // An answer kept back by a HeldReplies; `message` is nullopt for a cancelled request.
@@ -129,8 +139,9 @@ struct PendingRequest {
         return;
       }
     }
+    state->release(id);
     state->deliver(std::move(text), batch);
-    state->finish(id);
+    state->finish();
   }
 };
 
@@ -150,8 +161,9 @@ void HeldReplies::release() {
   std::vector<detail::HeldAnswer> held;
   held.swap(held_);
   for (auto& answer : held) {
+    state_->release(answer.id);
     state_->deliver(std::move(answer.message), answer.batch);
-    state_->finish(answer.id);
+    state_->finish();
   }
 }
 
@@ -380,12 +392,12 @@ void Endpoint::cancel(const Id& id) {
 
 std::size_t Endpoint::in_flight() const {
   std::lock_guard lock(state_->mutex);
-  return state_->in_flight.size();
+  return state_->in_flight.size() + state_->delivering;
 }
 
 bool Endpoint::wait_idle(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(state_->mutex);
-  return state_->idle.wait_for(lock, timeout, [&] { return state_->in_flight.empty(); });
+  return state_->idle.wait_for(lock, timeout, [&] { return !state_->busy(); });
 }
 
 }  // namespace memtrace::jsonrpc

@@ -1,5 +1,6 @@
 // The endpoint's guarantees: one answer per request, none for notifications or cancelled requests,
 // batches answered as one array, duplicates refused.
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
@@ -14,13 +15,16 @@ namespace {
 class RecordingOutbound : public Outbound {
  public:
   void send(OutboundMessage message) override {
-    std::lock_guard lock(mutex);
+    std::unique_lock lock(mutex);
     sent.push_back(Json::parse(message.text));
     relations.push_back(message.related);
     kinds.push_back(message.kind);
     errors.push_back(message.is_error);
     tool_errors.push_back(message.is_tool_error);
+    lock.unlock();
+    if (on_send) on_send();
   }
+  std::function<void()> on_send;  // called after each message is recorded, with the lock released
   std::mutex mutex;
   std::vector<Json> sent;
   std::vector<std::optional<Id>> relations;
@@ -108,6 +112,23 @@ TEST_F(EndpointTest, DuplicateIdInFlightIsRefused) {
   // Once answered, the id may be used again.
   endpoint.receive(R"({"jsonrpc":"2.0","id":1,"method":"echo"})");
   EXPECT_TRUE(out.sent.back().contains("result"));
+}
+
+// A client may send a new request with an answered request's id the moment it reads the answer; that is
+// a new request, not a duplicate, however soon it comes.
+TEST_F(EndpointTest, AnIdIsFreeForANewRequestTheMomentItsAnswerIsSent) {
+  std::size_t busy_while_sending = 0;
+  out.on_send = [&] {
+    if (out.sent.size() != 1) return;
+    busy_while_sending = endpoint.in_flight();
+    endpoint.receive(R"({"jsonrpc":"2.0","id":7,"method":"echo","params":{"n":2}})");
+  };
+  endpoint.receive(R"({"jsonrpc":"2.0","id":7,"method":"echo","params":{"n":1}})");
+  ASSERT_EQ(out.sent.size(), 2u);
+  EXPECT_EQ(out.sent[0]["result"]["n"], 1);
+  EXPECT_EQ(out.sent[1]["result"]["n"], 2) << out.sent[1].dump();
+  EXPECT_EQ(busy_while_sending, 1u) << "an answer on its way still counts, so a drain waits for it";
+  EXPECT_EQ(endpoint.in_flight(), 0u);
 }
 
 TEST_F(EndpointTest, WaitIdleTimesOutWhileARequestIsInFlight) {
