@@ -114,6 +114,20 @@ struct MemoryQuery {
   std::size_t limit = 50;
 };
 
+// A session's memories in the order a digest keeps them (Store::rank_memories).
+struct RankQuery {
+  std::string ns = kDefaultNamespace;
+  std::string session_id;
+  UnixMillis now = 0;  // memories with expires_at <= now are left out
+  std::size_t limit = 50;
+};
+
+struct RankedMemories {
+  // Most important first; at equal importance newest first (created_at, then id, descending).
+  std::vector<Memory> memories;
+  std::size_t total = 0;  // how many there are in all; memories.size() when they are all there
+};
+
 struct SessionQuery {
   std::string ns = kDefaultNamespace;
   Metadata metadata_contains;  // every key/value must be present

@@ -118,6 +118,7 @@ class NoKeysStore final : public Store {
     return std::nullopt;
   }
   Result<std::vector<Memory>> query_memories(const MemoryQuery&) override { return std::vector<Memory>{}; }
+  Result<RankedMemories> rank_memories(const RankQuery&) override { return RankedMemories{}; }
   Result<bool> delete_memory(const std::string&, const std::string&, const std::string&) override {
     return false;
   }

@@ -74,6 +74,9 @@ class StoreInTempDir final : public Store {
   Result<std::vector<Memory>> query_memories(const MemoryQuery& query) override {
     return inner_->query_memories(query);
   }
+  Result<RankedMemories> rank_memories(const RankQuery& query) override {
+    return inner_->rank_memories(query);
+  }
   Result<bool> delete_memory(const std::string& ns, const std::string& id, const std::string& agent) override {
     return inner_->delete_memory(ns, id, agent);
   }
@@ -233,6 +236,7 @@ class RawDb {
 // Undoes the schema steps after `version` (9 or 10) on a file of the latest schema, newest first;
 // the caller sets user_version (a test going further back undoes more steps of its own first).
 void undo_schema_steps_after(RawDb& raw, int version) {
+  raw.exec("DROP INDEX memories_by_rank");       // schema 12
   raw.exec("DROP TRIGGER memories_counted_in");  // schema 11
   raw.exec("DROP TRIGGER memories_counted_out");
   raw.exec("DROP INDEX memories_expiring_by_session");
@@ -412,6 +416,7 @@ TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen
   { ASSERT_NE(open_or_fail(path), nullptr); }
   {
     RawDb raw(path);
+    undo_schema_steps_after(raw, 9);  // newest first
     raw.exec("DROP INDEX changes_feed");
     raw.exec("DROP INDEX changes_feed_by_session");
     raw.exec("ALTER TABLE changes DROP COLUMN feed_kind");
@@ -425,7 +430,6 @@ TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen
     raw.exec("ALTER TABLE memories DROP COLUMN dedup_key");
     raw.exec("DROP TABLE fts_pending");  // schema 8 (substring indexing after the write)
     raw.exec("DROP INDEX memories_decisions_by_session");  // schema 9
-    undo_schema_steps_after(raw, 9);
     raw.exec("INSERT INTO changes (at, kind, ns, session_id) VALUES (1, 0, 'default', 'old')");
     raw.exec("PRAGMA user_version = 4");
   }

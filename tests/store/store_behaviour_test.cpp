@@ -236,6 +236,76 @@ TEST_P(StoreBehaviour, ContentSearchAnswersTheLargestIdsWhateverOrderTheyWereWri
   EXPECT_THAT(recall(q), ElementsAreArray(std::vector<std::string>(even.begin(), even.begin() + 4)));
 }
 
+// What a session digest keeps first (rank_memories): the most important, at equal importance the newest
+// by time even where ids say otherwise, never a superseded or expired memory, nothing of another session
+// or namespace; and how many there are, whatever the limit.
+TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) {
+  add_session("s1");
+  add_session("s2");
+  add_session("s1", "agent-a", {}, "other-ns");
+  std::vector<Memory> live;
+  auto keep = [&](Memory m, double importance) {
+    m.importance = importance;
+    live.push_back(add(std::move(m)));
+  };
+  keep(make_memory("s1", "high, older", kT0 + 10), 0.9);
+  keep(make_memory("s1", "high, newer", kT0 + 20), 0.9);
+  // Equal importance, written (so given ids) in an order unlike their times.
+  for (UnixMillis at : {70, 30, 90, 10, 50, 60, 20}) {
+    keep(make_memory("s1", "middle at " + std::to_string(at), kT0 + 100 + at), 0.5);
+  }
+  keep(make_memory("s1", "low", kT0 + 300), 0.25);
+  keep(make_memory("s1", "lowest", kT0 + 400), 0.0);
+  Memory expired = make_memory("s1", "expired", kT0 + 500);
+  expired.importance = 1.0;
+  expired.expires_at = kNow - 1;
+  add(expired);
+  Memory replaced = make_memory("s1", "replaced", kT0 + 600);
+  replaced.importance = 1.0;
+  add(replaced);
+  Memory replacement = make_memory("s1", "replacement", kT0 + 700);
+  replacement.importance = 0.7;
+  WriteOptions supersede;
+  supersede.supersedes = {replaced.id};
+  ok(store().write_memory(replacement, supersede), "write_memory");
+  live.push_back(replacement);
+  Memory elsewhere = make_memory("s2", "other session", kT0 + 800);
+  elsewhere.importance = 1.0;
+  add(elsewhere);
+  Memory foreign = make_memory("s1", "other namespace", kT0 + 900, "agent-a", "other-ns");
+  foreign.importance = 1.0;
+  add(foreign);
+
+  std::sort(live.begin(), live.end(), [](const Memory& a, const Memory& b) {
+    if (a.importance != b.importance) return a.importance > b.importance;
+    if (a.created_at != b.created_at) return a.created_at > b.created_at;
+    return a.id > b.id;
+  });
+  std::vector<std::string> expected;
+  for (const auto& m : live) expected.push_back(m.id);
+  for (std::size_t limit = 0; limit <= live.size() + 1; ++limit) {
+    RankQuery q;
+    q.session_id = "s1";
+    q.now = kNow;
+    q.limit = limit;
+    auto ranked = ok(store().rank_memories(q), "rank_memories");
+    std::vector<std::string> ids;
+    for (const auto& m : ranked.memories) ids.push_back(m.id);
+    const std::size_t shown = std::min(limit, expected.size());
+    EXPECT_THAT(ids,
+                ElementsAreArray(expected.begin(), expected.begin() + static_cast<std::ptrdiff_t>(shown)))
+        << "limit " << limit;
+    EXPECT_EQ(ranked.total, live.size()) << "limit " << limit;
+  }
+  ASSERT_FALSE(
+      ok(store().rank_memories(RankQuery{"default", "s1", kNow, 3}), "rank_memories").memories.empty());
+  EXPECT_EQ(
+      ok(store().rank_memories(RankQuery{"default", "s1", kNow, 3}), "rank_memories").memories[0].content,
+      "high, newer")
+      << "whole records";
+  EXPECT_EQ(ok(store().rank_memories(RankQuery{"default", "none", kNow, 3}), "rank_memories").total, 0u);
+}
+
 TEST_P(StoreBehaviour, ContentSearchWithOneOrTwoCharacterNeedles) {
   add_session("s1");
   Memory a = add(make_memory("s1", "use Qt here", kT0 + 1));

@@ -45,6 +45,12 @@ constexpr std::string_view kGetMemory = "get_memory";
 // Returns {last examined id, more (0|1), examined, memory-hash-fields...}.
 constexpr std::string_view kQueryMemories = "query_memories";
 
+// rank_memories, one bounded slice of a session's importance zset, from rank `from` down: counts its
+// live memories that nothing superseded and returns the hashes of the first `want` of them, and of the
+// rest tied in importance with the last of those (`cut`). ARGV: now session from want budget cut|''.
+// Returns {next rank, more (0|1), examined, counted, cut|'', memory-hash-fields...}.
+constexpr std::string_view kRankMemories = "rank_memories";
+
 // index_content: one batch of the namespace's pending memories into the trigram sets. ARGV: batch.
 // Returns how many are still pending.
 constexpr std::string_view kIndexContent = "index_content";
@@ -117,6 +123,7 @@ Scripts::Scripts()
       forget("forget", with_prelude(kForget)),
       get_memory("get_memory", with_prelude(kGetMemory)),
       query_memories("query_memories", with_prelude(kQueryMemories)),
+      rank_memories("rank_memories", with_prelude(kRankMemories)),
       index_content("index_content", with_prelude(kIndexContent)),
       purge_expired("purge_expired", with_prelude(kPurgeExpired)),
       create_session("create_session", with_prelude(kCreateSession)),

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <mutex>
 #include <set>
+#include <unordered_set>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -412,6 +413,53 @@ class RedisStore final : public Store {
     Memory memory = parse_memory(ns, reply->get());
     if (memory.expires_at && *memory.expires_at <= now) return std::optional<Memory>();
     return std::optional<Memory>(std::move(memory));
+  }
+
+  Result<RankedMemories> rank_memories(const RankQuery& query) override {
+    if (auto ok = check_name("namespace", query.ns); !ok) return tl::unexpected(ok.error());
+    const std::string prefix = redis::namespace_prefix(query.ns);
+    const std::size_t batch = std::max<std::size_t>(options_.scan_batch, 1);
+    RankedMemories ranked;
+    auto walked = router_->run(prefix, [&](redis::Connection& connection) -> Result<void> {
+      ranked = RankedMemories{};  // a redirected walk starts again
+      std::unordered_set<std::string> seen;
+      const auto deadline = redis::call_deadline(options_.command_timeout);
+      std::string from = "0";
+      std::string cut;
+      for (;;) {
+        const std::size_t want = query.limit - std::min(query.limit, ranked.memories.size());
+        auto reply = scripts_.rank_memories.run(connection, prefix,
+                                                {std::to_string(query.now), query.session_id, from,
+                                                 std::to_string(want), std::to_string(batch), cut});
+        if (!reply) return tl::unexpected(reply.error());
+        auto slice = read_slice(reply->get());
+        if (!slice) return tl::unexpected(slice.error());
+        const redisReply* rows = reply->get();
+        if (rows->elements < 5)
+          return fail(ErrorCode::kInternal, "redis store: rank_memories answered in an unexpected shape");
+        ranked.total += static_cast<std::size_t>(reply_integer(rows->element[3]));
+        cut = std::string(reply_string(rows->element[4]));
+        for (std::size_t i = 5; i < rows->elements; ++i) {
+          Memory memory = parse_memory(query.ns, rows->element[i]);
+          if (seen.insert(memory.id).second) ranked.memories.push_back(std::move(memory));
+        }
+        if (!slice->more) break;
+        if (std::chrono::steady_clock::now() > deadline) return slow_query_error(ranked.total);
+        from = slice->last;
+      }
+      return {};
+    });
+    if (!walked) return tl::unexpected(walked.error());
+    // The zset orders equal importance by id; the ranking, by time and then id. The ties at the cut came
+    // whole, so ordering them here and cutting is exact.
+    std::sort(ranked.memories.begin(), ranked.memories.end(), [](const Memory& a, const Memory& b) {
+      if (a.importance != b.importance) return a.importance > b.importance;
+      if (a.created_at != b.created_at) return a.created_at > b.created_at;
+      return a.id > b.id;
+    });
+    if (ranked.memories.size() > query.limit) ranked.memories.resize(query.limit);
+    ranked.total = std::max(ranked.total, ranked.memories.size());
+    return ranked;
   }
 
   Result<std::vector<Memory>> query_memories(const MemoryQuery& query) override {

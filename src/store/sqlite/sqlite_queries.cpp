@@ -119,6 +119,46 @@ Result<std::vector<Memory>> SqliteStore::query_memories(const MemoryQuery& query
   });
 }
 
+Result<RankedMemories> SqliteStore::rank_memories(const RankQuery& query) {
+  static constexpr std::string_view kRanked =
+      " FROM memories AS m INDEXED BY memories_by_rank WHERE m.ns = ?1 AND m.session_id = ?2"
+      " AND m.superseded_by IS NULL AND (m.expires_at IS NULL OR m.expires_at > ?3)";
+  return database_->read([&](Connection& connection) -> Result<RankedMemories> {
+    // One snapshot for the rows and their count.
+    auto transaction = Transaction::begin(connection, Transaction::Kind::kRead, "rank memories");
+    if (!transaction) return tl::unexpected(transaction.error());
+    RankedMemories ranked;
+    {
+      auto statement =
+          connection.prepare("SELECT " + std::string(kMemoryColumns) + std::string(kRanked) +
+                                 " ORDER BY m.importance DESC, m.created_at DESC, m.id DESC LIMIT ?4",
+                             "rank memories");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(query.ns)
+          .bind(query.session_id)
+          .bind(query.now)
+          .bind(static_cast<std::int64_t>(query.limit));
+      for (;;) {
+        auto row = statement->step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        ranked.memories.push_back(read_memory(*statement, query.ns));
+      }
+    }
+    ranked.total = ranked.memories.size();
+    if (ranked.memories.size() == query.limit) {
+      auto statement = connection.prepare("SELECT count(*)" + std::string(kRanked), "count ranked memories");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(query.ns).bind(query.session_id).bind(query.now);
+      auto row = statement->step();
+      if (!row) return tl::unexpected(row.error());
+      if (*row) ranked.total = static_cast<std::size_t>(statement->int64(0));
+    }
+    if (auto done = transaction->commit(); !done) return tl::unexpected(done.error());
+    return ranked;
+  });
+}
+
 // The sessions matching `query`, newest first, at most query.limit, as kSessionColumns.
 DynamicQuery SqliteStore::session_query(const SessionQuery& query) {
   // Drive the scan from the most selective index we can name without statistics: a metadata pair,

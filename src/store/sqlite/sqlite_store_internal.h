@@ -109,6 +109,7 @@ class SqliteStore final : public Store {
   Result<std::optional<Memory>> get_memory(const std::string& ns, const std::string& id,
                                            UnixMillis now) override;
   Result<std::vector<Memory>> query_memories(const MemoryQuery& query) override;
+  Result<RankedMemories> rank_memories(const RankQuery& query) override;
   Result<bool> delete_memory(const std::string& ns, const std::string& id, const std::string& agent) override;
   Result<std::size_t> purge_expired(UnixMillis now) override;
 
