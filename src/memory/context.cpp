@@ -17,10 +17,16 @@ constexpr std::size_t kMaxContentBytes = 280;
 constexpr std::size_t kMaxReasoningBytes = 200;
 constexpr std::size_t kMaxNameBytes = 64;
 constexpr std::size_t kMaxHeaderLineBytes = 400;
-// How much a digest reads from the store: the newest memories of the window, and its decisions
-// (which may be older than every one of those memories, and always deserve a place).
+// How much a digest with a window or types reads from the store: the newest memories of the window,
+// and its decisions (which may be older than every one of those memories, and always deserve a place).
 constexpr std::size_t kScanLimit = 1000;
 constexpr std::size_t kDecisionLimit = 200;
+// Every memory line takes at least this many bytes of the budget ("- ", the 20-byte time, ": ", ...),
+// so a digest of the whole session never shows more than budget / kMinMemoryLineBytes + 1 memories.
+constexpr std::size_t kMinMemoryLineBytes = 24;
+// It reads first as many as lines of this size would fill (a memory line of eight words is about 100
+// bytes), and the rest of that bound only if the lines it read could not fill the budget.
+constexpr std::size_t kShortMemoryLineBytes = 64;
 
 enum class Section { kDecisions = 0, kImportant = 1, kRecent = 2 };
 constexpr const char* kSectionHeadings[] = {"## Decisions", "## Important", "## Recent"};
@@ -72,6 +78,15 @@ bool newer(const Memory& a, const Memory& b) {
 bool keep_before(const Memory& a, const Memory& b) {
   if (a.importance != b.importance) return a.importance > b.importance;
   return newer(a, b);
+}
+
+// At most the bytes of memory_line(m, ...) plus its line break: what clip() keeps, less its "...".
+std::size_t memory_line_floor(const Memory& m) {
+  auto kept = [](const std::string& text, std::size_t max_bytes) {
+    return std::min(text.size(), max_bytes - 3);
+  };
+  return 2 + 20 + 4 + kept(m.agent_id, kMaxNameBytes) + 4 + kept(m.type, kMaxNameBytes) + 2 +
+         kept(m.content, kMaxContentBytes) + 1;
 }
 
 std::string memory_line(const Memory& m, Section section) {
@@ -257,6 +272,30 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
     return material;
   }
   material.session = std::move(**described);
+
+  if (!material.since && request.types.empty()) {
+    // The whole session: its memories in the order the digest keeps them, as many as the budget could
+    // show, and how many there are. Exact whatever the session's size.
+    const std::size_t budget = request.max_tokens * kBytesPerToken;
+    RankQuery ranked_query;
+    ranked_query.ns = caller.ns;
+    ranked_query.session_id = id;
+    ranked_query.now = material.now;
+    ranked_query.limit = budget / kShortMemoryLineBytes + 1;
+    auto ranked = store.rank_memories(ranked_query);
+    if (!ranked) return tl::unexpected(ranked.error());
+    std::size_t least_bytes = 0;
+    for (const auto& m : ranked->memories) least_bytes += memory_line_floor(m);
+    if (ranked->total > ranked->memories.size() && least_bytes <= budget) {
+      // Short lines: the budget could show memories beyond those, so read as many as it ever could.
+      ranked_query.limit = budget / kMinMemoryLineBytes + 1;
+      ranked = store.rank_memories(ranked_query);
+      if (!ranked) return tl::unexpected(ranked.error());
+    }
+    material.memories = std::move(ranked->memories);
+    material.total = ranked->total;
+    return material;
+  }
 
   MemoryQuery query;
   query.ns = caller.ns;

@@ -78,9 +78,12 @@ struct Digest {
 
 Digest render_context(const ContextMaterial& material, std::size_t max_tokens);
 
-// Reads what a digest needs: the session with its agents and counts, its decisions and its newest
-// memories in the window. `session_id` empty means the caller's current session; only that one may
-// be missing from the store (nothing written yet). kNotFound for any other unknown session.
+// Reads what a digest needs: the session with its agents and counts, and its memories. A digest of the
+// whole session (no since, no types) reads them in the order it keeps them (Store::rank_memories), as
+// many as max_tokens could show; one with a window or types reads the newest 1,000 memories there and
+// up to 200 decisions, and says "at least" of what it left out beyond those. `session_id` empty means
+// the caller's current session; only that one may be missing from the store (nothing written yet).
+// kNotFound for any other unknown session.
 Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const std::string& session_id,
                                      const ContextRequest& request);
 
