@@ -26,6 +26,20 @@ TEST(TimeText, Iso8601RoundTrip) {
   EXPECT_EQ(format_iso8601(-1), "1969-12-31T23:59:59.999Z");
 }
 
+TEST(TimeText, Iso8601FormatsEveryTimeOfYearsOneTo9999SoThatItParsesBack) {
+  const UnixMillis first = -62135596800000LL;  // 0001-01-01T00:00:00.000Z
+  const UnixMillis last = 253402300799999LL;   // 9999-12-31T23:59:59.999Z
+  EXPECT_EQ(format_iso8601(first), "0001-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_iso8601(last), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_iso8601(951782400000LL), "2000-02-29T00:00:00.000Z");
+  const UnixMillis step = (last - first) / 100003;
+  for (UnixMillis t = first; t <= last; t += step) {
+    const std::string text = format_iso8601(t);
+    ASSERT_EQ(text.size(), 24u) << t;
+    ASSERT_EQ(parse_iso8601(text), t) << text;
+  }
+}
+
 TEST(TimeText, Iso8601RejectsAmbiguousAndMalformed) {
   for (const char* bad :
        {"2026-11-22T10:00", "2026-13-01", "2026-11-22T25:00:00Z", "yesterday", "2026-11-22Tx"}) {
