@@ -2,8 +2,7 @@
 
 #include <algorithm>
 
-#include <openssl/sha.h>
-
+#include "core/sha256.h"
 #include "memory/time_text.h"
 
 namespace memtrace::rest {
@@ -24,18 +23,6 @@ json extension_of(const json& metadata) {
 std::string string_field(const json& object, const char* key) {
   auto it = object.find(key);
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::string sha256_hex(const std::string& text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char byte : digest) {
-    out += hex[byte >> 4];
-    out += hex[byte & 15];
-  }
-  return out;
 }
 
 bool is_tag_char(char c) {

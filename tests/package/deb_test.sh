@@ -20,9 +20,11 @@ echo "$info"
 grep -q "^ Package: memtrace-mcp$" <<<"$info" || fail "wrong package name"
 grep -q "^ Version: $version$" <<<"$info" || fail "wrong version"
 depends=$(grep "^ Depends:" <<<"$info") || fail "no Depends: field"
-for lib in libsqlite3 libhiredis libc6 libstdc++6 libssl3; do
+for lib in libsqlite3 libhiredis libc6 libstdc++6; do
   grep -q "$lib" <<<"$depends" || fail "Depends: does not name $lib: $depends"
 done
+# libcrypto (SHA-256) is linked into the binary: the package needs no libssl3.
+grep -q "libssl" <<<"$depends" && fail "Depends: names libssl, which the binary does not load: $depends"
 
 contents=$(dpkg-deb -c "$deb")
 for path in ./usr/bin/memtrace-mcp ./usr/share/man/man1/memtrace-mcp.1.gz \

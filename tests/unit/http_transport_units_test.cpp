@@ -4,11 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include "core/sha256.h"
 #include "jsonrpc/endpoint.h"
 #include "transport/http/api_keys.h"
 #include "transport/http/rate_limiter.h"
 #include "transport/http/security.h"
-#include "transport/http/sha256.h"
 #include "transport/http/wire.h"
 
 namespace memtrace::transport::http {

@@ -2,9 +2,9 @@
 // refusing every tool that writes while running the reads.
 #include <gtest/gtest.h>
 
+#include "core/sha256.h"
 #include "session_test_harness.h"
 #include "transport/http/api_keys.h"
-#include "transport/http/sha256.h"
 
 namespace memtrace {
 namespace {
@@ -43,7 +43,7 @@ TEST(ReadOnlyApiKeys, CarryTheirPermissionInTheToken) {
   EXPECT_TRUE(transport::http::is_read_only_api_key(reader.token));
   EXPECT_FALSE(transport::http::is_read_only_api_key(writer.token));
   // Changing the prefix makes another token, whose hash no store holds.
-  EXPECT_NE(transport::http::sha256_hex("mtk_" + reader.token.substr(4)), reader.record.hash);
+  EXPECT_NE(sha256_hex("mtk_" + reader.token.substr(4)), reader.record.hash);
 }
 
 }  // namespace

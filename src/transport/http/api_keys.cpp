@@ -3,7 +3,7 @@
 #include "transport/http/api_keys.h"
 
 #include "core/ids.h"
-#include "transport/http/sha256.h"
+#include "core/sha256.h"
 
 namespace memtrace::transport::http {
 

@@ -7,12 +7,12 @@
 #include <spdlog/spdlog.h>
 
 #include "core/ids.h"
+#include "core/sha256.h"
 #include "jsonrpc/message.h"
 #include "mcp/browser_app.h"
 #include "mcp/modern_era.h"
 #include "mcp/protocol_version.h"
 #include "transport/http/request_metadata.h"
-#include "transport/http/sha256.h"
 #include "transport/http/wire.h"
 
 namespace memtrace::transport::http {
