@@ -1,6 +1,8 @@
 #include "jsonrpc/message.h"
 
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -217,8 +219,144 @@ std::optional<Id> sniff_id(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+
+// Whether `text` is well-formed UTF-8 (RFC 3629: shortest forms only, no surrogates, at most U+10FFFF).
+bool is_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the bounds of the second byte
+    if (*p >= 0xC2 && *p <= 0xDF) {
+      length = 2;
+    } else if (*p >= 0xE0 && *p <= 0xEF) {
+      length = 3;
+      if (*p == 0xE0) low = 0xA0;   // no overlong forms
+      if (*p == 0xED) high = 0x9F;  // no surrogates
+    } else if (*p >= 0xF0 && *p <= 0xF4) {
+      length = 4;
+      if (*p == 0xF0) low = 0x90;   // no overlong forms
+      if (*p == 0xF4) high = 0x8F;  // nothing above U+10FFFF
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) < length || p[1] < low || p[1] > high) return false;
+    for (std::size_t i = 2; i < length; ++i) {
+      if (p[i] < 0x80 || p[i] > 0xBF) return false;
+    }
+    p += length;
+  }
+  return true;
+}
+
+// A JSON string, escaped as nlohmann's serializer escapes it (so the output is the same bytes), but
+// copying the runs that need no escape whole instead of decoding every byte: a page of memories or a
+// session digest is tens of KiB of such text. Ill-formed UTF-8 goes to nlohmann's, which replaces it.
+void append_string(std::string& out, const std::string& text) {
+  if (!is_utf8(text)) {
+    out += Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
+    return;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text, run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0x0f];
+    }
+  }
+  out.append(text, run, text.size() - run);
+  out += '"';
+}
+
+void append_value(std::string& out, const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        append_string(out, it.key());
+        out += ':';
+        append_value(out, it.value());
+      }
+      out += '}';
+      return;
+    }
+    case Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : value) {
+        if (!first) out += ',';
+        first = false;
+        append_value(out, item);
+      }
+      out += ']';
+      return;
+    }
+    case Json::value_t::string:
+      append_string(out, value.get_ref<const std::string&>());
+      return;
+    case Json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return;
+    case Json::value_t::null:
+      out += "null";
+      return;
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: {
+      char digits[24];
+      const auto written = value.is_number_unsigned()
+                               ? std::to_chars(digits, digits + sizeof digits, value.get<std::uint64_t>())
+                               : std::to_chars(digits, digits + sizeof digits, value.get<std::int64_t>());
+      out.append(digits, written.ptr);
+      return;
+    }
+    default:  // floating point (nlohmann's shortest round-trip form), binary, discarded
+      out += value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+}
+
+}  // namespace
+
 std::string dump(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string out;
+  append_value(out, value);
+  return out;
 }
 
 std::string serialize_result(const Id& id, const Json& result) {

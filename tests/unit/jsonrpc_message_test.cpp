@@ -1,5 +1,9 @@
 // Parsing and classification of JSON-RPC messages, and what goes back on the wire.
 #include <chrono>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -13,6 +17,98 @@ Message only(std::string_view text) {
   EXPECT_FALSE(parsed.is_batch);
   EXPECT_EQ(parsed.messages.size(), 1u);
   return parsed.messages.front();
+}
+
+// Text of every kind a reply can carry: ASCII, each control character, quotes and backslashes, 2- to
+// 4-byte characters, and ill-formed UTF-8 (stray continuation bytes, overlong forms, surrogates, cut
+// sequences, bytes above U+10FFFF).
+std::string random_text(std::mt19937& random) {
+  static const std::vector<std::string> pieces = {"a",
+                                                  "memory",
+                                                  " ",
+                                                  "\"",
+                                                  "\\",
+                                                  "/",
+                                                  "\x7f",
+                                                  "\xc2\xb7",
+                                                  "\xc3\xa9",
+                                                  "\xe2\x82\xac",
+                                                  "\xf0\x9f\x98\x80",
+                                                  "\xef\xbf\xbd",
+                                                  "\x80",
+                                                  "\xbf",
+                                                  "\xc0\xaf",
+                                                  "\xe0\x80\xaf",
+                                                  "\xed\xa0\x80",
+                                                  "\xf4\x90\x80\x80",
+                                                  "\xe2\x82",
+                                                  "\xf0\x9f",
+                                                  "\xf8\x88\x80\x80\x80",
+                                                  "\xff",
+                                                  "\xc2"};
+  std::string text;
+  const int parts = std::uniform_int_distribution<int>(0, 12)(random);
+  for (int i = 0; i < parts; ++i) {
+    if (random() % 4 == 0) {
+      text += static_cast<char>(random() % 0x20);  // a control character
+    } else {
+      text += pieces[random() % pieces.size()];
+    }
+  }
+  return text;
+}
+
+Json random_value(std::mt19937& random, int depth) {
+  switch (random() % (depth > 4 ? 6 : 8)) {
+    case 0:
+      return nullptr;
+    case 1:
+      return random() % 2 == 0;
+    case 2:
+      return static_cast<std::int64_t>(random()) - (std::int64_t{1} << 31);
+    case 3: {
+      static const std::vector<Json> edges = {std::numeric_limits<std::int64_t>::min(),
+                                              std::numeric_limits<std::uint64_t>::max(),
+                                              0,
+                                              -0.0,
+                                              0.1,
+                                              0.5,
+                                              1e300,
+                                              2.5e-8,
+                                              1.0 / 3,
+                                              123456789.0};
+      return edges[random() % edges.size()];
+    }
+    case 4:
+      return std::uniform_real_distribution<double>(-1e6, 1e6)(random);
+    case 5:
+      return random_text(random);
+    case 6: {
+      Json array = Json::array();
+      for (int i = random() % 5; i > 0; --i) array.push_back(random_value(random, depth + 1));
+      return array;
+    }
+    default: {
+      Json object = Json::object();
+      for (int i = random() % 5; i > 0; --i) object[random_text(random)] = random_value(random, depth + 1);
+      return object;
+    }
+  }
+}
+
+// dump() writes strings by copying what needs no escape; the bytes must be those nlohmann's serializer
+// writes (with invalid UTF-8 replaced), which every client has parsed so far.
+TEST(JsonRpcMessage, DumpWritesTheSameBytesAsNlohmannForAnyValue) {
+  std::mt19937 random(20261201);
+  for (int round = 0; round < 20000; ++round) {
+    const Json value = random_value(random, 0);
+    const std::string expected = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+    ASSERT_EQ(dump(value), expected) << "round " << round;
+  }
+  for (int c = 0; c < 0x20; ++c) {
+    const Json value = std::string(1, static_cast<char>(c));
+    EXPECT_EQ(dump(value), value.dump()) << c;
+  }
 }
 
 TEST(JsonRpcMessage, RequestWithIntegerAndStringIds) {
