@@ -74,10 +74,11 @@ bool newer(const Memory& a, const Memory& b) {
   return a.id > b.id;
 }
 
-// Which memories survive a tight budget: the most important, and among equals the newest.
+// Which memories survive a tight budget: the most important, and among equals the newest by id (the
+// order they were written in, as recall orders them; Store::rank_memories reads them in this order).
 bool keep_before(const Memory& a, const Memory& b) {
   if (a.importance != b.importance) return a.importance > b.importance;
-  return newer(a, b);
+  return a.id > b.id;
 }
 
 // At most the bytes of memory_line(m, ...) plus its line break: what clip() keeps, less its "...".
@@ -282,6 +283,7 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
     ranked_query.session_id = id;
     ranked_query.now = material.now;
     ranked_query.limit = budget / kShortMemoryLineBytes + 1;
+    ranked_query.count_limit = kScanLimit;
     auto ranked = store.rank_memories(ranked_query);
     if (!ranked) return tl::unexpected(ranked.error());
     std::size_t least_bytes = 0;
@@ -294,6 +296,10 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
     }
     material.memories = std::move(ranked->memories);
     material.total = ranked->total;
+    if (ranked->total_is_lower_bound) {
+      // Past 1,000 the session's own count says how many there are (it counts superseded ones too).
+      material.total = std::max(material.total, static_cast<std::size_t>(material.session.memory_count));
+    }
     return material;
   }
 

@@ -20,7 +20,8 @@
 //
 // Budget: the token estimate is 1 token per 4 bytes of UTF-8, rounded up: tokens = ceil(bytes / 4).
 // A digest never exceeds max_tokens by that estimate, i.e. it is at most 4 * max_tokens bytes. To fit,
-// memories are dropped whole, least important first and, at equal importance, oldest first; the last
+// memories are dropped whole, least important first and, at equal importance, oldest (smallest id)
+// first; the last
 // line then says how many were left out. The header lines after the first may take half the budget
 // before memories are placed, and whatever the memories leave over afterwards; a header line that
 // does not fit is left out. The first line and the "omitted" line come before everything else; a

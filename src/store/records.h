@@ -120,12 +120,17 @@ struct RankQuery {
   std::string session_id;
   UnixMillis now = 0;  // memories with expires_at <= now are left out
   std::size_t limit = 50;
+  // Counting stops here: a session of a million memories is not walked to say how many it holds.
+  std::size_t count_limit = 1000;
 };
 
 struct RankedMemories {
-  // Most important first; at equal importance newest first (created_at, then id, descending).
+  // Most important first; at equal importance newest first (by id, descending, as recall orders).
   std::vector<Memory> memories;
-  std::size_t total = 0;  // how many there are in all; memories.size() when they are all there
+  // How many there are in all (memories.size() when they are all there); when there are more than
+  // max(limit, count_limit), a number above both and total_is_lower_bound.
+  std::size_t total = 0;
+  bool total_is_lower_bound = false;
 };
 
 struct SessionQuery {

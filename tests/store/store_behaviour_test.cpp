@@ -237,8 +237,8 @@ TEST_P(StoreBehaviour, ContentSearchAnswersTheLargestIdsWhateverOrderTheyWereWri
 }
 
 // What a session digest keeps first (rank_memories): the most important, at equal importance the newest
-// by time even where ids say otherwise, never a superseded or expired memory, nothing of another session
-// or namespace; and how many there are, whatever the limit.
+// by id (whatever the times say), never a superseded or expired memory, nothing of another session or
+// namespace; and how many there are, whatever the limit, up to the count limit.
 TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) {
   add_session("s1");
   add_session("s2");
@@ -278,7 +278,6 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
 
   std::sort(live.begin(), live.end(), [](const Memory& a, const Memory& b) {
     if (a.importance != b.importance) return a.importance > b.importance;
-    if (a.created_at != b.created_at) return a.created_at > b.created_at;
     return a.id > b.id;
   });
   std::vector<std::string> expected;
@@ -296,14 +295,27 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
                 ElementsAreArray(expected.begin(), expected.begin() + static_cast<std::ptrdiff_t>(shown)))
         << "limit " << limit;
     EXPECT_EQ(ranked.total, live.size()) << "limit " << limit;
+    EXPECT_FALSE(ranked.total_is_lower_bound) << "limit " << limit;
+  }
+  // Counting stops one past max(limit, count_limit): the total is then a lower bound.
+  for (std::size_t count_limit = 0; count_limit < live.size(); ++count_limit) {
+    RankQuery q{"default", "s1", kNow, 2, count_limit};
+    auto ranked = ok(store().rank_memories(q), "rank_memories");
+    ASSERT_EQ(ranked.memories.size(), 2u);
+    EXPECT_EQ(ranked.memories[1].id, expected[1]);
+    const std::size_t bound = std::max<std::size_t>(2, count_limit) + 1;
+    EXPECT_EQ(ranked.total, std::min(bound, live.size())) << "count limit " << count_limit;
+    EXPECT_EQ(ranked.total_is_lower_bound, bound <= live.size()) << "count limit " << count_limit;
   }
   ASSERT_FALSE(
-      ok(store().rank_memories(RankQuery{"default", "s1", kNow, 3}), "rank_memories").memories.empty());
-  EXPECT_EQ(
-      ok(store().rank_memories(RankQuery{"default", "s1", kNow, 3}), "rank_memories").memories[0].content,
-      "high, newer")
+      ok(store().rank_memories(RankQuery{"default", "s1", kNow, 3, 1000}), "rank_memories").memories.empty());
+  EXPECT_EQ(ok(store().rank_memories(RankQuery{"default", "s1", kNow, 3, 1000}), "rank_memories")
+                .memories[0]
+                .content,
+            "high, newer")
       << "whole records";
-  EXPECT_EQ(ok(store().rank_memories(RankQuery{"default", "none", kNow, 3}), "rank_memories").total, 0u);
+  EXPECT_EQ(ok(store().rank_memories(RankQuery{"default", "none", kNow, 3, 1000}), "rank_memories").total,
+            0u);
 }
 
 TEST_P(StoreBehaviour, ContentSearchWithOneOrTwoCharacterNeedles) {

@@ -224,7 +224,7 @@ TEST(ContextRules, DropsTheLeastImportantThenTheOldestFirst) {
   std::vector<Memory> order = in.memories;
   std::sort(order.begin(), order.end(), [](const Memory& a, const Memory& b) {
     if (a.importance != b.importance) return a.importance > b.importance;
-    return a.created_at > b.created_at;
+    return a.id > b.id;  // ids grow with time
   });
   for (std::size_t budget = 60; budget <= 600; budget += 7) {
     Digest d = render_context(in, budget);

@@ -46,9 +46,9 @@ constexpr std::string_view kGetMemory = "get_memory";
 constexpr std::string_view kQueryMemories = "query_memories";
 
 // rank_memories, one bounded slice of a session's importance zset, from rank `from` down: counts its
-// live memories that nothing superseded and returns the hashes of the first `want` of them, and of the
-// rest tied in importance with the last of those (`cut`). ARGV: now session from want budget cut|''.
-// Returns {next rank, more (0|1), examined, counted, cut|'', memory-hash-fields...}.
+// live memories that nothing superseded (until `count_to` of them) and returns the hashes of the first
+// `want` of them. ARGV: now session from want budget count_to.
+// Returns {next rank, more (0|1), examined, counted, memory-hash-fields...}.
 constexpr std::string_view kRankMemories = "rank_memories";
 
 // index_content: one batch of the namespace's pending memories into the trigram sets. ARGV: batch.

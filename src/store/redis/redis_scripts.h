@@ -45,7 +45,7 @@ struct Scripts {
   Script forget;          // delete_memory: hash + every index entry + SPUBLISH
   Script get_memory;      // get_memory, dropping the index entries of a memory Redis expired
   Script query_memories;  // query_memories: plan by index sizes, walk newest first, filter, verify
-  Script rank_memories;   // rank_memories: a session's importance zset walked down, counted, cut
+  Script rank_memories;   // rank_memories: a session's importance zset walked down and counted
   Script index_content;   // one batch of pending memories into the trigram sets (DeferredIndexer)
   Script purge_expired;   // purge_expired: one batch of the expiry zset of a namespace
   Script create_session;  // create_session (or resume by metadata): hash + indexes + SPUBLISH

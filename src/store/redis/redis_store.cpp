@@ -419,28 +419,31 @@ class RedisStore final : public Store {
     if (auto ok = check_name("namespace", query.ns); !ok) return tl::unexpected(ok.error());
     const std::string prefix = redis::namespace_prefix(query.ns);
     const std::size_t batch = std::max<std::size_t>(options_.scan_batch, 1);
+    // Counted up to one past the limit, so that a huge session costs no more than a large one.
+    const std::size_t count_up_to = std::max(query.limit, query.count_limit) + 1;
     RankedMemories ranked;
     auto walked = router_->run(prefix, [&](redis::Connection& connection) -> Result<void> {
       ranked = RankedMemories{};  // a redirected walk starts again
       std::unordered_set<std::string> seen;
       const auto deadline = redis::call_deadline(options_.command_timeout);
       std::string from = "0";
-      std::string cut;
       for (;;) {
         const std::size_t want = query.limit - std::min(query.limit, ranked.memories.size());
-        auto reply = scripts_.rank_memories.run(connection, prefix,
-                                                {std::to_string(query.now), query.session_id, from,
-                                                 std::to_string(want), std::to_string(batch), cut});
+        auto reply = scripts_.rank_memories.run(
+            connection, prefix,
+            {std::to_string(query.now), query.session_id, from, std::to_string(want), std::to_string(batch),
+             std::to_string(count_up_to - std::min(count_up_to, ranked.total))});
         if (!reply) return tl::unexpected(reply.error());
         auto slice = read_slice(reply->get());
         if (!slice) return tl::unexpected(slice.error());
         const redisReply* rows = reply->get();
-        if (rows->elements < 5)
+        if (rows->elements < 4) {
           return fail(ErrorCode::kInternal, "redis store: rank_memories answered in an unexpected shape");
+        }
         ranked.total += static_cast<std::size_t>(reply_integer(rows->element[3]));
-        cut = std::string(reply_string(rows->element[4]));
-        for (std::size_t i = 5; i < rows->elements; ++i) {
+        for (std::size_t i = 4; i < rows->elements; ++i) {
           Memory memory = parse_memory(query.ns, rows->element[i]);
+          // A write between slices can move a memory across the slice boundary: it is listed once.
           if (seen.insert(memory.id).second) ranked.memories.push_back(std::move(memory));
         }
         if (!slice->more) break;
@@ -450,15 +453,8 @@ class RedisStore final : public Store {
       return {};
     });
     if (!walked) return tl::unexpected(walked.error());
-    // The zset orders equal importance by id; the ranking, by time and then id. The ties at the cut came
-    // whole, so ordering them here and cutting is exact.
-    std::sort(ranked.memories.begin(), ranked.memories.end(), [](const Memory& a, const Memory& b) {
-      if (a.importance != b.importance) return a.importance > b.importance;
-      if (a.created_at != b.created_at) return a.created_at > b.created_at;
-      return a.id > b.id;
-    });
-    if (ranked.memories.size() > query.limit) ranked.memories.resize(query.limit);
     ranked.total = std::max(ranked.total, ranked.memories.size());
+    ranked.total_is_lower_bound = ranked.total >= count_up_to;
     return ranked;
   }
 

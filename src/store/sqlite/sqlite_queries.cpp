@@ -129,10 +129,9 @@ Result<RankedMemories> SqliteStore::rank_memories(const RankQuery& query) {
     if (!transaction) return tl::unexpected(transaction.error());
     RankedMemories ranked;
     {
-      auto statement =
-          connection.prepare("SELECT " + std::string(kMemoryColumns) + std::string(kRanked) +
-                                 " ORDER BY m.importance DESC, m.created_at DESC, m.id DESC LIMIT ?4",
-                             "rank memories");
+      auto statement = connection.prepare("SELECT " + std::string(kMemoryColumns) + std::string(kRanked) +
+                                              " ORDER BY m.importance DESC, m.id DESC LIMIT ?4",
+                                          "rank memories");
       if (!statement) return tl::unexpected(statement.error());
       statement->bind(query.ns)
           .bind(query.session_id)
@@ -147,12 +146,19 @@ Result<RankedMemories> SqliteStore::rank_memories(const RankQuery& query) {
     }
     ranked.total = ranked.memories.size();
     if (ranked.memories.size() == query.limit) {
-      auto statement = connection.prepare("SELECT count(*)" + std::string(kRanked), "count ranked memories");
+      // Counted up to one past the limit, so that a huge session costs no more than a large one.
+      const std::size_t count_up_to = std::max(query.limit, query.count_limit) + 1;
+      auto statement = connection.prepare(
+          "SELECT count(*) FROM (SELECT 1" + std::string(kRanked) + " LIMIT ?4)", "count ranked memories");
       if (!statement) return tl::unexpected(statement.error());
-      statement->bind(query.ns).bind(query.session_id).bind(query.now);
+      statement->bind(query.ns)
+          .bind(query.session_id)
+          .bind(query.now)
+          .bind(static_cast<std::int64_t>(count_up_to));
       auto row = statement->step();
       if (!row) return tl::unexpected(row.error());
       if (*row) ranked.total = static_cast<std::size_t>(statement->int64(0));
+      ranked.total_is_lower_bound = ranked.total == count_up_to;
     }
     if (auto done = transaction->commit(); !done) return tl::unexpected(done.error());
     return ranked;

@@ -240,12 +240,12 @@ CREATE INDEX memories_expiring_by_session ON memories (ns, session_id, expires_a
   WHERE expires_at IS NOT NULL;
 )sql",
     // The session context reads a session's memories in the order its digest keeps them (most
-    // important first, then newest) and stops when its budget is full: about 250 rows of a 2,000-token
+    // important first, then newest) and stops when its budget is full: about 130 rows of a 2,000-token
     // digest, where it had read the session's newest 1,000 rows and ranked them. The index holds only
     // what a digest shows (nothing superseded) and carries expires_at, so counting them reads it alone.
     R"sql(
-CREATE INDEX memories_by_rank ON memories
-  (ns, session_id, importance DESC, created_at DESC, id DESC, expires_at) WHERE superseded_by IS NULL;
+CREATE INDEX memories_by_rank ON memories (ns, session_id, importance DESC, id DESC, expires_at)
+  WHERE superseded_by IS NULL;
 )sql",
 };
 
