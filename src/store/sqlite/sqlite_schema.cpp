@@ -242,9 +242,11 @@ CREATE INDEX memories_expiring_by_session ON memories (ns, session_id, expires_a
     // The session context reads a session's memories in the order its digest keeps them (most
     // important first, then newest) and stops when its budget is full: about 130 rows of a 2,000-token
     // digest, where it had read the session's newest 1,000 rows and ranked them. The index holds only
-    // what a digest shows (nothing superseded) and carries expires_at, so counting them reads it alone.
+    // what a digest shows (nothing superseded) and carries expires_at and superseded_by (always NULL
+    // here, one byte), so that counting them reads the index alone: SQLite looks for every column the
+    // query names, the partial index's own condition too.
     R"sql(
-CREATE INDEX memories_by_rank ON memories (ns, session_id, importance DESC, id DESC, expires_at)
+CREATE INDEX memories_by_rank ON memories (ns, session_id, importance DESC, id DESC, expires_at, superseded_by)
   WHERE superseded_by IS NULL;
 )sql",
 };
