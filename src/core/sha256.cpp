@@ -1,6 +1,6 @@
 // SHA-256 through libcrypto's SHA-256 functions, linked statically (see CMakeLists.txt): the one
-// digest the server needs costs a few KiB of code instead of mapping all of libcrypto, whose relocated
-// data alone made 1.4 MiB of every server's resident memory.
+// digest the server needs costs a few KiB of code instead of loading all of libcrypto, whose symbol and
+// relocation tables and relocated data made 1.4 MiB of every server's resident memory.
 #include "core/sha256.h"
 
 // The SHA256_* functions are deprecated in OpenSSL 3 in favour of EVP, whose provider machinery is what
