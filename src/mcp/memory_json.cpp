@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "core/text.h"
 #include "memory/time_text.h"
 
 namespace memtrace::mcp {
@@ -14,15 +15,6 @@ std::string format_importance(double value) {
   char buffer[16];
   std::snprintf(buffer, sizeof buffer, "%.2g", value);
   return buffer;
-}
-
-std::string join(const std::vector<std::string>& items, const char* separator) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <unordered_set>
 
+#include "core/text.h"
 #include "core/utf8.h"
 #include "memory/engine_internals.h"
 #include "memory/sessions.h"
@@ -46,15 +47,6 @@ std::string clip(std::string_view text, std::size_t max_bytes) {
 
 std::string utc_seconds(UnixMillis t) {
   return format_iso8601(t).substr(0, 19) + "Z";
-}
-
-std::string join(const std::vector<std::string>& items, const char* separator) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
 }
 
 std::string format_importance(double value) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/text.h"
 #include "memory/engine_internals.h"
 #include "memory/time_text.h"
 
@@ -24,15 +25,6 @@ std::string trim(const std::string& s) {
   return s.substr(begin, end - begin + 1);
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
-
 std::string format_number(double value) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%g", value);
@@ -43,7 +35,8 @@ Result<void> check_types(const std::vector<std::string>& types) {
   for (const auto& type : types) {
     const auto& known = all_memory_types();
     if (std::find(known.begin(), known.end(), type) == known.end()) {
-      return fail(ErrorCode::kInvalidArgument, "types may contain " + join(known) + "; got \"" + type + "\"");
+      return fail(ErrorCode::kInvalidArgument,
+                  "types may contain " + join(known, ", ") + "; got \"" + type + "\"");
     }
   }
   return {};
@@ -221,7 +214,8 @@ Result<Stored> Engine::remember(const Caller& caller, RememberInput input) {
   }
   const auto& types = rememberable_types();
   if (std::find(types.begin(), types.end(), input.type) == types.end()) {
-    return fail(ErrorCode::kInvalidArgument, "type must be one of " + join(types) + "; got \"" + input.type +
+    return fail(ErrorCode::kInvalidArgument, "type must be one of " + join(types, ", ") + "; got \"" +
+                                                 input.type +
                                                  "\" (decisions are stored with memtrace_decide)");
   }
   memory.type = std::move(input.type);
