@@ -122,6 +122,9 @@ struct RankQuery {
   std::size_t limit = 50;
   // Counting stops here: a session of a million memories is not walked to say how many it holds.
   std::size_t count_limit = 1000;
+
+  // How far a store counts: one past both bounds, so that reaching it says there are more.
+  std::size_t count_up_to() const { return (limit > count_limit ? limit : count_limit) + 1; }
 };
 
 struct RankedMemories {

@@ -419,8 +419,7 @@ class RedisStore final : public Store {
     if (auto ok = check_name("namespace", query.ns); !ok) return tl::unexpected(ok.error());
     const std::string prefix = redis::namespace_prefix(query.ns);
     const std::size_t batch = std::max<std::size_t>(options_.scan_batch, 1);
-    // Counted up to one past the limit, so that a huge session costs no more than a large one.
-    const std::size_t count_up_to = std::max(query.limit, query.count_limit) + 1;
+    const std::size_t count_up_to = query.count_up_to();
     RankedMemories ranked;
     auto walked = router_->run(prefix, [&](redis::Connection& connection) -> Result<void> {
       ranked = RankedMemories{};  // a redirected walk starts again

@@ -146,8 +146,7 @@ Result<RankedMemories> SqliteStore::rank_memories(const RankQuery& query) {
     }
     ranked.total = ranked.memories.size();
     if (ranked.memories.size() == query.limit) {
-      // Counted up to one past the limit, so that a huge session costs no more than a large one.
-      const std::size_t count_up_to = std::max(query.limit, query.count_limit) + 1;
+      const std::size_t count_up_to = query.count_up_to();
       auto statement = connection.prepare(
           "SELECT count(*) FROM (SELECT 1" + std::string(kRanked) + " LIMIT ?4)", "count ranked memories");
       if (!statement) return tl::unexpected(statement.error());
