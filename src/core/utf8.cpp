@@ -16,4 +16,36 @@ std::string utf8_ellipsize(std::string_view text, std::size_t max_bytes) {
   return std::string(utf8_prefix(text, max_bytes - 3)) + "...";
 }
 
+bool is_well_formed_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the bounds of the second byte
+    if (*p >= 0xC2 && *p <= 0xDF) {
+      length = 2;
+    } else if (*p >= 0xE0 && *p <= 0xEF) {
+      length = 3;
+      if (*p == 0xE0) low = 0xA0;   // no overlong forms
+      if (*p == 0xED) high = 0x9F;  // no surrogates
+    } else if (*p >= 0xF0 && *p <= 0xF4) {
+      length = 4;
+      if (*p == 0xF0) low = 0x90;   // no overlong forms
+      if (*p == 0xF4) high = 0x8F;  // nothing above U+10FFFF
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) < length || p[1] < low || p[1] > high) return false;
+    for (std::size_t i = 2; i < length; ++i) {
+      if (p[i] < 0x80 || p[i] > 0xBF) return false;
+    }
+    p += length;
+  }
+  return true;
+}
+
 }  // namespace memtrace

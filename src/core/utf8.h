@@ -13,4 +13,7 @@ std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes);
 // `text` cut to at most `max_bytes` bytes (including the "..." it then ends with).
 std::string utf8_ellipsize(std::string_view text, std::size_t max_bytes);
 
+// Whether `text` is well-formed UTF-8 (RFC 3629: shortest forms only, no surrogates, at most U+10FFFF).
+bool is_well_formed_utf8(std::string_view text);
+
 }  // namespace memtrace

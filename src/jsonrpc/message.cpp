@@ -7,6 +7,8 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/utf8.h"
+
 namespace memtrace::jsonrpc {
 namespace {
 
@@ -221,44 +223,11 @@ std::optional<Id> sniff_id(std::string_view text) {
 
 namespace {
 
-// Whether `text` is well-formed UTF-8 (RFC 3629: shortest forms only, no surrogates, at most U+10FFFF).
-bool is_utf8(std::string_view text) {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* end = p + text.size();
-  while (p < end) {
-    if (*p < 0x80) {
-      ++p;
-      continue;
-    }
-    std::size_t length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // the bounds of the second byte
-    if (*p >= 0xC2 && *p <= 0xDF) {
-      length = 2;
-    } else if (*p >= 0xE0 && *p <= 0xEF) {
-      length = 3;
-      if (*p == 0xE0) low = 0xA0;   // no overlong forms
-      if (*p == 0xED) high = 0x9F;  // no surrogates
-    } else if (*p >= 0xF0 && *p <= 0xF4) {
-      length = 4;
-      if (*p == 0xF0) low = 0x90;   // no overlong forms
-      if (*p == 0xF4) high = 0x8F;  // nothing above U+10FFFF
-    } else {
-      return false;
-    }
-    if (static_cast<std::size_t>(end - p) < length || p[1] < low || p[1] > high) return false;
-    for (std::size_t i = 2; i < length; ++i) {
-      if (p[i] < 0x80 || p[i] > 0xBF) return false;
-    }
-    p += length;
-  }
-  return true;
-}
-
 // A JSON string, escaped as nlohmann's serializer escapes it (so the output is the same bytes), but
 // copying the runs that need no escape whole instead of decoding every byte: a page of memories or a
 // session digest is tens of KiB of such text. Ill-formed UTF-8 goes to nlohmann's, which replaces it.
 void append_string(std::string& out, const std::string& text) {
-  if (!is_utf8(text)) {
+  if (!is_well_formed_utf8(text)) {
     out += Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
     return;
   }
