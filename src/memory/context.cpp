@@ -251,9 +251,12 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
   }
 
   Store& store = EngineInternals::store(engine);
-  auto described = describe_session(store, caller.ns, id, material.now);
-  if (!described) return tl::unexpected(described.error());
-  if (!*described) {
+  // The session, or what a digest of a session not created yet says (a new client's first read).
+  auto take_session = [&](std::optional<SessionSummary> found) -> Result<bool> {
+    if (found) {
+      material.session = std::move(*found);
+      return true;
+    }
     if (id != caller.session_id) {
       return fail(ErrorCode::kNotFound,
                   "there is no session " + id + "; find one with memtrace_session_search");
@@ -262,13 +265,12 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
     material.session.session.ns = caller.ns;
     material.session.session.id = id;
     material.session.session.created_by = caller.agent_id;
-    return material;
-  }
-  material.session = std::move(**described);
+    return false;
+  };
 
   if (!material.since && request.types.empty()) {
-    // The whole session: its memories in the order the digest keeps them, as many as the budget could
-    // show, and how many there are. Exact whatever the session's size.
+    // The whole session: its summary, its memories in the order the digest keeps them, as many as the
+    // budget could show, and how many there are; in one read of the store, whatever the session's size.
     const std::size_t budget = request.max_tokens * kBytesPerToken;
     RankQuery ranked_query;
     ranked_query.ns = caller.ns;
@@ -276,13 +278,18 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
     ranked_query.now = material.now;
     ranked_query.limit = budget / kShortMemoryLineBytes + 1;
     ranked_query.count_limit = kScanLimit;
+    ranked_query.with_session = true;
     auto ranked = store.rank_memories(ranked_query);
     if (!ranked) return tl::unexpected(ranked.error());
+    auto stored = take_session(std::move(ranked->session));
+    if (!stored) return tl::unexpected(stored.error());
+    if (!*stored) return material;
     std::size_t least_bytes = 0;
     for (const auto& m : ranked->memories) least_bytes += memory_line_floor(m);
     if (ranked->total > ranked->memories.size() && least_bytes <= budget) {
       // Short lines: the budget could show memories beyond those, so read as many as it ever could.
       ranked_query.limit = budget / kMinMemoryLineBytes + 1;
+      ranked_query.with_session = false;
       ranked = store.rank_memories(ranked_query);
       if (!ranked) return tl::unexpected(ranked.error());
     }
@@ -294,6 +301,12 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
     }
     return material;
   }
+
+  auto described = describe_session(store, caller.ns, id, material.now);
+  if (!described) return tl::unexpected(described.error());
+  auto stored = take_session(std::move(*described));
+  if (!stored) return tl::unexpected(stored.error());
+  if (!*stored) return material;
 
   MemoryQuery query;
   query.ns = caller.ns;

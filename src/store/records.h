@@ -122,6 +122,9 @@ struct RankQuery {
   std::size_t limit = 50;
   // Counting stops here: a session of a million memories is not walked to say how many it holds.
   std::size_t count_limit = 1000;
+  // Also describe the session (RankedMemories::session), in the same read: a digest's whole input in
+  // one request to the store.
+  bool with_session = false;
 
   // How far a store counts: one past both bounds, so that reaching it says there are more.
   std::size_t count_up_to() const { return (limit > count_limit ? limit : count_limit) + 1; }
@@ -134,6 +137,9 @@ struct RankedMemories {
   // max(limit, count_limit), a number above both and total_is_lower_bound.
   std::size_t total = 0;
   bool total_is_lower_bound = false;
+  // With RankQuery::with_session: the session's summary (as find_sessions gives it), or nothing if
+  // there is no such session (then there are no memories either).
+  std::optional<SessionSummary> session;
 };
 
 struct SessionQuery {

@@ -106,7 +106,7 @@ class Store {
   // The session's live memories that nothing superseded, most important first and, at equal importance,
   // newest first (by id): the first query.limit of them, and how many there are (up to count_limit).
   // What a session digest keeps when its budget is tight (memory/context.h), read without walking the
-  // rest of the session.
+  // rest of the session; with query.with_session, the session's summary too, from the same snapshot.
   virtual Result<RankedMemories> rank_memories(const RankQuery& query) = 0;
   // False if there was no such memory in the namespace. `agent` (who forgets it) goes into the change feed.
   virtual Result<bool> delete_memory(const std::string& ns, const std::string& id,

@@ -308,6 +308,48 @@ TEST_F(RedisUnindexedTest, ARememberLeavesItsTrigramsToTheIndexerAndIsFoundAtOnc
   EXPECT_THAT(recall(q), ElementsAre(other.id));
 }
 
+// (Unindexed: the content indexer's own script calls would be counted too.)
+TEST_F(RedisUnindexedTest, ASessionDigestIsOneScriptCallWhateverTheSessionsSize) {
+  add_session("s1");
+  // More memories than one slice of a walk examines (scan_batch), some superseded.
+  std::vector<Memory> memories;
+  for (int i = 0; i < 700; ++i) {
+    Memory memory = make_memory("s1", "entry " + std::to_string(i), kT0 + i);
+    memory.importance = (i % 10) / 10.0;
+    if (i % 7 == 0) memory.expires_at = i % 2 ? kNow - 1 : kNow + 1000;
+    memories.push_back(add(memory));
+  }
+  for (int i = 0; i < 40; ++i) {
+    Memory replacement = make_memory("s1", "replacement " + std::to_string(i), kT0 + 1000 + i);
+    WriteOptions supersede;
+    auto& old = memories[static_cast<std::size_t>(i * 17 + 1)];
+    supersede.supersedes = {old.id};
+    ASSERT_TRUE(store().write_memory(replacement, supersede));
+    old.superseded_by = replacement.id;  // some of them expired since, too
+    memories.push_back(replacement);
+  }
+  const auto live =
+      static_cast<std::size_t>(std::count_if(memories.begin(), memories.end(), [](const Memory& m) {
+        return !m.superseded_by && !(m.expires_at && *m.expires_at <= kNow);
+      }));
+  ASSERT_LT(live, 700u);
+
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  RankQuery q;
+  q.session_id = "s1";
+  q.now = kNow;
+  q.limit = 126;
+  q.count_limit = 1000;
+  q.with_session = true;
+  auto ranked = store().rank_memories(q);
+  ASSERT_TRUE(ranked) << ranked.error().message;
+  EXPECT_EQ(calls_of("evalsha"), 1) << "the session, its ranked memories and their count in one call";
+  ASSERT_TRUE(ranked->session.has_value());
+  EXPECT_EQ(ranked->memories.size(), 126u);
+  EXPECT_EQ(ranked->total, live);
+  EXPECT_FALSE(ranked->total_is_lower_bound);
+}
+
 TEST_F(RedisUnindexedTest, RememberIsOneScriptCallAndNoRequestUsesKeysOrScan) {
   add_session("s1");
   ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
@@ -366,12 +408,41 @@ TEST_F(RedisStoreTest, DeletingEveryMemoryLeavesNoIndexEntryBehind) {
     if (i % 3 == 0) memory.expires_at = kNow + 1;
     memories.push_back(add(memory));
   }
+  // Superseded ones are indexed for the session's counts too (one with an expiry, one without).
+  Memory replacement = make_memory("s1", "a replacement", kT0 + 20);
+  WriteOptions supersede;
+  supersede.supersedes = {memories[3].id, memories[4].id};
+  ASSERT_TRUE(store().write_memory(replacement, supersede));
+  ASSERT_FALSE(server_keys(*server_, full_key(kDefaultNamespace, "mi:ss:*")).empty());
+  memories.push_back(replacement);
   for (const auto& memory : memories) {
     auto deleted = store().delete_memory(kDefaultNamespace, memory.id);
     ASSERT_TRUE(deleted && *deleted);
   }
   EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "m*")), IsEmpty());
   EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:*")), IsEmpty());
+}
+
+TEST_F(RedisStoreTest, SessionsWrittenBeforeTheSupersededIndexAreCountedByWalkingThem) {
+  add_session("s1");
+  std::vector<Memory> memories;
+  for (int i = 0; i < 6; ++i)
+    memories.push_back(add(make_memory("s1", "entry " + std::to_string(i), kT0 + i)));
+  Memory replacement = make_memory("s1", "replacement", kT0 + 10);
+  WriteOptions supersede;
+  supersede.supersedes = {memories[0].id, memories[1].id};
+  ASSERT_TRUE(store().write_memory(replacement, supersede));
+  // What an earlier version left: no superseded index, and a session hash that does not claim one.
+  ASSERT_EQ(server_->command({"DEL", full_key(kDefaultNamespace, "mi:ss:s1")}).integer, 1);
+  ASSERT_EQ(server_->command({"HDEL", full_key(kDefaultNamespace, "s:s1"), "ssx"}).integer, 1);
+  RankQuery q;
+  q.session_id = "s1";
+  q.now = kNow;
+  q.limit = 1;
+  auto ranked = store().rank_memories(q);
+  ASSERT_TRUE(ranked) << ranked.error().message;
+  EXPECT_EQ(ranked->total, 5u) << "6 + 1 written, 2 superseded";
+  EXPECT_FALSE(ranked->total_is_lower_bound);
 }
 
 TEST_F(RedisStoreTest, PurgeRemovesEveryTraceOfExpiredMemories) {

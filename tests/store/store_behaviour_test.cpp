@@ -269,6 +269,30 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
   supersede.supersedes = {replaced.id};
   ok(store().write_memory(replacement, supersede), "write_memory");
   live.push_back(replacement);
+  // Superseded and expiring later, and superseded and expired since: neither is live and unsuperseded,
+  // and neither is counted twice.
+  for (UnixMillis expiry : {kNow + 60'000, kNow - 5}) {
+    Memory fading = make_memory("s1", "replaced, expiring", kT0 + 610);
+    fading.importance = 0.95;
+    fading.expires_at = expiry;
+    add(fading);
+    Memory newer = make_memory("s1", "replaces one that expires", kT0 + 620);
+    newer.importance = 0.1;
+    WriteOptions replace;
+    replace.supersedes = {fading.id};
+    ok(store().write_memory(newer, replace), "write_memory");
+    live.push_back(newer);
+  }
+  // Superseded, then forgotten.
+  Memory dropped = make_memory("s1", "replaced, then forgotten", kT0 + 630);
+  add(dropped);
+  Memory dropper = make_memory("s1", "replaces a forgotten one", kT0 + 640);
+  dropper.importance = 0.3;
+  WriteOptions replace_dropped;
+  replace_dropped.supersedes = {dropped.id};
+  ok(store().write_memory(dropper, replace_dropped), "write_memory");
+  live.push_back(dropper);
+  ASSERT_TRUE(ok(store().delete_memory(kDefaultNamespace, dropped.id), "delete_memory"));
   Memory elsewhere = make_memory("s2", "other session", kT0 + 800);
   elsewhere.importance = 1.0;
   add(elsewhere);
@@ -316,6 +340,64 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
       << "whole records";
   EXPECT_EQ(ok(store().rank_memories(RankQuery{"default", "none", kNow, 3, 1000}), "rank_memories").total,
             0u);
+}
+
+TEST_P(StoreBehaviour, RankedMemoriesCanComeWithTheirSessionInOneRead) {
+  add_session("s1", "agent-a", {{"repo", "\"memtrace\""}});
+  add_session("s2", "agent-b", {}, "other-ns");
+  Memory first = make_memory("s1", "first", kT0 + 10);
+  first.importance = 0.2;
+  add(first);
+  Memory second = make_memory("s1", "second", kT0 + 20, "agent-c");
+  second.importance = 0.8;
+  add(second);
+  Memory replaced = make_memory("s1", "replaced", kT0 + 30);
+  add(replaced);
+  Memory replacement = make_memory("s1", "replacement", kT0 + 40);
+  replacement.importance = 0.5;
+  WriteOptions supersede;
+  supersede.supersedes = {replaced.id};
+  ok(store().write_memory(replacement, supersede), "write_memory");
+
+  RankQuery q;
+  q.session_id = "s1";
+  q.now = kNow;
+  q.limit = 2;
+  const auto plain = ok(store().rank_memories(q), "rank_memories");
+  EXPECT_FALSE(plain.session.has_value()) << "described only when asked";
+  q.with_session = true;
+  const auto ranked = ok(store().rank_memories(q), "rank_memories with its session");
+  ASSERT_TRUE(ranked.session.has_value());
+  SessionQuery sq;
+  sq.id = "s1";
+  sq.now = kNow;
+  const auto found = ok(store().find_sessions(sq), "find_sessions");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(ranked.session->session.id, "s1");
+  EXPECT_EQ(ranked.session->session.metadata, found[0].session.metadata);
+  EXPECT_EQ(ranked.session->agents, found[0].agents);
+  EXPECT_THAT(ranked.session->agents, ElementsAre("agent-a", "agent-c"));
+  EXPECT_EQ(ranked.session->memory_count, found[0].memory_count);
+  EXPECT_EQ(ranked.session->last_activity, found[0].last_activity);
+  std::vector<std::string> ids;
+  for (const auto& m : ranked.memories) ids.push_back(m.id);
+  EXPECT_THAT(ids, ElementsAre(second.id, replacement.id)) << "the same memories as without it";
+  EXPECT_EQ(ranked.total, 3u);
+  EXPECT_EQ(ranked.total, plain.total);
+
+  for (const auto& [ns, session] : {std::pair<std::string, std::string>{"default", "none"},
+                                    std::pair<std::string, std::string>{"default", "s2"},
+                                    std::pair<std::string, std::string>{"other-ns", "s1"}}) {
+    RankQuery missing;
+    missing.ns = ns;
+    missing.session_id = session;
+    missing.now = kNow;
+    missing.with_session = true;
+    const auto none = ok(store().rank_memories(missing), "rank_memories of a missing session");
+    EXPECT_FALSE(none.session.has_value()) << ns << "/" << session;
+    EXPECT_THAT(none.memories, IsEmpty()) << ns << "/" << session;
+    EXPECT_EQ(none.total, 0u) << ns << "/" << session;
+  }
 }
 
 TEST_P(StoreBehaviour, ContentSearchWithOneOrTwoCharacterNeedles) {

@@ -25,11 +25,15 @@
 //   P mi:s:<session>  zset   ids of a session, score 0
 //   P mi:se:<session> zset   id by expires_at, for live counts per session
 //   P mi:sw:<session> zset   id by importance: the sliding window's eviction order (ties: oldest id)
+//   P mi:ss:<session> zset   superseded ids of the session by expires_at (+inf without one): with mi:s and
+//                            mi:se, the count of its live, unsuperseded memories without reading them.
+//                            Kept for sessions whose hash has ssx (all those created since it exists)
 //   P mi:a:<agent>    zset   ids by agent, score 0
 //   P mi:t:<type>     zset   ids by type, score 0
 //   P mi:g:<tag>      zset   ids by tag, score 0
 //   P mi:3:<trigram>  set    ids whose lower-cased content contains the 3-byte trigram
-//   P s:<session>     hash   the session: id cb st ca ua [cl] md:<key>...
+//   P s:<session>     hash   the session: id cb st ca ua [cl] [ssx] md:<key>...  (ssx: its mi:ss is
+//                            complete, i.e. every supersede in the session happened since mi:ss exists)
 //   P sp:<session>    set    agents that wrote into the session
 //   P si:all          zset   session ids, score 0
 //   P si:st:<status>  zset   session ids by status (active | closed)

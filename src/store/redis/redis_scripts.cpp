@@ -46,9 +46,10 @@ constexpr std::string_view kGetMemory = "get_memory";
 constexpr std::string_view kQueryMemories = "query_memories";
 
 // rank_memories, one bounded slice of a session's importance zset, from rank `from` down: counts its
-// live memories that nothing superseded (until `count_to` of them) and returns the hashes of the first
-// `want` of them. ARGV: now session from want budget count_to.
-// Returns {next rank, more (0|1), examined, counted, memory-hash-fields...}.
+// live memories that nothing superseded (until `count_to` of them; a session with mi:ss on its first
+// slice, from its index sizes) and returns the hashes of the first `want` of them; with_session also
+// describes the session. ARGV: now session from want budget count_to with_session(0|1).
+// Returns {next rank, more (0|1), examined, counted, session record or {}, memory-hash-fields...}.
 constexpr std::string_view kRankMemories = "rank_memories";
 
 // index_content: one batch of the namespace's pending memories into the trigram sets. ARGV: batch.

@@ -120,6 +120,22 @@ Session parse_session(const std::string& ns, const redisReply* fields) {
   return session;
 }
 
+// A session record of find_sessions.lua / rank_memories.lua: {hash, agents, count, last activity}.
+std::optional<SessionSummary> parse_summary(const std::string& ns, const redisReply* row) {
+  if (row->type != REDIS_REPLY_ARRAY || row->elements != 4) return std::nullopt;
+  SessionSummary summary;
+  summary.session = parse_session(ns, row->element[0]);
+  for (std::size_t a = 0; a < row->element[1]->elements; ++a) {
+    summary.agents.emplace_back(reply_string(row->element[1]->element[a]));
+  }
+  std::sort(summary.agents.begin(), summary.agents.end());
+  summary.memory_count = std::max<long long>(reply_integer(row->element[2]), 0);
+  auto last_activity = reply_string(row->element[3]);
+  summary.last_activity =
+      last_activity.empty() ? summary.session.updated_at : parse_number<UnixMillis>(last_activity);
+  return summary;
+}
+
 ApiKey parse_api_key(const redisReply* fields) {
   ApiKey key;
   for_each_field(fields, [&](std::string_view field, std::string_view value) {
@@ -294,19 +310,7 @@ class RedisStore final : public Store {
         if (!slice) return tl::unexpected(slice.error());
         const redisReply* rows = reply->get();
         for (std::size_t i = 3; i < rows->elements; ++i) {
-          const redisReply* row = rows->element[i];
-          if (row->type != REDIS_REPLY_ARRAY || row->elements != 4) continue;
-          SessionSummary summary;
-          summary.session = parse_session(query.ns, row->element[0]);
-          for (std::size_t a = 0; a < row->element[1]->elements; ++a) {
-            summary.agents.emplace_back(reply_string(row->element[1]->element[a]));
-          }
-          std::sort(summary.agents.begin(), summary.agents.end());
-          summary.memory_count = std::max<long long>(reply_integer(row->element[2]), 0);
-          auto last_activity = reply_string(row->element[3]);
-          summary.last_activity =
-              last_activity.empty() ? summary.session.updated_at : parse_number<UnixMillis>(last_activity);
-          found.push_back(std::move(summary));
+          if (auto summary = parse_summary(query.ns, rows->element[i])) found.push_back(std::move(*summary));
         }
         if (!slice->more || found.size() >= query.limit) break;
         if (std::chrono::steady_clock::now() > deadline) return slow_query_error(found.size());
@@ -428,19 +432,24 @@ class RedisStore final : public Store {
       std::string from = "0";
       for (;;) {
         const std::size_t want = query.limit - std::min(query.limit, ranked.memories.size());
+        const bool describe = query.with_session && from == "0";
         auto reply = scripts_.rank_memories.run(
             connection, prefix,
             {std::to_string(query.now), query.session_id, from, std::to_string(want), std::to_string(batch),
-             std::to_string(count_up_to - std::min(count_up_to, ranked.total))});
+             std::to_string(count_up_to - std::min(count_up_to, ranked.total)), describe ? "1" : "0"});
         if (!reply) return tl::unexpected(reply.error());
         auto slice = read_slice(reply->get());
         if (!slice) return tl::unexpected(slice.error());
         const redisReply* rows = reply->get();
-        if (rows->elements < 4) {
+        if (rows->elements < 5 || rows->element[4]->type != REDIS_REPLY_ARRAY) {
           return fail(ErrorCode::kInternal, "redis store: rank_memories answered in an unexpected shape");
         }
+        if (describe) {
+          ranked.session = parse_summary(query.ns, rows->element[4]);
+          if (!ranked.session) return {};  // no such session
+        }
         ranked.total += static_cast<std::size_t>(reply_integer(rows->element[3]));
-        for (std::size_t i = 4; i < rows->elements; ++i) {
+        for (std::size_t i = 5; i < rows->elements; ++i) {
           Memory memory = parse_memory(query.ns, rows->element[i]);
           // A write between slices can move a memory across the slice boundary: it is listed once.
           if (seen.insert(memory.id).second) ranked.memories.push_back(std::move(memory));
@@ -452,7 +461,7 @@ class RedisStore final : public Store {
       return {};
     });
     if (!walked) return tl::unexpected(walked.error());
-    ranked.total = std::max(ranked.total, ranked.memories.size());
+    ranked.total = std::min(std::max(ranked.total, ranked.memories.size()), count_up_to);
     ranked.total_is_lower_bound = ranked.total >= count_up_to;
     return ranked;
   }

@@ -55,30 +55,36 @@ Result<std::optional<Session>> SqliteStore::get_session(const std::string& ns, c
 
 Result<std::vector<SessionSummary>> SqliteStore::find_sessions(const SessionQuery& query) {
   if (query.limit == 0) return std::vector<SessionSummary>();
-  const DynamicQuery q = session_query(query);
   return database_->read([&](Connection& connection) -> Result<std::vector<SessionSummary>> {
     auto transaction = Transaction::begin(connection, Transaction::Kind::kRead, "find sessions");
     if (!transaction) return tl::unexpected(transaction.error());
-    std::vector<SessionSummary> summaries;
-    {
-      auto statement = connection.prepare(q.sql, "find sessions");
-      if (!statement) return tl::unexpected(statement.error());
-      q.bind_all(*statement);
-      for (;;) {
-        auto row = statement->step();
-        if (!row) return tl::unexpected(row.error());
-        if (!*row) break;
-        summaries.push_back(SessionSummary{read_session(*statement, query.ns), {}, 0, 0});
-      }
-    }
-    for (auto& summary : summaries) {
-      if (auto filled = fill_summary(connection, summary, query.now); !filled) {
-        return tl::unexpected(filled.error());
-      }
-    }
+    auto summaries = read_sessions(connection, query);
+    if (!summaries) return tl::unexpected(summaries.error());
     if (auto done = transaction->commit(); !done) return tl::unexpected(done.error());
     return summaries;
   });
+}
+
+Result<std::vector<SessionSummary>> SqliteStore::read_sessions(Connection& connection,
+                                                               const SessionQuery& query) {
+  const DynamicQuery q = session_query(query);
+  std::vector<SessionSummary> summaries;
+  {
+    auto statement = connection.prepare(q.sql, "find sessions");
+    if (!statement) return tl::unexpected(statement.error());
+    q.bind_all(*statement);
+    for (;;) {
+      auto row = statement->step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      summaries.push_back(SessionSummary{read_session(*statement, query.ns), {}, 0, 0});
+    }
+  }
+  for (auto& summary : summaries) {
+    if (auto filled = fill_summary(connection, summary, query.now); !filled)
+      return tl::unexpected(filled.error());
+  }
+  return summaries;
 }
 
 Result<std::optional<Memory>> SqliteStore::get_memory(const std::string& ns, const std::string& id,
@@ -124,10 +130,21 @@ Result<RankedMemories> SqliteStore::rank_memories(const RankQuery& query) {
       " FROM memories AS m INDEXED BY memories_by_rank WHERE m.ns = ?1 AND m.session_id = ?2"
       " AND m.superseded_by IS NULL AND (m.expires_at IS NULL OR m.expires_at > ?3)";
   return database_->read([&](Connection& connection) -> Result<RankedMemories> {
-    // One snapshot for the rows and their count.
+    // One snapshot for the session, the rows and their count.
     auto transaction = Transaction::begin(connection, Transaction::Kind::kRead, "rank memories");
     if (!transaction) return tl::unexpected(transaction.error());
     RankedMemories ranked;
+    if (query.with_session) {
+      SessionQuery described;
+      described.ns = query.ns;
+      described.id = query.session_id;
+      described.now = query.now;
+      described.limit = 1;
+      auto found = read_sessions(connection, described);
+      if (!found) return tl::unexpected(found.error());
+      if (found->empty()) return ranked;  // no session, so no memories
+      ranked.session = std::move(found->front());
+    }
     {
       auto statement = connection.prepare("SELECT " + std::string(kMemoryColumns) + std::string(kRanked) +
                                               " ORDER BY m.importance DESC, m.id DESC LIMIT ?4",

@@ -212,6 +212,8 @@ class SqliteStore final : public Store {
   static Result<void> remove_memory(Connection& connection, const ExpiredRow& row);
   static Result<Metadata> read_metadata(Connection& connection, const std::string& ns, const std::string& id);
   static Result<void> fill_summary(Connection& connection, SessionSummary& summary, UnixMillis now);
+  // find_sessions inside the caller's read transaction.
+  static Result<std::vector<SessionSummary>> read_sessions(Connection& connection, const SessionQuery& query);
   // query_memories for a build_substring_search: at most query.limit rows, largest id first.
   static Result<std::vector<Memory>> search_substring(Connection& connection, const SubstringSearch& search,
                                                       const MemoryQuery& query);

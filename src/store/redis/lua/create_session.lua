@@ -26,7 +26,7 @@ local key = P .. 's:' .. id
 if redis.call('EXISTS', key) == 1 then
   return redis.error_reply('MT_CONFLICT a session with id ' .. id .. ' exists already')
 end
-local fields = {'id', id, 'cb', ARGV[2], 'st', ARGV[3], 'ca', ARGV[4], 'ua', ARGV[5]}
+local fields = {'id', id, 'cb', ARGV[2], 'st', ARGV[3], 'ca', ARGV[4], 'ua', ARGV[5], 'ssx', '1'}
 if ARGV[6] ~= '' then fields[#fields + 1] = 'cl'; fields[#fields + 1] = ARGV[6] end
 for i = 0, n - 1 do
   local k, v, index = ARGV[9 + 3 * i], ARGV[10 + 3 * i], ARGV[11 + 3 * i]

@@ -1,6 +1,5 @@
 
 local now = ARGV[1]
-local now_n = tonumber(now)
 local before = ARGV[2]
 local limit, budget = tonumber(ARGV[3]), tonumber(ARGV[4])
 local all = {}
@@ -19,18 +18,6 @@ end
 drive = drive or (P .. 'si:all')
 local next_id = lex_stream({drive}, hi, math.min(budget, math.max(limit + 1, 32)))
 
-local function summary(sid)
-  local agents = redis.call('SMEMBERS', P .. 'sp:' .. sid)
-  local count = redis.call('ZCARD', P .. 'mi:s:' .. sid)
-  count = count - redis.call('ZCOUNT', P .. 'mi:se:' .. sid, '-inf', now)
-  local last_activity = ''
-  for _, id in ipairs(redis.call('ZREVRANGEBYLEX', P .. 'mi:s:' .. sid, '+', '-', 'LIMIT', 0, 64)) do
-    local f = redis.call('HMGET', P .. 'm:' .. id, 'ca', 'ea')
-    if f[1] and (not f[2] or tonumber(f[2]) > now_n) then last_activity = f[1]; break end
-  end
-  return agents, count, last_activity
-end
-
 local out = {before, 0, 0}
 local last, examined, more, found = before, 0, 0, 0
 while true do
@@ -47,7 +34,7 @@ while true do
     end
   end
   if ok then
-    local agents, count, last_activity = summary(id)
+    local agents, count, last_activity = session_summary(id, now)
     out[#out + 1] = {h, agents, count, last_activity}
     found = found + 1
     if found >= limit then more = 1; break end

@@ -48,6 +48,7 @@ local function unindex(id)
   redis.call('ZREM', P .. 'mi:s:' .. sid, id)
   redis.call('ZREM', P .. 'mi:se:' .. sid, id)
   redis.call('ZREM', P .. 'mi:sw:' .. sid, id)
+  redis.call('ZREM', P .. 'mi:ss:' .. sid, id)
   redis.call('ZREM', P .. 'mi:a:' .. x[2], id)
   redis.call('ZREM', P .. 'mi:t:' .. x[3], id)
   for _, tag in ipairs(decode_list(x[4])) do redis.call('ZREM', P .. 'mi:g:' .. tag, id) end
@@ -118,6 +119,26 @@ end
 -- memory.superseded for the write that supersedes memory `id`, by `agent` in `session` at `at`.
 local function feed_superseded(id, agent, session, at)
   feed('memory.superseded', at, agent, session, id)
+end
+
+-- Records memory `id` of session `sid` as superseded, for live counts (mi:ss: by its expiry, if any).
+local function index_superseded(id, sid, ea)
+  redis.call('ZADD', P .. 'mi:ss:' .. sid, (ea and ea ~= '') and ea or '+inf', id)
+end
+
+-- What a session summary holds beyond its hash: the agents that wrote into it, its live memories
+-- (unexpired at `now`, superseded ones included) and the newest one's created_at ('' if none).
+local function session_summary(sid, now)
+  local agents = redis.call('SMEMBERS', P .. 'sp:' .. sid)
+  local count = redis.call('ZCARD', P .. 'mi:s:' .. sid)
+  count = count - redis.call('ZCOUNT', P .. 'mi:se:' .. sid, '-inf', now)
+  local last_activity = ''
+  local now_n = tonumber(now)
+  for _, id in ipairs(redis.call('ZREVRANGEBYLEX', P .. 'mi:s:' .. sid, '+', '-', 'LIMIT', 0, 64)) do
+    local f = redis.call('HMGET', P .. 'm:' .. id, 'ca', 'ea')
+    if f[1] and (not f[2] or tonumber(f[2]) > now_n) then last_activity = f[1]; break end
+  end
+  return agents, count, last_activity
 end
 
 -- Why session `sid` takes no memory (an error reply), or nil if it exists and is open.

@@ -1,14 +1,41 @@
-
 -- rank_memories, one bounded slice of a session's importance index (mi:sw:<session>, scored by
 -- importance; equal scores in id order, so walking it down is most important, then newest first),
--- from rank `from` down. Counts the live memories nothing superseded, up to `count_to` in all, and
--- returns the hashes of the first `want` of them.
+-- from rank `from` down. Returns the hashes of the first `want` live memories nothing superseded, and
+-- counts those memories up to `count_to` in all.
+-- ARGV: now session from want budget count_to with_session ('1': the first slice also describes the
+-- session, as find_sessions does, so that a digest reads everything it needs in one round trip).
+-- Reply: {last rank examined, more, examined, counted, {session hash, agents, count, last activity} or
+-- {} (not asked, or no such session: then nothing else), memory hashes...}
 local now = tonumber(ARGV[1])
-local key = P .. 'mi:sw:' .. ARGV[2]
+local sid = ARGV[2]
+local key = P .. 'mi:sw:' .. sid
 local from, want, budget, count_to = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local described = {}
+if ARGV[7] == '1' then
+  local h = redis.call('HGETALL', P .. 's:' .. sid)
+  if #h == 0 then return {tostring(from), 0, 0, 0, {}} end
+  local agents, count, last_activity = session_summary(sid, ARGV[1])
+  described = {h, agents, count, last_activity}
+end
+
+-- A session whose superseded memories are all in mi:ss (see redis_keys.h) is counted without reading
+-- its memories: all of them, less the expired ones, less the superseded ones still live. The first
+-- slice gives the count; the walk then only looks for the `want` memories it returns. Older sessions
+-- are counted by walking, slice after slice.
+local counted = 0
+if redis.call('HEXISTS', P .. 's:' .. sid, 'ssx') == 1 then
+  if from == 0 then
+    local live = redis.call('ZCARD', P .. 'mi:s:' .. sid) -
+                 redis.call('ZCOUNT', P .. 'mi:se:' .. sid, '-inf', ARGV[1]) -
+                 redis.call('ZCOUNT', P .. 'mi:ss:' .. sid, '(' .. ARGV[1], '+inf')
+    counted = math.min(math.max(live, 0), count_to)
+  end
+  count_to = 0
+end
+
 local out = {}
-local pos, examined, counted, more = from, 0, 0, 0
-while examined < budget and (want > 0 or counted < count_to) do
+local pos, examined, walk_counted, more = from, 0, 0, 0
+while examined < budget and (want > 0 or walk_counted < count_to) do
   local ids = redis.call('ZREVRANGE', key, pos, pos + math.min(63, budget - examined - 1))
   if #ids == 0 then break end
   for _, id in ipairs(ids) do
@@ -16,16 +43,17 @@ while examined < budget and (want > 0 or counted < count_to) do
     local m = P .. 'm:' .. id
     local f = redis.call('HMGET', m, 'ca', 'ea', 'sb')
     if f[1] and not f[3] and not (f[2] and tonumber(f[2]) <= now) then
-      counted = counted + 1
+      walk_counted = walk_counted + 1
       if want > 0 then
         out[#out + 1] = redis.call('HGETALL', m)
         want = want - 1
       end
-      if want == 0 and counted >= count_to then break end
+      if want == 0 and walk_counted >= count_to then break end
     end
   end
 end
-if (want > 0 or counted < count_to) and redis.call('ZCARD', key) > pos then more = 1 end
-local head = {tostring(pos), more, examined, counted}
-for i = 1, 4 do table.insert(out, i, head[i]) end
+if (want > 0 or walk_counted < count_to) and redis.call('ZCARD', key) > pos then more = 1 end
+if count_to > 0 then counted = walk_counted end
+local head = {tostring(pos), more, examined, counted, described}
+for i = 1, 5 do table.insert(out, i, head[i]) end
 return out

@@ -72,11 +72,16 @@ end
 
 local stored = remember()
 if type(stored) == 'table' and stored.err then return stored end
-if sb ~= '' then redis.call('HSET', P .. 'm:' .. id, 'sb', sb, 'vu', vu) end
+if sb ~= '' then
+  redis.call('HSET', P .. 'm:' .. id, 'sb', sb, 'vu', vu)
+  index_superseded(id, sid, ARGV[9])
+end
 for _, old in ipairs(supersedes) do
   redis.call('HSET', P .. 'm:' .. old, 'sb', id, 'vu', ca_text)
+  local f = redis.call('HMGET', P .. 'm:' .. old, 's', 'ea')
+  index_superseded(old, f[1], f[2])
   -- The feed entry names the superseded memory and its session, and the agent that superseded it.
-  feed_superseded(old, agent, redis.call('HGET', P .. 'm:' .. old, 's') or '', ca_text)
+  feed_superseded(old, agent, f[1] or '', ca_text)
 end
 if window > 0 then redis.call('SET', dd, id, 'PX', window) end
 if ik then redis.call('SET', ik, id, 'PX', idempotency_window) end
