@@ -279,6 +279,9 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
     ranked_query.limit = budget / kShortMemoryLineBytes + 1;
     ranked_query.count_limit = kScanLimit;
     ranked_query.with_session = true;
+    // No memory past the one whose line (at its shortest) fills the budget can be shown.
+    ranked_query.weight = memory_line_floor;
+    ranked_query.max_weight = budget;
     auto ranked = store.rank_memories(ranked_query);
     if (!ranked) return tl::unexpected(ranked.error());
     auto stored = take_session(std::move(ranked->session));

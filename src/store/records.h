@@ -125,6 +125,11 @@ struct RankQuery {
   // Also describe the session (RankedMemories::session), in the same read: a digest's whole input in
   // one request to the store.
   bool with_session = false;
+  // Set: a store may stop reading memories once those it read weigh more than max_weight in all
+  // (weight(m) each), returning them; a digest needs none past the one that fills its budget. The
+  // count is unaffected. Unset, or by a store that does not stop, `limit` alone bounds the read.
+  std::size_t (*weight)(const Memory&) = nullptr;
+  std::size_t max_weight = 0;
 
   // How far a store counts: one past both bounds, so that reaching it says there are more.
   std::size_t count_up_to() const { return (limit > count_limit ? limit : count_limit) + 1; }

@@ -236,7 +236,8 @@ class RawDb {
 // Undoes the schema steps after `version` (9 or 10) on a file of the latest schema, newest first;
 // the caller sets user_version (a test going further back undoes more steps of its own first).
 void undo_schema_steps_after(RawDb& raw, int version) {
-  raw.exec("DROP INDEX memories_by_rank");       // schema 12
+  raw.exec("DROP INDEX memories_superseded_by_session");  // schema 13
+  raw.exec("DROP INDEX memories_by_rank");                // schema 12
   raw.exec("DROP TRIGGER memories_counted_in");  // schema 11
   raw.exec("DROP TRIGGER memories_counted_out");
   raw.exec("DROP INDEX memories_expiring_by_session");

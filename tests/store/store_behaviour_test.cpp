@@ -331,6 +331,27 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
     EXPECT_EQ(ranked.total, std::min(bound, live.size())) << "count limit " << count_limit;
     EXPECT_EQ(ranked.total_is_lower_bound, bound <= live.size()) << "count limit " << count_limit;
   }
+  // A store may stop once what it read outweighs max_weight: it returns the ranking's first memories,
+  // at least until they outweigh it, and the same count.
+  for (std::size_t max_weight : {0, 5, 20, 60, 100000}) {
+    RankQuery q{"default", "s1", kNow, live.size() + 1, 1000};
+    q.weight = [](const Memory& m) { return m.content.size(); };
+    q.max_weight = max_weight;
+    auto ranked = ok(store().rank_memories(q), "rank_memories by weight");
+    std::vector<std::string> ids;
+    std::size_t weighed = 0;
+    for (const auto& m : ranked.memories) {
+      ids.push_back(m.id);
+      weighed += m.content.size();
+    }
+    ASSERT_LE(ids.size(), expected.size());
+    EXPECT_THAT(
+        ids, ElementsAreArray(expected.begin(), expected.begin() + static_cast<std::ptrdiff_t>(ids.size())))
+        << "max weight " << max_weight;
+    EXPECT_TRUE(ids.size() == expected.size() || weighed > max_weight) << "max weight " << max_weight;
+    EXPECT_EQ(ranked.total, live.size()) << "max weight " << max_weight;
+    EXPECT_FALSE(ranked.total_is_lower_bound) << "max weight " << max_weight;
+  }
   ASSERT_FALSE(
       ok(store().rank_memories(RankQuery{"default", "s1", kNow, 3, 1000}), "rank_memories").memories.empty());
   EXPECT_EQ(ok(store().rank_memories(RankQuery{"default", "s1", kNow, 3, 1000}), "rank_memories")

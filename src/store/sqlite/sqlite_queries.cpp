@@ -145,6 +145,7 @@ Result<RankedMemories> SqliteStore::rank_memories(const RankQuery& query) {
       if (found->empty()) return ranked;  // no session, so no memories
       ranked.session = std::move(found->front());
     }
+    bool more = false;  // rows may follow those read
     {
       auto statement = connection.prepare("SELECT " + std::string(kMemoryColumns) + std::string(kRanked) +
                                               " ORDER BY m.importance DESC, m.id DESC LIMIT ?4",
@@ -154,27 +155,42 @@ Result<RankedMemories> SqliteStore::rank_memories(const RankQuery& query) {
           .bind(query.session_id)
           .bind(query.now)
           .bind(static_cast<std::int64_t>(query.limit));
+      std::size_t weighed = 0;
       for (;;) {
         auto row = statement->step();
         if (!row) return tl::unexpected(row.error());
         if (!*row) break;
         ranked.memories.push_back(read_memory(*statement, query.ns));
+        if (query.weight && (weighed += query.weight(ranked.memories.back())) > query.max_weight) {
+          more = true;
+          break;
+        }
       }
+      more = more || ranked.memories.size() == query.limit;
     }
     ranked.total = ranked.memories.size();
-    if (ranked.memories.size() == query.limit) {
-      const std::size_t count_up_to = query.count_up_to();
+    if (more) {
+      // Counted without walking them: the session's rows (kept by triggers) less the expired ones less
+      // the superseded ones still live, each found by a partial index that holds few rows.
       auto statement = connection.prepare(
-          "SELECT count(*) FROM (SELECT 1" + std::string(kRanked) + " LIMIT ?4)", "count ranked memories");
+          "SELECT s.memory_rows"
+          " - (SELECT count(*) FROM memories INDEXED BY memories_expiring_by_session"
+          "    WHERE ns = ?1 AND session_id = ?2 AND expires_at IS NOT NULL AND expires_at <= ?3)"
+          " - (SELECT count(*) FROM memories INDEXED BY memories_superseded_by_session"
+          "    WHERE ns = ?1 AND session_id = ?2 AND superseded_by IS NOT NULL"
+          "    AND (expires_at IS NULL OR expires_at > ?3))"
+          " FROM sessions AS s WHERE s.ns = ?1 AND s.id = ?2",
+          "count ranked memories");
       if (!statement) return tl::unexpected(statement.error());
-      statement->bind(query.ns)
-          .bind(query.session_id)
-          .bind(query.now)
-          .bind(static_cast<std::int64_t>(count_up_to));
+      statement->bind(query.ns).bind(query.session_id).bind(query.now);
       auto row = statement->step();
       if (!row) return tl::unexpected(row.error());
-      if (*row) ranked.total = static_cast<std::size_t>(statement->int64(0));
-      ranked.total_is_lower_bound = ranked.total == count_up_to;
+      if (*row && statement->int64(0) > 0) {
+        ranked.total = std::max(ranked.total, static_cast<std::size_t>(statement->int64(0)));
+      }
+      const std::size_t count_up_to = query.count_up_to();
+      ranked.total_is_lower_bound = ranked.total >= count_up_to;
+      ranked.total = std::min(ranked.total, count_up_to);
     }
     if (auto done = transaction->commit(); !done) return tl::unexpected(done.error());
     return ranked;
