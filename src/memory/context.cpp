@@ -83,12 +83,29 @@ std::size_t memory_line_floor(const Memory& m) {
 }
 
 std::string memory_line(const Memory& m, Section section) {
-  std::string line = "- " + utc_seconds(m.created_at) + " · " + clip(m.agent_id, kMaxNameBytes) + " · " +
-                     clip(m.type, kMaxNameBytes);
-  if (!m.tags.empty()) line += " · [" + clip(join(m.tags, ", "), kMaxHeaderLineBytes) + "]";
-  if (section == Section::kImportant) line += " · importance " + format_importance(m.importance);
-  line += ": " + clip(m.content, kMaxContentBytes);
-  if (m.reasoning && !m.reasoning->empty()) line += " — because: " + clip(*m.reasoning, kMaxReasoningBytes);
+  std::string line;
+  line.reserve(64 + m.agent_id.size() + m.type.size() + m.content.size() + 16 * m.tags.size());
+  line += "- ";
+  line += utc_seconds(m.created_at);
+  line += " · ";
+  line += clip(m.agent_id, kMaxNameBytes);
+  line += " · ";
+  line += clip(m.type, kMaxNameBytes);
+  if (!m.tags.empty()) {
+    line += " · [";
+    line += clip(join(m.tags, ", "), kMaxHeaderLineBytes);
+    line += "]";
+  }
+  if (section == Section::kImportant) {
+    line += " · importance ";
+    line += format_importance(m.importance);
+  }
+  line += ": ";
+  line += clip(m.content, kMaxContentBytes);
+  if (m.reasoning && !m.reasoning->empty()) {
+    line += " — because: ";
+    line += clip(*m.reasoning, kMaxReasoningBytes);
+  }
   return line;
 }
 
@@ -200,7 +217,12 @@ Digest render_context(const ContextMaterial& in, std::size_t max_tokens) {
   for (const auto& m : in.memories) order.push_back(&m);
   std::sort(order.begin(), order.end(), [](const Memory* a, const Memory* b) { return keep_before(*a, *b); });
 
-  std::vector<const Memory*> chosen[3];
+  // Each memory's line is rendered once, when it is weighed.
+  struct Listed {
+    const Memory* memory;
+    std::string line;
+  };
+  std::vector<Listed> chosen[3];
   std::size_t listed = 0;
   for (const Memory* m : order) {
     const Section section = section_of(*m);
@@ -211,12 +233,14 @@ Digest render_context(const ContextMaterial& in, std::size_t max_tokens) {
     const std::size_t cost = heading + line.size() + 1;
     if (size + cost + omitted_cost(total - listed - 1) > budget) break;
     size += cost;
-    bucket.push_back(m);
+    bucket.push_back({m, std::move(line)});
     ++listed;
   }
   try_header(budget, total - listed);
 
-  std::string text = header.title + "\n";
+  std::string text;
+  text.reserve(size + omitted_cost(total - listed));
+  text += header.title + "\n";
   if (use_status) text += header.status + "\n";
   if (use_metadata) text += header.metadata + "\n";
   if (use_agents) text += header.agents + "\n";
@@ -227,12 +251,18 @@ Digest render_context(const ContextMaterial& in, std::size_t max_tokens) {
     if (bucket.empty()) continue;
     if (s == static_cast<int>(Section::kImportant)) {
       std::sort(bucket.begin(), bucket.end(),
-                [](const Memory* a, const Memory* b) { return keep_before(*a, *b); });
+                [](const Listed& a, const Listed& b) { return keep_before(*a.memory, *b.memory); });
     } else {
-      std::sort(bucket.begin(), bucket.end(), [](const Memory* a, const Memory* b) { return newer(*a, *b); });
+      std::sort(bucket.begin(), bucket.end(),
+                [](const Listed& a, const Listed& b) { return newer(*a.memory, *b.memory); });
     }
-    text += "\n" + std::string(kSectionHeadings[s]) + "\n";
-    for (const Memory* m : bucket) text += memory_line(*m, static_cast<Section>(s)) + "\n";
+    text += "\n";
+    text += kSectionHeadings[s];
+    text += "\n";
+    for (const Listed& l : bucket) {
+      text += l.line;
+      text += '\n';
+    }
   }
   if (total > listed) text += "\n" + omitted_line(total - listed, in.total_is_lower_bound) + "\n";
   return finish(std::move(text), listed);
