@@ -74,12 +74,10 @@ bool keep_before(const Memory& a, const Memory& b) {
 }
 
 // At most the bytes of memory_line(m, ...) plus its line break: what clip() keeps, less its "...".
+constexpr RankQuery::Weight kLineFloor{2 + 20 + 4 + 4 + 2 + 1, kMaxNameBytes - 3, kMaxNameBytes - 3,
+                                       kMaxContentBytes - 3};
 std::size_t memory_line_floor(const Memory& m) {
-  auto kept = [](const std::string& text, std::size_t max_bytes) {
-    return std::min(text.size(), max_bytes - 3);
-  };
-  return 2 + 20 + 4 + kept(m.agent_id, kMaxNameBytes) + 4 + kept(m.type, kMaxNameBytes) + 2 +
-         kept(m.content, kMaxContentBytes) + 1;
+  return kLineFloor.of(m);
 }
 
 std::string memory_line(const Memory& m, Section section) {
@@ -310,7 +308,7 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
     ranked_query.count_limit = kScanLimit;
     ranked_query.with_session = true;
     // No memory past the one whose line (at its shortest) fills the budget can be shown.
-    ranked_query.weight = memory_line_floor;
+    ranked_query.weight = kLineFloor;
     ranked_query.max_weight = budget;
     auto ranked = store.rank_memories(ranked_query);
     if (!ranked) return tl::unexpected(ranked.error());

@@ -125,10 +125,19 @@ struct RankQuery {
   // Also describe the session (RankedMemories::session), in the same read: a digest's whole input in
   // one request to the store.
   bool with_session = false;
-  // Set: a store may stop reading memories once those it read weigh more than max_weight in all
-  // (weight(m) each), returning them; a digest needs none past the one that fills its budget. The
-  // count is unaffected. Unset, or by a store that does not stop, `limit` alone bounds the read.
-  std::size_t (*weight)(const Memory&) = nullptr;
+  // Set (max_weight > 0): a store may stop reading memories once those it read weigh more than
+  // max_weight in all (weight.of(m) each), returning them; a digest needs none past the one that fills
+  // its budget. The count is unaffected. Unset, `limit` alone bounds the read.
+  struct Weight {
+    std::size_t per_memory = 0;
+    // Each of these fields counts its size in bytes, up to its cap.
+    std::size_t agent_cap = 0, type_cap = 0, content_cap = 0;
+    std::size_t of(const Memory& m) const {
+      auto capped = [](std::size_t size, std::size_t cap) { return size < cap ? size : cap; };
+      return per_memory + capped(m.agent_id.size(), agent_cap) + capped(m.type.size(), type_cap) +
+             capped(m.content.size(), content_cap);
+    }
+  } weight;
   std::size_t max_weight = 0;
 
   // How far a store counts: one past both bounds, so that reaching it says there are more.

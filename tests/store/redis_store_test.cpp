@@ -348,6 +348,16 @@ TEST_F(RedisUnindexedTest, ASessionDigestIsOneScriptCallWhateverTheSessionsSize)
   EXPECT_EQ(ranked->memories.size(), 126u);
   EXPECT_EQ(ranked->total, live);
   EXPECT_FALSE(ranked->total_is_lower_bound);
+
+  // With a weight, the script returns only what the budget can use: "entry N" weighs 7 to 9 bytes.
+  q.weight.content_cap = 100;
+  q.max_weight = 40;
+  ranked = store().rank_memories(q);
+  ASSERT_TRUE(ranked) << ranked.error().message;
+  EXPECT_GE(ranked->memories.size(), 5u);
+  EXPECT_LE(ranked->memories.size(), 6u);
+  EXPECT_EQ(ranked->total, live) << "the count does not depend on the weight";
+  EXPECT_EQ(calls_of("evalsha"), 2);
 }
 
 TEST_F(RedisUnindexedTest, RememberIsOneScriptCallAndNoRequestUsesKeysOrScan) {

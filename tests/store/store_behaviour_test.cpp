@@ -333,9 +333,9 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
   }
   // A store may stop once what it read outweighs max_weight: it returns the ranking's first memories,
   // at least until they outweigh it, and the same count.
-  for (std::size_t max_weight : {0, 5, 20, 60, 100000}) {
+  for (std::size_t max_weight : {1, 5, 20, 60, 100000}) {
     RankQuery q{"default", "s1", kNow, live.size() + 1, 1000};
-    q.weight = [](const Memory& m) { return m.content.size(); };
+    q.weight.content_cap = 1000;
     q.max_weight = max_weight;
     auto ranked = ok(store().rank_memories(q), "rank_memories by weight");
     std::vector<std::string> ids;

@@ -48,7 +48,9 @@ constexpr std::string_view kQueryMemories = "query_memories";
 // rank_memories, one bounded slice of a session's importance zset, from rank `from` down: counts its
 // live memories that nothing superseded (until `count_to` of them; a session with mi:ss on its first
 // slice, from its index sizes) and returns the hashes of the first `want` of them; with_session also
-// describes the session. ARGV: now session from want budget count_to with_session(0|1).
+// describes the session; stops returning memories once they outweigh max_weight (if > 0; weighed as
+// RankQuery::Weight). ARGV: now session from want budget count_to with_session(0|1) max_weight
+// per_memory agent_cap type_cap content_cap.
 // Returns {next rank, more (0|1), examined, counted, session record or {}, memory-hash-fields...}.
 constexpr std::string_view kRankMemories = "rank_memories";
 

@@ -430,13 +430,19 @@ class RedisStore final : public Store {
       std::unordered_set<std::string> seen;
       const auto deadline = redis::call_deadline(options_.command_timeout);
       std::string from = "0";
+      std::size_t weighed = 0;  // of the memories returned so far
       for (;;) {
-        const std::size_t want = query.limit - std::min(query.limit, ranked.memories.size());
+        const bool heavy = query.max_weight > 0 && weighed > query.max_weight;
+        const std::size_t want = heavy ? 0 : query.limit - std::min(query.limit, ranked.memories.size());
         const bool describe = query.with_session && from == "0";
+        const auto& w = query.weight;
         auto reply = scripts_.rank_memories.run(
             connection, prefix,
             {std::to_string(query.now), query.session_id, from, std::to_string(want), std::to_string(batch),
-             std::to_string(count_up_to - std::min(count_up_to, ranked.total)), describe ? "1" : "0"});
+             std::to_string(count_up_to - std::min(count_up_to, ranked.total)), describe ? "1" : "0",
+             std::to_string(query.max_weight > 0 ? query.max_weight - weighed : 0),
+             std::to_string(w.per_memory), std::to_string(w.agent_cap), std::to_string(w.type_cap),
+             std::to_string(w.content_cap)});
         if (!reply) return tl::unexpected(reply.error());
         auto slice = read_slice(reply->get());
         if (!slice) return tl::unexpected(slice.error());
@@ -452,7 +458,9 @@ class RedisStore final : public Store {
         for (std::size_t i = 5; i < rows->elements; ++i) {
           Memory memory = parse_memory(query.ns, rows->element[i]);
           // A write between slices can move a memory across the slice boundary: it is listed once.
-          if (seen.insert(memory.id).second) ranked.memories.push_back(std::move(memory));
+          if (!seen.insert(memory.id).second) continue;
+          weighed += query.weight.of(memory);
+          ranked.memories.push_back(std::move(memory));
         }
         if (!slice->more) break;
         if (std::chrono::steady_clock::now() > deadline) return slow_query_error(ranked.total);

@@ -161,7 +161,7 @@ Result<RankedMemories> SqliteStore::rank_memories(const RankQuery& query) {
         if (!row) return tl::unexpected(row.error());
         if (!*row) break;
         ranked.memories.push_back(read_memory(*statement, query.ns));
-        if (query.weight && (weighed += query.weight(ranked.memories.back())) > query.max_weight) {
+        if (query.max_weight > 0 && (weighed += query.weight.of(ranked.memories.back())) > query.max_weight) {
           more = true;
           break;
         }

@@ -3,7 +3,10 @@
 -- from rank `from` down. Returns the hashes of the first `want` live memories nothing superseded, and
 -- counts those memories up to `count_to` in all.
 -- ARGV: now session from want budget count_to with_session ('1': the first slice also describes the
--- session, as find_sessions does, so that a digest reads everything it needs in one round trip).
+-- session, as find_sessions does, so that a digest reads everything it needs in one round trip)
+-- max_weight per_memory agent_cap type_cap content_cap (max_weight > 0: stop returning memories once
+-- those returned weigh more than max_weight, each per_memory plus its agent, type and content bytes up
+-- to their caps; RankQuery::Weight).
 -- Reply: {last rank examined, more, examined, counted, {session hash, agents, count, last activity} or
 -- {} (not asked, or no such session: then nothing else), memory hashes...}
 local now = tonumber(ARGV[1])
@@ -33,6 +36,10 @@ if redis.call('HEXISTS', P .. 's:' .. sid, 'ssx') == 1 then
   count_to = 0
 end
 
+local max_weight, per_memory = tonumber(ARGV[8]), tonumber(ARGV[9])
+local agent_cap, type_cap, content_cap = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local weighed = 0
+
 local out = {}
 local pos, examined, walk_counted, more = from, 0, 0, 0
 while examined < budget and (want > 0 or walk_counted < count_to) do
@@ -41,15 +48,37 @@ while examined < budget and (want > 0 or walk_counted < count_to) do
   for _, id in ipairs(ids) do
     pos, examined = pos + 1, examined + 1
     local m = P .. 'm:' .. id
-    local f = redis.call('HMGET', m, 'ca', 'ea', 'sb')
-    if f[1] and not f[3] and not (f[2] and tonumber(f[2]) <= now) then
-      walk_counted = walk_counted + 1
-      if want > 0 then
-        out[#out + 1] = redis.call('HGETALL', m)
-        want = want - 1
+    if want > 0 then
+      -- The whole hash at once (most entries are returned): live if it has a ca, no sb, and has not
+      -- expired.
+      local h = redis.call('HGETALL', m)
+      local ca, ea, sb, a, t, c = nil, nil, nil, '', '', ''
+      for i = 1, #h, 2 do
+        local k = h[i]
+        if k == 'ca' then ca = h[i + 1]
+        elseif k == 'ea' then ea = h[i + 1]
+        elseif k == 'sb' then sb = h[i + 1]
+        elseif k == 'a' then a = h[i + 1]
+        elseif k == 't' then t = h[i + 1]
+        elseif k == 'c' then c = h[i + 1] end
       end
-      if want == 0 and walk_counted >= count_to then break end
+      if ca and not sb and not (ea and tonumber(ea) <= now) then
+        walk_counted = walk_counted + 1
+        out[#out + 1] = h
+        want = want - 1
+        if max_weight > 0 then
+          weighed = weighed + per_memory + math.min(#a, agent_cap) + math.min(#t, type_cap) +
+                    math.min(#c, content_cap)
+          if weighed > max_weight then want = 0 end
+        end
+      end
+    else
+      local f = redis.call('HMGET', m, 'ca', 'ea', 'sb')
+      if f[1] and not f[3] and not (f[2] and tonumber(f[2]) <= now) then
+        walk_counted = walk_counted + 1
+      end
     end
+    if want == 0 and walk_counted >= count_to then break end
   end
 end
 if (want > 0 or walk_counted < count_to) and redis.call('ZCARD', key) > pos then more = 1 end
