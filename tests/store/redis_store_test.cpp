@@ -321,10 +321,8 @@ TEST_F(RedisUnindexedTest, ASessionDigestIsOneScriptCallWhateverTheSessionsSize)
   }
   for (int i = 0; i < 40; ++i) {
     Memory replacement = make_memory("s1", "replacement " + std::to_string(i), kT0 + 1000 + i);
-    WriteOptions supersede;
     auto& old = memories[static_cast<std::size_t>(i * 17 + 1)];
-    supersede.supersedes = {old.id};
-    ASSERT_TRUE(store().write_memory(replacement, supersede));
+    ASSERT_TRUE(store().write_memory(replacement, superseding({old.id})));
     old.superseded_by = replacement.id;  // some of them expired since, too
     memories.push_back(replacement);
   }
@@ -420,9 +418,7 @@ TEST_F(RedisStoreTest, DeletingEveryMemoryLeavesNoIndexEntryBehind) {
   }
   // Superseded ones are indexed for the session's counts too (one with an expiry, one without).
   Memory replacement = make_memory("s1", "a replacement", kT0 + 20);
-  WriteOptions supersede;
-  supersede.supersedes = {memories[3].id, memories[4].id};
-  ASSERT_TRUE(store().write_memory(replacement, supersede));
+  ASSERT_TRUE(store().write_memory(replacement, superseding({memories[3].id, memories[4].id})));
   ASSERT_FALSE(server_keys(*server_, full_key(kDefaultNamespace, "mi:ss:*")).empty());
   memories.push_back(replacement);
   for (const auto& memory : memories) {
@@ -439,9 +435,7 @@ TEST_F(RedisStoreTest, SessionsWrittenBeforeTheSupersededIndexAreCountedByWalkin
   for (int i = 0; i < 6; ++i)
     memories.push_back(add(make_memory("s1", "entry " + std::to_string(i), kT0 + i)));
   Memory replacement = make_memory("s1", "replacement", kT0 + 10);
-  WriteOptions supersede;
-  supersede.supersedes = {memories[0].id, memories[1].id};
-  ASSERT_TRUE(store().write_memory(replacement, supersede));
+  ASSERT_TRUE(store().write_memory(replacement, superseding({memories[0].id, memories[1].id})));
   // What an earlier version left: no superseded index, and a session hash that does not claim one.
   ASSERT_EQ(server_->command({"DEL", full_key(kDefaultNamespace, "mi:ss:s1")}).integer, 1);
   ASSERT_EQ(server_->command({"HDEL", full_key(kDefaultNamespace, "s:s1"), "ssx"}).integer, 1);

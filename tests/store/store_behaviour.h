@@ -11,6 +11,7 @@
 #include <mutex>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -54,6 +55,13 @@ inline void ok(Result<void> result, const std::string& what = "store call") {
 
 // Every id `query` matches, largest first, read page by page: query.limit per page, each page after
 // the last id of the one before. Records a failure if a page holds more than the limit.
+// WriteOptions that supersede `ids`.
+inline WriteOptions superseding(std::vector<std::string> ids) {
+  WriteOptions options;
+  options.supersedes = std::move(ids);
+  return options;
+}
+
 inline std::vector<std::string> ids_page_by_page(Store& store, MemoryQuery query) {
   std::vector<std::string> ids;
   query.before_id.reset();

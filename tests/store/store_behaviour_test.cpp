@@ -265,9 +265,7 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
   add(replaced);
   Memory replacement = make_memory("s1", "replacement", kT0 + 700);
   replacement.importance = 0.7;
-  WriteOptions supersede;
-  supersede.supersedes = {replaced.id};
-  ok(store().write_memory(replacement, supersede), "write_memory");
+  ok(store().write_memory(replacement, superseding({replaced.id})), "write_memory");
   live.push_back(replacement);
   // Superseded and expiring later, and superseded and expired since: neither is live and unsuperseded,
   // and neither is counted twice.
@@ -278,9 +276,7 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
     add(fading);
     Memory newer = make_memory("s1", "replaces one that expires", kT0 + 620);
     newer.importance = 0.1;
-    WriteOptions replace;
-    replace.supersedes = {fading.id};
-    ok(store().write_memory(newer, replace), "write_memory");
+    ok(store().write_memory(newer, superseding({fading.id})), "write_memory");
     live.push_back(newer);
   }
   // Superseded, then forgotten.
@@ -288,9 +284,7 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
   add(dropped);
   Memory dropper = make_memory("s1", "replaces a forgotten one", kT0 + 640);
   dropper.importance = 0.3;
-  WriteOptions replace_dropped;
-  replace_dropped.supersedes = {dropped.id};
-  ok(store().write_memory(dropper, replace_dropped), "write_memory");
+  ok(store().write_memory(dropper, superseding({dropped.id})), "write_memory");
   live.push_back(dropper);
   ASSERT_TRUE(ok(store().delete_memory(kDefaultNamespace, dropped.id), "delete_memory"));
   Memory elsewhere = make_memory("s2", "other session", kT0 + 800);
@@ -376,9 +370,7 @@ TEST_P(StoreBehaviour, RankedMemoriesCanComeWithTheirSessionInOneRead) {
   add(replaced);
   Memory replacement = make_memory("s1", "replacement", kT0 + 40);
   replacement.importance = 0.5;
-  WriteOptions supersede;
-  supersede.supersedes = {replaced.id};
-  ok(store().write_memory(replacement, supersede), "write_memory");
+  ok(store().write_memory(replacement, superseding({replaced.id})), "write_memory");
 
   RankQuery q;
   q.session_id = "s1";

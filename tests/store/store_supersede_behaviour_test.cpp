@@ -16,12 +16,6 @@ using ::testing::HasSubstr;
 
 constexpr std::int64_t kDay = 86'400'000;
 
-WriteOptions superseding(std::vector<std::string> ids) {
-  WriteOptions options;
-  options.supersedes = std::move(ids);
-  return options;
-}
-
 WriteOptions dedup_within(std::int64_t window_ms) {
   WriteOptions options;
   options.dedup_window_ms = window_ms;
