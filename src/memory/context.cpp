@@ -76,9 +76,6 @@ bool keep_before(const Memory& a, const Memory& b) {
 // At most the bytes of memory_line(m, ...) plus its line break: what clip() keeps, less its "...".
 constexpr RankQuery::Weight kLineFloor{2 + 20 + 4 + 4 + 2 + 1, kMaxNameBytes - 3, kMaxNameBytes - 3,
                                        kMaxContentBytes - 3};
-std::size_t memory_line_floor(const Memory& m) {
-  return kLineFloor.of(m);
-}
 
 std::string memory_line(const Memory& m, Section section) {
   std::string line;
@@ -316,7 +313,7 @@ Result<ContextMaterial> load_context(Engine& engine, const Caller& caller, const
     if (!stored) return tl::unexpected(stored.error());
     if (!*stored) return material;
     std::size_t least_bytes = 0;
-    for (const auto& m : ranked->memories) least_bytes += memory_line_floor(m);
+    for (const auto& m : ranked->memories) least_bytes += kLineFloor.of(m);
     if (ranked->total > ranked->memories.size() && least_bytes <= budget) {
       // Short lines: the budget could show memories beyond those, so read as many as it ever could.
       ranked_query.limit = budget / kMinMemoryLineBytes + 1;

@@ -53,6 +53,17 @@ Result<std::optional<Session>> SqliteStore::get_session(const std::string& ns, c
   });
 }
 
+namespace {
+
+// The live memory rows of session ?2 of namespace ?1 at time ?3 (a column of `sessions AS s`): its rows
+// (sessions.memory_rows, kept by triggers) less those expired and not purged yet, which a partial index
+// finds.
+constexpr std::string_view kLiveRowsOfSession =
+    "(s.memory_rows - (SELECT count(*) FROM memories INDEXED BY memories_expiring_by_session"
+    " WHERE ns = ?1 AND session_id = ?2 AND expires_at IS NOT NULL AND expires_at <= ?3))";
+
+}  // namespace
+
 Result<std::vector<SessionSummary>> SqliteStore::find_sessions(const SessionQuery& query) {
   if (query.limit == 0) return std::vector<SessionSummary>();
   return database_->read([&](Connection& connection) -> Result<std::vector<SessionSummary>> {
@@ -170,17 +181,15 @@ Result<RankedMemories> SqliteStore::rank_memories(const RankQuery& query) {
     }
     ranked.total = ranked.memories.size();
     if (more) {
-      // Counted without walking them: the session's rows (kept by triggers) less the expired ones less
-      // the superseded ones still live, each found by a partial index that holds few rows.
-      auto statement = connection.prepare(
-          "SELECT s.memory_rows"
-          " - (SELECT count(*) FROM memories INDEXED BY memories_expiring_by_session"
-          "    WHERE ns = ?1 AND session_id = ?2 AND expires_at IS NOT NULL AND expires_at <= ?3)"
-          " - (SELECT count(*) FROM memories INDEXED BY memories_superseded_by_session"
-          "    WHERE ns = ?1 AND session_id = ?2 AND superseded_by IS NOT NULL"
-          "    AND (expires_at IS NULL OR expires_at > ?3))"
-          " FROM sessions AS s WHERE s.ns = ?1 AND s.id = ?2",
-          "count ranked memories");
+      // Counted without walking them: the session's live rows less the superseded ones still live, found
+      // by a partial index that holds only superseded rows.
+      auto statement =
+          connection.prepare("SELECT " + std::string(kLiveRowsOfSession) +
+                                 " - (SELECT count(*) FROM memories INDEXED BY memories_superseded_by_session"
+                                 "    WHERE ns = ?1 AND session_id = ?2 AND superseded_by IS NOT NULL"
+                                 "    AND (expires_at IS NULL OR expires_at > ?3))"
+                                 " FROM sessions AS s WHERE s.ns = ?1 AND s.id = ?2",
+                             "count ranked memories");
       if (!statement) return tl::unexpected(statement.error());
       statement->bind(query.ns).bind(query.session_id).bind(query.now);
       auto row = statement->step();
@@ -305,16 +314,14 @@ Result<void> SqliteStore::fill_summary(Connection& connection, SessionSummary& s
       summary.agents.push_back(statement->text(0));
     }
   }
-  // Its live memories: its rows (sessions.memory_rows, kept by triggers) less those expired and not
-  // purged yet; and the newest live one's time (newest by id, as on Redis), whose walk passes only
-  // expired rows.
+  // Its live memories (kLiveRowsOfSession), and the newest live one's time (newest by id, as on Redis),
+  // whose walk passes only expired rows.
   auto statement = connection.prepare(
-      "SELECT s.memory_rows - (SELECT count(*) FROM memories INDEXED BY memories_expiring_by_session"
-      "   WHERE ns = ?1 AND session_id = ?2 AND expires_at IS NOT NULL AND expires_at <= ?3),"
-      " (SELECT created_at FROM memories INDEXED BY memories_by_session"
-      "   WHERE ns = ?1 AND session_id = ?2 AND (expires_at IS NULL OR expires_at > ?3)"
-      "   ORDER BY id DESC LIMIT 1)"
-      " FROM sessions AS s WHERE s.ns = ?1 AND s.id = ?2",
+      "SELECT " + std::string(kLiveRowsOfSession) +
+          ", (SELECT created_at FROM memories INDEXED BY memories_by_session"
+          "   WHERE ns = ?1 AND session_id = ?2 AND (expires_at IS NULL OR expires_at > ?3)"
+          "   ORDER BY id DESC LIMIT 1)"
+          " FROM sessions AS s WHERE s.ns = ?1 AND s.id = ?2",
       "summarize session memories");
   if (!statement) return tl::unexpected(statement.error());
   statement->bind(ns).bind(id).bind(now);

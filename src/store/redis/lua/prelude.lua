@@ -126,12 +126,16 @@ local function index_superseded(id, sid, ea)
   redis.call('ZADD', P .. 'mi:ss:' .. sid, (ea and ea ~= '') and ea or '+inf', id)
 end
 
+-- How many memories session `sid` holds that are unexpired at `now` (superseded ones included).
+local function live_memories(sid, now)
+  return redis.call('ZCARD', P .. 'mi:s:' .. sid) - redis.call('ZCOUNT', P .. 'mi:se:' .. sid, '-inf', now)
+end
+
 -- What a session summary holds beyond its hash: the agents that wrote into it, its live memories
--- (unexpired at `now`, superseded ones included) and the newest one's created_at ('' if none).
+-- (live_memories) and the newest one's created_at ('' if none).
 local function session_summary(sid, now)
   local agents = redis.call('SMEMBERS', P .. 'sp:' .. sid)
-  local count = redis.call('ZCARD', P .. 'mi:s:' .. sid)
-  count = count - redis.call('ZCOUNT', P .. 'mi:se:' .. sid, '-inf', now)
+  local count = live_memories(sid, now)
   local last_activity = ''
   local now_n = tonumber(now)
   for _, id in ipairs(redis.call('ZREVRANGEBYLEX', P .. 'mi:s:' .. sid, '+', '-', 'LIMIT', 0, 64)) do

@@ -28,9 +28,8 @@ end
 local counted = 0
 if redis.call('HEXISTS', P .. 's:' .. sid, 'ssx') == 1 then
   if from == 0 then
-    local live = redis.call('ZCARD', P .. 'mi:s:' .. sid) -
-                 redis.call('ZCOUNT', P .. 'mi:se:' .. sid, '-inf', ARGV[1]) -
-                 redis.call('ZCOUNT', P .. 'mi:ss:' .. sid, '(' .. ARGV[1], '+inf')
+    local all = described[3] or live_memories(sid, ARGV[1])  -- the description counted them already
+    local live = all - redis.call('ZCOUNT', P .. 'mi:ss:' .. sid, '(' .. ARGV[1], '+inf')
     counted = math.min(math.max(live, 0), count_to)
   end
   count_to = 0
