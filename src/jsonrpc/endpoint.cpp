@@ -189,13 +189,8 @@ Reply::~Reply() {
   }
 }
 
-void Reply::result(const Json& result, bool failed) {
-  if (pending_->finisher.on_result) {
-    Json finished = result;
-    pending_->finisher.on_result(finished);
-    return pending_->answer(
-        detail::response(serialize_result(pending_->id, finished), pending_->id, false, failed));
-  }
+void Reply::result(Json result, bool failed) {
+  if (pending_->finisher.on_result) pending_->finisher.on_result(result);
   pending_->answer(detail::response(serialize_result(pending_->id, result), pending_->id, false, failed));
 }
 

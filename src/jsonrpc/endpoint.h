@@ -87,7 +87,7 @@ class Reply {
   ~Reply();
 
   // `failed`: the result reports a failure of its own (MCP's isError), for the transport's metrics.
-  void result(const Json& result, bool failed = false);
+  void result(Json result, bool failed = false);
   void error(ErrorObject error);
   void error(int code, std::string message, Json data = nullptr) {
     error(ErrorObject{code, std::move(message), std::move(data)});

@@ -226,9 +226,9 @@ namespace {
 // A JSON string, escaped as nlohmann's serializer escapes it (so the output is the same bytes), but
 // copying the runs that need no escape whole instead of decoding every byte: a page of memories or a
 // session digest is tens of KiB of such text. Ill-formed UTF-8 goes to nlohmann's, which replaces it.
-void append_string(std::string& out, const std::string& text) {
+void append_string(std::string& out, std::string_view text) {
   if (!is_well_formed_utf8(text)) {
-    out += Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
+    out += Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
     return;
   }
   static constexpr char kHex[] = "0123456789abcdef";
@@ -237,7 +237,7 @@ void append_string(std::string& out, const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text, run, i - run);
+    out.append(text.data() + run, i - run);
     run = i + 1;
     switch (c) {
       case '"':
@@ -267,8 +267,16 @@ void append_string(std::string& out, const std::string& text) {
         out += kHex[c & 0x0f];
     }
   }
-  out.append(text, run, text.size() - run);
+  out.append(text.data() + run, text.size() - run);
   out += '"';
+}
+
+// raw_json()'s mark: a binary value of this subtype holds JSON text.
+constexpr std::uint64_t kRawJsonSubtype = 0x4a53;  // "JS"
+
+bool is_raw(const Json& value) {
+  const auto& bytes = value.get_binary();
+  return bytes.has_subtype() && bytes.subtype() == kRawJsonSubtype;
 }
 
 void append_value(std::string& out, const Json& value) {
@@ -315,7 +323,15 @@ void append_value(std::string& out, const Json& value) {
       out.append(digits, written.ptr);
       return;
     }
-    default:  // floating point (nlohmann's shortest round-trip form), binary, discarded
+    case Json::value_t::binary:
+      if (is_raw(value)) {
+        const auto& bytes = value.get_binary();
+        out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        return;
+      }
+      out += value.dump(-1, ' ', false, Json::error_handler_t::replace);
+      return;
+    default:  // floating point (nlohmann's shortest round-trip form), discarded
       out += value.dump(-1, ' ', false, Json::error_handler_t::replace);
   }
 }
@@ -326,6 +342,99 @@ std::string dump(const Json& value) {
   std::string out;
   append_value(out, value);
   return out;
+}
+
+void append_json(std::string& out, const Json& value) {
+  append_value(out, value);
+}
+
+Json raw_json(std::string text) {
+  return Json::binary(Json::binary_t::container_type(text.begin(), text.end()), kRawJsonSubtype);
+}
+
+void JsonWriter::separate() {
+  if (comma_) out_ += ',';
+  comma_ = true;
+}
+
+JsonWriter& JsonWriter::begin_object() {
+  separate();
+  out_ += '{';
+  comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_object() {
+  out_ += '}';
+  comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::begin_array() {
+  separate();
+  out_ += '[';
+  comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_array() {
+  out_ += ']';
+  comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view name) {
+  separate();
+  append_string(out_, name);
+  out_ += ':';
+  comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view text) {
+  separate();
+  append_string(out_, text);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(double number) {
+  separate();
+  if (!std::isfinite(number)) {
+    out_ += "null";
+    return *this;
+  }
+  char digits[32];
+  const auto written = std::to_chars(digits, digits + sizeof digits, number);
+  const std::string_view text(digits, static_cast<std::size_t>(written.ptr - digits));
+  out_ += text;
+  if (text.find_first_of(".e") == std::string_view::npos) out_ += ".0";
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::int64_t number) {
+  separate();
+  char digits[24];
+  const auto written = std::to_chars(digits, digits + sizeof digits, number);
+  out_.append(digits, written.ptr);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(bool flag) {
+  separate();
+  out_ += flag ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::json(const Json& value) {
+  separate();
+  append_value(out_, value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+  separate();
+  out_ += "null";
+  return *this;
 }
 
 std::string serialize_result(const Id& id, const Json& result) {

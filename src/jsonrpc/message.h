@@ -104,6 +104,40 @@ std::optional<Id> sniff_id(std::string_view prefix);
 
 // Compact single-line JSON, safe for newline-delimited framing; invalid UTF-8 is replaced, not thrown.
 std::string dump(const Json& value);
+// The same, appended to `out`.
+void append_json(std::string& out, const Json& value);
+
+// A JSON value serialized already (by JsonWriter), carried inside a Json: dump() and the serialize_*()
+// functions write its text as is. This is how the largest results, pages of memories, reach the wire
+// without a DOM being built and walked for them. Nothing but those functions reads inside it (to
+// nlohmann it is a binary value), so it is for values that only travel to the wire.
+Json raw_json(std::string text);
+
+// Writes JSON straight into a string, without a DOM: keys in the order written, commas placed for the
+// caller. Strings are escaped as dump() escapes them; doubles are written in their shortest form that
+// reads back the same, with ".0" on whole numbers as nlohmann writes them; NaN and infinities as null.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+  JsonWriter& begin_object();
+  JsonWriter& end_object();
+  JsonWriter& begin_array();
+  JsonWriter& end_array();
+  JsonWriter& key(std::string_view name);
+  JsonWriter& value(std::string_view text);
+  JsonWriter& value(const std::string& text) { return value(std::string_view(text)); }
+  JsonWriter& value(const char* text) { return value(std::string_view(text)); }
+  JsonWriter& value(double number);
+  JsonWriter& value(std::int64_t number);
+  JsonWriter& value(bool flag);
+  JsonWriter& json(const Json& value);  // a DOM value (or a raw_json one), written as dump() writes it
+  JsonWriter& null();
+
+ private:
+  void separate();
+  std::string& out_;
+  bool comma_ = false;  // a value was written at this level: the next one needs a comma
+};
 std::string serialize_result(const Id& id, const Json& result);
 std::string serialize_error(const std::optional<Id>& id, const ErrorObject& error);
 std::string serialize_notification(std::string_view method, const Json& params);

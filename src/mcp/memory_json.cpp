@@ -1,5 +1,6 @@
 #include "mcp/memory_json.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/text.h"
@@ -20,23 +21,37 @@ std::string format_importance(double value) {
 }  // namespace
 
 Json memory_to_json(const Memory& m) {
-  Json out = {{"id", m.id},
-              {"content", m.content},
-              {"type", m.type},
-              {"tags", m.tags},
-              {"importance", m.importance},
-              {"agent_id", m.agent_id},
-              {"session_id", m.session_id},
-              {"created_at", format_iso8601(m.created_at)}};
-  if (m.expires_at) out["expires_at"] = format_iso8601(*m.expires_at);
+  std::string text;
+  jsonrpc::JsonWriter out(text);
+  write_memory(out, m);
+  return Json::parse(text);
+}
+
+void write_memory(jsonrpc::JsonWriter& out, const Memory& m) {
+  // Keys in the order nlohmann's objects keep them (sorted), so that a memory reads the same whichever
+  // way it was written.
+  char time[kIso8601Chars];
+  out.begin_object();
+  out.key("agent_id").value(m.agent_id);
+  out.key("content").value(m.content);
+  out.key("created_at").value(std::string_view(time, format_iso8601(m.created_at, time)));
+  if (m.expires_at) out.key("expires_at").value(std::string_view(time, format_iso8601(*m.expires_at, time)));
+  out.key("id").value(m.id);
+  out.key("importance").value(m.importance);
   if (m.metadata_json.size() > 2) {  // "{}" (the usual) needs no parse
     Json metadata = Json::parse(m.metadata_json, nullptr, false);
-    if (metadata.is_object() && !metadata.empty()) out["metadata"] = std::move(metadata);
+    if (metadata.is_object() && !metadata.empty()) out.key("metadata").json(metadata);
   }
-  if (m.reasoning) out["reasoning"] = *m.reasoning;
-  if (m.superseded_by) out["superseded_by"] = *m.superseded_by;
-  if (m.valid_until) out["valid_until"] = format_iso8601(*m.valid_until);
-  return out;
+  if (m.reasoning) out.key("reasoning").value(*m.reasoning);
+  out.key("session_id").value(m.session_id);
+  if (m.superseded_by) out.key("superseded_by").value(*m.superseded_by);
+  out.key("tags").begin_array();
+  for (const auto& tag : m.tags) out.value(tag);
+  out.end_array();
+  out.key("type").value(m.type);
+  if (m.valid_until)
+    out.key("valid_until").value(std::string_view(time, format_iso8601(*m.valid_until, time)));
+  out.end_object();
 }
 
 Json stored_to_json(const Memory& m) {
@@ -70,24 +85,55 @@ Json scope_to_json(const Scope& s) {
 }
 
 Json page_to_json(const Page& page) {
-  Json memories = Json::array();
-  for (const auto& m : page.memories) memories.push_back(memory_to_json(m));
-  Json out = {{"memories", std::move(memories)}, {"scope", scope_to_json(page.scope)}};
-  if (page.next_cursor) out["next_cursor"] = *page.next_cursor;
-  return out;
+  std::string text;
+  text.reserve(256 + page.memories.size() * 320);
+  jsonrpc::JsonWriter out(text);
+  out.begin_object().key("memories").begin_array();
+  for (const auto& m : page.memories) write_memory(out, m);
+  out.end_array();
+  if (page.next_cursor) out.key("next_cursor").value(*page.next_cursor);
+  out.key("scope").json(scope_to_json(page.scope));
+  out.end_object();
+  return jsonrpc::raw_json(std::move(text));
 }
 
-std::string render_memory_line(const Memory& m) {
-  std::string line = "- " + format_iso8601(m.created_at).substr(0, 19) + "Z · " + m.agent_id + " · " + m.type;
-  if (!m.tags.empty()) line += " · [" + join(m.tags, ", ") + "]";
-  line += " · " + format_importance(m.importance) + " · " + m.id + ": " + m.content;
-  if (m.reasoning) line += " (because: " + *m.reasoning + ")";
-  if (m.superseded_by) {
-    line += " [superseded by " + *m.superseded_by;
-    if (m.valid_until) line += " at " + format_iso8601(*m.valid_until).substr(0, 19) + "Z";
-    line += "]";
+void append_memory_line(std::string& line, const Memory& m) {
+  char time[kIso8601Chars];
+  line += "- ";
+  line.append(time, std::min<std::size_t>(19, format_iso8601(m.created_at, time)));
+  line += "Z · ";
+  line += m.agent_id;
+  line += " · ";
+  line += m.type;
+  if (!m.tags.empty()) {
+    line += " · [";
+    for (std::size_t i = 0; i < m.tags.size(); ++i) {
+      if (i > 0) line += ", ";
+      line += m.tags[i];
+    }
+    line += ']';
   }
-  return line;
+  line += " · ";
+  line += format_importance(m.importance);
+  line += " · ";
+  line += m.id;
+  line += ": ";
+  line += m.content;
+  if (m.reasoning) {
+    line += " (because: ";
+    line += *m.reasoning;
+    line += ')';
+  }
+  if (m.superseded_by) {
+    line += " [superseded by ";
+    line += *m.superseded_by;
+    if (m.valid_until) {
+      line += " at ";
+      line.append(time, std::min<std::size_t>(19, format_iso8601(*m.valid_until, time)));
+      line += 'Z';
+    }
+    line += ']';
+  }
 }
 
 std::string render_page(const Page& page) {
@@ -109,7 +155,11 @@ std::string render_page(const Page& page) {
   } else {
     text = std::to_string(page.memories.size()) + (page.memories.size() == 1 ? " memory" : " memories") +
            " (newest first) in " + where + ":";
-    for (const auto& m : page.memories) text += "\n" + render_memory_line(m);
+    text.reserve(text.size() + page.memories.size() * 160);
+    for (const auto& m : page.memories) {
+      text += '\n';
+      append_memory_line(text, m);
+    }
   }
   if (page.next_cursor) text += "\nMore: pass cursor \"" + *page.next_cursor + "\".";
   return text;

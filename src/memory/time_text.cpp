@@ -1,5 +1,6 @@
 #include "memory/time_text.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
@@ -136,7 +137,7 @@ Result<UnixMillis> parse_time_bound(std::string_view field, std::string_view tex
                                                std::string(text) + "\"");
 }
 
-std::string format_iso8601(UnixMillis t) {
+std::size_t format_iso8601(UnixMillis t, char* out) {
   std::int64_t days = t >= 0 ? t / 86400000 : (t - 86399999) / 86400000;
   std::int64_t ms_of_day = t - days * 86400000;
   std::int64_t year = 0;
@@ -145,22 +146,25 @@ std::string format_iso8601(UnixMillis t) {
   if (year >= 0 && year <= 9999) {
     // The digits written directly: every memory in a search result or a digest has a time or two, and
     // snprintf was a third of the cost of rendering a session context.
-    char out[24];  // YYYY-MM-DDTHH:MM:SS.mmmZ
-    auto put = [&out](std::size_t at, std::int64_t value, std::size_t width) {
+    auto put = [out](std::size_t at, std::int64_t value, std::size_t width) {
       for (std::size_t i = width; i-- > 0; value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
     };
     put(0, year, 4), put(5, month, 2), put(8, day, 2);
     put(11, ms_of_day / 3600000, 2), put(14, ms_of_day / 60000 % 60, 2), put(17, ms_of_day / 1000 % 60, 2);
     put(20, ms_of_day % 1000, 3);
     out[4] = out[7] = '-', out[10] = 'T', out[13] = out[16] = ':', out[19] = '.', out[23] = 'Z';
-    return std::string(out, sizeof out);
+    return 24;  // YYYY-MM-DDTHH:MM:SS.mmmZ
   }
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(year), month, day, static_cast<long long>(ms_of_day / 3600000),
-                static_cast<long long>(ms_of_day / 60000 % 60), static_cast<long long>(ms_of_day / 1000 % 60),
-                static_cast<long long>(ms_of_day % 1000));
-  return buffer;
+  const int written = std::snprintf(
+      out, kIso8601Chars, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(year),
+      month, day, static_cast<long long>(ms_of_day / 3600000), static_cast<long long>(ms_of_day / 60000 % 60),
+      static_cast<long long>(ms_of_day / 1000 % 60), static_cast<long long>(ms_of_day % 1000));
+  return written < 0 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(written), kIso8601Chars - 1);
+}
+
+std::string format_iso8601(UnixMillis t) {
+  char out[kIso8601Chars];
+  return std::string(out, format_iso8601(t, out));
 }
 
 }  // namespace memtrace

@@ -1,6 +1,7 @@
 // Time as people and models write it: "30m", "4h", "7d" windows and ISO-8601 instants.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,5 +23,8 @@ Result<UnixMillis> parse_time_bound(std::string_view field, std::string_view tex
 
 // "2026-11-22T00:25:21.123Z"
 std::string format_iso8601(UnixMillis t);
+// The same into `out` (at least kIso8601Chars long), without allocating; returns the length written.
+inline constexpr std::size_t kIso8601Chars = 64;
+std::size_t format_iso8601(UnixMillis t, char* out);
 
 }  // namespace memtrace

@@ -111,6 +111,94 @@ TEST(JsonRpcMessage, DumpWritesTheSameBytesAsNlohmannForAnyValue) {
   }
 }
 
+// The same value, written through JsonWriter's calls.
+void write(JsonWriter& out, const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::object:
+      out.begin_object();
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        out.key(it.key());
+        write(out, it.value());
+      }
+      out.end_object();
+      return;
+    case Json::value_t::array:
+      out.begin_array();
+      for (const auto& item : value) write(out, item);
+      out.end_array();
+      return;
+    case Json::value_t::string:
+      out.value(value.get_ref<const std::string&>());
+      return;
+    case Json::value_t::boolean:
+      out.value(value.get<bool>());
+      return;
+    case Json::value_t::number_integer:
+      out.value(value.get<std::int64_t>());
+      return;
+    case Json::value_t::number_float:
+      out.value(value.get<double>());
+      return;
+    case Json::value_t::null:
+      out.null();
+      return;
+    default:
+      out.json(value);
+  }
+}
+
+// A page of memories is written by JsonWriter, not dumped from a DOM: what a client parses must be the
+// same value, numbers included, and strings the same bytes.
+TEST(JsonRpcMessage, JsonWriterWritesWhatDumpWritesForAnyValue) {
+  std::mt19937 random(20261202);
+  for (int round = 0; round < 20000; ++round) {
+    const Json value = random_value(random, 0);
+    std::string text;
+    JsonWriter out(text);
+    write(out, value);
+    // Ill-formed UTF-8 is replaced in both, so the value to compare with is the one dump() sends.
+    ASSERT_EQ(Json::parse(text), Json::parse(dump(value))) << "round " << round << ": " << text;
+    if (!text.empty() && text.find_first_of(".e") == std::string::npos) {
+      EXPECT_EQ(text, dump(value)) << "round " << round;  // no floating point: the very same bytes
+    }
+  }
+}
+
+TEST(JsonRpcMessage, JsonWriterWritesDoublesAsNlohmannDoes) {
+  // Importances are hundredths between 0 and 1: the bytes are those clients have always seen.
+  for (int hundredths = 0; hundredths <= 100; ++hundredths) {
+    const double importance = hundredths / 100.0;
+    std::string text;
+    JsonWriter(text).value(importance);
+    EXPECT_EQ(text, Json(importance).dump()) << importance;
+  }
+  for (double whole : {0.0, 1.0, -3.0, 1e15}) {
+    std::string text;
+    JsonWriter(text).value(whole);
+    EXPECT_EQ(Json::parse(text).get<double>(), whole);
+    EXPECT_NE(text.find_first_of(".e"), std::string::npos) << text << ": a whole double still reads as one";
+  }
+  std::string text;
+  JsonWriter(text)
+      .begin_array()
+      .value(std::numeric_limits<double>::quiet_NaN())
+      .value(1e308 * 10)
+      .end_array();
+  EXPECT_EQ(text, "[null,null]");
+}
+
+TEST(JsonRpcMessage, RawJsonIsWrittenAsIsInsideAnyMessage) {
+  std::string page;
+  JsonWriter(page).begin_object().key("memories").begin_array().value("a\"b").end_array().end_object();
+  Json result = {{"content", Json::array()}, {"structuredContent", raw_json(page)}};
+  EXPECT_EQ(dump(result), R"({"content":[],"structuredContent":{"memories":["a\"b"]}})");
+  EXPECT_EQ(serialize_result(Id(3), result),
+            R"({"jsonrpc":"2.0","id":3,"result":{"content":[],"structuredContent":{"memories":["a\"b"]}}})");
+  // Other binary values are not raw JSON: they are written as nlohmann writes them.
+  const Json bytes = Json::binary({1, 2});
+  EXPECT_EQ(dump(bytes), bytes.dump());
+}
+
 TEST(JsonRpcMessage, RequestWithIntegerAndStringIds) {
   auto a = std::get<Request>(only(R"({"jsonrpc":"2.0","id":7,"method":"ping"})"));
   EXPECT_EQ(a.id, Id(7));
