@@ -344,10 +344,6 @@ std::string dump(const Json& value) {
   return out;
 }
 
-void append_json(std::string& out, const Json& value) {
-  append_value(out, value);
-}
-
 Json raw_json(std::string text) {
   return Json::binary(Json::binary_t::container_type(text.begin(), text.end()), kRawJsonSubtype);
 }

@@ -104,8 +104,6 @@ std::optional<Id> sniff_id(std::string_view prefix);
 
 // Compact single-line JSON, safe for newline-delimited framing; invalid UTF-8 is replaced, not thrown.
 std::string dump(const Json& value);
-// The same, appended to `out`.
-void append_json(std::string& out, const Json& value);
 
 // A JSON value serialized already (by JsonWriter), carried inside a Json: dump() and the serialize_*()
 // functions write its text as is. This is how the largest results, pages of memories, reach the wire
