@@ -99,6 +99,10 @@ end
 local since_n = since ~= '' and tonumber(since) or nil
 local until_n = until_ ~= '' and tonumber(until_) or nil
 local min_n = min_imp ~= '' and tonumber(min_imp) or nil
+-- When only the hash's own fields decide (no needle, type, importance or second index to check), the
+-- whole hash is read at once: nearly every candidate is returned (a recall), and one HGETALL costs less
+-- than an HMGET of the fields followed by the HGETALL.
+local whole = needle == '' and #trigrams == 0 and #types == 0 and not min_n and #all <= 1
 local out = {before, 0, 0}
 local last, examined, more, found = before, 0, 0, 0
 while true do
@@ -108,7 +112,20 @@ while true do
   examined = examined + 1
   last = id
   local m = P .. 'm:' .. id
-  local f = redis.call('HMGET', m, 't', 'ca', 'i', 'ea', 'sb')
+  local f, h
+  if whole then
+    h, f = redis.call('HGETALL', m), {}
+    for i = 1, #h, 2 do
+      local k = h[i]
+      if k == 't' then f[1] = h[i + 1]
+      elseif k == 'ca' then f[2] = h[i + 1]
+      elseif k == 'i' then f[3] = h[i + 1]
+      elseif k == 'ea' then f[4] = h[i + 1]
+      elseif k == 'sb' then f[5] = h[i + 1] end
+    end
+  else
+    f = redis.call('HMGET', m, 't', 'ca', 'i', 'ea', 'sb')
+  end
   if not f[2] then
     if not unindex(id) and not listed then
       for _, key in ipairs(drive) do redis.call('ZREM', key, id) end
@@ -135,7 +152,7 @@ while true do
       ok = string.find(string.lower(redis.call('HGET', m, 'c')), needle, 1, true) ~= nil
     end
     if ok then
-      out[#out + 1] = redis.call('HGETALL', m)
+      out[#out + 1] = h or redis.call('HGETALL', m)
       found = found + 1
       if found >= limit then more = 1; break end
     end
