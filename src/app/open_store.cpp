@@ -22,6 +22,7 @@ Result<std::unique_ptr<Store>> open_store(const std::string& spec, const StoreOp
   SqliteOptions sqlite;
   sqlite.max_memories_per_session = options.max_memories_per_session;
   sqlite.change_retention = options.change_retention;
+  sqlite.write_cache_mib = options.sqlite_cache_mib;
   if (spec.empty()) {
     sqlite.path = default_database_path();
     if (sqlite.path.empty()) {

@@ -18,6 +18,7 @@ struct StoreOpenOptions {
   int redis_min_replicas = -1;  // --redis-min-replicas; default -1: 1 on a cluster, 0 on one server
   std::size_t max_memories_per_session = 0;  // --max-memories-per-session; 0 (default): unlimited. Redis only
   std::chrono::milliseconds change_retention{std::chrono::hours(24 * 7)};  // --change-retention; default 7 days
+  std::size_t sqlite_cache_mib = 1;  // --sqlite-cache-mib: the write connection's page cache. SQLite only
 };
 
 // "sqlite:PATH" (also "sqlite://PATH"), "memory", empty for the default SQLite file,

@@ -141,6 +141,20 @@ TEST(Cli, HelpExplainsWhatItIsAndHowToUseIt) {
   EXPECT_NE(out.find("claude mcp add"), std::string::npos);
   EXPECT_NE(out.find("--change-retention"), std::string::npos);
   EXPECT_NE(out.find("MEMTRACE_CHANGE_RETENTION"), std::string::npos);
+  EXPECT_NE(out.find("--sqlite-cache-mib"), std::string::npos);
+  EXPECT_NE(out.find("MEMTRACE_SQLITE_CACHE_MIB"), std::string::npos);
+}
+
+TEST(Cli, ASQLiteCacheOfNoMemoryIsRefusedAndALargerOneServes) {
+  ChildProcess bad({server_binary(), "--store", "memory", "--sqlite-cache-mib", "0"});
+  EXPECT_NE(bad.wait(), 0);
+  EXPECT_NE(bad.stderr_text().find("--sqlite-cache-mib"), std::string::npos) << bad.stderr_text();
+  TempDir dir;
+  McpClient client{{"--store", "sqlite:" + dir.file("m.db"), "--sqlite-cache-mib", "8"}};
+  client.initialize();
+  client.call_tool("memtrace_remember", {{"content", "the router reboots at night"}});
+  auto found = client.call_tool("memtrace_search", {{"content_contains", "router"}});
+  EXPECT_EQ(found["structuredContent"]["memories"].size(), 1u);
 }
 
 TEST(Cli, ABadChangeRetentionIsAOneLineErrorAndNonZeroExit) {

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 
 #include "core/ids.h"
+#include "store/sqlite/sqlite_database.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/sqlite/sqlite_store_internal.h"
 #include "store/store_behaviour.h"
@@ -406,6 +407,31 @@ TEST(SqliteStore, MigratesAnEmptyFileAndUsesWal) {
                             "memory_tags", "memories_fts", "changes"}) {
     EXPECT_EQ(raw.number(std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"), 1)
         << table;
+  }
+}
+
+// --sqlite-cache-mib sizes the page cache of the connection that writes and serves most reads; the
+// default stays 1 MiB, which keeps the server inside its resident-memory aim.
+TEST(SqliteStore, TheWriteConnectionsPageCacheIsTheSizeAskedFor) {
+  TempDir dir;
+  auto cache_kib = [](sqlite::Database& database) {
+    return database.write([](sqlite::Connection& connection) -> Result<std::int64_t> {
+      auto statement = connection.prepare("PRAGMA cache_size", "read the cache size");
+      if (!statement) return tl::unexpected(statement.error());
+      auto row = statement->step();
+      if (!row) return tl::unexpected(row.error());
+      return -statement->int64(0);  // negative: KiB
+    });
+  };
+  for (std::size_t mib : {1u, 8u}) {
+    SqliteOptions options;
+    options.path = dir.file("cache-" + std::to_string(mib) + ".db");
+    options.write_cache_mib = mib;
+    auto database = sqlite::Database::open(options);
+    ASSERT_TRUE(database) << database.error().message;
+    auto kib = cache_kib(**database);
+    ASSERT_TRUE(kib) << kib.error().message;
+    EXPECT_EQ(*kib, static_cast<std::int64_t>(mib * 1024));
   }
 }
 

@@ -138,6 +138,12 @@ Result<std::shared_ptr<Database>> Database::open(const SqliteOptions& options) {
     }
   }
   if (auto configured = configure(connection); !configured) return tl::unexpected(configured.error());
+  if (options.write_cache_mib != 1) {
+    const std::string pragma = "PRAGMA cache_size = -" + std::to_string(options.write_cache_mib * 1024);
+    if (auto sized = connection.exec(pragma, "size the write connection's page cache"); !sized) {
+      return tl::unexpected(sized.error());
+    }
+  }
   // The write connection alone maps the file (configure() leaves the read connections without a map).
   // Its map and page cache survive its own commits, and it serves reads whenever it is idle, so a search
   // there reads its pages from the map instead of one pread each. At 100k memories that made a content

@@ -23,6 +23,12 @@ struct SqliteOptions {
   // The change feed (Store::read_changes) keeps changes this long; older ones are trimmed (on writes
   // and by purge_expired) and a cursor before them is refused. Default 7 days.
   std::chrono::milliseconds change_retention{std::chrono::hours(24 * 7)};
+  // Page cache of the write connection, in MiB. It serves most reads as well as the writes (a read
+  // runs there whenever it is idle) and survives commits, so a larger one saves re-reading pages (one
+  // pread each for pages still in the write-ahead log) at the price of resident memory: on the shared
+  // benchmark's mix at 10k memories, 4 MiB was about 20% faster at 16 calls in flight and 3 MiB more
+  // resident. Read connections keep 1 MiB (theirs is dropped whenever anyone commits).
+  std::size_t write_cache_mib = 1;
 };
 
 // Opens (creating if needed) the database at options.path and brings its schema up to date.
