@@ -1,5 +1,7 @@
 #include "core/text.h"
 
+#include <cstdio>
+
 namespace memtrace {
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
@@ -9,6 +11,12 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
     out += items[i];
   }
   return out;
+}
+
+std::string two_digit_number(double value) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "%.2g", value);
+  return buffer;
 }
 
 }  // namespace memtrace

@@ -1,24 +1,11 @@
 #include "mcp/memory_json.h"
 
-#include <algorithm>
-#include <cstdio>
-
 #include "core/text.h"
 #include "memory/time_text.h"
 
 namespace memtrace::mcp {
 
 using Json = nlohmann::json;
-
-namespace {
-
-std::string format_importance(double value) {
-  char buffer[16];
-  std::snprintf(buffer, sizeof buffer, "%.2g", value);
-  return buffer;
-}
-
-}  // namespace
 
 Json memory_to_json(const Memory& m) {
   std::string text;
@@ -98,10 +85,9 @@ Json page_to_json(const Page& page) {
 }
 
 void append_memory_line(std::string& line, const Memory& m) {
-  char time[kIso8601Chars];
   line += "- ";
-  line.append(time, std::min<std::size_t>(19, format_iso8601(m.created_at, time)));
-  line += "Z · ";
+  line += format_utc_seconds(m.created_at);
+  line += " · ";
   line += m.agent_id;
   line += " · ";
   line += m.type;
@@ -114,7 +100,7 @@ void append_memory_line(std::string& line, const Memory& m) {
     line += ']';
   }
   line += " · ";
-  line += format_importance(m.importance);
+  line += two_digit_number(m.importance);
   line += " · ";
   line += m.id;
   line += ": ";
@@ -129,8 +115,7 @@ void append_memory_line(std::string& line, const Memory& m) {
     line += *m.superseded_by;
     if (m.valid_until) {
       line += " at ";
-      line.append(time, std::min<std::size_t>(19, format_iso8601(*m.valid_until, time)));
-      line += 'Z';
+      line += format_utc_seconds(*m.valid_until);
     }
     line += ']';
   }
@@ -146,7 +131,7 @@ std::string render_page(const Page& page) {
   if (!s.types.empty()) where += ", types " + join(s.types, "/");
   if (!s.tags.empty()) where += ", tags " + join(s.tags, "+");
   if (s.content_contains) where += ", containing \"" + *s.content_contains + "\"";
-  if (s.min_importance) where += ", importance >= " + format_importance(*s.min_importance);
+  if (s.min_importance) where += ", importance >= " + two_digit_number(*s.min_importance);
   if (s.include_superseded) where += ", superseded included";
 
   std::string text;

@@ -2,7 +2,6 @@
 #include "memory/context.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <unordered_set>
 
 #include "core/text.h"
@@ -45,16 +44,6 @@ std::string clip(std::string_view text, std::size_t max_bytes) {
   return utf8_ellipsize(one_line(text), max_bytes);
 }
 
-std::string utc_seconds(UnixMillis t) {
-  return format_iso8601(t).substr(0, 19) + "Z";
-}
-
-std::string format_importance(double value) {
-  char buffer[16];
-  std::snprintf(buffer, sizeof buffer, "%.2g", value);
-  return buffer;
-}
-
 Section section_of(const Memory& m) {
   if (m.type == "decision") return Section::kDecisions;
   if (m.importance >= kImportantThreshold) return Section::kImportant;
@@ -81,7 +70,7 @@ std::string memory_line(const Memory& m, Section section) {
   std::string line;
   line.reserve(64 + m.agent_id.size() + m.type.size() + m.content.size() + 16 * m.tags.size());
   line += "- ";
-  line += utc_seconds(m.created_at);
+  line += format_utc_seconds(m.created_at);
   line += " · ";
   line += clip(m.agent_id, kMaxNameBytes);
   line += " · ";
@@ -93,7 +82,7 @@ std::string memory_line(const Memory& m, Section section) {
   }
   if (section == Section::kImportant) {
     line += " · importance ";
-    line += format_importance(m.importance);
+    line += two_digit_number(m.importance);
   }
   line += ": ";
   line += clip(m.content, kMaxContentBytes);
@@ -124,10 +113,11 @@ Header make_header(const ContextMaterial& in) {
   if (!in.stored) {
     status += " · nothing stored yet";
   } else {
-    if (s.status == SessionStatus::kClosed && s.closed_at) status += " " + utc_seconds(*s.closed_at);
-    status += " · started " + utc_seconds(s.created_at);
+    if (s.status == SessionStatus::kClosed && s.closed_at) status += " " + format_utc_seconds(*s.closed_at);
+    status += " · started " + format_utc_seconds(s.created_at);
     if (!s.created_by.empty()) status += " by " + clip(s.created_by, kMaxNameBytes);
-    if (in.session.last_activity > 0) status += " · last activity " + utc_seconds(in.session.last_activity);
+    if (in.session.last_activity > 0)
+      status += " · last activity " + format_utc_seconds(in.session.last_activity);
   }
   h.status = clip(status, kMaxHeaderLineBytes);
 
@@ -143,8 +133,9 @@ Header make_header(const ContextMaterial& in) {
     h.agents = clip("Agents: " + join(in.session.agents, ", "), kMaxHeaderLineBytes);
   }
 
-  std::string window = in.since ? "Window: " + utc_seconds(*in.since) + " to " + utc_seconds(in.now)
-                                : "Window: whole session up to " + utc_seconds(in.now);
+  std::string window = in.since
+                           ? "Window: " + format_utc_seconds(*in.since) + " to " + format_utc_seconds(in.now)
+                           : "Window: whole session up to " + format_utc_seconds(in.now);
   if (!in.types.empty()) window += " · types: " + join(in.types, ", ");
   h.window = clip(window, kMaxHeaderLineBytes);
 

@@ -167,4 +167,11 @@ std::string format_iso8601(UnixMillis t) {
   return std::string(out, format_iso8601(t, out));
 }
 
+std::string format_utc_seconds(UnixMillis t) {
+  char out[kIso8601Chars];
+  const std::size_t seconds = std::min<std::size_t>(19, format_iso8601(t, out));  // up to ".mmmZ"
+  out[seconds] = 'Z';
+  return std::string(out, seconds + 1);
+}
+
 }  // namespace memtrace

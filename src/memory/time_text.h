@@ -26,5 +26,7 @@ std::string format_iso8601(UnixMillis t);
 // The same into `out` (at least kIso8601Chars long), without allocating; returns the length written.
 inline constexpr std::size_t kIso8601Chars = 64;
 std::size_t format_iso8601(UnixMillis t, char* out);
+// To the second, as lines for a model show times: "2026-11-22T00:25:21Z".
+std::string format_utc_seconds(UnixMillis t);
 
 }  // namespace memtrace
