@@ -471,6 +471,91 @@ TEST_F(RedisStoreTest, PurgeRemovesEveryTraceOfExpiredMemories) {
   EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:3:tem")), IsEmpty());
 }
 
+// Memories written by a version that kept each memory as a hash are read, superseded and ranked as
+// before; the first script that meets one rewrites it as a string under the same key and expiry.
+TEST_F(RedisStoreTest, MemoriesAnOlderVersionStoredAsHashesAreReadAndRewrittenAsStrings) {
+  add_session("s1");
+  Memory decision = make_memory("s1", "Chose Redis for the shared memory", kT0 + 1);
+  decision.type = "decision";
+  decision.tags = {"infra", "storage"};
+  decision.importance = 0.875;
+  decision.metadata_json = R"({"ticket":"OPS-7"})";
+  decision.reasoning = "";  // given, but empty: still given
+  // Redis's own expiry runs on its clock: an hour from now by the wall clock.
+  const UnixMillis in_an_hour = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count() +
+                                3'600'000;
+  decision.expires_at = in_an_hour;
+  add(decision);
+  Memory plain = make_memory("s1", "The cache warms up in 30 s", kT0 + 2);
+  add(plain);
+
+  // As the older version wrote them: the same fields, one per hash field, and the key's expiry.
+  auto as_hash = [&](const Memory& m, const std::string& importance, const std::vector<std::string>& extra) {
+    const std::string key = full_key(kDefaultNamespace, "m:" + m.id);
+    ASSERT_EQ(server_->command({"DEL", key}).integer, 1);
+    std::vector<std::string> hset = {"HSET", key,
+                                     "id",   m.id,
+                                     "s",    m.session_id,
+                                     "a",    m.agent_id,
+                                     "t",    m.type,
+                                     "c",    m.content,
+                                     "g",    redis::encode_list(m.tags),
+                                     "i",    importance,
+                                     "ca",   std::to_string(m.created_at),
+                                     "md",   m.metadata_json};
+    hset.insert(hset.end(), extra.begin(), extra.end());
+    ASSERT_FALSE(server_->command(hset).is_error());
+  };
+  as_hash(decision, "0.875", {"ea", std::to_string(*decision.expires_at), "r", ""});
+  as_hash(plain, "0.5", {});
+  const std::string decision_key = full_key(kDefaultNamespace, "m:" + decision.id);
+  ASSERT_EQ(server_->command({"PEXPIREAT", decision_key, std::to_string(in_an_hour)}).integer, 1);
+  ASSERT_EQ(server_->command({"TYPE", decision_key}).text, "hash");
+
+  auto got = store().get_memory(kDefaultNamespace, decision.id, kNow);
+  ASSERT_TRUE(got) << got.error().message;
+  ASSERT_TRUE(got->has_value());
+  const Memory& read = **got;
+  EXPECT_EQ(read.content, decision.content);
+  EXPECT_EQ(read.type, "decision");
+  EXPECT_EQ(read.tags, decision.tags);
+  EXPECT_EQ(read.importance, 0.875);
+  EXPECT_EQ(read.created_at, decision.created_at);
+  EXPECT_EQ(read.expires_at, decision.expires_at);
+  EXPECT_EQ(read.metadata_json, decision.metadata_json);
+  EXPECT_EQ(read.reasoning, std::optional<std::string>(""));
+  EXPECT_FALSE(read.superseded_by);
+  EXPECT_EQ(server_->command({"TYPE", decision_key}).text, "string") << "rewritten on first read";
+  EXPECT_GT(server_->command({"PTTL", decision_key}).integer, 0) << "with its expiry";
+
+  // A hash memory is superseded (rewritten, then marked) and a search finds it by content.
+  Memory newer = make_memory("s1", "The cache warms up in 5 s now", kT0 + 3);
+  WriteOptions supersede;
+  supersede.supersedes = {plain.id};
+  auto written = store().write_memory(newer, supersede);
+  ASSERT_TRUE(written) << written.error().message;
+  auto old = store().get_memory(kDefaultNamespace, plain.id, kNow);
+  ASSERT_TRUE(old && old->has_value());
+  EXPECT_EQ((*old)->superseded_by, newer.id);
+  EXPECT_EQ((*old)->valid_until, newer.created_at);
+  EXPECT_EQ((*old)->importance, 0.5);
+
+  auto q = query();
+  q.content_contains = "redis for the";
+  EXPECT_THAT(recall(q), ElementsAre(decision.id));
+
+  RankQuery ranked_query;
+  ranked_query.session_id = "s1";
+  ranked_query.now = kNow;
+  auto ranked = store().rank_memories(ranked_query);
+  ASSERT_TRUE(ranked) << ranked.error().message;
+  std::vector<std::string> ranked_ids;
+  for (const auto& m : ranked->memories) ranked_ids.push_back(m.id);
+  EXPECT_THAT(ranked_ids, ElementsAre(decision.id, newer.id)) << "the superseded one is left out";
+}
+
 // A real TTL: Redis deletes the memory hash itself (PEXPIREAT); the memory never shows again, even to
 // a caller whose clock is behind, and the first lookup that meets the gap removes its index entries.
 TEST_F(RedisStoreTest, RedisExpiresTheMemoryHashAndLookupsDropItsIndexEntries) {

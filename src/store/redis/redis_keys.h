@@ -12,8 +12,13 @@
 // written on its own (idempotent SADD), never inside a script.
 //
 //   P = mt:v1:{ns}:
-//   P m:<id>          hash   the memory: id s a t c g i ca [ea] md [r] [sb vu]   (PEXPIREAT ea when it has
-//                            a TTL; sb/vu: superseded_by and valid_until, once a newer memory superseded it)
+//   P m:<id>          string the memory, all its fields in one string (layout: redis_memory_string.h;
+//                            PEXPIREAT expires_at when it has a TTL; superseded_by and valid_until are set
+//                            once a newer memory superseded it). One string, not a hash: a script reads a
+//                            memory with one GET and unpacks only the fields it checks, and the reply
+//                            carries one value per memory instead of a name and a value per field.
+//                            Versions before it kept a hash (id s a t c g i ca [ea] md [r] [sb vu]); the
+//                            first script that meets one rewrites it as a string (mem_read, prelude.lua)
 //   P dd:<fingerprint> string the newest memory written with that dedup fingerprint (store/dedup.h),
 //                            PX the dedup window; write_memory checks the memory's fields before using it
 //   P mx:<id>         hash   what to unindex it by: s a t g 3 (no TTL: outlives m:<id> so that

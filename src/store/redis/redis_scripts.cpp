@@ -13,7 +13,7 @@ namespace {
 // script: lua/<name>.lua.)
 constexpr std::string_view kPrelude = "prelude";
 
-// insert_memory. One atomic step: the memory hash (PEXPIREAT when it has a TTL that lies ahead of
+// insert_memory. One atomic step: the memory string (PEXPIREAT when it has a TTL that lies ahead of
 // the server's clock), its unindex record, every index entry, the session's participants, the
 // agent's sessions, the sliding window, and the change event.
 // ARGV: id session agent type content tags(encoded) importance created_at expires_at|'' metadata
@@ -22,14 +22,14 @@ constexpr std::string_view kRemember = "remember";
 
 // write_memory: remember() with deduplication and supersedes, as one step (lua/write_memory.lua says how).
 // ARGV: the remember script's 14, then superseded_by|'' valid_until|'' dedup_window_ms fingerprint ns
-//       n_supersedes id... Returns {'stored', evicted} or {'duplicate', the earlier memory's fields}.
+//       n_supersedes id... Returns {'stored', evicted} or {'duplicate', the earlier memory's string}.
 constexpr std::string_view kWriteMemory = "write_memory";
 
-// delete_memory. ARGV: id now agent. Returns 1 if a live memory hash was removed (and then appends
+// delete_memory. ARGV: id now agent. Returns 1 if a live memory was removed (and then appends
 // memory.forgotten to the change feed).
 constexpr std::string_view kForget = "forget";
 
-// get_memory. ARGV: id. The memory's fields; if Redis expired the hash, its index entries go too.
+// get_memory. ARGV: id. The memory's string, or nil; if Redis expired it, its index entries go too.
 constexpr std::string_view kGetMemory = "get_memory";
 
 // query_memories, one bounded slice. Plans by index sizes (ZLEXCOUNT/ZCOUNT O(log n), SCARD O(1)):
@@ -38,20 +38,20 @@ constexpr std::string_view kGetMemory = "get_memory";
 // instead when listing it is cheaper than the walk: the intersection of the needle's trigram sets
 // (SINTER, with the memories still pending indexing), or a since/until or importance window; it is
 // listed and sorted. Each candidate is checked against
-// the other filters (ZSCORE, SISMEMBER, the hash's fields, expiry vs now, and finally the lower-cased content
-// contains the needle); a hash Redis expired is unindexed on the spot. Stops after `limit` matches or
-// `budget` candidates. ARGV: now before limit budget since until min_importance needle list_max
+// the other filters (ZSCORE, SISMEMBER, the memory's fields, expiry vs now, and finally the lower-cased
+// content contains the needle); a memory Redis expired is unindexed on the spot. Stops after `limit` matches
+// or `budget` candidates. ARGV: now before limit budget since until min_importance needle list_max
 //       exclude_superseded(0|1) n_all all-of-zset-suffix... n_types type... n_trigrams trigram-set-suffix...
-// Returns {last examined id, more (0|1), examined, memory-hash-fields...}.
+// Returns {last examined id, more (0|1), examined, memory strings...}.
 constexpr std::string_view kQueryMemories = "query_memories";
 
 // rank_memories, one bounded slice of a session's importance zset, from rank `from` down: counts its
 // live memories that nothing superseded (until `count_to` of them; a session with mi:ss on its first
-// slice, from its index sizes) and returns the hashes of the first `want` of them; with_session also
+// slice, from its index sizes) and returns the memory strings of the first `want` of them; with_session also
 // describes the session; stops returning memories once they outweigh max_weight (if > 0; weighed as
 // RankQuery::Weight). ARGV: now session from want budget count_to with_session(0|1) max_weight
 // per_memory agent_cap type_cap content_cap.
-// Returns {next rank, more (0|1), examined, counted, session record or {}, memory-hash-fields...}.
+// Returns {next rank, more (0|1), examined, counted, session record or {}, memory strings...}.
 constexpr std::string_view kRankMemories = "rank_memories";
 
 // index_content: one batch of the namespace's pending memories into the trigram sets. ARGV: batch.

@@ -21,6 +21,7 @@
 #include "store/redis/redis_connection.h"
 #include "store/redis/redis_export.h"
 #include "store/redis/redis_keys.h"
+#include "store/redis/redis_memory_string.h"
 #include "store/redis/redis_router.h"
 #include "store/redis/redis_scripts.h"
 #include "store/redis/redis_watcher.h"
@@ -62,38 +63,15 @@ void for_each_field(const redisReply* fields, Visit&& visit) {
   }
 }
 
-Memory parse_memory(const std::string& ns, const redisReply* fields) {
+// A memory string of a script's reply (redis_memory_string.h).
+Result<Memory> parse_memory(const std::string& ns, const redisReply* reply) {
   Memory memory;
   memory.ns = ns;
-  for_each_field(fields, [&](std::string_view field, std::string_view value) {
-    if (field == "id") {
-      memory.id = value;
-    } else if (field == "s") {
-      memory.session_id = value;
-    } else if (field == "a") {
-      memory.agent_id = value;
-    } else if (field == "t") {
-      memory.type = value;
-    } else if (field == "c") {
-      memory.content = value;
-    } else if (field == "g") {
-      memory.tags = redis::decode_list(value);
-    } else if (field == "i") {
-      memory.importance = parse_number<double>(value);
-    } else if (field == "ca") {
-      memory.created_at = parse_number<UnixMillis>(value);
-    } else if (field == "ea") {
-      memory.expires_at = parse_number<UnixMillis>(value);
-    } else if (field == "md") {
-      memory.metadata_json = value;
-    } else if (field == "r") {
-      memory.reasoning = std::string(value);
-    } else if (field == "sb") {
-      memory.superseded_by = std::string(value);
-    } else if (field == "vu") {
-      memory.valid_until = parse_number<UnixMillis>(value);
-    }
-  });
+  if (!reply || reply->type != REDIS_REPLY_STRING ||
+      !redis::decode_memory_string(reply_string(reply), memory)) {
+    return fail(ErrorCode::kInternal,
+                "redis store: a memory of namespace " + ns + " is stored in a form this version cannot read");
+  }
   return memory;
 }
 
@@ -375,7 +353,9 @@ class RedisStore final : public Store {
       return fail(ErrorCode::kInternal, "redis store: write_memory answered in an unexpected shape");
     }
     if (reply_string(r->element[0]) == "duplicate") {
-      return WriteOutcome{parse_memory(memory.ns, r->element[1])};
+      auto earlier = parse_memory(memory.ns, r->element[1]);
+      if (!earlier) return tl::unexpected(earlier.error());
+      return WriteOutcome{std::move(*earlier)};
     }
     indexer_->wrote(memory.ns);
     if (auto evicted = reply_integer(r->element[1]); evicted > 0) {
@@ -413,10 +393,11 @@ class RedisStore final : public Store {
                                            UnixMillis now) override {
     auto reply = run(scripts_.get_memory, ns, {id}, Access::kRead);
     if (!reply) return tl::unexpected(reply.error());
-    if (is_empty_array(reply->get())) return std::optional<Memory>();
-    Memory memory = parse_memory(ns, reply->get());
-    if (memory.expires_at && *memory.expires_at <= now) return std::optional<Memory>();
-    return std::optional<Memory>(std::move(memory));
+    if ((*reply)->type == REDIS_REPLY_NIL) return std::optional<Memory>();
+    auto memory = parse_memory(ns, reply->get());
+    if (!memory) return tl::unexpected(memory.error());
+    if (memory->expires_at && *memory->expires_at <= now) return std::optional<Memory>();
+    return std::optional<Memory>(std::move(*memory));
   }
 
   Result<RankedMemories> rank_memories(const RankQuery& query) override {
@@ -456,11 +437,12 @@ class RedisStore final : public Store {
         }
         ranked.total += static_cast<std::size_t>(reply_integer(rows->element[3]));
         for (std::size_t i = 5; i < rows->elements; ++i) {
-          Memory memory = parse_memory(query.ns, rows->element[i]);
+          auto memory = parse_memory(query.ns, rows->element[i]);
+          if (!memory) return tl::unexpected(memory.error());
           // A write between slices can move a memory across the slice boundary: it is listed once.
-          if (!seen.insert(memory.id).second) continue;
-          weighed += query.weight.of(memory);
-          ranked.memories.push_back(std::move(memory));
+          if (!seen.insert(memory->id).second) continue;
+          weighed += query.weight.of(*memory);
+          ranked.memories.push_back(std::move(*memory));
         }
         if (!slice->more) break;
         if (std::chrono::steady_clock::now() > deadline) return slow_query_error(ranked.total);
@@ -527,8 +509,11 @@ class RedisStore final : public Store {
         auto slice = read_slice(reply->get());
         if (!slice) return tl::unexpected(slice.error());
         const redisReply* rows = reply->get();
-        for (std::size_t i = 3; i < rows->elements; ++i)
-          found.push_back(parse_memory(query.ns, rows->element[i]));
+        for (std::size_t i = 3; i < rows->elements; ++i) {
+          auto memory = parse_memory(query.ns, rows->element[i]);
+          if (!memory) return tl::unexpected(memory.error());
+          found.push_back(std::move(*memory));
+        }
         examined += slice->examined;
         if (!slice->more || found.size() >= query.limit) break;
         if (std::chrono::steady_clock::now() > deadline) return slow_query_error(examined);

@@ -1,5 +1,5 @@
 
 local id = ARGV[1]
-local h = redis.call('HGETALL', P .. 'm:' .. id)
-if #h == 0 and redis.call('EXISTS', P .. 'mx:' .. id) == 1 then unindex(id) end
-return h
+local b = mem_read(id)
+if not b and redis.call('EXISTS', P .. 'mx:' .. id) == 1 then unindex(id) end
+return b

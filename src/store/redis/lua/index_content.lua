@@ -1,7 +1,7 @@
 
 -- index_content: up to ARGV[1] memories of the namespace's pending zset (mi:pend, filled by remember)
 -- into the trigram sets (mi:3:<trigram>), in one step, so no search sees a memory in neither place.
--- Memories forgotten meanwhile have left mi:pend already; one whose hash Redis expired is indexed from
+-- Memories forgotten meanwhile have left mi:pend already; one Redis expired is indexed from
 -- its mx record like any other (unindex takes it out again). Returns how many are still pending.
 local ids = redis.call('ZRANGE', P .. 'mi:pend', 0, tonumber(ARGV[1]) - 1)
 for _, id in ipairs(ids) do

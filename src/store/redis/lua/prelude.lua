@@ -31,8 +31,72 @@ local function decode_list(s)
   return out
 end
 
+-- A memory is one string, m:<id> (redis_keys.h says why): struct '>Bdddd' flags created_at importance
+-- expires_at valid_until, then nine strings, each a 4-byte length and its bytes, in this order:
+-- superseded_by type agent content session id tags metadata reasoning. flags: 1 expires_at, 2 reasoning,
+-- 4 superseded_by and valid_until (an absent one is stored as 0 or ''). The fields filters need come
+-- first, so a script unpacks only as far as it looks (mem_head, mem_content).
+local MEM_FMT = '>BddddI4c0I4c0I4c0I4c0I4c0I4c0I4c0I4c0I4c0'
+
+-- Encodes memory fields (a table keyed as the hash of older versions was: id s a t c g i ca md ea r sb vu;
+-- numbers may be text) as a memory string.
+local function mem_encode(f)
+  local ea, vu = tonumber(f.ea), tonumber(f.vu) or 0
+  local flags = (ea and 1 or 0) + (f.r and 2 or 0) + (f.sb and 4 or 0)
+  local sb, t, a, c, s, id = f.sb or '', f.t or '', f.a or '', f.c or '', f.s or '', f.id or ''
+  local g, md, r = f.g or '', f.md or '', f.r or ''
+  return struct.pack(MEM_FMT, flags, tonumber(f.ca) or 0, tonumber(f.i) or 0, ea or 0, vu,
+                     #sb, sb, #t, t, #a, a, #c, c, #s, s, #id, id, #g, g, #md, md, #r, r)
+end
+
+-- Every field of a memory string, keyed as mem_encode takes them (numbers as numbers).
+local function mem_decode(b)
+  local flags, ca, imp, ea, vu, sb, t, a, c, s, id, g, md, r = struct.unpack(MEM_FMT, b)
+  local f = {id = id, s = s, a = a, t = t, c = c, g = g, i = imp, ca = ca, md = md}
+  if flags % 2 == 1 then f.ea = ea end
+  if math.floor(flags / 2) % 2 == 1 then f.r = r end
+  if flags >= 4 then f.sb, f.vu = sb, vu end
+  return f
+end
+
+-- What filters read, without the strings after them: created_at importance expires_at|nil
+-- superseded_by|nil type agent, and the content's length.
+local function mem_head(b)
+  local flags, ca, imp, ea, _, sb, t, a, clen = struct.unpack('>BddddI4c0I4c0I4c0I4', b)
+  return ca, imp, (flags % 2 == 1) and ea or nil, flags >= 4 and sb or nil, t, a, clen
+end
+
+-- The content of a memory string.
+local function mem_content(b)
+  local _, _, _, _, _, _, _, _, c = struct.unpack('>BddddI4c0I4c0I4c0I4c0', b)
+  return c
+end
+
+-- Reads memory `id`'s string: false if there is none. A memory an older version stored as a hash is
+-- rewritten as a string first (same key, same expiry), so every script meets one format.
+local function mem_read(id)
+  local key = P .. 'm:' .. id
+  local b = redis.pcall('GET', key)
+  if type(b) ~= 'table' then return b end
+  local h = redis.call('HGETALL', key)  -- WRONGTYPE: the hash of an older version
+  if #h == 0 then return false end
+  local f = {}
+  for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
+  b = mem_encode(f)
+  local ttl = redis.call('PTTL', key)
+  redis.call('DEL', key)
+  redis.call('SET', key, b)
+  if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+  return b
+end
+
+-- Stores the fields `f` (as mem_decode gives them) as memory `id`, keeping the key's expiry.
+local function mem_write(id, f)
+  redis.call('SET', P .. 'm:' .. id, mem_encode(f), 'KEEPTTL')
+end
+
 -- Removes a memory and every index entry naming it, guided by its mx record (which has no TTL, so
--- this works after Redis expired the memory hash itself). Returns the session id, or nil if there
+-- this works after Redis expired the memory itself). Returns the session id, or nil if there
 -- was no index record.
 local function unindex(id)
   local x = redis.call('HMGET', P .. 'mx:' .. id, 's', 'a', 't', 'g', '3')
@@ -139,8 +203,11 @@ local function session_summary(sid, now)
   local last_activity = ''
   local now_n = tonumber(now)
   for _, id in ipairs(redis.call('ZREVRANGEBYLEX', P .. 'mi:s:' .. sid, '+', '-', 'LIMIT', 0, 64)) do
-    local f = redis.call('HMGET', P .. 'm:' .. id, 'ca', 'ea')
-    if f[1] and (not f[2] or tonumber(f[2]) > now_n) then last_activity = f[1]; break end
+    local b = mem_read(id)
+    if b then
+      local ca, _, ea = mem_head(b)
+      if not ea or ea > now_n then last_activity = string.format('%.0f', ca); break end
+    end
   end
   return agents, count, last_activity
 end

@@ -99,10 +99,6 @@ end
 local since_n = since ~= '' and tonumber(since) or nil
 local until_n = until_ ~= '' and tonumber(until_) or nil
 local min_n = min_imp ~= '' and tonumber(min_imp) or nil
--- When only the hash's own fields decide (no needle, type, importance or second index to check), the
--- whole hash is read at once: nearly every candidate is returned (a recall), and one HGETALL costs less
--- than an HMGET of the fields followed by the HGETALL.
-local whole = needle == '' and #trigrams == 0 and #types == 0 and not min_n and #all <= 1
 local out = {before, 0, 0}
 local last, examined, more, found = before, 0, 0, 0
 while true do
@@ -111,33 +107,19 @@ while true do
   if not id then break end
   examined = examined + 1
   last = id
-  local m = P .. 'm:' .. id
-  local f, h
-  if whole then
-    h, f = redis.call('HGETALL', m), {}
-    for i = 1, #h, 2 do
-      local k = h[i]
-      if k == 't' then f[1] = h[i + 1]
-      elseif k == 'ca' then f[2] = h[i + 1]
-      elseif k == 'i' then f[3] = h[i + 1]
-      elseif k == 'ea' then f[4] = h[i + 1]
-      elseif k == 'sb' then f[5] = h[i + 1] end
-    end
-  else
-    f = redis.call('HMGET', m, 't', 'ca', 'i', 'ea', 'sb')
-  end
-  if not f[2] then
+  local b = mem_read(id)
+  if not b then
     if not unindex(id) and not listed then
       for _, key in ipairs(drive) do redis.call('ZREM', key, id) end
     end
   else
-    local ok = #types == 0 or type_ok[f[1]] == true
-    local ca = tonumber(f[2])
+    local ca, imp, ea, sb, t = mem_head(b)
+    local ok = #types == 0 or type_ok[t] == true
     if ok and since_n and ca < since_n then ok = false end
     if ok and until_n and ca >= until_n then ok = false end
-    if ok and min_n and tonumber(f[3]) < min_n then ok = false end
-    if ok and f[4] and tonumber(f[4]) <= now then ok = false end
-    if ok and exclude_superseded and f[5] then ok = false end
+    if ok and min_n and imp < min_n then ok = false end
+    if ok and ea and ea <= now then ok = false end
+    if ok and exclude_superseded and sb then ok = false end
     if ok then
       for i, key in ipairs(all) do
         if i ~= drive_index and not redis.call('ZSCORE', key, id) then ok = false; break end
@@ -149,10 +131,10 @@ while true do
       end
     end
     if ok and needle ~= '' then
-      ok = string.find(string.lower(redis.call('HGET', m, 'c')), needle, 1, true) ~= nil
+      ok = string.find(string.lower(mem_content(b)), needle, 1, true) ~= nil
     end
     if ok then
-      out[#out + 1] = h or redis.call('HGETALL', m)
+      out[#out + 1] = b
       found = found + 1
       if found >= limit then more = 1; break end
     end

@@ -1,6 +1,6 @@
 -- rank_memories, one bounded slice of a session's importance index (mi:sw:<session>, scored by
 -- importance; equal scores in id order, so walking it down is most important, then newest first),
--- from rank `from` down. Returns the hashes of the first `want` live memories nothing superseded, and
+-- from rank `from` down. Returns the strings of the first `want` live memories nothing superseded, and
 -- counts those memories up to `count_to` in all.
 -- ARGV: now session from want budget count_to with_session ('1': the first slice also describes the
 -- session, as find_sessions does, so that a digest reads everything it needs in one round trip)
@@ -8,7 +8,7 @@
 -- those returned weigh more than max_weight, each per_memory plus its agent, type and content bytes up
 -- to their caps; RankQuery::Weight).
 -- Reply: {last rank examined, more, examined, counted, {session hash, agents, count, last activity} or
--- {} (not asked, or no such session: then nothing else), memory hashes...}
+-- {} (not asked, or no such session: then nothing else), memory strings...}
 local now = tonumber(ARGV[1])
 local sid = ARGV[2]
 local key = P .. 'mi:sw:' .. sid
@@ -46,35 +46,20 @@ while examined < budget and (want > 0 or walk_counted < count_to) do
   if #ids == 0 then break end
   for _, id in ipairs(ids) do
     pos, examined = pos + 1, examined + 1
-    local m = P .. 'm:' .. id
-    if want > 0 then
-      -- The whole hash at once (most entries are returned): live if it has a ca, no sb, and has not
-      -- expired.
-      local h = redis.call('HGETALL', m)
-      local ca, ea, sb, a, t, c = nil, nil, nil, '', '', ''
-      for i = 1, #h, 2 do
-        local k = h[i]
-        if k == 'ca' then ca = h[i + 1]
-        elseif k == 'ea' then ea = h[i + 1]
-        elseif k == 'sb' then sb = h[i + 1]
-        elseif k == 'a' then a = h[i + 1]
-        elseif k == 't' then t = h[i + 1]
-        elseif k == 'c' then c = h[i + 1] end
-      end
-      if ca and not sb and not (ea and tonumber(ea) <= now) then
+    local b = mem_read(id)
+    if b then
+      local _, _, ea, sb, t, a, clen = mem_head(b)
+      if not sb and not (ea and ea <= now) then
         walk_counted = walk_counted + 1
-        out[#out + 1] = h
-        want = want - 1
-        if max_weight > 0 then
-          weighed = weighed + per_memory + math.min(#a, agent_cap) + math.min(#t, type_cap) +
-                    math.min(#c, content_cap)
-          if weighed > max_weight then want = 0 end
+        if want > 0 then
+          out[#out + 1] = b
+          want = want - 1
+          if max_weight > 0 then
+            weighed = weighed + per_memory + math.min(#a, agent_cap) + math.min(#t, type_cap) +
+                      math.min(clen, content_cap)
+            if weighed > max_weight then want = 0 end
+          end
         end
-      end
-    else
-      local f = redis.call('HMGET', m, 'ca', 'ea', 'sb')
-      if f[1] and not f[3] and not (f[2] and tonumber(f[2]) <= now) then
-        walk_counted = walk_counted + 1
       end
     end
     if want == 0 and walk_counted >= count_to then break end

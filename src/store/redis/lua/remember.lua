@@ -7,11 +7,9 @@ if redis.call('EXISTS', P .. 'mx:' .. id) == 1 or redis.call('EXISTS', P .. 'm:'
   return redis.error_reply('MT_CONFLICT a memory with id ' .. id .. ' exists already')
 end
 local m = P .. 'm:' .. id
-local fields = {'id', id, 's', sid, 'a', agent, 't', typ, 'c', ARGV[5], 'g', ARGV[6], 'i', imp, 'ca', ca,
-                'md', ARGV[10]}
-if ea ~= '' then fields[#fields + 1] = 'ea'; fields[#fields + 1] = ea end
-if ARGV[11] == '1' then fields[#fields + 1] = 'r'; fields[#fields + 1] = ARGV[12] end
-redis.call('HSET', m, unpack(fields))
+redis.call('SET', m, mem_encode({id = id, s = sid, a = agent, t = typ, c = ARGV[5], g = ARGV[6], i = imp, ca = ca,
+                                 md = ARGV[10], ea = ea ~= '' and ea or nil,
+                                 r = ARGV[11] == '1' and ARGV[12] or nil}))
 redis.call('HSET', P .. 'mx:' .. id, 's', sid, 'a', agent, 't', typ, 'g', ARGV[6], '3', tri)
 if ea ~= '' then
   -- Expiry is judged by the caller's clock (query.now). PEXPIREAT only frees memory: a deadline

@@ -22,9 +22,11 @@ if idempotency_key ~= '' then
   ik = P .. 'ik:' .. idempotency_key
   local first = redis.call('GET', ik)
   if first then
-    local f = redis.call('HMGET', P .. 'm:' .. first, 'ca', 'ea')
-    local live = f[1] and tonumber(f[1]) > ca - idempotency_window and (not f[2] or tonumber(f[2]) > ca)
-    if live then return {'duplicate', redis.call('HGETALL', P .. 'm:' .. first)} end
+    local b = mem_read(first)
+    if b then
+      local first_ca, _, first_ea = mem_head(b)
+      if first_ca > ca - idempotency_window and (not first_ea or first_ea > ca) then return {'duplicate', b} end
+    end
   end
 end
 
@@ -41,47 +43,54 @@ local dd = P .. 'dd:' .. fp
 if window > 0 then
   local dup = redis.call('GET', dd)
   if dup then
-    local f = redis.call('HMGET', P .. 'm:' .. dup, 't', 'c', 'a', 's', 'g', 'ca', 'ea', 'sb')
-    local same = f[6] and not f[8] and f[1] == typ and f[2] == content and f[3] == agent and f[4] == sid and
-                 tonumber(f[6]) > ca - window and (not f[7] or tonumber(f[7]) > ca) and
-                 sorted_list(f[5]) == sorted_list(tags)
+    local b = mem_read(dup)
+    local f = b and mem_decode(b)
+    local same = f and not f.sb and f.t == typ and f.c == content and f.a == agent and f.s == sid and
+                 f.ca > ca - window and (not f.ea or f.ea > ca) and sorted_list(f.g) == sorted_list(tags)
     if same then
       -- With supersedes, only a memory that already supersedes all of them (the same call again):
       -- anything else would drop a supersede.
       for _, old in ipairs(supersedes) do
-        if redis.call('HGET', P .. 'm:' .. old, 'sb') ~= dup then same = false; break end
+        local ob = mem_read(old)
+        if not ob or select(4, mem_head(ob)) ~= dup then same = false; break end
       end
     end
-    if same then return {'duplicate', redis.call('HGETALL', P .. 'm:' .. dup)} end
+    if same then return {'duplicate', b} end
   end
 end
 
 for _, old in ipairs(supersedes) do
-  local f = redis.call('HMGET', P .. 'm:' .. old, 'ca', 'ea', 'sb')
-  if not f[1] or (f[2] and tonumber(f[2]) <= ca) then
+  local ob = mem_read(old)
+  local old_ea, old_sb = nil, nil
+  if ob then old_ea, old_sb = select(3, mem_head(ob)) end
+  if not ob or (old_ea and old_ea <= ca) then
     return redis.error_reply('MT_NOT_FOUND cannot supersede memory ' .. old ..
                              ': there is no such memory in namespace ' .. ns ..
                              ' (a memory can only supersede memories of its own namespace that have not' ..
                              ' expired or been forgotten); nothing was stored')
   end
-  if f[3] then
-    return redis.error_reply('MT_CONFLICT memory ' .. old .. ' is already superseded by ' .. f[3] ..
-                             '; supersede ' .. f[3] .. ' instead (nothing was stored)')
+  if old_sb then
+    return redis.error_reply('MT_CONFLICT memory ' .. old .. ' is already superseded by ' .. old_sb ..
+                             '; supersede ' .. old_sb .. ' instead (nothing was stored)')
   end
 end
 
 local stored = remember()
 if type(stored) == 'table' and stored.err then return stored end
 if sb ~= '' then
-  redis.call('HSET', P .. 'm:' .. id, 'sb', sb, 'vu', vu)
+  local f = mem_decode(mem_read(id))
+  f.sb, f.vu = sb, vu
+  mem_write(id, f)
   index_superseded(id, sid, ARGV[9])
 end
 for _, old in ipairs(supersedes) do
-  redis.call('HSET', P .. 'm:' .. old, 'sb', id, 'vu', ca_text)
-  local f = redis.call('HMGET', P .. 'm:' .. old, 's', 'ea')
-  index_superseded(old, f[1], f[2])
+  local f = mem_decode(mem_read(old))
+  f.sb, f.vu = id, ca_text
+  mem_write(old, f)
+  local old_ea = f.ea and string.format('%.0f', f.ea) or nil
+  index_superseded(old, f.s, old_ea)
   -- The feed entry names the superseded memory and its session, and the agent that superseded it.
-  feed_superseded(old, agent, f[1] or '', ca_text)
+  feed_superseded(old, agent, f.s or '', ca_text)
 end
 if window > 0 then redis.call('SET', dd, id, 'PX', window) end
 if ik then redis.call('SET', ik, id, 'PX', idempotency_window) end
