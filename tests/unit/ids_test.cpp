@@ -2,6 +2,8 @@
 #include "core/ids.h"
 
 #include <set>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -61,6 +63,28 @@ TEST(Utf8, PrefixNeverSplitsACharacter) {
   }
   EXPECT_EQ(utf8_ellipsize("abcdef", 5), "ab...");
   EXPECT_EQ(utf8_ellipsize("abc", 5), "abc");
+}
+
+// Whatever the length of the ASCII around it, one ill-formed sequence is found, and a well-formed
+// character is accepted, wherever it stands (the check skips ASCII eight bytes at a time).
+TEST(Utf8, OneIllFormedSequenceIsFoundWhereverItStands) {
+  const std::vector<std::string> well_formed = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                                "\xed\x9f\xbf"};
+  const std::vector<std::string> ill_formed = {
+      "\x80", "\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xff", "\xe2\x82"};
+  for (std::size_t before = 0; before < 20; ++before) {
+    for (std::size_t after = 0; after < 20; after += 3) {
+      const std::string left(before, 'a'), right(after, 'z');
+      for (const auto& good : well_formed) {
+        EXPECT_TRUE(is_well_formed_utf8(left + good + right)) << before << " " << after;
+      }
+      for (const auto& bad : ill_formed) {
+        EXPECT_FALSE(is_well_formed_utf8(left + bad + right)) << before << " " << after;
+      }
+    }
+  }
+  EXPECT_TRUE(is_well_formed_utf8(""));
+  EXPECT_TRUE(is_well_formed_utf8(std::string(1000, 'x')));
 }
 
 }  // namespace
