@@ -256,7 +256,9 @@ TEST(JsonRpcMessage, WrongShapesAreInvalidRequestsAndKeepTheId) {
     auto invalid = std::get<Invalid>(only(c.text));
     EXPECT_EQ(invalid.error.code, kInvalidRequest) << c.text;
     EXPECT_EQ(invalid.id.has_value(), c.id_readable) << c.text;
-    if (c.id_readable) EXPECT_EQ(*invalid.id, Id(4));
+    if (c.id_readable) {
+      EXPECT_EQ(*invalid.id, Id(4));
+    }
   }
 }
 
