@@ -471,8 +471,9 @@ TEST_F(RedisStoreTest, PurgeRemovesEveryTraceOfExpiredMemories) {
   EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:3:tem")), IsEmpty());
 }
 
-// Memories written by a version that kept each memory as a hash are read, superseded and ranked as
-// before; the first script that meets one rewrites it as a string under the same key and expiry.
+// Memories written by a version that kept each memory (and its unindex record) as a hash are read,
+// superseded, ranked and forgotten as before; the first script that meets one rewrites it as a string
+// under the same key and expiry.
 TEST_F(RedisStoreTest, MemoriesAnOlderVersionStoredAsHashesAreReadAndRewrittenAsStrings) {
   add_session("s1");
   Memory decision = make_memory("s1", "Chose Redis for the shared memory", kT0 + 1);
@@ -554,6 +555,25 @@ TEST_F(RedisStoreTest, MemoriesAnOlderVersionStoredAsHashesAreReadAndRewrittenAs
   std::vector<std::string> ranked_ids;
   for (const auto& m : ranked->memories) ranked_ids.push_back(m.id);
   EXPECT_THAT(ranked_ids, ElementsAre(decision.id, newer.id)) << "the superseded one is left out";
+
+  // Its unindex record as the older version wrote it, a hash too: forgetting the memory still removes
+  // every index entry.
+  const std::string mx_key = full_key(kDefaultNamespace, "mx:" + decision.id);
+  ASSERT_EQ(server_->command({"DEL", mx_key}).integer, 1);
+  ASSERT_FALSE(server_
+                   ->command({"HSET", mx_key, "s", "s1", "a", "agent-a", "t", "decision", "g",
+                              redis::encode_list(decision.tags), "3", redis::trigram_blob(decision.content)})
+                   .is_error());
+  auto forgotten = store().delete_memory(kDefaultNamespace, decision.id);
+  ASSERT_TRUE(forgotten) << forgotten.error().message;
+  EXPECT_TRUE(*forgotten);
+  EXPECT_EQ(server_->command({"ZSCORE", full_key(kDefaultNamespace, "mi:all"), decision.id}).type,
+            RespValue::Type::kNil);
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:g:infra")), IsEmpty());
+  EXPECT_EQ(server_->command({"EXISTS", mx_key}).integer, 0);
+  EXPECT_EQ(server_->command({"EXISTS", decision_key}).integer, 0);
+  q.content_contains = "redis for the";
+  EXPECT_THAT(recall(q), IsEmpty());
 }
 
 // A real TTL: Redis deletes the memory hash itself (PEXPIREAT); the memory never shows again, even to

@@ -21,8 +21,10 @@
 //                            first script that meets one rewrites it as a string (mem_read, prelude.lua)
 //   P dd:<fingerprint> string the newest memory written with that dedup fingerprint (store/dedup.h),
 //                            PX the dedup window; write_memory checks the memory's fields before using it
-//   P mx:<id>         hash   what to unindex it by: s a t g 3 (no TTL: outlives m:<id> so that
-//                            index entries of a memory Redis expired can still be removed)
+//   P mx:<id>         string what to unindex it by: session agent type tags trigrams, struct-packed
+//                            (lua/prelude.lua, mx_write; no TTL: outlives m:<id> so that index entries of
+//                            a memory Redis expired can still be removed). Earlier builds kept a hash
+//                            (s a t g 3), rewritten as a string when first met (mx_read)
 //   P mi:all          zset   every memory id, score 0 (ordered by id: ZREVRANGEBYLEX walks newest first)
 //   P mi:time         zset   id by created_at (since/until windows)
 //   P mi:imp          zset   id by importance (min_importance windows)

@@ -5,7 +5,7 @@
 -- its mx record like any other (unindex takes it out again). Returns how many are still pending.
 local ids = redis.call('ZRANGE', P .. 'mi:pend', 0, tonumber(ARGV[1]) - 1)
 for _, id in ipairs(ids) do
-  local tri = redis.call('HGET', P .. 'mx:' .. id, '3')
+  local _, _, _, _, tri = mx_read(id)
   if tri then
     for i = 1, #tri, 3 do redis.call('SADD', P .. 'mi:3:' .. string.sub(tri, i, i + 2), id) end
   end

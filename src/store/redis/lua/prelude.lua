@@ -95,12 +95,35 @@ local function mem_write(id, f)
   redis.call('SET', P .. 'm:' .. id, mem_encode(f), 'KEEPTTL')
 end
 
+-- A memory's unindex record, mx:<id>, is one string too: struct '>I4c0I4c0I4c0I4c0I4c0', the session,
+-- agent, type, tags (encoded) and trigrams (3 bytes each) it was indexed under.
+local MX_FMT = '>I4c0I4c0I4c0I4c0I4c0'
+
+local function mx_write(id, sid, agent, typ, tags, tri)
+  redis.call('SET', P .. 'mx:' .. id, struct.pack(MX_FMT, #sid, sid, #agent, agent, #typ, typ, #tags, tags, #tri, tri))
+end
+
+-- Memory `id`'s unindex record: session agent type tags trigrams, or nil if it has none. One an older
+-- version stored as a hash is rewritten as a string first.
+local function mx_read(id)
+  local x = redis.pcall('GET', P .. 'mx:' .. id)
+  if type(x) == 'table' then  -- WRONGTYPE: the hash of an older version
+    local h = redis.call('HMGET', P .. 'mx:' .. id, 's', 'a', 't', 'g', '3')
+    if not h[1] then return nil end
+    redis.call('DEL', P .. 'mx:' .. id)
+    mx_write(id, h[1], h[2] or '', h[3] or '', h[4] or '', h[5] or '')
+    return h[1], h[2] or '', h[3] or '', h[4] or '', h[5] or ''
+  end
+  if not x then return nil end
+  local sid, agent, typ, tags, tri = struct.unpack(MX_FMT, x)
+  return sid, agent, typ, tags, tri
+end
+
 -- Removes a memory and every index entry naming it, guided by its mx record (which has no TTL, so
 -- this works after Redis expired the memory itself). Returns the session id, or nil if there
 -- was no index record.
 local function unindex(id)
-  local x = redis.call('HMGET', P .. 'mx:' .. id, 's', 'a', 't', 'g', '3')
-  local sid = x[1]
+  local sid, agent, typ, tags, tri = mx_read(id)
   if not sid then
     redis.call('DEL', P .. 'm:' .. id)
     return nil
@@ -113,11 +136,10 @@ local function unindex(id)
   redis.call('ZREM', P .. 'mi:se:' .. sid, id)
   redis.call('ZREM', P .. 'mi:sw:' .. sid, id)
   redis.call('ZREM', P .. 'mi:ss:' .. sid, id)
-  redis.call('ZREM', P .. 'mi:a:' .. x[2], id)
-  redis.call('ZREM', P .. 'mi:t:' .. x[3], id)
-  for _, tag in ipairs(decode_list(x[4])) do redis.call('ZREM', P .. 'mi:g:' .. tag, id) end
+  redis.call('ZREM', P .. 'mi:a:' .. agent, id)
+  redis.call('ZREM', P .. 'mi:t:' .. typ, id)
+  for _, tag in ipairs(decode_list(tags)) do redis.call('ZREM', P .. 'mi:g:' .. tag, id) end
   if redis.call('ZREM', P .. 'mi:pend', id) == 0 then
-    local tri = x[5]
     for i = 1, #tri, 3 do redis.call('SREM', P .. 'mi:3:' .. string.sub(tri, i, i + 2), id) end
   end
   redis.call('DEL', P .. 'm:' .. id, P .. 'mx:' .. id)

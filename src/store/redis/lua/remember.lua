@@ -10,7 +10,7 @@ local m = P .. 'm:' .. id
 redis.call('SET', m, mem_encode({id = id, s = sid, a = agent, t = typ, c = ARGV[5], g = ARGV[6], i = imp, ca = ca,
                                  md = ARGV[10], ea = ea ~= '' and ea or nil,
                                  r = ARGV[11] == '1' and ARGV[12] or nil}))
-redis.call('HSET', P .. 'mx:' .. id, 's', sid, 'a', agent, 't', typ, 'g', ARGV[6], '3', tri)
+mx_write(id, sid, agent, typ, ARGV[6], tri)
 if ea ~= '' then
   -- Expiry is judged by the caller's clock (query.now). PEXPIREAT only frees memory: a deadline
   -- already past by the server's clock (a test's fake clock, clock skew) must not delete the memory
