@@ -72,21 +72,28 @@ local function mem_content(b)
   return c
 end
 
+-- GET of `key`, or nil if it holds a hash (an older version's record): any other error is raised.
+local function get_unless_hash(key)
+  local value = redis.pcall('GET', key)
+  if type(value) == 'table' then
+    if not string.find(value.err or '', 'WRONGTYPE', 1, true) then error(value) end
+    return nil
+  end
+  return value
+end
+
 -- Reads memory `id`'s string: false if there is none. A memory an older version stored as a hash is
--- rewritten as a string first (same key, same expiry), so every script meets one format.
+-- rewritten as a string first (SET replaces the hash; KEEPTTL keeps its expiry), so every script meets
+-- one format.
 local function mem_read(id)
   local key = P .. 'm:' .. id
-  local b = redis.pcall('GET', key)
-  if type(b) ~= 'table' then return b end
-  local h = redis.call('HGETALL', key)  -- WRONGTYPE: the hash of an older version
-  if #h == 0 then return false end
+  local b = get_unless_hash(key)
+  if b ~= nil then return b end
+  local h = redis.call('HGETALL', key)
   local f = {}
   for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
   b = mem_encode(f)
-  local ttl = redis.call('PTTL', key)
-  redis.call('DEL', key)
-  redis.call('SET', key, b)
-  if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+  redis.call('SET', key, b, 'KEEPTTL')
   return b
 end
 
@@ -106,11 +113,10 @@ end
 -- Memory `id`'s unindex record: session agent type tags trigrams, or nil if it has none. One an older
 -- version stored as a hash is rewritten as a string first.
 local function mx_read(id)
-  local x = redis.pcall('GET', P .. 'mx:' .. id)
-  if type(x) == 'table' then  -- WRONGTYPE: the hash of an older version
+  local x = get_unless_hash(P .. 'mx:' .. id)
+  if x == nil then
     local h = redis.call('HMGET', P .. 'mx:' .. id, 's', 'a', 't', 'g', '3')
     if not h[1] then return nil end
-    redis.call('DEL', P .. 'mx:' .. id)
     mx_write(id, h[1], h[2] or '', h[3] or '', h[4] or '', h[5] or '')
     return h[1], h[2] or '', h[3] or '', h[4] or '', h[5] or ''
   end
