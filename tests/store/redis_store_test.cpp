@@ -358,6 +358,34 @@ TEST_F(RedisUnindexedTest, ASessionDigestIsOneScriptCallWhateverTheSessionsSize)
   EXPECT_EQ(calls_of("evalsha"), 2);
 }
 
+// A needle whose trigrams are each in thousands of memories, though together they name three: the
+// query counts their intersection (SINTERCARD) and lists those three instead of walking thousands.
+TEST_F(RedisStoreTest, ARareNeedleOfCommonTrigramsIsListedNotWalked) {
+  add_session("s1");
+  UnixMillis at = kT0;
+  std::vector<std::string> targets;
+  for (const char* content : {"the alphabet", "ALPHABET soup", "an alphabetical list"}) {
+    targets.insert(targets.begin(), add(make_memory("s1", content, ++at)).id);  // the oldest
+  }
+  for (int i = 0; i < 900; ++i) {
+    for (const char* pair : {"pha and hab ", "hab and abe ", "pha and abe "}) {
+      add(make_memory("s1", pair + std::to_string(i), ++at));
+    }
+  }
+  store_.reset();  // a clean close indexes every pending memory
+  store_ = open_redis_for_test(server_->url(), [](RedisOptions&) {});
+  ASSERT_NE(store_, nullptr);
+  ASSERT_EQ(server_->command({"SCARD", full_key(kDefaultNamespace, "mi:3:hab")}).integer, 1803);
+
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  auto q = query();
+  q.content_contains = "PHABE";
+  q.limit = 10;
+  EXPECT_EQ(recall(q), targets);
+  EXPECT_EQ(calls_of("get"), 3) << "only the three memories are read";
+  EXPECT_EQ(calls_of("sismember"), 0);
+}
+
 TEST_F(RedisUnindexedTest, RememberIsOneScriptCallAndNoRequestUsesKeysOrScan) {
   add_session("s1");
   ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");

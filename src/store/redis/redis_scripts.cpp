@@ -36,12 +36,13 @@ constexpr std::string_view kGetMemory = "get_memory";
 // the smallest of the all-of zsets (session, agent, tags), the union of the type zsets, or every
 // memory drives a walk newest first. A candidate set small enough to list whole (list_max) drives it
 // instead when listing it is cheaper than the walk: the intersection of the needle's trigram sets
-// (SINTER, with the memories still pending indexing), or a since/until or importance window; it is
-// listed and sorted. Each candidate is checked against
+// (counted by SINTERCARD up to list_max, listed by SINTER, with the memories still pending indexing),
+// or a since/until or importance window; it is listed and sorted. Each candidate is checked against
 // the other filters (ZSCORE, SISMEMBER, the memory's fields, expiry vs now, and finally the lower-cased
-// content contains the needle); a memory Redis expired is unindexed on the spot. Stops after `limit` matches
-// or `budget` candidates. ARGV: now before limit budget since until min_importance needle list_max
-//       exclude_superseded(0|1) n_all all-of-zset-suffix... n_types type... n_trigrams trigram-set-suffix...
+// content contains the needle); a memory Redis expired is unindexed on the spot. Stops after `limit`
+// matches or `budget` candidates. ARGV: now before limit budget since until min_importance needle
+// list_max exclude_superseded(0|1) n_all all-of-zset-suffix... n_types type... n_trigrams
+// trigram-set-suffix...
 // Returns {last examined id, more (0|1), examined, memory strings...}.
 constexpr std::string_view kQueryMemories = "query_memories";
 

@@ -43,12 +43,15 @@ if not drive then
   cost = below(drive[1])
 end
 -- A candidate set of size n is listed whole (SINTER or ZRANGEBYSCORE, then a sort) when that is
--- cheaper than the walk, which examines about (limit + 1) * cost / n ids to find limit matches if the
--- n candidates are spread evenly over the `cost` ids it walks. Listing an id costs about a quarter of
--- examining one (C commands and a sort, against a Lua check per id).
+-- cheaper than the walk. n of the `total` memories below the cursor are candidates, and the walk meets
+-- them at that rate whichever index drives it (a tag's memories hold a word as often as any others),
+-- so it examines about (limit + 1) * total / n ids to find limit matches, at most the `cost` ids it
+-- walks. Listing an id costs about a quarter of examining one (C commands and a sort, against a Lua
+-- check per id).
+local total = drive[1] == P .. 'mi:all' and cost or below(P .. 'mi:all')
 local listed, listed_cost = nil, nil
 local function cheaper_listed(n)
-  local walk = math.min(cost, (limit + 1) * cost / math.max(n, 1))
+  local walk = math.min(cost, (limit + 1) * total / math.max(n, 1))
   return n <= list_max and n / 4 < walk and (not listed_cost or n < listed_cost)
 end
 -- Memories not in the trigram sets yet (mi:pend, see index_content) are candidates of every needle:
@@ -62,14 +65,25 @@ if #trigrams > 0 then
     if not smallest or c < smallest then smallest = c end
   end
   if smallest + n_pending == 0 then return nothing end
-  if cheaper_listed(smallest + n_pending) then
+  -- The intersection itself, counted up to list_max + 1 (SINTERCARD stops there): a needle whose
+  -- trigrams are each common may still name few memories, and then listing them beats any walk.
+  local n = smallest
+  if smallest > 0 and list_max > 0 then
+    local args = {#trigrams}
+    for i, key in ipairs(trigrams) do args[i + 1] = key end
+    args[#args + 1] = 'LIMIT'
+    args[#args + 1] = list_max + 1
+    n = redis.call('SINTERCARD', unpack(args))
+  end
+  if n + n_pending == 0 then return nothing end
+  if cheaper_listed(n + n_pending) then
     listed, listed_cost = function()
-      local ids = smallest > 0 and redis.call('SINTER', unpack(trigrams)) or {}
+      local ids = n > 0 and redis.call('SINTER', unpack(trigrams)) or {}
       if n_pending > 0 then
         for _, id in ipairs(redis.call('ZRANGE', pending, 0, -1)) do ids[#ids + 1] = id end
       end
       return ids
-    end, smallest + n_pending
+    end, n + n_pending
   end
 end
 if since ~= '' or until_ ~= '' then
