@@ -41,9 +41,10 @@ constexpr std::string_view kGetMemory = "get_memory";
 // the other filters (ZSCORE, SISMEMBER, the memory's fields, expiry vs now, and finally the lower-cased
 // content contains the needle); a memory Redis expired is unindexed on the spot. Stops after `limit`
 // matches or `budget` candidates. ARGV: now before limit budget since until min_importance needle
-// list_max exclude_superseded(0|1) n_all all-of-zset-suffix... n_types type... n_trigrams
-// trigram-set-suffix...
-// Returns {last examined id, more (0|1), examined, memory strings...}.
+// list_max exclude_superseded(0|1) counted|'' n_all all-of-zset-suffix... n_types type... n_trigrams
+// trigram-set-suffix... (counted: what an earlier slice of the query returned as its count of the
+// needle's candidates, so that only the first slice counts them).
+// Returns {last examined id, more (0|1), examined, counted|'', memory strings...}.
 constexpr std::string_view kQueryMemories = "query_memories";
 
 // rank_memories, one bounded slice of a session's importance zset, from rank `from` down: counts its

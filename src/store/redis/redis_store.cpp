@@ -158,7 +158,8 @@ Result<void> check_name(std::string_view what, const std::string& value) {
   return {};
 }
 
-// A slice answer of query_memories / find_sessions: {last examined id, more, examined, records...}.
+// A slice answer of query_memories / find_sessions: {last examined id, more, examined, ...} (then, for
+// query_memories, what it counted of the needle's candidates, then the records).
 struct Slice {
   std::string last;
   bool more = false;
@@ -483,6 +484,7 @@ class RedisStore final : public Store {
       found.clear();  // a redirected walk starts again
       const auto deadline = redis::call_deadline(options_.command_timeout);
       std::string cursor = query.before_id.value_or("");
+      std::string counted;  // the needle's candidates, as the first slice counted them
       std::size_t examined = 0;
       for (;;) {
         std::size_t budget = batch;
@@ -498,6 +500,7 @@ class RedisStore final : public Store {
                                          needle,
                                          std::to_string(options_.candidate_list_max),
                                          query.exclude_superseded ? "1" : "0",
+                                         counted,
                                          std::to_string(all.size())};
         args.insert(args.end(), all.begin(), all.end());
         args.push_back(std::to_string(types.size()));
@@ -509,7 +512,11 @@ class RedisStore final : public Store {
         auto slice = read_slice(reply->get());
         if (!slice) return tl::unexpected(slice.error());
         const redisReply* rows = reply->get();
-        for (std::size_t i = 3; i < rows->elements; ++i) {
+        if (rows->elements < 4) {
+          return fail(ErrorCode::kInternal, "redis store: query_memories answered in an unexpected shape");
+        }
+        if (auto text = reply_string(rows->element[3]); !text.empty()) counted = text;
+        for (std::size_t i = 4; i < rows->elements; ++i) {
           auto memory = parse_memory(query.ns, rows->element[i]);
           if (!memory) return tl::unexpected(memory.error());
           found.push_back(std::move(*memory));
