@@ -57,9 +57,9 @@ local function cheaper_listed(n)
   local walk = math.min(cost, (limit + 1) * total / math.max(n, 1))
   return n <= list_max and n / 4 < walk and (not listed_cost or n < listed_cost)
 end
+local counted = nil  -- what SINTERCARD counted in this slice, for the next one
 -- Memories not in the trigram sets yet (mi:pend, see index_content) are candidates of every needle:
 -- the substring check below decides.
-local counted = nil  -- what SINTERCARD counted in this slice, for the next one
 local pending = P .. 'mi:pend'
 local n_pending = #trigrams > 0 and redis.call('ZCARD', pending) or 0
 if #trigrams > 0 then
