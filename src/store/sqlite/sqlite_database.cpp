@@ -70,22 +70,27 @@ Result<std::string> pragma_with_retry(Connection& connection, const std::string&
   }
 }
 
-// Settings every connection needs. journal_mode is a property of the file and is set once, by open().
-Result<void> configure(Connection& connection) {
+// A read connection's page cache (see configure()).
+constexpr std::size_t kReadCacheMib = 1;
+
+// Settings every connection needs, with a page cache of `cache_mib`. journal_mode is a property of the
+// file and is set once, by open().
+Result<void> configure(Connection& connection, std::size_t cache_mib) {
   // synchronous = NORMAL: in WAL mode a commit is written to the log (so it survives the process being
   // killed) and fsync'd at checkpoints, which keeps the file consistent across a power loss.
   // mmap_size = 0: no memory map for a read connection. A map looked cheaper (no pread per page) but
   // measured slower: whenever another connection has changed the file, SQLite redoes a reader's map and
   // every page it touches faults in again (a search took twice as long beside a stream of writes, and
   // RSS grew by the mapped pages). open() gives the write connection a map; see there.
-  // cache_size: 1 MiB. A read connection's cache is dropped whenever another connection has committed
-  // since its last read, which under writes is every time; a larger one only cost memory and time
-  // (8 MiB measured 20% slower and 7 MiB more RSS than 1 MiB on the benchmark's mix; 4 MiB for the
-  // write connection alone, whose cache survives its own commits, bought nothing at 10k memories).
+  // cache_size: 1 MiB for a read connection. Its cache is dropped whenever another connection has
+  // committed since its last read, which under writes is every time; a larger one only cost memory and
+  // time (8 MiB measured 20% slower and 7 MiB more RSS than 1 MiB on the benchmark's mix). The write
+  // connection's cache survives its own commits: its size is SqliteOptions::write_cache_mib.
   // temp_store = MEMORY: the sorts of a search (ORDER BY over a filtered set) stay off temporary files.
   if (auto done =
           connection.exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 0; "
-                          "PRAGMA cache_size = -1024; PRAGMA temp_store = MEMORY",
+                          "PRAGMA cache_size = -" +
+                              std::to_string(cache_mib * 1024) + "; PRAGMA temp_store = MEMORY",
                           "configure the connection");
       !done) {
     return done;
@@ -137,12 +142,8 @@ Result<std::shared_ptr<Database>> Database::open(const SqliteOptions& options) {
       spdlog::warn("sqlite: {} could not use WAL mode (journal_mode is {})", options.path, *mode);
     }
   }
-  if (auto configured = configure(connection); !configured) return tl::unexpected(configured.error());
-  if (options.write_cache_mib != 1) {
-    const std::string pragma = "PRAGMA cache_size = -" + std::to_string(options.write_cache_mib * 1024);
-    if (auto sized = connection.exec(pragma, "size the write connection's page cache"); !sized) {
-      return tl::unexpected(sized.error());
-    }
+  if (auto configured = configure(connection, options.write_cache_mib); !configured) {
+    return tl::unexpected(configured.error());
   }
   // The write connection alone maps the file (configure() leaves the read connections without a map).
   // Its map and page cache survive its own commits, and it serves reads whenever it is idle, so a search
@@ -249,7 +250,9 @@ void Database::checkpoint(Connection& connection) {
 Result<std::unique_ptr<Connection>> Database::open_extra_connection() const {
   auto connection = Connection::open(options_.path, ConnectionOptions{options_.busy_timeout_ms});
   if (!connection) return connection;
-  if (auto configured = configure(**connection); !configured) return tl::unexpected(configured.error());
+  if (auto configured = configure(**connection, kReadCacheMib); !configured) {
+    return tl::unexpected(configured.error());
+  }
   return connection;
 }
 
