@@ -1,5 +1,5 @@
 
 local id = ARGV[1]
 local b = mem_read(id)
-if not b and redis.call('EXISTS', P .. 'mx:' .. id) == 1 then unindex(id) end
+if not b then unindex(id) end  -- Redis expired it: its index entries go too (nothing if it never was)
 return b

@@ -36,7 +36,11 @@ end
 -- superseded_by type agent content session id tags metadata reasoning. flags: 1 expires_at, 2 reasoning,
 -- 4 superseded_by and valid_until (an absent one is stored as 0 or ''). The fields filters need come
 -- first, so a script unpacks only as far as it looks (mem_head, mem_content).
-local MEM_FMT = '>BddddI4c0I4c0I4c0I4c0I4c0I4c0I4c0I4c0I4c0'
+local MEM_NUMBERS = '>Bdddd'
+local function mem_strings(n) return MEM_NUMBERS .. string.rep('I4c0', n) end
+local MEM_FMT = mem_strings(9)
+local MEM_HEAD = mem_strings(3) .. 'I4'  -- up to the agent, then the content's length
+local MEM_TO_CONTENT = mem_strings(4)
 
 -- Encodes memory fields (a table keyed as the hash of older versions was: id s a t c g i ca md ea r sb vu;
 -- numbers may be text) as a memory string.
@@ -62,13 +66,13 @@ end
 -- What filters read, without the strings after them: created_at importance expires_at|nil
 -- superseded_by|nil type agent, and the content's length.
 local function mem_head(b)
-  local flags, ca, imp, ea, _, sb, t, a, clen = struct.unpack('>BddddI4c0I4c0I4c0I4', b)
+  local flags, ca, imp, ea, _, sb, t, a, clen = struct.unpack(MEM_HEAD, b)
   return ca, imp, (flags % 2 == 1) and ea or nil, flags >= 4 and sb or nil, t, a, clen
 end
 
 -- The content of a memory string.
 local function mem_content(b)
-  local _, _, _, _, _, _, _, _, c = struct.unpack('>BddddI4c0I4c0I4c0I4c0', b)
+  local _, _, _, _, _, _, _, _, c = struct.unpack(MEM_TO_CONTENT, b)
   return c
 end
 

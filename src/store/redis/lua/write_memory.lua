@@ -75,18 +75,22 @@ for _, old in ipairs(supersedes) do
   end
 end
 
+-- Marks memory `of` as superseded by `by` from `at`; returns its fields.
+local function mark_superseded(of, by, at)
+  local f = mem_decode(mem_read(of))
+  f.sb, f.vu = by, at
+  mem_write(of, f)
+  return f
+end
+
 local stored = remember()
 if type(stored) == 'table' and stored.err then return stored end
 if sb ~= '' then
-  local f = mem_decode(mem_read(id))
-  f.sb, f.vu = sb, vu
-  mem_write(id, f)
+  mark_superseded(id, sb, vu)
   index_superseded(id, sid, ARGV[9])
 end
 for _, old in ipairs(supersedes) do
-  local f = mem_decode(mem_read(old))
-  f.sb, f.vu = id, ca_text
-  mem_write(old, f)
+  local f = mark_superseded(old, id, ca_text)
   local old_ea = f.ea and string.format('%.0f', f.ea) or nil
   index_superseded(old, f.s, old_ea)
   -- The feed entry names the superseded memory and its session, and the agent that superseded it.
