@@ -292,6 +292,11 @@ TEST(ClusterStore, AnAskRedirectionIsFollowedOnceWithAsking) {
   EXPECT_TRUE(created) << created.error().message;
   EXPECT_GT(cluster.node(move.to).command({"CLUSTER", "COUNTKEYSINSLOT", slot}).integer, 0)
       << "the script ran on the importing node";
+  // A read goes through the node's shared pipeline (the write above had a connection of its own, for
+  // WAIT): ASKING is written right before the script there too, so the importing node serves it.
+  auto read = store->get_session(move.ns, "s1");
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_TRUE(read->has_value());
   // End the migration where it started (the keys written there are dropped by the next FLUSHALL).
   cluster.node(move.to).command({"CLUSTER", "SETSLOT", slot, "STABLE"});
   cluster.node(move.from).command({"CLUSTER", "SETSLOT", slot, "STABLE"});

@@ -84,7 +84,7 @@ Result<void> ClusterRouter::refresh(bool force) {
   std::optional<Error> last_error;
   for (const auto& node : candidates) {
     const Endpoint endpoint{description_ + " (node " + node.text() + ")", options_.command_timeout};
-    auto connection = Connection::open(node_options(node), endpoint);
+    auto connection = DirectConnection::open(node_options(node), endpoint);
     if (!connection) {
       last_error = connection.error();
       continue;
@@ -148,8 +148,10 @@ Result<void> ClusterRouter::route(std::string_view key, const Work& work, bool w
   }
   bool asking = false;
   constexpr int kMaxRedirects = 5;
+  // WAIT holds up every command behind it on its socket: a write that waits for replicas has its own.
+  const bool own_connection = write && min_replicas_ > 0;
   for (int redirects = 0;; ++redirects) {
-    auto lease = pool->lease();
+    auto lease = own_connection ? pool->lease() : pool->share();
     if (!lease) {
       // Nothing was sent: the node is down or unreachable. After a failover the refreshed map names
       // the slot's new master; try it while time remains.
@@ -214,7 +216,7 @@ Result<void> ClusterRouter::ping() {
     for (const auto& node : masters_) masters.push_back(pool_for(node));
   }
   for (const auto& pool : masters) {
-    auto lease = pool->lease();
+    auto lease = pool->share();
     if (!lease) return tl::unexpected(lease.error());
     auto reply = (*lease)->command({"PING"});
     if (!reply) return tl::unexpected(reply.error());

@@ -1,5 +1,6 @@
 // The cluster router: each command to the master of its key's hash slot, following MOVED and ASK,
-// with a pool of connections per node and the slot map refreshed when a node fails.
+// with one pipelined socket (and a pool for writes that WAIT) per node and the slot map refreshed when a
+// node fails.
 #pragma once
 
 #include <chrono>
@@ -26,7 +27,9 @@ namespace memtrace::redis {
 // refreshed map names one, within the command timeout.
 //
 // Each node has its own Pool (redis_pool.h) with the store's options: the same connect and command
-// timeouts, pool size and reconnect backoff as the single-node store. Scripts are loaded on each node
+// timeouts, pool size and reconnect backoff as the single-node store. Reads, and writes that need no
+// WAIT, take a turn on the node's shared pipeline; writes followed by WAIT lease a connection of their
+// own, as the single-node router does. Scripts are loaded on each node
 // on first use there (EVALSHA answers NOSCRIPT on a node that has not seen them; Script reloads).
 //
 // Thread-safety: every method may be called from any thread.

@@ -1,4 +1,5 @@
-// hiredis connections: connect with timeouts, AUTH, SELECT, one command at a time; failure mapping.
+// hiredis connections: connect with timeouts, AUTH, SELECT, one command at a time; failure mapping;
+// the protocol encoding of a command.
 #include "store/redis/redis_connection.h"
 
 #include <poll.h>
@@ -63,12 +64,17 @@ Error map_redis_error(const Endpoint& endpoint, Phase phase, const redisContext*
     return {ErrorCode::kInternal, store + " answered with an error: " + text};
   }
   if (!context) return {ErrorCode::kInternal, store + ": out of memory creating a connection"};
-  const std::string detail = context->errstr;
+  return map_transport_error(endpoint, phase, context->err, context->errstr, saved_errno);
+}
+
+Error map_transport_error(const Endpoint& endpoint, Phase phase, int hiredis_err, const std::string& detail,
+                          int saved_errno) {
+  const std::string store = "redis store " + endpoint.description;
   if (phase == Phase::kConnect) {
     return {ErrorCode::kUnavailable,
             store + " is unavailable: cannot connect (" + detail + "); " + std::string(kWhereToLook)};
   }
-  switch (context->err) {
+  switch (hiredis_err) {
     case REDIS_ERR_IO:
       if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT ||
           detail.find("temporarily unavailable") != std::string::npos) {
@@ -92,7 +98,29 @@ Error map_redis_error(const Endpoint& endpoint, Phase phase, const redisContext*
   }
 }
 
-Result<std::unique_ptr<Connection>> Connection::open(const RedisOptions& options, const Endpoint& endpoint) {
+Error not_sent_in_time(const Endpoint& endpoint) {
+  return {ErrorCode::kTimeout, "redis store " + endpoint.description +
+                                   " was not asked: the call had waited in line for its whole " +
+                                   std::to_string(endpoint.command_timeout.count()) +
+                                   " ms (--redis-command-timeout-ms) for a worker or a "
+                                   "connection; it was not sent"};
+}
+
+void append_command(std::string& out, const std::vector<std::string_view>& args) {
+  out.push_back('*');
+  out.append(std::to_string(args.size()));
+  out.append("\r\n");
+  for (auto arg : args) {
+    out.push_back('$');
+    out.append(std::to_string(arg.size()));
+    out.append("\r\n");
+    out.append(arg);
+    out.append("\r\n");
+  }
+}
+
+Result<std::unique_ptr<DirectConnection>> DirectConnection::open(const RedisOptions& options,
+                                                                 const Endpoint& endpoint) {
   const timeval connect_timeout = to_timeval(options.connect_timeout);
   errno = 0;
   redisContext* raw = options.unix_path.empty()
@@ -109,7 +137,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const RedisOptions& options
   // TCP keepalive notices a peer that vanished without closing (a host gone, a cable pulled).
   if (options.unix_path.empty()) redisEnableKeepAlive(context.get());
 
-  std::unique_ptr<Connection> connection(new Connection(std::move(context), endpoint));
+  std::unique_ptr<DirectConnection> connection(new DirectConnection(std::move(context), endpoint));
   connection->applied_timeout_ = options.command_timeout;
   if (!options.password.empty()) {
     std::vector<std::string_view> auth = {"AUTH"};
@@ -130,7 +158,7 @@ std::chrono::steady_clock::time_point call_deadline(std::chrono::milliseconds co
   return (arrived && *arrived < now ? *arrived : now) + command_timeout;
 }
 
-bool Connection::fit_timeout_to_call() {
+bool DirectConnection::fit_timeout_to_call() {
   using std::chrono::milliseconds;
   constexpr milliseconds kSlack{50};
   const auto left = std::chrono::duration_cast<milliseconds>(call_deadline(endpoint_.command_timeout) -
@@ -143,19 +171,16 @@ bool Connection::fit_timeout_to_call() {
   return true;
 }
 
-Result<ReplyPtr> Connection::command(const std::vector<std::string_view>& args, std::string* raw_error) {
+Result<ReplyPtr> DirectConnection::command(const std::vector<std::string_view>& args,
+                                           std::string* raw_error) {
   if (!fit_timeout_to_call()) {
     last_error_reply_.clear();
-    return fail(ErrorCode::kTimeout, "redis store " + endpoint_.description +
-                                         " was not asked: the call had waited in line for its whole " +
-                                         std::to_string(endpoint_.command_timeout.count()) +
-                                         " ms (--redis-command-timeout-ms) for a worker or a "
-                                         "connection; it was not sent");
+    return tl::unexpected(not_sent_in_time(endpoint_));
   }
   return send(args, raw_error);
 }
 
-Result<ReplyPtr> Connection::send(const std::vector<std::string_view>& args, std::string* raw_error) {
+Result<ReplyPtr> DirectConnection::send(const std::vector<std::string_view>& args, std::string* raw_error) {
   last_error_reply_.clear();
   if (asking_) {
     errno = 0;
@@ -189,7 +214,7 @@ Result<ReplyPtr> Connection::send(const std::vector<std::string_view>& args, std
   return reply;
 }
 
-bool Connection::closed_while_idle() const {
+bool DirectConnection::closed_while_idle() const {
   pollfd pfd{};
   pfd.fd = context_->fd;
   pfd.events = POLLIN;

@@ -1,5 +1,5 @@
 // Owning wrappers around hiredis handles, the one mapping of hiredis failures to ErrorCode, and a
-// synchronous connection with connect/command timeouts, AUTH and SELECT.
+// connection of its own with connect/command timeouts, AUTH and SELECT.
 #pragma once
 
 #include <chrono>
@@ -45,31 +45,59 @@ enum class Phase { kConnect, kCommand };
 //   kInvalidArgument anything else (protocol errors, unexpected error replies)         → kInternal
 Error map_redis_error(const Endpoint& endpoint, Phase phase, const redisContext* context, int saved_errno,
                       const redisReply* reply);
+// The same mapping for a transport failure described by a hiredis error code (REDIS_ERR_IO, _EOF,
+// _PROTOCOL, ...) and text, for sockets read and written outside a redisContext (redis_pipeline.h).
+Error map_transport_error(const Endpoint& endpoint, Phase phase, int hiredis_err, const std::string& detail,
+                          int saved_errno);
 
 // The moment the running call must be done with Redis: the command timeout counted from the call's
 // arrival at the server (CallArrival), so that its time in line (behind the client's earlier calls, or
-// for a pooled connection) counts too; counted from now outside a call.
+// for a connection of its own) counts too; counted from now outside a call.
 std::chrono::steady_clock::time_point call_deadline(std::chrono::milliseconds command_timeout);
 
-// One connection. Thread-safety: none; the pool lends it to one thread at a time.
+// A connection as the store's work sees it: commands sent one after another, each waiting for its
+// reply until the call's deadline (call_deadline()); a call whose deadline has passed is not sent at all
+// (kTimeout). Transport failures and error replies are both Errors; `raw_error` (if given) receives an
+// error reply's text verbatim. Two kinds: a DirectConnection (a socket of its own, lent to one call at a
+// time) and a PipelinedConnection (redis_pipeline.h: one call's turn on a socket shared by pipelining).
+// Thread-safety: none; one call uses it at a time.
 class Connection {
  public:
-  // Connects (within options.connect_timeout), sets the command timeout, AUTHs and SELECTs.
-  static Result<std::unique_ptr<Connection>> open(const RedisOptions& options, const Endpoint& endpoint);
+  virtual ~Connection() = default;
 
-  // Sends one command and waits for its reply, at most until the call's deadline (call_deadline());
-  // a call whose deadline has passed is not sent at all (kTimeout). Transport failures and error
-  // replies are both Errors; `raw_error` (if given) receives an error reply's text verbatim.
-  Result<ReplyPtr> command(const std::vector<std::string_view>& args, std::string* raw_error = nullptr);
+  virtual Result<ReplyPtr> command(const std::vector<std::string_view>& args,
+                                   std::string* raw_error = nullptr) = 0;
 
   // The text of the last error reply (empty if the last command had none): the cluster store reads
   // MOVED / ASK redirections from it.
   const std::string& last_error_reply() const { return last_error_reply_; }
-  // While set, every command is preceded by ASKING (the cluster store's retry after an ASK redirect).
+  // While set, every command is preceded by ASKING, sent right before it on the same socket (the
+  // cluster store's retry after an ASK redirect).
   void set_asking(bool asking) { asking_ = asking; }
 
-  // After a transport failure or timeout the connection's state is unknown: it must be discarded.
-  bool broken() const { return broken_; }
+  // After a transport failure the connection's state is unknown: it is not used again.
+  virtual bool broken() const = 0;
+
+ protected:
+  std::string last_error_reply_;
+  bool asking_ = false;
+};
+
+// The message of a call that was not sent because its time ran out before it could be.
+Error not_sent_in_time(const Endpoint& endpoint);
+// The command and its arguments as the Redis protocol (RESP) sends them, appended to `out`.
+void append_command(std::string& out, const std::vector<std::string_view>& args);
+
+// A connection of its own. Thread-safety: none; the pool lends it to one thread at a time.
+class DirectConnection final : public Connection {
+ public:
+  // Connects (within options.connect_timeout), sets the command timeout, AUTHs and SELECTs.
+  static Result<std::unique_ptr<DirectConnection>> open(const RedisOptions& options,
+                                                        const Endpoint& endpoint);
+
+  Result<ReplyPtr> command(const std::vector<std::string_view>& args,
+                           std::string* raw_error = nullptr) override;
+  bool broken() const override { return broken_; }
   // True if the server closed this idle connection (or sent something unasked): checked with a
   // zero-timeout poll before the pool lends it out, so that a restarted or CLIENT KILLed server
   // costs no failed call.
@@ -77,9 +105,10 @@ class Connection {
 
   redisContext* context() { return context_.get(); }
   int fd() const { return context_->fd; }
+  const Endpoint& endpoint() const { return endpoint_; }
 
  private:
-  Connection(ContextPtr context, Endpoint endpoint)
+  DirectConnection(ContextPtr context, Endpoint endpoint)
       : context_(std::move(context)), endpoint_(std::move(endpoint)) {}
 
   // command() without the deadline check: the handshake (AUTH, SELECT) of a connection being opened,
@@ -93,8 +122,6 @@ class Connection {
   Endpoint endpoint_;
   std::chrono::milliseconds applied_timeout_{0};  // the socket's timeout now
   bool broken_ = false;
-  bool asking_ = false;
-  std::string last_error_reply_;
 };
 
 // Reply helpers (a nil or missing element reads as empty).

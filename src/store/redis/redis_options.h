@@ -29,7 +29,9 @@ struct RedisOptions {
 
   std::chrono::milliseconds connect_timeout{2000};  // per connection attempt; default 2 s
   std::chrono::milliseconds command_timeout{2000};  // per reply, and per query overall; default 2 s
-  std::size_t pool_size = 8;                        // connections shared by all callers; default 8
+  // Per node, connections of their own for writes that WAIT for replicas (other calls share one
+  // pipelined connection); default 8.
+  std::size_t pool_size = 8;
   // After a failed connect, calls fail at once for this long, doubling up to the maximum, so that a
   // dead Redis costs callers nothing while it is down. Defaults: 50 ms, doubling up to 1 s.
   std::chrono::milliseconds reconnect_backoff_min{50};

@@ -35,20 +35,21 @@ SingleNodeRouter::SingleNodeRouter(const RedisOptions& options, const Endpoint& 
       pool_(options, endpoint) {}
 
 Result<void> SingleNodeRouter::run(std::string_view, const Work& work) {
-  auto lease = pool_.lease();
+  auto lease = pool_.share();
   if (!lease) return tl::unexpected(lease.error());
   return work(**lease);
 }
 
 Result<void> SingleNodeRouter::write(std::string_view, const Work& work) {
-  auto lease = pool_.lease();
+  // WAIT holds up every command behind it on its socket: a write that waits for replicas has its own.
+  auto lease = min_replicas_ > 0 ? pool_.lease() : pool_.share();
   if (!lease) return tl::unexpected(lease.error());
   if (auto done = work(**lease); !done) return done;
   return wait_for_replicas(**lease, min_replicas_, options_.command_timeout, endpoint_.description);
 }
 
 Result<void> SingleNodeRouter::ping() {
-  auto lease = pool_.lease();
+  auto lease = pool_.share();
   if (!lease) return tl::unexpected(lease.error());
   auto reply = (*lease)->command({"PING"});
   if (!reply) return tl::unexpected(reply.error());

@@ -40,7 +40,8 @@ class Router {
 Result<void> wait_for_replicas(Connection& connection, int min_replicas,
                                std::chrono::milliseconds command_timeout, const std::string& description);
 
-// The single-node router: a pool of connections to the one server.
+// The single-node router: the connections to the one server (one shared by pipelining; writes that wait
+// for replicas lease one of their own).
 class SingleNodeRouter final : public Router {
  public:
   SingleNodeRouter(const RedisOptions& options, const Endpoint& endpoint);

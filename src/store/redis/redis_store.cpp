@@ -1,4 +1,5 @@
-// The Redis store: Store calls become EVALSHA of the scripts in redis_scripts.cpp on pooled connections.
+// The Redis store: Store calls become EVALSHA of the scripts in redis_scripts.cpp, pipelined on one socket
+// per node.
 #include "store/redis/redis_store.h"
 
 #include <signal.h>

@@ -25,7 +25,8 @@ namespace memtrace {
 // connect or command timeout (kTimeout); a wrong password fails with "authentication failed: ...".
 // Errors: options that cannot work (zero timeouts or pool size) → kInvalidArgument.
 //
-// Thread-safety: every method may be called concurrently from any thread (a pool of connections).
+// Thread-safety: every method may be called concurrently from any thread (calls share one pipelined
+// socket per node).
 // Opening it sets SIGPIPE to ignored unless the program set a disposition of its own (hiredis writes
 // to sockets with write(2); a Redis that went away must not end the process).
 Result<std::unique_ptr<Store>> open_redis_store(const RedisOptions& options);

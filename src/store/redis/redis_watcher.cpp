@@ -55,7 +55,7 @@ struct Subscriber::Node {
     std::string channel;
   };
   std::string key;
-  std::unique_ptr<Connection> connection;
+  std::unique_ptr<DirectConnection> connection;
   std::map<std::string, State> channels;
   std::deque<Expected> expected;
   Clock::time_point last_traffic = Clock::now();
@@ -245,8 +245,8 @@ void Subscriber::place(const std::set<std::string>& wanted) {
     }
     auto& node = nodes_[key];
     if (!node) {
-      auto connection =
-          Connection::open(*target, Endpoint{description_ + " (node " + key + ")", options_.command_timeout});
+      auto connection = DirectConnection::open(
+          *target, Endpoint{description_ + " (node " + key + ")", options_.command_timeout});
       if (!connection) {
         nodes_.erase(key);
         unreachable.insert(key);

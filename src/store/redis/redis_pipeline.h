@@ -1,0 +1,104 @@
+// One socket to a Redis node shared by every concurrent call, by pipelining: each call writes its
+// command and waits for its own reply, which Redis sends back in the order the commands arrived.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "store/redis/redis_connection.h"
+
+namespace memtrace::redis {
+
+// How it works, in the manner of a leader/follower reactor with no thread of its own:
+// - Writing: a call appends its command to the outgoing buffer together with its place in the line
+//   of replies, under one lock, so the order of the bytes on the socket is the order of the line. The
+//   call that finds nobody writing writes everything buffered, its own command and whatever others
+//   appended meanwhile, so concurrent calls share system calls.
+// - Reading: one waiting call at a time reads the socket and hands every complete reply to the call
+//   it belongs to, then, once its own has come, passes the reading on to the next call still waiting.
+// - Deadlines: each call waits only until its own deadline (call_deadline()). A call that gives up
+//   leaves its place in the line; its reply, when it comes, is dropped. The pipeline is then retired:
+//   the calls already on it keep waiting until their own deadlines, but new calls go to a new
+//   pipeline, so that a socket to a node that vanished without closing is not used again.
+// - Failure: if the socket breaks (reset, EOF, a write error) every call on it fails with the reason;
+//   a call that had been written may or may not have been executed, as with a connection of its own.
+// - ASKING (Redis Cluster) is written right before its command, in the same append.
+// - Commands that change the state of the connection for later commands (WATCH/MULTI, SUBSCRIBE,
+//   WAIT for replicas, blocking reads) must not be sent through a pipeline: they would apply to, or
+//   hold up, the other calls on it. WAIT and subscriptions use connections of their own.
+//
+// Thread-safety: every method may be called from any thread. It owns the DirectConnection it was
+// made from and uses only its socket; the connection's hiredis reader parses the replies.
+class Pipeline : public std::enable_shared_from_this<Pipeline> {
+ public:
+  static std::shared_ptr<Pipeline> create(std::unique_ptr<DirectConnection> connection);
+  ~Pipeline();
+
+  // One command (preceded by ASKING if `asking`) and its reply, waiting until `deadline`.
+  // An error reply is returned as a reply (the caller maps it); transport failures and the deadline
+  // are Errors.
+  Result<ReplyPtr> call(const std::vector<std::string_view>& args, bool asking,
+                        std::chrono::steady_clock::time_point deadline);
+
+  // False once the pipeline broke or was retired: the pool makes a new one for the next call.
+  bool usable() const;
+  // How many replies it is waiting for (calls that gave up included, until their replies come).
+  std::size_t waiting() const;
+  // Retires the pipeline if it is idle and the server has closed it (restart, CLIENT KILL, timeout),
+  // so that the next call goes to a new one rather than failing. False if it was retired.
+  bool check_idle();
+  const Endpoint& endpoint() const { return connection_->endpoint(); }
+
+ private:
+  struct Slot;
+  explicit Pipeline(std::unique_ptr<DirectConnection> connection);
+
+  // Under mutex_: writes the buffered commands until none are left (the writer's turn).
+  void write_locked(std::unique_lock<std::mutex>& lock);
+  // Under mutex_: reads until `mine` is answered, the socket breaks or `deadline` passes.
+  void read_locked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Slot>& mine,
+                   std::chrono::steady_clock::time_point deadline);
+  // Under mutex_: every call still waiting fails with `error`; the pipeline is not used again.
+  void break_locked(const Error& error);
+  // Under mutex_: wakes the first call still waiting for its reply, to take its turn at reading.
+  void pass_reading_locked();
+
+  // How close to the full command timeout a reader's time left may be for it to read without poll().
+  static constexpr std::chrono::milliseconds kSlack{50};
+
+  std::unique_ptr<DirectConnection> connection_;
+  const int fd_;
+  const std::chrono::milliseconds command_timeout_;  // the socket's send and receive timeout
+  mutable std::mutex mutex_;
+  std::string outgoing_;                    // commands appended and not yet written
+  std::string writing_buffer_;              // what the writer is writing now (outside the lock)
+  std::deque<std::shared_ptr<Slot>> line_;  // calls whose replies have not come, in sending order
+  bool writer_busy_ = false;
+  bool reader_busy_ = false;
+  bool retired_ = false;         // no new calls
+  std::optional<Error> broken_;  // why the socket is not used any more
+};
+
+// One call's use of a shared Pipeline, as the store's work sees a connection.
+class PipelinedConnection final : public Connection {
+ public:
+  explicit PipelinedConnection(std::shared_ptr<Pipeline> pipeline) : pipeline_(std::move(pipeline)) {}
+  Result<ReplyPtr> command(const std::vector<std::string_view>& args,
+                           std::string* raw_error = nullptr) override;
+  bool broken() const override { return broken_; }
+
+ private:
+  std::shared_ptr<Pipeline> pipeline_;
+  bool broken_ = false;
+};
+
+}  // namespace memtrace::redis
