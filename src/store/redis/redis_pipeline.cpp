@@ -114,6 +114,9 @@ void Pipeline::write_locked(std::unique_lock<std::mutex>& lock) {
                                        saved_errno));
     }
   }
+  // A large command (an import's batch) leaves no large buffer behind.
+  if (writing_buffer_.capacity() > kKeptBufferBytes) std::string().swap(writing_buffer_);
+  if (outgoing_.capacity() > kKeptBufferBytes) std::string().swap(outgoing_);
   writer_busy_ = false;
 }
 

@@ -74,6 +74,8 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
 
   // How close to the full command timeout a reader's time left may be for it to read without poll().
   static constexpr std::chrono::milliseconds kSlack{50};
+  // The outgoing buffers keep their capacity between writes up to this size.
+  static constexpr std::size_t kKeptBufferBytes = 64 * 1024;
 
   std::unique_ptr<DirectConnection> connection_;
   const int fd_;
