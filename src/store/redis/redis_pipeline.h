@@ -38,7 +38,7 @@ namespace memtrace::redis {
 //
 // Thread-safety: every method may be called from any thread. It owns the DirectConnection it was
 // made from and uses only its socket; the connection's hiredis reader parses the replies.
-class Pipeline : public std::enable_shared_from_this<Pipeline> {
+class Pipeline {
  public:
   static std::shared_ptr<Pipeline> create(std::unique_ptr<DirectConnection> connection);
   ~Pipeline();
