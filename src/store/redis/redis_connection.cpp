@@ -1,5 +1,4 @@
-// hiredis connections: connect with timeouts, AUTH, SELECT, one command at a time; failure mapping;
-// the protocol encoding of a command.
+// hiredis connections: connect with timeouts, AUTH, SELECT, one command at a time; failure mapping.
 #include "store/redis/redis_connection.h"
 
 #include <poll.h>
@@ -106,19 +105,6 @@ Error not_sent_in_time(const Endpoint& endpoint) {
                                    "connection; it was not sent"};
 }
 
-void append_command(std::string& out, const std::vector<std::string_view>& args) {
-  out.push_back('*');
-  out.append(std::to_string(args.size()));
-  out.append("\r\n");
-  for (auto arg : args) {
-    out.push_back('$');
-    out.append(std::to_string(arg.size()));
-    out.append("\r\n");
-    out.append(arg);
-    out.append("\r\n");
-  }
-}
-
 Result<std::unique_ptr<DirectConnection>> DirectConnection::open(const RedisOptions& options,
                                                                  const Endpoint& endpoint) {
   const timeval connect_timeout = to_timeval(options.connect_timeout);
@@ -205,13 +191,14 @@ Result<ReplyPtr> DirectConnection::send(const std::vector<std::string_view>& arg
     broken_ = true;
     return tl::unexpected(map_redis_error(endpoint_, Phase::kCommand, context_.get(), saved_errno, nullptr));
   }
-  ReplyPtr reply(static_cast<redisReply*>(raw));
-  if (reply->type == REDIS_REPLY_ERROR) {
-    last_error_reply_.assign(reply->str, reply->len);
-    if (raw_error) raw_error->assign(reply->str, reply->len);
-    return tl::unexpected(map_redis_error(endpoint_, Phase::kCommand, context_.get(), 0, reply.get()));
-  }
-  return reply;
+  return answer(endpoint_, ReplyPtr(static_cast<redisReply*>(raw)), raw_error);
+}
+
+Result<ReplyPtr> Connection::answer(const Endpoint& endpoint, ReplyPtr reply, std::string* raw_error) {
+  if (reply->type != REDIS_REPLY_ERROR) return reply;
+  last_error_reply_.assign(reply->str, reply->len);
+  if (raw_error) raw_error->assign(reply->str, reply->len);
+  return tl::unexpected(map_redis_error(endpoint, Phase::kCommand, nullptr, 0, reply.get()));
 }
 
 bool DirectConnection::closed_while_idle() const {

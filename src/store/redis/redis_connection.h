@@ -79,14 +79,16 @@ class Connection {
   virtual bool broken() const = 0;
 
  protected:
+  // A reply as command() returns it: an error reply becomes an Error, its text kept for
+  // last_error_reply() and `raw_error`.
+  Result<ReplyPtr> answer(const Endpoint& endpoint, ReplyPtr reply, std::string* raw_error);
+
   std::string last_error_reply_;
   bool asking_ = false;
 };
 
 // The message of a call that was not sent because its time ran out before it could be.
 Error not_sent_in_time(const Endpoint& endpoint);
-// The command and its arguments as the Redis protocol (RESP) sends them, appended to `out`.
-void append_command(std::string& out, const std::vector<std::string_view>& args);
 
 // A connection of its own. Thread-safety: none; the pool lends it to one thread at a time.
 class DirectConnection final : public Connection {

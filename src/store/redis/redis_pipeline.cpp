@@ -10,6 +10,23 @@
 #include <sys/socket.h>
 
 namespace memtrace::redis {
+namespace {
+
+// The command and its arguments as the Redis protocol (RESP) sends them, appended to `out`.
+void append_command(std::string& out, const std::vector<std::string_view>& args) {
+  out.push_back('*');
+  out.append(std::to_string(args.size()));
+  out.append("\r\n");
+  for (auto arg : args) {
+    out.push_back('$');
+    out.append(std::to_string(arg.size()));
+    out.append("\r\n");
+    out.append(arg);
+    out.append("\r\n");
+  }
+}
+
+}  // namespace
 
 // A call's place in the line of replies.
 struct Pipeline::Slot {
@@ -30,11 +47,6 @@ Pipeline::Pipeline(std::unique_ptr<DirectConnection> connection)
       command_timeout_(connection_->endpoint().command_timeout) {}
 
 Pipeline::~Pipeline() = default;
-
-bool Pipeline::usable() const {
-  std::lock_guard lock(mutex_);
-  return !retired_ && !broken_;
-}
 
 std::size_t Pipeline::waiting() const {
   std::lock_guard lock(mutex_);
@@ -71,17 +83,20 @@ Result<ReplyPtr> Pipeline::call(const std::vector<std::string_view>& args, bool 
   if (!writer_busy_) write_locked(lock);
 
   while (!mine->done) {
-    if (!reader_busy_) {
-      read_locked(lock, mine, deadline);
-      continue;
-    }
-    if (mine->answered.wait_until(lock, deadline) == std::cv_status::timeout && !mine->done) {
+    if (std::chrono::steady_clock::now() >= deadline) {
       // Give up this call's place: its reply, when it comes, is dropped. Retire the pipeline, so that
-      // new calls do not line up behind a reply that may never come.
+      // new calls do not line up behind a reply that may never come; if this call was reading, the
+      // next one waiting takes over.
       mine->abandoned = true;
       retired_ = true;
+      if (!reader_busy_) pass_reading_locked();
       return tl::unexpected(
           map_transport_error(endpoint(), Phase::kCommand, REDIS_ERR_IO, "timed out", ETIMEDOUT));
+    }
+    if (!reader_busy_) {
+      read_locked(lock, mine, deadline);
+    } else {
+      mine->answered.wait_until(lock, deadline);
     }
   }
   if (mine->error) return tl::unexpected(*mine->error);
@@ -125,15 +140,10 @@ void Pipeline::read_locked(std::unique_lock<std::mutex>& lock, const std::shared
   reader_busy_ = true;
   redisReader* reader = connection_->context()->reader;
   char buffer[16 * 1024];
+  std::vector<ReplyPtr> replies;
   while (!mine->done && !broken_) {
     const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= std::chrono::steady_clock::duration::zero()) {
-      mine->abandoned = true;
-      retired_ = true;
-      mine->done = true;
-      mine->error = map_transport_error(endpoint(), Phase::kCommand, REDIS_ERR_IO, "timed out", ETIMEDOUT);
-      break;
-    }
+    if (left <= std::chrono::steady_clock::duration::zero()) break;  // call() gives up
     lock.unlock();
     // A reader with nearly the whole command timeout left (the usual case) blocks in recv(), bounded by
     // the socket's timeout, which is the command timeout: one system call. One with less left first
@@ -146,7 +156,7 @@ void Pipeline::read_locked(std::unique_lock<std::mutex>& lock, const std::shared
       pfd.events = POLLIN;
       ready = ::poll(&pfd, 1, static_cast<int>(wait_ms));
     }
-    std::vector<ReplyPtr> replies;
+    replies.clear();
     std::optional<Error> failure;
     if (ready < 0 && errno != EINTR) {
       failure = map_transport_error(endpoint(), Phase::kCommand, REDIS_ERR_IO, std::strerror(errno), errno);
@@ -174,31 +184,21 @@ void Pipeline::read_locked(std::unique_lock<std::mutex>& lock, const std::shared
         }
       }
     }
-    std::vector<ReplyPtr> dropped;  // freed outside the lock
     lock.lock();
     for (auto& reply : replies) {
       if (line_.empty()) {  // Redis answered something nobody asked: the line cannot be trusted
         failure = Error{ErrorCode::kInternal,
                         "redis store " + endpoint().description + " sent a reply nobody asked for"};
-        dropped.push_back(std::move(reply));
-        continue;
+        break;
       }
       auto slot = std::move(line_.front());
       line_.pop_front();
       slot->done = true;
-      if (slot->abandoned) {
-        dropped.push_back(std::move(reply));
-        continue;
-      }
+      if (slot->abandoned) continue;  // its caller gave up (or it answers an ASKING): dropped
       slot->reply = std::move(reply);
       if (slot != mine) slot->answered.notify_one();
     }
     if (failure) break_locked(*failure);
-    if (!dropped.empty()) {
-      lock.unlock();
-      dropped.clear();
-      lock.lock();
-    }
   }
   reader_busy_ = false;
   pass_reading_locked();
@@ -238,12 +238,7 @@ Result<ReplyPtr> PipelinedConnection::command(const std::vector<std::string_view
     broken_ = true;
     return tl::unexpected(reply.error());
   }
-  if ((*reply)->type == REDIS_REPLY_ERROR) {
-    last_error_reply_.assign((*reply)->str, (*reply)->len);
-    if (raw_error) raw_error->assign((*reply)->str, (*reply)->len);
-    return tl::unexpected(map_redis_error(endpoint, Phase::kCommand, nullptr, 0, reply->get()));
-  }
-  return reply;
+  return answer(endpoint, std::move(*reply), raw_error);
 }
 
 }  // namespace memtrace::redis

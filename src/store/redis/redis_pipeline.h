@@ -49,12 +49,11 @@ class Pipeline {
   Result<ReplyPtr> call(const std::vector<std::string_view>& args, bool asking,
                         std::chrono::steady_clock::time_point deadline);
 
-  // False once the pipeline broke or was retired: the pool makes a new one for the next call.
-  bool usable() const;
   // How many replies it is waiting for (calls that gave up included, until their replies come).
   std::size_t waiting() const;
-  // Retires the pipeline if it is idle and the server has closed it (restart, CLIENT KILL, timeout),
-  // so that the next call goes to a new one rather than failing. False if it was retired.
+  // Whether new calls may use it: false once it broke or was retired. An idle one the server has closed
+  // (restart, CLIENT KILL, timeout) is retired here first, so that the next call goes to a new one
+  // rather than failing.
   bool check_idle();
   const Endpoint& endpoint() const { return connection_->endpoint(); }
 
