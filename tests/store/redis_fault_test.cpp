@@ -45,10 +45,6 @@ Memory memory_in(const std::string& session_id, IdGenerator& ids, UnixMillis at,
   return memory;
 }
 
-milliseconds elapsed_since(SteadyClock::time_point start) {
-  return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
-}
-
 TEST(RedisFaults, UnreachableAtStartThenServesOnceRedisIsUp) {
   RedisServer server;
   server.stop();  // the address is known, nobody listens there

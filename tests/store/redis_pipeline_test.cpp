@@ -50,10 +50,6 @@ long long connections_received(const RedisServer& server) {
   return std::stoll(info.substr(at + field.size()));
 }
 
-milliseconds elapsed_since(SteadyClock::time_point start) {
-  return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
-}
-
 TEST(RedisPipeline, ConcurrentCallsShareOneSocketAndEachGetsItsOwnReply) {
   RedisServer server;
   Pool pool = pool_for(server);
@@ -115,7 +111,7 @@ TEST(RedisPipeline, AReplyThatComesAfterItsCallerGaveUpIsDroppedAndTheNextCallsG
   EXPECT_EQ(redis::reply_string(echoed->get()), std::string_view("mine"));
   EXPECT_EQ(pipeline->waiting(), 0u);
   // A call gave up, so the pool gives new calls a new socket (this one might never answer again).
-  EXPECT_FALSE(pipeline->usable());
+  EXPECT_FALSE(pipeline->check_idle());
 }
 
 TEST(RedisPipeline, ABrokenSocketFailsEveryCallOnItAtOnceAndTheNextCallReconnects) {

@@ -46,6 +46,11 @@ inline bool eventually(const std::function<bool()>& attempt,
   }
 }
 
+// How long since `start`, in whole milliseconds.
+inline std::chrono::milliseconds elapsed_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
+
 // Every key of the server matching `pattern` (tests only: KEYS is fine on a private test server).
 inline std::vector<std::string> server_keys(const RedisServer& server, const std::string& pattern) {
   std::vector<std::string> keys;
