@@ -13,8 +13,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin=$(readlink -f "${1:?usage: bench/clients.sh path/to/memtrace-mcp}")
-shared="${SHARED_BENCH:-$here/../../shared/bench}"
-work="${BENCH_WORK:-/tmp/memtrace-bench}"
 clients=(${CLIENTS:-4 8 16})
 window="${WINDOW:-4}"
 calls="${CALLS:-3000}"
@@ -22,9 +20,7 @@ fill="${FILL:-300}"
 for tool in redis-server redis-cli python3 curl; do
   command -v "$tool" >/dev/null || { echo "bench/clients.sh: $tool is missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
-mkdir -p "$work"
-[ -x "$work/bin/mcpbench" ] || { cp -r "$shared/src" "$shared/Makefile" "$work/" && make -s -C "$work"; }
-mcpbench="$work/bin/mcpbench"
+source "$here/mcpbench.sh"
 
 tmp=$(mktemp -d)
 redis_pid=
@@ -36,12 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+start_private_redis "$tmp"
 sock="$tmp/redis.sock"
-redis-server --unixsocket "$sock" --port 0 --save '' --appendonly no --dir "$tmp" --logfile "$tmp/redis.log" \
-  --daemonize no >/dev/null 2>&1 &
-redis_pid=$!
-for _ in $(seq 200); do redis-cli -s "$sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
-redis-cli -s "$sock" ping >/dev/null || { echo "redis-server did not start" >&2; exit 1; }
 connections() { redis-cli -s "$sock" info stats | tr -d '\r' | sed -n 's/^total_connections_received://p'; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -13,15 +13,12 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin=$(readlink -f "${1:?usage: bench/scaling.sh path/to/memtrace-mcp}")
-shared="${SHARED_BENCH:-$here/../../shared/bench}"
-work="${BENCH_WORK:-/tmp/memtrace-bench}"
+source "$here/mcpbench.sh"
 out="${OUT:-$(mktemp -d /tmp/memtrace-scaling.XXXX)}"
 sizes=(${SIZES:-1000 10000 100000})
 windows=(${WINDOWS:-1 16 64})
 stores=(${STORES:-sqlite redis})
-mkdir -p "$work" "$out"
-[ -x "$work/bin/mcpbench" ] || { cp -r "$shared/src" "$shared/Makefile" "$work/" && make -s -C "$work"; }
-mcpbench="$work/bin/mcpbench"
+mkdir -p "$out"
 
 tmp=$(mktemp -d)
 redis_pid=
@@ -64,19 +61,11 @@ json.dump({"name": "memtrace-scaling", "vocabulary": 1000, "tags": tags, "phases
 PY
 }
 
-start_redis() {
-  redis-server --unixsocket "$tmp/redis.sock" --port 0 --save '' --appendonly no --dir "$tmp" \
-    --logfile "$tmp/redis.log" --daemonize no >/dev/null 2>&1 &
-  redis_pid=$!
-  for _ in $(seq 200); do redis-cli -s "$tmp/redis.sock" ping >/dev/null 2>&1 && return; sleep 0.05; done
-  echo "redis-server did not start" >&2; exit 1
-}
-
 for store in "${stores[@]}"; do
   for size in "${sizes[@]}"; do
     case "$store" in
       sqlite) spec="sqlite:$tmp/scaling-$size.db" ;;
-      redis) [ -n "$redis_pid" ] || start_redis; redis-cli -s "$tmp/redis.sock" flushall >/dev/null
+      redis) [ -n "$redis_pid" ] || start_private_redis "$tmp"; redis-cli -s "$tmp/redis.sock" flushall >/dev/null
              spec="redis+unix://$tmp/redis.sock" ;;
     esac
     write_workload "$size"
