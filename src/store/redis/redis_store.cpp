@@ -159,16 +159,17 @@ Result<void> check_name(std::string_view what, const std::string& value) {
   return {};
 }
 
-// A slice answer of query_memories / find_sessions: {last examined id, more, examined, ...} (then, for
-// query_memories, what it counted of the needle's candidates, then the records).
+// A slice answer of query_memories / rank_memories / find_sessions: {last examined id (or rank), more,
+// examined, ...}, its first `header` elements always there (query_memories: then what it counted of the
+// needle's candidates, then the records).
 struct Slice {
   std::string last;
   bool more = false;
   std::size_t examined = 0;
 };
 
-Result<Slice> read_slice(const redisReply* reply) {
-  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
+Result<Slice> read_slice(const redisReply* reply, std::size_t header = 3) {
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < header) {
     return fail(ErrorCode::kInternal, "redis store: a query script answered in an unexpected shape");
   }
   Slice slice;
@@ -427,10 +428,10 @@ class RedisStore final : public Store {
              std::to_string(w.per_memory), std::to_string(w.agent_cap), std::to_string(w.type_cap),
              std::to_string(w.content_cap)});
         if (!reply) return tl::unexpected(reply.error());
-        auto slice = read_slice(reply->get());
+        auto slice = read_slice(reply->get(), 5);
         if (!slice) return tl::unexpected(slice.error());
         const redisReply* rows = reply->get();
-        if (rows->elements < 5 || rows->element[4]->type != REDIS_REPLY_ARRAY) {
+        if (rows->element[4]->type != REDIS_REPLY_ARRAY) {
           return fail(ErrorCode::kInternal, "redis store: rank_memories answered in an unexpected shape");
         }
         if (describe) {
@@ -510,12 +511,9 @@ class RedisStore final : public Store {
         args.insert(args.end(), trigrams.begin(), trigrams.end());
         auto reply = scripts_.query_memories.run(connection, prefix, args);
         if (!reply) return tl::unexpected(reply.error());
-        auto slice = read_slice(reply->get());
+        auto slice = read_slice(reply->get(), 4);
         if (!slice) return tl::unexpected(slice.error());
         const redisReply* rows = reply->get();
-        if (rows->elements < 4) {
-          return fail(ErrorCode::kInternal, "redis store: query_memories answered in an unexpected shape");
-        }
         if (auto text = reply_string(rows->element[3]); !text.empty()) counted = text;
         for (std::size_t i = 4; i < rows->elements; ++i) {
           auto memory = parse_memory(query.ns, rows->element[i]);
