@@ -12,8 +12,10 @@
 #include <gtest/gtest.h>
 
 #include "core/ids.h"
+#include "store/redis/embedded_lua.h"
 #include "store/redis/redis_keys.h"
 #include "store/redis/redis_options.h"
+#include "store/redis/redis_scripts.h"
 #include "store/redis_test_helpers.h"
 #include "store/store_behaviour.h"
 #include "support/redis_server.h"
@@ -306,6 +308,68 @@ TEST_F(RedisUnindexedTest, ARememberLeavesItsTrigramsToTheIndexerAndIsFoundAtOnc
   EXPECT_THAT(recall(q), ElementsAre(alpha.id));
   q.content_contains = "words";
   EXPECT_THAT(recall(q), ElementsAre(other.id));
+}
+
+// One index step adds at most its budget of trigram set members, whatever the memories' sizes, so that
+// it never holds Redis (and every client of it) for long. A memory it leaves half done stays pending:
+// searches find it by any part of its content, and list it once; the next step resumes it; forgetting
+// it removes the members added so far.
+TEST_F(RedisUnindexedTest, AnIndexStepStopsAtItsBudgetAndAMemoryLeftHalfDoneIsFoundOnce) {
+  add_session("s1");
+  const std::string content = letter_soup(3000, 7);
+  const std::string trigrams = redis::trigram_blob(content);  // sorted: the order a step adds them in
+  ASSERT_GT(trigrams.size() / 3, 1000u);
+  Memory big = add(make_memory("s1", content, kT0 + 1));
+  Memory small = add(make_memory("s1", "a small one", kT0 + 2));
+  const std::string pending = full_key(kDefaultNamespace, "mi:pend");
+  const std::string script = redis::store_prelude() + std::string(redis::embedded_lua("index_content"));
+  auto index_step = [&](int additions) {
+    return server_
+        ->command({"EVAL", script, "1", redis::namespace_prefix(kDefaultNamespace), "256",
+                   std::to_string(additions)})
+        .integer;
+  };
+
+  EXPECT_EQ(index_step(100), 2) << "both are still pending";
+  EXPECT_EQ(server_keys(*server_, full_key(kDefaultNamespace, "mi:3:*")).size(), 100u);
+  EXPECT_EQ(server_->command({"ZSCORE", pending, big.id}).text, "-100");
+  auto q = query();
+  q.content_contains = trigrams.substr(0, 3);  // in its trigram set, and pending
+  EXPECT_THAT(recall(q), ElementsAre(big.id));
+  q.content_contains = trigrams.substr(trigrams.size() - 3);  // not added yet
+  EXPECT_THAT(recall(q), ElementsAre(big.id));
+  q.content_contains = content.substr(1000, 40);
+  EXPECT_THAT(recall(q), ElementsAre(big.id));
+
+  EXPECT_EQ(index_step(100), 2);
+  EXPECT_EQ(server_->command({"ZSCORE", pending, big.id}).text, "-200") << "resumed where it stopped";
+  EXPECT_EQ(server_keys(*server_, full_key(kDefaultNamespace, "mi:3:*")).size(), 200u);
+
+  ASSERT_TRUE(*store().delete_memory(kDefaultNamespace, big.id));
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:3:*")), IsEmpty())
+      << "forgetting it removed the members added so far";
+  EXPECT_EQ(index_step(100), 0) << "the small one took one step";
+  q.content_contains = "small";
+  EXPECT_THAT(recall(q), ElementsAre(small.id));
+}
+
+// The store's own indexer works in such steps: a memory of a few thousand trigrams takes several.
+TEST_F(RedisUnindexedTest, TheIndexerIndexesALargeMemoryInSeveralBoundedSteps) {
+  add_session("s1");
+  const std::string content = letter_soup(3000, 11);
+  const std::size_t trigrams = redis::trigram_blob(content).size() / 3;
+  Memory big = add(make_memory("s1", content, kT0 + 1));
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  store_.reset();  // a clean close indexes what is pending
+  EXPECT_EQ(calls_of("sadd"), static_cast<long long>(trigrams));
+  EXPECT_GE(calls_of("evalsha"), static_cast<long long>((trigrams + 255) / 256))
+      << "at most 256 additions a step";
+  EXPECT_EQ(server_->command({"EXISTS", full_key(kDefaultNamespace, "mi:pend")}).integer, 0);
+  store_ = open_redis_for_test(server_->url(), [](RedisOptions&) {});
+  ASSERT_NE(store_, nullptr);
+  auto q = query();
+  q.content_contains = content.substr(2000, 30);
+  EXPECT_THAT(recall(q), ElementsAre(big.id));
 }
 
 // (Unindexed: the content indexer's own script calls would be counted too.)

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -53,8 +54,6 @@ inline void ok(Result<void> result, const std::string& what = "store call") {
     ADD_FAILURE() << what << " failed: [" << to_string(result.error().code) << "] " << result.error().message;
 }
 
-// Every id `query` matches, largest first, read page by page: query.limit per page, each page after
-// the last id of the one before. Records a failure if a page holds more than the limit.
 // WriteOptions that supersede `ids`.
 inline WriteOptions superseding(std::vector<std::string> ids) {
   WriteOptions options;
@@ -62,6 +61,20 @@ inline WriteOptions superseding(std::vector<std::string> ids) {
   return options;
 }
 
+// `length` lower-case letters, the same ones for the same seed: content with about as many distinct
+// trigrams as letters (up to a few thousand), i.e. a large substring index for one memory.
+inline std::string letter_soup(std::size_t length, std::uint32_t seed) {
+  std::string text;
+  std::uint32_t x = seed;
+  for (std::size_t i = 0; i < length; ++i) {
+    x = x * 1664525u + 1013904223u;
+    text.push_back(static_cast<char>('a' + (x >> 24) % 26));
+  }
+  return text;
+}
+
+// Every id `query` matches, largest first, read page by page: query.limit per page, each page after
+// the last id of the one before. Records a failure if a page holds more than the limit.
 inline std::vector<std::string> ids_page_by_page(Store& store, MemoryQuery query) {
   std::vector<std::string> ids;
   query.before_id.reset();

@@ -39,6 +39,9 @@
 //   P mi:t:<type>     zset   ids by type, score 0
 //   P mi:g:<tag>      zset   ids by tag, score 0
 //   P mi:3:<trigram>  set    ids whose lower-cased content contains the 3-byte trigram
+//   P mi:pend         zset   ids written but not yet in the trigram sets (index_content fills them later;
+//                            searches check these by their content). Score 0, or minus the number of
+//                            trigrams added so far of one that an index step left half done
 //   P s:<session>     hash   the session: id cb st ca ua [cl] [ssx] md:<key>...  (ssx: its mi:ss is
 //                            complete, i.e. every supersede in the session happened since mi:ss exists)
 //   P sp:<session>    set    agents that wrote into the session

@@ -56,8 +56,9 @@ constexpr std::string_view kQueryMemories = "query_memories";
 // Returns {next rank, more (0|1), examined, counted, session record or {}, memory strings...}.
 constexpr std::string_view kRankMemories = "rank_memories";
 
-// index_content: one batch of the namespace's pending memories into the trigram sets. ARGV: batch.
-// Returns how many are still pending.
+// index_content: one step of the namespace's pending memories into the trigram sets, bounded by
+// memories and by set additions (so by Redis time, whatever the memories' sizes). ARGV: batch
+// additions. Returns how many are still pending.
 constexpr std::string_view kIndexContent = "index_content";
 
 // purge_expired, one batch of one namespace, and the change feed trimmed (approximately) to the

@@ -149,9 +149,15 @@ local function unindex(id)
   redis.call('ZREM', P .. 'mi:a:' .. agent, id)
   redis.call('ZREM', P .. 'mi:t:' .. typ, id)
   for _, tag in ipairs(decode_list(tags)) do redis.call('ZREM', P .. 'mi:g:' .. tag, id) end
-  if redis.call('ZREM', P .. 'mi:pend', id) == 0 then
-    for i = 1, #tri, 3 do redis.call('SREM', P .. 'mi:3:' .. string.sub(tri, i, i + 2), id) end
+  -- Its trigram set entries: all of them, unless it is still pending (index_content): then those a
+  -- step added before it stopped half way, if any (its score is minus their number).
+  local indexed = #tri / 3
+  local added = redis.call('ZSCORE', P .. 'mi:pend', id)
+  if added then
+    redis.call('ZREM', P .. 'mi:pend', id)
+    indexed = -tonumber(added)
   end
+  for k = 0, indexed - 1 do redis.call('SREM', P .. 'mi:3:' .. string.sub(tri, 3 * k + 1, 3 * k + 3), id) end
   redis.call('DEL', P .. 'm:' .. id, P .. 'mx:' .. id)
   return sid
 end

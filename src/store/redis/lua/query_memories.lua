@@ -92,7 +92,12 @@ if #trigrams > 0 then
     listed, listed_cost = function()
       local ids = n > 0 and redis.call('SINTER', unpack(trigrams)) or {}
       if n_pending > 0 then
-        for _, id in ipairs(redis.call('ZRANGE', pending, 0, -1)) do ids[#ids + 1] = id end
+        -- A memory an index step left half done is in both (index_content): listed once.
+        local seen = {}
+        for _, id in ipairs(ids) do seen[id] = true end
+        for _, id in ipairs(redis.call('ZRANGE', pending, 0, -1)) do
+          if not seen[id] then ids[#ids + 1] = id end
+        end
       end
       return ids
     end, n + n_pending
