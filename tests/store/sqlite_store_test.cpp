@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 
 #include "core/ids.h"
+#include "store/sqlite/sqlite_content_index.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/sqlite/sqlite_store_internal.h"
@@ -837,6 +838,49 @@ TEST(SqliteStore, WhatAKilledProcessLeftPendingIsIndexedByTheNextStoreAndNothing
   }
   EXPECT_EQ(raw.number("SELECT count(*) FROM fts_pending"), 0) << "indexed with no write in this process";
   EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"kept\"'"), 5);
+}
+
+// One indexing transaction holds the write lock, which every write waits for, so it takes no more
+// content than a budget of characters (or one memory larger than that): three memories of 10,000
+// letters take three transactions; small ones share one.
+TEST(SqliteStore, AnIndexingTransactionTakesABoundedAmountOfContent) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  IdGenerator ids;
+  std::vector<std::string> contents;
+  {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    ok(store->create_session(session_named("s1")));
+    for (std::uint32_t i = 0; i < 3; ++i) contents.push_back(letter_soup(10000, i + 1));
+    for (int i = 0; i < 4; ++i) contents.push_back("small number " + std::to_string(i));
+    for (std::size_t i = 0; i < contents.size(); ++i) {
+      ok(store->insert_memory(memory_in(ids, "s1", contents[i], kT0 + static_cast<UnixMillis>(i))));
+    }
+  }  // closing indexes them all; then they are made pending again, as a killed process leaves them
+  RawDb raw(path);
+  raw.exec(
+      "INSERT INTO memories_fts (memories_fts, rowid, content) SELECT 'delete', pk, content FROM memories");
+  raw.exec("INSERT INTO fts_pending (pk) SELECT pk FROM memories");
+  SqliteOptions options;
+  options.path = path;
+  auto database = sqlite::Database::open(options);
+  ASSERT_TRUE(database) << database.error().message;
+  auto pending = [&] { return raw.number("SELECT count(*) FROM fts_pending"); };
+
+  EXPECT_TRUE(ok(sqlite::index_pending_content(**database, 256, 16 * 1024)));
+  EXPECT_EQ(pending(), 6) << "one large memory";
+  EXPECT_TRUE(ok(sqlite::index_pending_content(**database, 256, 16 * 1024)));
+  EXPECT_EQ(pending(), 5);
+  EXPECT_FALSE(ok(sqlite::index_pending_content(**database, 256, 16 * 1024))) << "nothing is left";
+  EXPECT_EQ(pending(), 0) << "the last large one and the four small ones";
+  raw.exec("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)");
+  for (const auto& content : contents) {
+    EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"" +
+                         content.substr(5, 20) + "\"'"),
+              1)
+        << content.substr(0, 20);
+  }
 }
 
 TEST(SqliteStore, WriteAheadLogStaysBoundedUnderASteadyStreamOfWrites) {

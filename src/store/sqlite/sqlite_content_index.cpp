@@ -7,22 +7,34 @@
 
 namespace memtrace::sqlite {
 
-Result<bool> index_pending_content(Database& database, std::size_t batch) {
-  return database.write([batch](Connection& connection) -> Result<bool> {
+Result<bool> index_pending_content(Database& database, std::size_t batch, std::size_t max_characters) {
+  return database.write([batch, max_characters](Connection& connection) -> Result<bool> {
     auto transaction = Transaction::begin(connection, Transaction::Kind::kWrite, "index memory content");
     if (!transaction) return tl::unexpected(transaction.error());
     std::int64_t last = 0;
     std::size_t rows = 0;
+    std::size_t characters = 0;
+    bool more = false;  // pending rows are left after this batch
     {
-      auto statement =
-          connection.prepare("SELECT pk FROM fts_pending ORDER BY pk LIMIT ?1", "find memories to index");
+      // The oldest pending rows, as many as the batch and the characters allow, and at least one. A
+      // pending row whose memory is gone (no content) is dropped with the rest.
+      auto statement = connection.prepare(
+          "SELECT p.pk, coalesce(length(m.content), 0) FROM fts_pending AS p "
+          "LEFT JOIN memories AS m ON m.pk = p.pk ORDER BY p.pk LIMIT ?1",
+          "find memories to index");
       if (!statement) return tl::unexpected(statement.error());
-      statement->bind(static_cast<std::int64_t>(batch));
+      statement->bind(static_cast<std::int64_t>(batch) + 1);  // one more: whether any is left
       for (;;) {
         auto row = statement->step();
         if (!row) return tl::unexpected(row.error());
         if (!*row) break;
+        const auto length = static_cast<std::size_t>(statement->int64(1));
+        if (rows == batch || (rows > 0 && characters + length > max_characters)) {
+          more = true;
+          break;
+        }
         last = statement->int64(0);
+        characters += length;
         ++rows;
       }
     }
@@ -43,7 +55,7 @@ Result<bool> index_pending_content(Database& database, std::size_t batch) {
       if (auto done = statement->run(); !done) return tl::unexpected(done.error());
     }
     if (auto committed = transaction->commit(); !committed) return tl::unexpected(committed.error());
-    return rows == batch;
+    return more;
   });
 }
 

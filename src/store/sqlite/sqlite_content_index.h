@@ -11,10 +11,12 @@ namespace memtrace::sqlite {
 // A memory's write puts its pk in fts_pending (one small b-tree append) instead of indexing its
 // trigrams in memories_fts (a new FTS5 segment and its merges: about half the pages a write touched).
 // This indexes up to `batch` pending memories in one write transaction, which writes each segment
-// once for the whole batch, and returns whether more are pending. A DeferredIndexer runs it shortly
+// once for the whole batch, and returns whether more are pending. The batch also stops before its
+// content passes `max_characters` (it always takes one memory): the transaction holds the write lock,
+// which every other write waits for, and its cost grows with the content. A DeferredIndexer runs it shortly
 // after the writes; searches read memories_fts and fts_pending together meanwhile. Several processes
 // may share the file: each indexes whatever is pending, whoever wrote it.
-Result<bool> index_pending_content(Database& database, std::size_t batch);
+Result<bool> index_pending_content(Database& database, std::size_t batch, std::size_t max_characters);
 
 // Whether any memory waits for indexing (what a process that was killed left pending).
 Result<bool> content_pending(Database& database);
