@@ -786,7 +786,7 @@ class RedisStore final : public Store {
                                          " ms; narrow it (session_id, tags, type, since)");
   }
 
-  // Memories per index_content script, and trigram set additions: about half a millisecond of Redis
+  // Memories per index_content script, and trigram set additions: about a millisecond of Redis
   // time, which every other client of that Redis waits for. A count of memories alone did not bound
   // it: 256 memories of 56 KB (1,550 distinct trigrams each) held Redis for 0.8 s.
   static constexpr std::size_t kIndexBatch = 256;
