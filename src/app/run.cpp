@@ -19,6 +19,7 @@
 #ifdef MEMTRACE_CONFORMANCE_FIXTURES
 #include "conformance/fixtures.h"
 #endif
+#include "core/thread_name.h"
 #include "mcp/server.h"
 #include "mcp/session_tools.h"
 #include "memory/engine.h"
@@ -42,6 +43,7 @@ class ExpiryPurger {
  public:
   ExpiryPurger(Store& store, const Clock& clock)
       : thread_([this, &store, &clock] {
+          name_this_thread("mt-purge");
           std::unique_lock lock(mutex_);
           do {
             lock.unlock();

@@ -1,5 +1,7 @@
 #include "core/thread_pool.h"
 
+#include "core/thread_name.h"
+
 namespace memtrace {
 
 ThreadPool::ThreadPool(std::size_t threads) : max_threads_(threads == 0 ? 1 : threads) {
@@ -27,6 +29,7 @@ void ThreadPool::post(std::function<void()> task) {
 }
 
 void ThreadPool::run() {
+  name_this_thread("mt-worker");
   std::unique_lock lock(mutex_);
   for (;;) {
     ++idle_;

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.h"
+
 namespace memtrace {
 
 DeferredIndexer::DeferredIndexer(std::string what, Step step, std::chrono::milliseconds gather,
@@ -69,6 +71,7 @@ Result<void> DeferredIndexer::drain() {
 }
 
 void DeferredIndexer::run() {
+  name_this_thread("mt-indexer");
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] { return closing_ || !pending_.empty(); });

@@ -1,5 +1,7 @@
 #include "transport/stdio_relay.h"
 
+#include "core/thread_name.h"
+
 namespace memtrace::transport {
 namespace {
 thread_local bool t_reading = false;  // this thread is the reader right now
@@ -30,6 +32,7 @@ void StdioRelay::wait_input_ended() {
 }
 
 void StdioRelay::run() {
+  name_this_thread("mt-stdio");
   std::unique_lock lock(mutex_);
   for (;;) {
     if (!tasks_.empty()) {

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 
+#include "core/thread_name.h"
 #include "store/redis/redis_keys.h"
 #include "store/redis/redis_slots.h"
 
@@ -385,6 +386,7 @@ void Subscriber::deliver(const std::string& channel, std::string_view payload) {
 }
 
 void Subscriber::run() {
+  name_this_thread("mt-redis-events");
   t_subscriber = this;
   const auto interval = std::max(options_.subscriber_health_interval, std::chrono::milliseconds(10));
   for (;;) {

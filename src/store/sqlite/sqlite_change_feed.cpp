@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.h"
+
 namespace memtrace::sqlite {
 namespace {
 
@@ -143,6 +145,7 @@ void ChangeFeed::join_retired() {
 }
 
 void ChangeFeed::run(std::shared_ptr<Poller> poller) {
+  name_this_thread("mt-sqlite-watch");
   t_feed = this;
   const auto interval = database_->options().change_poll_interval;
   for (;;) {

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include "core/thread_name.h"
 #include "store/sqlite/sqlite_schema.h"
 
 namespace memtrace::sqlite {
@@ -204,6 +205,7 @@ void Database::start_checkpointer() {
 }
 
 void Database::run_checkpointer() {
+  name_this_thread("mt-checkpoint");
   std::unique_ptr<Connection> connection;
   std::unique_lock lock(checkpoint_mutex_);
   for (;;) {

@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include "core/thread_name.h"
 #include "transport/http/request_handler.h"
 #include "transport/http/wire.h"
 
@@ -692,7 +693,10 @@ ServeEnd serve_http(mcp::Server& server, const HttpOptions& options, Authenticat
 
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < std::max<std::size_t>(1, options.io_threads); ++i) {
-    threads.emplace_back([&ioc] { ioc.run(); });
+    threads.emplace_back([&ioc] {
+      name_this_thread("mt-http");
+      ioc.run();
+    });
   }
 
   spdlog::info("listening on http://{}:{}/mcp (Streamable HTTP; legacy SSE at /sse){}", host_text, port,

@@ -1,0 +1,63 @@
+// Every thread the server starts carries a name, so that an operator's `top -H`, `ps -L` or perf tells
+// them apart: over stdio, over HTTP, on whichever store the suite runs on.
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "support/e2e_store.h"
+#include "support/http_client.h"
+#include "support/mcp_client.h"
+
+namespace memtrace::testing {
+namespace {
+
+// The names of process `pid`'s threads, but for its main thread (which keeps the program's name).
+std::multiset<std::string> thread_names(pid_t pid) {
+  std::multiset<std::string> names;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    if (task.path().filename() == std::to_string(pid)) continue;
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.insert(name);
+  }
+  return names;
+}
+
+void expect_all_named(const std::multiset<std::string>& names) {
+  for (const auto& name : names) EXPECT_EQ(name.rfind("mt-", 0), 0u) << "a thread named \"" << name << "\"";
+}
+
+TEST(StdioThreads, EveryThreadTheServerStartsIsNamed) {
+  E2eStore e2e;
+  McpClient client(e2e.single_args());
+  client.initialize("2025-11-25");
+  // A remember starts the content indexer; a search runs on the client's lane.
+  ASSERT_FALSE(client.call_tool("memtrace_remember", {{"content", "thread names for operators"}})
+                   .value("isError", false));
+  ASSERT_FALSE(client.call_tool("memtrace_search", {{"content_contains", "operators"}}).value("isError", false));
+  const auto names = thread_names(client.process().pid());
+  EXPECT_GE(names.count("mt-stdio"), 1u);
+  EXPECT_EQ(names.count("mt-indexer"), 1u);
+  EXPECT_EQ(names.count("mt-purge"), 1u);
+  expect_all_named(names);
+}
+
+TEST(HttpThreads, EveryThreadTheServerStartsIsNamed) {
+  HttpServerProcess server;
+  McpHttpSession session(server.port());
+  ASSERT_EQ(session.initialize().status, 200);
+  ASSERT_FALSE(session.call_tool("memtrace_remember", {{"content", "thread names over HTTP"}})
+                   .value("result", nlohmann::json::object())
+                   .value("isError", false));
+  const auto names = thread_names(server.process().pid());
+  EXPECT_GE(names.count("mt-http"), 1u);
+  expect_all_named(names);
+}
+
+}  // namespace
+}  // namespace memtrace::testing
