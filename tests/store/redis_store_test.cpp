@@ -311,9 +311,9 @@ TEST_F(RedisUnindexedTest, ARememberLeavesItsTrigramsToTheIndexerAndIsFoundAtOnc
 }
 
 // One index step adds at most its budget of trigram set members, whatever the memories' sizes, so that
-// it never holds Redis (and every client of it) for long. A memory it leaves half done stays pending:
-// searches find it by any part of its content, and list it once; the next step resumes it; forgetting
-// it removes the members added so far.
+// it never holds Redis (and every client of it) for long. A memory larger than that is split across
+// steps: half done, it stays pending; searches find it by any part of its content, and list it once;
+// the next step resumes it; forgetting it removes the members added so far.
 TEST_F(RedisUnindexedTest, AnIndexStepStopsAtItsBudgetAndAMemoryLeftHalfDoneIsFoundOnce) {
   add_session("s1");
   const std::string content = letter_soup(3000, 7);
@@ -348,9 +348,19 @@ TEST_F(RedisUnindexedTest, AnIndexStepStopsAtItsBudgetAndAMemoryLeftHalfDoneIsFo
   ASSERT_TRUE(*store().delete_memory(kDefaultNamespace, big.id));
   EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:3:*")), IsEmpty())
       << "forgetting it removed the members added so far";
-  EXPECT_EQ(index_step(100), 0) << "the small one took one step";
+  // A memory that fits a budget is never split: one that does not fit what is left of a step waits
+  // whole for the next.
+  Memory medium = add(make_memory("s1", letter_soup(80, 3), kT0 + 3));
+  const auto small_trigrams = static_cast<int>(redis::trigram_blob(small.content).size() / 3);
+  EXPECT_EQ(index_step(small_trigrams + 5), 1) << "the medium one waits";
+  EXPECT_EQ(server_->command({"ZSCORE", pending, medium.id}).text, "0");
+  EXPECT_EQ(server_keys(*server_, full_key(kDefaultNamespace, "mi:3:*")).size(),
+            static_cast<std::size_t>(small_trigrams));
+  EXPECT_EQ(index_step(100), 0);
   q.content_contains = "small";
   EXPECT_THAT(recall(q), ElementsAre(small.id));
+  q.content_contains = medium.content.substr(30, 20);
+  EXPECT_THAT(recall(q), ElementsAre(medium.id));
 }
 
 // The store's own indexer works in such steps: a memory of a few thousand trigrams takes several.
