@@ -458,6 +458,8 @@ TEST_F(RedisStoreTest, ARareNeedleOfCommonTrigramsIsListedNotWalked) {
   EXPECT_EQ(recall(q), targets);
   EXPECT_EQ(calls_of("get"), 3) << "only the three memories are read";
   EXPECT_EQ(calls_of("sismember"), 0);
+  EXPECT_EQ(calls_of("sinter") + calls_of("sintercard"), 1)
+      << "the intersection of the trigram sets is made once, not counted and then listed";
 }
 
 TEST_F(RedisUnindexedTest, RememberIsOneScriptCallAndNoRequestUsesKeysOrScan) {

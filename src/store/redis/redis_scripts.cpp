@@ -36,14 +36,15 @@ constexpr std::string_view kGetMemory = "get_memory";
 // the smallest of the all-of zsets (session, agent, tags), the union of the type zsets, or every
 // memory drives a walk newest first. A candidate set small enough to list whole (list_max) drives it
 // instead when listing it is cheaper than the walk: the intersection of the needle's trigram sets
-// (counted by SINTERCARD up to list_max, listed by SINTER, with the memories still pending indexing),
-// or a since/until or importance window; it is listed and sorted. Each candidate is checked against
-// the other filters (ZSCORE, SISMEMBER, the memory's fields, expiry vs now, and finally the lower-cased
-// content contains the needle); a memory Redis expired is unindexed on the spot. Stops after `limit`
-// matches or `budget` candidates. ARGV: now before limit budget since until min_importance needle
-// list_max exclude_superseded(0|1) counted|'' n_all all-of-zset-suffix... n_types type... n_trigrams
-// trigram-set-suffix... (counted: what an earlier slice of the query returned as its count of the
-// needle's candidates, so that only the first slice counts them).
+// (listed by SINTER at once when its smallest set is listable, else counted by SINTERCARD up to
+// list_max; with the memories still pending indexing), or a since/until or importance window; it is
+// listed and sorted. Each candidate is checked against the other filters (ZSCORE, SISMEMBER, the
+// memory's fields, expiry vs now, and finally the lower-cased content contains the needle); a memory
+// Redis expired is unindexed on the spot. Stops after `limit` matches or `budget` candidates. ARGV: now
+// before limit budget since until min_importance needle list_max exclude_superseded(0|1) counted|''
+// n_all all-of-zset-suffix... n_types type... n_trigrams trigram-set-suffix... (counted: what an
+// earlier slice of the query returned as its count of the needle's candidates, so that only the first
+// slice counts them).
 // Returns {last examined id, more (0|1), examined, counted|'', memory strings...}.
 constexpr std::string_view kQueryMemories = "query_memories";
 

@@ -57,7 +57,7 @@ local function cheaper_listed(n)
   local walk = math.min(cost, (limit + 1) * total / math.max(n, 1))
   return n <= list_max and n / 4 < walk and (not listed_cost or n < listed_cost)
 end
-local counted = nil  -- what SINTERCARD counted in this slice, for the next one
+local counted = nil  -- the intersection's size as this slice found it, for the next one
 -- Memories not in the trigram sets yet (mi:pend, see index_content) are candidates of every needle:
 -- the substring check below decides.
 local pending = P .. 'mi:pend'
@@ -69,17 +69,23 @@ if #trigrams > 0 then
     if not smallest or c < smallest then smallest = c end
   end
   if smallest + n_pending == 0 then return nothing end
-  -- The intersection itself, counted up to list_max + 1 (SINTERCARD stops there): a needle whose
-  -- trigrams are each common may still name few memories, and then listing them beats any walk. The
-  -- count checks up to `smallest` ids against the other sets, in C, at about a thirtieth of the cost
-  -- of examining an id here. It is made when that is little (the smallest set is listable itself), or
-  -- less than the shortest walk it could spare; on the first slice only (later ones are given its
-  -- result).
+  -- The intersection itself: a needle whose trigrams are each common may still name few memories, and
+  -- then listing them beats any walk. It checks up to `smallest` ids against the other sets, in C, at
+  -- about a thirtieth of the cost of examining an id here. When the smallest set is listable itself,
+  -- the intersection is listed at once (SINTER costs about what its count would, and the listing below
+  -- reuses it instead of going through the sets again). Otherwise it is counted up to list_max + 1
+  -- (SINTERCARD stops there) when that costs less than the shortest walk it could spare. On the first
+  -- slice only: later ones are given its size.
   local n = smallest
+  local intersection = nil  -- the ids, when listed at once
   if counted_before ~= '' then
     n = math.min(tonumber(counted_before), smallest)
+  elseif smallest > 0 and list_max > 0 and smallest <= list_max then
+    intersection = redis.call('SINTER', unpack(trigrams))
+    n = #intersection
+    counted = n
   elseif smallest > 0 and list_max > 0 and
-         (smallest <= list_max or smallest * #trigrams / 30 < math.min(cost, (limit + 1) * total / smallest)) then
+         smallest * #trigrams / 30 < math.min(cost, (limit + 1) * total / smallest) then
     local args = {#trigrams}
     for i, key in ipairs(trigrams) do args[i + 1] = key end
     args[#args + 1] = 'LIMIT'
@@ -90,7 +96,7 @@ if #trigrams > 0 then
   if n + n_pending == 0 then return nothing end
   if cheaper_listed(n + n_pending) then
     listed, listed_cost = function()
-      local ids = n > 0 and redis.call('SINTER', unpack(trigrams)) or {}
+      local ids = intersection or (n > 0 and redis.call('SINTER', unpack(trigrams))) or {}
       if n_pending > 0 then
         -- A memory an index step left half done is in both (index_content): listed once.
         local seen = {}
