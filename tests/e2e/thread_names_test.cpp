@@ -1,9 +1,13 @@
 // Every thread the server starts carries a name, so that an operator's `top -H`, `ps -L` or perf tells
 // them apart: over stdio, over HTTP, on whichever store the suite runs on.
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -32,6 +36,19 @@ void expect_all_named(const std::multiset<std::string>& names) {
   for (const auto& name : names) EXPECT_EQ(name.rfind("mt-", 0), 0u) << "a thread named \"" << name << "\"";
 }
 
+// Process `pid`'s thread names once each of `expected` is among them, or after 10 s. A thread names
+// itself when it first runs; until then it carries the name of the thread that started it.
+std::multiset<std::string> thread_names_with(pid_t pid, const std::vector<std::string>& expected) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto names = thread_names(pid);
+    const bool all = std::all_of(expected.begin(), expected.end(),
+                                 [&](const std::string& name) { return names.count(name) > 0; });
+    if (all || std::chrono::steady_clock::now() >= deadline) return names;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling, bounded by the deadline
+  }
+}
+
 TEST(StdioThreads, EveryThreadTheServerStartsIsNamed) {
   E2eStore e2e;
   McpClient client(e2e.single_args());
@@ -40,7 +57,7 @@ TEST(StdioThreads, EveryThreadTheServerStartsIsNamed) {
   ASSERT_FALSE(client.call_tool("memtrace_remember", {{"content", "thread names for operators"}})
                    .value("isError", false));
   ASSERT_FALSE(client.call_tool("memtrace_search", {{"content_contains", "operators"}}).value("isError", false));
-  const auto names = thread_names(client.process().pid());
+  const auto names = thread_names_with(client.process().pid(), {"mt-stdio", "mt-indexer", "mt-purge"});
   EXPECT_GE(names.count("mt-stdio"), 1u);
   EXPECT_EQ(names.count("mt-indexer"), 1u);
   EXPECT_EQ(names.count("mt-purge"), 1u);
@@ -54,7 +71,7 @@ TEST(HttpThreads, EveryThreadTheServerStartsIsNamed) {
   ASSERT_FALSE(session.call_tool("memtrace_remember", {{"content", "thread names over HTTP"}})
                    .value("result", nlohmann::json::object())
                    .value("isError", false));
-  const auto names = thread_names(server.process().pid());
+  const auto names = thread_names_with(server.process().pid(), {"mt-http"});
   EXPECT_GE(names.count("mt-http"), 1u);
   expect_all_named(names);
 }
