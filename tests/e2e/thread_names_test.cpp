@@ -1,17 +1,16 @@
 // Every thread the server starts carries a name, so that an operator's `top -H`, `ps -L` or perf tells
 // them apart: over stdio, over HTTP, on whichever store the suite runs on.
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "support/e2e_store.h"
+#include "support/eventually.h"
 #include "support/http_client.h"
 #include "support/mcp_client.h"
 
@@ -39,14 +38,13 @@ void expect_all_named(const std::multiset<std::string>& names) {
 // Process `pid`'s thread names once each of `expected` is among them, or after 10 s. A thread names
 // itself when it first runs; until then it carries the name of the thread that started it.
 std::multiset<std::string> thread_names_with(pid_t pid, const std::vector<std::string>& expected) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    auto names = thread_names(pid);
-    const bool all = std::all_of(expected.begin(), expected.end(),
-                                 [&](const std::string& name) { return names.count(name) > 0; });
-    if (all || std::chrono::steady_clock::now() >= deadline) return names;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling, bounded by the deadline
-  }
+  std::multiset<std::string> names;
+  eventually([&] {
+    names = thread_names(pid);
+    return std::all_of(expected.begin(), expected.end(),
+                       [&](const std::string& name) { return names.count(name) > 0; });
+  });
+  return names;
 }
 
 TEST(StdioThreads, EveryThreadTheServerStartsIsNamed) {

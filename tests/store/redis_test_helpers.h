@@ -13,6 +13,7 @@
 #include "store/redis/redis_keys.h"
 #include "store/redis/redis_options.h"
 #include "store/redis/redis_store.h"
+#include "support/eventually.h"
 #include "support/redis_server.h"
 
 namespace memtrace::testing {
@@ -33,17 +34,6 @@ inline std::unique_ptr<Store> open_redis_for_test(const std::string& url,
     return nullptr;
   }
   return std::move(*store);
-}
-
-// Retries `attempt` until it returns true or `timeout` passes (polling every few milliseconds).
-inline bool eventually(const std::function<bool()>& attempt,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (attempt()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling interval, bounded by the deadline
-  }
 }
 
 // How long since `start`, in whole milliseconds.

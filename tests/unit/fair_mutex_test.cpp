@@ -1,7 +1,6 @@
 // The SQLite store's write lock: waiters are served in the order they came.
 #include "core/fair_mutex.h"
 
-#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -10,17 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include "support/eventually.h"
+
 namespace memtrace {
 namespace {
 
 // Waits (bounded) until another thread queues on `mutex`.
 bool someone_waits(const FairMutex& mutex) {
-  for (int i = 0; i < 10000; ++i) {
-    if (mutex.has_waiters()) return true;
-    std::this_thread::yield();
-    std::this_thread::sleep_for(std::chrono::microseconds(100));  // polling, bounded by the loop
-  }
-  return false;
+  return testing::eventually([&] { return mutex.has_waiters(); });
 }
 
 // What the indexer does to a remember: unlock, then lock again at once. The waiter goes first.
