@@ -114,6 +114,57 @@ TEST(RedisPipeline, AReplyThatComesAfterItsCallerGaveUpIsDroppedAndTheNextCallsG
   EXPECT_FALSE(pipeline->check_idle());
 }
 
+// send() puts a command in the line without waiting; its caller takes the reply later. Meanwhile calls
+// behind it on the socket are answered as they come: the one reading does not wait for the sender.
+TEST(RedisPipeline, ACommandSentAndNotYetWaitedForHoldsUpNoCallBehindIt) {
+  RedisServer server;
+  auto options = parse_redis_url(server.url());
+  ASSERT_TRUE(options) << options.error().message;
+  const redis::Endpoint endpoint{server.url(), milliseconds(10000)};
+  auto connection = redis::DirectConnection::open(*options, endpoint);
+  ASSERT_TRUE(connection) << connection.error().message;
+  auto pipeline = redis::Pipeline::create(std::move(*connection));
+
+  // In the line: a call that is reading (Redis sleeps 300 ms), a command sent by this thread (Redis
+  // sleeps 300 ms more) and another thread's call. When the first reply comes, the reading passes to the
+  // call waiting, not to the sender, who is not waiting yet and would leave it to the deadline (10 s).
+  const auto start = SteadyClock::now();
+  std::thread reading([&] {
+    auto slept = pipeline->call({"DEBUG", "SLEEP", "0.3"}, false, start + milliseconds(10000));
+    EXPECT_TRUE(slept) << slept.error().message;
+  });
+  ASSERT_TRUE(eventually([&] { return pipeline->waiting() == 1; }));
+  auto sent = pipeline->send({"DEBUG", "SLEEP", "0.3"});
+  ASSERT_TRUE(sent) << sent.error().message;
+  ASSERT_TRUE(eventually([&] { return pipeline->waiting() == 2; }));
+  Result<redis::ReplyPtr> behind = tl::unexpected(Error{});
+  std::thread other([&] { behind = pipeline->call({"ECHO", "behind"}, false, start + milliseconds(10000)); });
+  other.join();
+  reading.join();
+  EXPECT_LT(elapsed_since(start), milliseconds(3000)) << "the call behind waited for the sender";
+  ASSERT_TRUE(behind) << behind.error().message;
+  EXPECT_EQ(redis::reply_string(behind->get()), std::string_view("behind"));
+  // The sender takes its own reply later, from where the reader left it.
+  auto mine = pipeline->wait(*sent, SteadyClock::now() + milliseconds(1000));
+  ASSERT_TRUE(mine) << mine.error().message;
+  EXPECT_EQ(redis::reply_string(mine->get()), std::string_view("OK"));
+
+  // Several sent in a row, then waited for in order, each get their own.
+  std::vector<redis::Pipeline::Ticket> tickets;
+  for (int i = 0; i < 20; ++i) {
+    auto ticket = pipeline->send({"INCR", "sent:counter"});
+    ASSERT_TRUE(ticket) << ticket.error().message;
+    tickets.push_back(std::move(*ticket));
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto reply = pipeline->wait(tickets[i], SteadyClock::now() + milliseconds(1000));
+    ASSERT_TRUE(reply) << reply.error().message;
+    EXPECT_EQ((*reply)->integer, i + 1);
+  }
+  EXPECT_EQ(pipeline->waiting(), 0u);
+  EXPECT_TRUE(pipeline->check_idle());
+}
+
 TEST(RedisPipeline, ABrokenSocketFailsEveryCallOnItAtOnceAndTheNextCallReconnects) {
   RedisServer server;
   Pool pool = pool_for(server, milliseconds(5000));

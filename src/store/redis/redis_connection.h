@@ -61,9 +61,15 @@ std::chrono::steady_clock::time_point call_deadline(std::chrono::milliseconds co
 // error reply's text verbatim. Two kinds: a DirectConnection (a socket of its own, lent to one call at a
 // time) and a PipelinedConnection (redis_pipeline.h: one call's turn on a socket shared by pipelining).
 // Thread-safety: none; one call uses it at a time.
+class PipelinedConnection;
+
 class Connection {
  public:
   virtual ~Connection() = default;
+
+  // This connection as a turn on a shared pipeline, which can also send a command and take its reply
+  // later (PipelinedConnection::send); null for a connection of its own.
+  virtual PipelinedConnection* pipelined() { return nullptr; }
 
   virtual Result<ReplyPtr> command(const std::vector<std::string_view>& args,
                                    std::string* raw_error = nullptr) = 0;

@@ -35,6 +35,7 @@ struct Pipeline::Slot {
   std::optional<Error> error;
   bool done = false;
   bool abandoned = false;  // its caller gave up (or it is an ASKING): the reply is dropped
+  bool waiting = false;    // its caller is in wait_locked (one sent by send() may not be yet)
 };
 
 std::shared_ptr<Pipeline> Pipeline::create(std::unique_ptr<DirectConnection> connection) {
@@ -69,9 +70,37 @@ bool Pipeline::check_idle() {
 
 Result<ReplyPtr> Pipeline::call(const std::vector<std::string_view>& args, bool asking,
                                 std::chrono::steady_clock::time_point deadline) {
-  auto mine = std::make_shared<Slot>();
   std::unique_lock lock(mutex_);
   if (broken_) return tl::unexpected(*broken_);
+  return wait_locked(lock, enqueue_locked(lock, args, asking), deadline);
+}
+
+Result<Pipeline::Ticket> Pipeline::send(const std::vector<std::string_view>& args) {
+  std::unique_lock lock(mutex_);
+  if (broken_) return tl::unexpected(*broken_);
+  auto slot = enqueue_locked(lock, args, false);
+  return Ticket(shared_from_this(), std::move(slot));
+}
+
+Result<ReplyPtr> Pipeline::wait(Ticket& ticket, std::chrono::steady_clock::time_point deadline) {
+  auto slot = std::move(ticket.slot_);
+  ticket.pipeline_.reset();
+  if (!slot)
+    return tl::unexpected(Error{ErrorCode::kInternal, "bug: a pipeline ticket was waited for twice"});
+  std::unique_lock lock(mutex_);
+  return wait_locked(lock, slot, deadline);
+}
+
+Pipeline::Ticket::~Ticket() {
+  if (!pipeline_ || !slot_) return;
+  std::unique_lock lock(pipeline_->mutex_);
+  pipeline_->abandon_locked(slot_);
+}
+
+std::shared_ptr<Pipeline::Slot> Pipeline::enqueue_locked(std::unique_lock<std::mutex>& lock,
+                                                         const std::vector<std::string_view>& args,
+                                                         bool asking) {
+  auto mine = std::make_shared<Slot>();
   if (asking) {
     auto asked = std::make_shared<Slot>();
     asked->abandoned = true;
@@ -81,15 +110,19 @@ Result<ReplyPtr> Pipeline::call(const std::vector<std::string_view>& args, bool 
   append_command(outgoing_, args);
   line_.push_back(mine);
   if (!writer_busy_) write_locked(lock);
+  return mine;
+}
 
+Result<ReplyPtr> Pipeline::wait_locked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Slot>& mine,
+                                       std::chrono::steady_clock::time_point deadline) {
+  mine->waiting = true;
   while (!mine->done) {
     if (std::chrono::steady_clock::now() >= deadline) {
+      mine->waiting = false;
       // Give up this call's place: its reply, when it comes, is dropped. Retire the pipeline, so that
       // new calls do not line up behind a reply that may never come; if this call was reading, the
       // next one waiting takes over.
-      mine->abandoned = true;
-      retired_ = true;
-      if (!reader_busy_) pass_reading_locked();
+      abandon_locked(mine);
       return tl::unexpected(
           map_transport_error(endpoint(), Phase::kCommand, REDIS_ERR_IO, "timed out", ETIMEDOUT));
     }
@@ -99,8 +132,16 @@ Result<ReplyPtr> Pipeline::call(const std::vector<std::string_view>& args, bool 
       mine->answered.wait_until(lock, deadline);
     }
   }
+  mine->waiting = false;
   if (mine->error) return tl::unexpected(*mine->error);
   return std::move(mine->reply);
+}
+
+void Pipeline::abandon_locked(const std::shared_ptr<Slot>& slot) {
+  if (slot->done) return;
+  slot->abandoned = true;
+  retired_ = true;
+  if (!reader_busy_) pass_reading_locked();
 }
 
 void Pipeline::write_locked(std::unique_lock<std::mutex>& lock) {
@@ -205,8 +246,9 @@ void Pipeline::read_locked(std::unique_lock<std::mutex>& lock, const std::shared
 }
 
 void Pipeline::pass_reading_locked() {
+  // To the first call waiting: one sent and not waited for yet reads when its caller comes to wait.
   for (const auto& slot : line_) {
-    if (!slot->abandoned) {
+    if (slot->waiting) {
       slot->answered.notify_one();
       return;
     }
@@ -239,6 +281,30 @@ Result<ReplyPtr> PipelinedConnection::command(const std::vector<std::string_view
     return tl::unexpected(reply.error());
   }
   return answer(endpoint, std::move(*reply), raw_error);
+}
+
+Result<SentCommand> PipelinedConnection::send(const std::vector<std::string_view>& args) {
+  const Endpoint& endpoint = pipeline_->endpoint();
+  const auto deadline = call_deadline(endpoint.command_timeout);
+  if (deadline <= std::chrono::steady_clock::now()) return tl::unexpected(not_sent_in_time(endpoint));
+  auto ticket = pipeline_->send(args);
+  if (!ticket) {
+    broken_ = true;
+    return tl::unexpected(ticket.error());
+  }
+  return SentCommand(pipeline_, std::move(*ticket), deadline);
+}
+
+Result<ReplyPtr> SentCommand::get(std::string* raw_error) {
+  auto reply = pipeline_->wait(ticket_, deadline_);
+  if (!reply) return tl::unexpected(reply.error());
+  if ((*reply)->type != REDIS_REPLY_ERROR) return reply;
+  if (raw_error) raw_error->assign((*reply)->str, (*reply)->len);
+  return tl::unexpected(map_redis_error(pipeline_->endpoint(), Phase::kCommand, nullptr, 0, reply->get()));
+}
+
+bool SentCommand::sent_on(const PipelinedConnection& connection) const {
+  return pipeline_.get() == connection.pipeline();
 }
 
 }  // namespace memtrace::redis

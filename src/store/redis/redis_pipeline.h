@@ -38,7 +38,7 @@ namespace memtrace::redis {
 //
 // Thread-safety: every method may be called from any thread. It owns the DirectConnection it was
 // made from and uses only its socket; the connection's hiredis reader parses the replies.
-class Pipeline {
+class Pipeline : public std::enable_shared_from_this<Pipeline> {
  public:
   static std::shared_ptr<Pipeline> create(std::unique_ptr<DirectConnection> connection);
   ~Pipeline();
@@ -48,6 +48,15 @@ class Pipeline {
   // are Errors.
   Result<ReplyPtr> call(const std::vector<std::string_view>& args, bool asking,
                         std::chrono::steady_clock::time_point deadline);
+
+  // call() in two halves, for a caller that has more to do before it needs the reply: send() puts the
+  // command in the line (written at once unless another call is writing), wait() takes its reply.
+  // Commands are executed in the order they were sent, whoever waits for them, so what one thread
+  // sends next on the same pipeline sees the effects of what it sent before. A ticket must be waited
+  // for once; one dropped unwaited gives up its place as a call past its deadline does.
+  class Ticket;
+  Result<Ticket> send(const std::vector<std::string_view>& args);
+  Result<ReplyPtr> wait(Ticket& ticket, std::chrono::steady_clock::time_point deadline);
 
   // How many replies it is waiting for (calls that gave up included, until their replies come).
   std::size_t waiting() const;
@@ -60,6 +69,15 @@ class Pipeline {
  private:
   struct Slot;
   explicit Pipeline(std::unique_ptr<DirectConnection> connection);
+
+  // Under mutex_: puts the command in the line and writes it unless another call is writing.
+  std::shared_ptr<Slot> enqueue_locked(std::unique_lock<std::mutex>& lock,
+                                       const std::vector<std::string_view>& args, bool asking);
+  // Under mutex_: waits for `mine` (reading in turn) until `deadline`; then gives it up.
+  Result<ReplyPtr> wait_locked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Slot>& mine,
+                               std::chrono::steady_clock::time_point deadline);
+  // Under mutex_: `slot` will not be waited for; its reply is dropped when it comes.
+  void abandon_locked(const std::shared_ptr<Slot>& slot);
 
   // Under mutex_: writes the buffered commands until none are left (the writer's turn).
   void write_locked(std::unique_lock<std::mutex>& lock);
@@ -89,6 +107,39 @@ class Pipeline {
   std::optional<Error> broken_;  // why the socket is not used any more
 };
 
+class Pipeline::Ticket {
+ public:
+  Ticket(Ticket&&) noexcept = default;
+  Ticket& operator=(Ticket&&) noexcept = default;
+  ~Ticket();
+
+ private:
+  friend class Pipeline;
+  Ticket(std::shared_ptr<Pipeline> pipeline, std::shared_ptr<Slot> slot)
+      : pipeline_(std::move(pipeline)), slot_(std::move(slot)) {}
+  std::shared_ptr<Pipeline> pipeline_;
+  std::shared_ptr<Slot> slot_;
+};
+
+// A command sent on a pipeline whose reply is taken later, within the deadline of the call that sent it.
+class SentCommand {
+ public:
+  // The reply as Connection::command returns it: an error reply is an Error, its text in `raw_error`.
+  Result<ReplyPtr> get(std::string* raw_error = nullptr);
+  // Whether it went on the pipeline that `connection` is a turn of: then Redis executes what the
+  // connection sends next after it.
+  bool sent_on(const PipelinedConnection& connection) const;
+
+ private:
+  friend class PipelinedConnection;
+  SentCommand(std::shared_ptr<Pipeline> pipeline, Pipeline::Ticket ticket,
+              std::chrono::steady_clock::time_point deadline)
+      : pipeline_(std::move(pipeline)), ticket_(std::move(ticket)), deadline_(deadline) {}
+  std::shared_ptr<Pipeline> pipeline_;
+  Pipeline::Ticket ticket_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
 // One call's use of a shared Pipeline, as the store's work sees a connection.
 class PipelinedConnection final : public Connection {
  public:
@@ -96,6 +147,10 @@ class PipelinedConnection final : public Connection {
   Result<ReplyPtr> command(const std::vector<std::string_view>& args,
                            std::string* raw_error = nullptr) override;
   bool broken() const override { return broken_; }
+  PipelinedConnection* pipelined() override { return this; }
+  const Pipeline* pipeline() const { return pipeline_.get(); }
+  // The command, sent now (without ASKING); its reply is taken with SentCommand::get.
+  Result<SentCommand> send(const std::vector<std::string_view>& args);
 
  private:
   std::shared_ptr<Pipeline> pipeline_;
