@@ -85,6 +85,10 @@ struct WriteOptions {
   // content (checked in the same atomic step, so a retried write is stored at most once); otherwise
   // the write records the key for the new memory.
   std::optional<std::string> idempotency_key;
+  // The caller can take the outcome later: inside a WriteBatch, a store may send the write without
+  // waiting for it and answer WriteOutcome::sent; the outcome then comes from WriteBatch::take_sent()
+  // after commit(). The caller must not assume the memory is stored (or report it stored) before that.
+  bool may_send = false;
 };
 // How long an idempotency key is remembered.
 inline constexpr std::int64_t kIdempotencyWindowMs = std::int64_t{24} * 60 * 60 * 1000;
@@ -93,6 +97,9 @@ inline constexpr std::int64_t kIdempotencyWindowMs = std::int64_t{24} * 60 * 60 
 struct WriteOutcome {
   // Set when the write was deduplicated: the memory already stored, returned instead of a copy.
   std::optional<Memory> duplicate_of;
+  // Set when the write was sent and not waited for (WriteOptions::may_send): its number in the batch,
+  // under which WriteBatch::take_sent() reports what it did.
+  std::optional<std::uint64_t> sent;
 };
 
 inline constexpr std::size_t kMaxSupersedes = 32;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -48,11 +49,19 @@ struct SessionOpening {
 // acknowledges a write must wait for commit(). Destroyed without commit(), the batch rolls back.
 //
 // Thread-safety: belongs to the thread that began it; batches do not nest.
+//
+// A store whose writes are round trips (Redis) may instead send a write_memory that allows it
+// (WriteOptions::may_send) without waiting for its answer, so that a group's writes travel together.
+// Such a write is not a transaction's: it stands or fails on its own, and the store's next command on
+// this thread, of any kind, is executed after it. Its outcome comes with take_sent().
 class WriteBatch {
  public:
   virtual ~WriteBatch() = default;
-  // Commits what the batch wrote (nothing to do if it wrote nothing). On error nothing of it stays.
+  // Commits what the batch wrote (nothing to do if it wrote nothing). On error nothing of it stays
+  // (writes that were sent excepted: each has its own outcome in take_sent()).
   virtual Result<void> commit() = 0;
+  // After commit(): the outcome of each write sent since the last take_sent(), by WriteOutcome::sent.
+  virtual std::vector<std::pair<std::uint64_t, Result<WriteOutcome>>> take_sent() { return {}; }
 };
 
 class Store {

@@ -747,6 +747,72 @@ TEST_F(RedisStoreTest, WritesIntoAMissingSessionAreRefused) {
   EXPECT_EQ(empty_ns.error().code, ErrorCode::kInvalidArgument);
 }
 
+// In a batch, a write that allows it (WriteOptions::may_send) is sent and not waited for: the next
+// command this thread sends through the store comes after it, and commit() reads what each one did.
+TEST_F(RedisStoreTest, WritesSentInABatchAreSeenByTheNextCommandAndReportedAtCommit) {
+  add_session("open");
+  add_session("closed");
+  ASSERT_TRUE(store().close_session(kDefaultNamespace, "closed", kT0));
+  WriteOptions dedup;
+  dedup.dedup_window_ms = 60'000;
+  const Memory first = make_memory("open", "the router needs a firmware update", kT0);
+  ASSERT_TRUE(store().write_memory(first, dedup));  // loads the script: only a loaded one is sent
+
+  auto batch = store().begin_batch();
+  ASSERT_NE(batch, nullptr);
+  WriteOptions sending = dedup;
+  sending.may_send = true;
+  const Memory second = make_memory("open", "the customer prefers email", kT0 + 1);
+  auto a = store().write_memory(second, sending);
+  const Memory refused = make_memory("closed", "written into a closed session", kT0 + 2);
+  auto b = store().write_memory(refused, sending);
+  const Memory copy = make_memory("open", "the router needs a firmware update", kT0 + 3);
+  auto c = store().write_memory(copy, sending);
+  for (const auto* sent : {&a, &b, &c}) {
+    ASSERT_TRUE(*sent) << sent->error().message;
+    ASSERT_TRUE((*sent)->sent) << "not sent";
+  }
+  // Sent, not yet read: the query behind them on this thread finds the memory sent.
+  MemoryQuery q = query();
+  q.content_contains = "prefers email";
+  EXPECT_THAT(recall(q), ElementsAre(second.id));
+
+  ASSERT_TRUE(batch->commit());
+  auto outcomes = batch->take_sent();
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_EQ(outcomes[0].first, *a->sent);
+  ASSERT_TRUE(outcomes[0].second) << outcomes[0].second.error().message;
+  EXPECT_FALSE(outcomes[0].second->duplicate_of);
+  EXPECT_EQ(outcomes[1].first, *b->sent);
+  ASSERT_FALSE(outcomes[1].second);
+  EXPECT_EQ(outcomes[1].second.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(outcomes[1].second.error().message, HasSubstr("closed"));
+  EXPECT_EQ(outcomes[2].first, *c->sent);
+  ASSERT_TRUE(outcomes[2].second) << outcomes[2].second.error().message;
+  ASSERT_TRUE(outcomes[2].second->duplicate_of);
+  EXPECT_EQ(outcomes[2].second->duplicate_of->id, first.id);
+  EXPECT_TRUE(batch->take_sent().empty());
+
+  // A write that does not allow it is done at once, batch or not; nothing was stored for the refused
+  // one or the duplicate.
+  auto plain = store().write_memory(make_memory("open", "done at once", kT0 + 4), dedup);
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_FALSE(plain->sent);
+  batch.reset();
+  EXPECT_EQ(recall(query()).size(), 3u);
+}
+
+// Sent writes are for one node with no replicas to wait for: WAIT needs a connection of its own.
+TEST_F(RedisStoreTest, NoWriteIsSentWhenItMustWaitForReplicas) {
+  auto options = parse_redis_url(server_->url());
+  ASSERT_TRUE(options);
+  options->min_replicas = 1;
+  auto waiting = open_redis_store(*options);
+  ASSERT_TRUE(waiting) << waiting.error().message;
+  EXPECT_EQ((*waiting)->begin_batch(), nullptr);
+  EXPECT_NE(store().begin_batch(), nullptr);
+}
+
 TEST_F(RedisStoreTest, KeepsApiKeysForTheHttpTransport) {
   ApiKey first{"key1", "team-a", std::string(64, 'a'), "ci", kT0, std::nullopt};
   ApiKey second{"key2", "team-b", std::string(64, 'b'), "", kT0 + 1, std::nullopt};

@@ -179,4 +179,22 @@ Result<ReplyPtr> Script::run(Connection& connection, const std::string& prefix,
   }
 }
 
+Result<std::optional<SentCommand>> Script::send(Connection& connection, const std::string& prefix,
+                                                const std::vector<std::string>& args) {
+  PipelinedConnection* pipelined = connection.pipelined();
+  if (!pipelined) return std::optional<SentCommand>();
+  std::string sha;
+  {
+    std::lock_guard lock(mutex_);
+    sha = sha_;
+  }
+  if (sha.empty()) return std::optional<SentCommand>();
+  std::vector<std::string_view> argv = {"EVALSHA", sha, "1", prefix};
+  argv.reserve(args.size() + 4);
+  for (const auto& arg : args) argv.push_back(arg);
+  auto sent = pipelined->send(argv);
+  if (!sent) return tl::unexpected(sent.error());
+  return std::optional<SentCommand>(std::move(*sent));
+}
+
 }  // namespace memtrace::redis

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "store/redis/redis_connection.h"
+#include "store/redis/redis_pipeline.h"
 
 namespace memtrace::redis {
 
@@ -19,6 +21,11 @@ class Script {
   Script(std::string name, std::string source) : name_(std::move(name)), source_(std::move(source)) {}
   Result<ReplyPtr> run(Connection& connection, const std::string& prefix,
                        const std::vector<std::string>& args);
+  // The script sent on `connection` without waiting for it (PipelinedConnection::send), or nullopt where
+  // it cannot be: a connection of its own, or a script not loaded yet. A reply of NOSCRIPT (Redis lost
+  // its script cache meanwhile) means nothing ran: the caller runs it again with run(), which reloads.
+  Result<std::optional<SentCommand>> send(Connection& connection, const std::string& prefix,
+                                          const std::vector<std::string>& args);
   const std::string& name() const { return name_; }
 
  private:

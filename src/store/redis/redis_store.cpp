@@ -327,6 +327,11 @@ class RedisStore final : public Store {
     if (memory.superseded_by || memory.valid_until) {
       return fail(ErrorCode::kInvalidArgument, "a new memory cannot be superseded already");
     }
+    if (options.may_send && t_sent_writes && &t_sent_writes->store_ == this) {
+      auto sent = send_write_memory(memory, options);
+      if (!sent) return tl::unexpected(sent.error());
+      if (*sent) return **sent;
+    }
     if (options.supersedes.empty() && options.dedup_window_ms <= 0 && !options.idempotency_key) {
       if (auto inserted = insert_memory(memory); !inserted) return tl::unexpected(inserted.error());
       return WriteOutcome{};
@@ -334,8 +339,110 @@ class RedisStore final : public Store {
     return run_write_memory(memory, options);
   }
 
+  // Writes sent and not waited for, in a group (WriteBatch, WriteOptions::may_send): the group's writes
+  // travel to Redis together instead of one round trip each. Nothing else this thread sends through the
+  // store overtakes them (on_node): it follows them on their socket, or waits for their replies first. Only
+  // on one node with no replicas to wait for: a cluster may redirect a write, and WAIT needs a connection of
+  // its own.
+  class SentWrites final : public WriteBatch {
+   public:
+    explicit SentWrites(RedisStore& store) : store_(store) { t_sent_writes = this; }
+    ~SentWrites() override {
+      store_.take_replies(*this);  // a batch dropped uncommitted still reads what it sent
+      t_sent_writes = nullptr;
+    }
+    Result<void> commit() override {
+      store_.take_replies(*this);
+      return {};
+    }
+    std::vector<std::pair<std::uint64_t, Result<WriteOutcome>>> take_sent() override {
+      return std::move(done_);
+    }
+    // Whether every write it has sent and not read went on the pipeline `connection` is a turn of.
+    bool all_sent_on(redis::Connection& connection) const {
+      const redis::PipelinedConnection* pipelined = connection.pipelined();
+      return std::all_of(sent_.begin(), sent_.end(),
+                         [&](const Sent& write) { return pipelined && write.command.sent_on(*pipelined); });
+    }
+
+   private:
+    friend class RedisStore;
+    struct Sent {
+      std::uint64_t number;
+      redis::SentCommand command;
+      Memory memory;
+      std::vector<std::string> args;
+    };
+    RedisStore& store_;
+    std::vector<Sent> sent_;
+    std::vector<std::pair<std::uint64_t, Result<WriteOutcome>>> done_;
+    std::uint64_t next_ = 1;
+    bool taking_ = false;
+  };
+  static inline thread_local SentWrites* t_sent_writes = nullptr;
+
+  std::unique_ptr<WriteBatch> begin_batch() override {
+    if (!options_.cluster_seeds.empty() || router_->min_replicas() > 0 || t_sent_writes) return nullptr;
+    return std::make_unique<SentWrites>(*this);
+  }
+
+  // The write_memory script sent without waiting; nullopt where it cannot be (run it instead).
+  Result<std::optional<WriteOutcome>> send_write_memory(const Memory& memory, const WriteOptions& options) {
+    auto args = write_memory_args(memory, options);
+    if (!args) return tl::unexpected(args.error());
+    if (auto ok = register_namespace(memory.ns); !ok) return tl::unexpected(ok.error());
+    const std::string prefix = redis::namespace_prefix(memory.ns);
+    std::optional<redis::SentCommand> sent;
+    auto done = router_->run(prefix, [&](redis::Connection& connection) -> Result<void> {
+      auto command = scripts_.write_memory.send(connection, prefix, *args);
+      if (!command) return tl::unexpected(command.error());
+      sent = std::move(*command);
+      return {};
+    });
+    if (!done) return tl::unexpected(done.error());
+    if (!sent) return std::optional<WriteOutcome>();
+    SentWrites& writes = *t_sent_writes;
+    const std::uint64_t number = writes.next_++;
+    writes.sent_.push_back({number, std::move(*sent), memory, std::move(*args)});
+    WriteOutcome outcome;
+    outcome.sent = number;
+    return std::optional<WriteOutcome>(std::move(outcome));
+  }
+
+  // Reads the replies of the writes this thread sent, in order, into their outcomes.
+  void take_replies(SentWrites& writes) {
+    if (writes.taking_ || writes.sent_.empty()) return;
+    writes.taking_ = true;
+    auto sent = std::move(writes.sent_);
+    writes.sent_.clear();
+    for (auto& write : sent) {
+      std::string raw_error;
+      auto reply = write.command.get(&raw_error);
+      Result<WriteOutcome> outcome;
+      if (!reply && raw_error.rfind("NOSCRIPT", 0) == 0) {
+        // Redis lost its scripts (restart, SCRIPT FLUSH): nothing ran; run it again, loading them.
+        auto again = run(scripts_.write_memory, write.memory.ns, write.args, Access::kFirstWrite);
+        outcome = again ? read_write_outcome(write.memory, *again) : tl::unexpected(again.error());
+      } else if (!reply) {
+        outcome = tl::unexpected(reply.error());
+      } else {
+        outcome = read_write_outcome(write.memory, *reply);
+      }
+      writes.done_.emplace_back(write.number, std::move(outcome));
+    }
+    writes.taking_ = false;
+  }
+
   // The write_memory script: the remember script's arguments, then what WriteOptions asks.
   Result<WriteOutcome> run_write_memory(const Memory& memory, const WriteOptions& options) {
+    auto args = write_memory_args(memory, options);
+    if (!args) return tl::unexpected(args.error());
+    auto reply = run(scripts_.write_memory, memory.ns, *args, Access::kFirstWrite);
+    if (!reply) return tl::unexpected(reply.error());
+    return read_write_outcome(memory, *reply);
+  }
+
+  Result<std::vector<std::string>> write_memory_args(const Memory& memory, const WriteOptions& options) {
     auto args = remember_args(memory);
     if (!args) return tl::unexpected(args.error());
     for (const auto& id : options.supersedes) {
@@ -350,9 +457,12 @@ class RedisStore final : public Store {
     args->insert(args->end(), options.supersedes.begin(), options.supersedes.end());
     args->push_back(options.idempotency_key.value_or(""));
     args->push_back(std::to_string(kIdempotencyWindowMs));
-    auto reply = run(scripts_.write_memory, memory.ns, *args, Access::kFirstWrite);
-    if (!reply) return tl::unexpected(reply.error());
-    const redisReply* r = reply->get();
+    return args;
+  }
+
+  // What the write_memory script's reply says it did.
+  Result<WriteOutcome> read_write_outcome(const Memory& memory, const ReplyPtr& reply) {
+    const redisReply* r = reply.get();
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
       return fail(ErrorCode::kInternal, "redis store: write_memory answered in an unexpected shape");
     }
@@ -735,8 +845,13 @@ class RedisStore final : public Store {
   auto on_node(std::string_view key, Access access, Work&& work)
       -> decltype(work(std::declval<redis::Connection&>())) {
     using Out = decltype(work(std::declval<redis::Connection&>()));
+    // Nothing this thread sends overtakes the writes it sent without waiting (SentWrites): Redis
+    // executes what follows them on the socket they went on after them; on another connection they are
+    // read first.
+    SentWrites* sent = t_sent_writes && &t_sent_writes->store_ == this ? t_sent_writes : nullptr;
     std::optional<Out> out;
     auto step = [&](redis::Connection& connection) -> Result<void> {
+      if (sent && !sent->all_sent_on(connection)) take_replies(*sent);
       out.emplace(work(connection));
       if (!*out) return tl::unexpected(out->error());
       return {};
