@@ -1,7 +1,9 @@
 #include "jsonrpc/endpoint.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -88,6 +90,7 @@ struct HeldAnswer {
   std::optional<OutboundMessage> message;
   Id id;
   std::shared_ptr<BatchCollector> batch;
+  bool reserved = false;  // a place kept for an answer not given yet (HeldReplies::reserve)
 };
 
 OutboundMessage response(std::string text, const std::optional<Id>& id, bool is_error,
@@ -135,6 +138,13 @@ struct PendingRequest {
         cancelled.load() ? std::nullopt : std::optional<OutboundMessage>(std::move(message));
     for (HeldReplies* hold = t_held; hold; hold = hold->outer_) {
       if (hold->state_ == state) {
+        for (auto& place : hold->held_) {
+          if (place.reserved && place.batch == batch && place.id == id) {
+            place.message = std::move(text);
+            place.reserved = false;
+            return;
+          }
+        }
         hold->held_.push_back(HeldAnswer{std::move(text), id, batch});
         return;
       }
@@ -157,9 +167,17 @@ HeldReplies::~HeldReplies() {
   detail::t_held = outer_;
 }
 
+void HeldReplies::reserve(const Reply& reply) {
+  if (!reply.pending_) return;
+  held_.push_back(detail::HeldAnswer{std::nullopt, reply.pending_->id, reply.pending_->batch, true});
+}
+
 void HeldReplies::release() {
   std::vector<detail::HeldAnswer> held;
-  held.swap(held_);
+  // A place still reserved stays held until its answer comes (sent in order with those after it).
+  auto first_reserved = std::find_if(held_.begin(), held_.end(), [](const auto& a) { return a.reserved; });
+  held.assign(std::make_move_iterator(held_.begin()), std::make_move_iterator(first_reserved));
+  held_.erase(held_.begin(), first_reserved);
   for (auto& answer : held) {
     state_->release(answer.id);
     state_->deliver(std::move(answer.message), answer.batch);

@@ -48,6 +48,7 @@ struct HeldAnswer;
 }  // namespace detail
 
 class Endpoint;
+class Reply;
 
 // Holds back the answers that this thread gives to one endpoint's requests until release(): a group of
 // calls whose writes are committed together is answered only after that commit, so that nothing is
@@ -62,6 +63,9 @@ class HeldReplies {
   HeldReplies(const HeldReplies&) = delete;
   HeldReplies& operator=(const HeldReplies&) = delete;
 
+  // Keeps this request's place among the held answers, for an answer given later (after the commit
+  // that decides it): the answer then goes there rather than after the answers given meanwhile.
+  void reserve(const Reply& reply);
   // Sends the held answers in the order they were given; later answers are held again.
   void release();
   // Answers every held request that was not cancelled with `error` instead of what it said.
@@ -108,6 +112,7 @@ class Reply {
 
  private:
   friend class Endpoint;
+  friend class HeldReplies;
   explicit Reply(std::shared_ptr<detail::PendingRequest> pending);
   std::shared_ptr<detail::PendingRequest> pending_;
 };

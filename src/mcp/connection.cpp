@@ -140,11 +140,30 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
     Group(Engine& engine, jsonrpc::Endpoint& endpoint) : writes(engine), replies(endpoint) {}
     Engine::WriteGroup writes;
     jsonrpc::HeldReplies replies;
+    // Calls whose result is known only after the commit (ToolResult::settle), in their places.
+    struct Unsettled {
+      Reply reply;
+      std::function<ToolResult()> settle;
+      ProtocolVersion version;
+    };
+    std::vector<Unsettled> unsettled;
+
+    void defer(Reply reply, std::function<ToolResult()> settle, ProtocolVersion version) {
+      replies.reserve(reply);
+      unsettled.push_back({std::move(reply), std::move(settle), version});
+    }
 
     // Commits what the group wrote so far, then sends its answers (errors in their place if the commit
     // failed: then nothing of theirs was stored).
     void settle() {
       auto committed = writes.commit();
+      auto calls = std::move(unsettled);
+      unsettled.clear();
+      for (auto& call : calls) {
+        ToolResult result = call.settle();
+        const bool failed = result.is_error;
+        call.reply.result(call_result(std::move(result), call.version), failed);
+      }
       if (committed) return replies.release();
       spdlog::error("a group of calls could not be committed: {}", committed.error().message);
       replies.fail({jsonrpc::kInternalError,
@@ -590,6 +609,10 @@ struct Connection::Impl : NotificationSink, std::enable_shared_from_this<Connect
       Json answer = std::move(result.input_required);
       answer["resultType"] = "input_required";
       return reply.result(answer);
+    }
+    if (result.settle) {
+      if (t_group) return t_group->defer(std::move(reply), std::move(result.settle), current_version());
+      result = result.settle();
     }
     const bool failed = result.is_error;
     reply.result(call_result(std::move(result), current_version()), failed);

@@ -21,7 +21,8 @@ void read_window(const Json& args, ReadInput& input) {
   input.include_superseded = args.value("include_superseded", false);
 }
 
-ToolResult stored_result(const Stored& stored, const std::string& what, ToolContext& context) {
+ToolResult stored_result(const Stored& stored, const std::string& what,
+                         const std::function<void(LogLevel, const std::string&)>& log) {
   ToolResult result;
   result.structured = stored_to_json(stored);
   if (stored.deduplicated) {
@@ -39,7 +40,7 @@ ToolResult stored_result(const Stored& stored, const std::string& what, ToolCont
   }
   if (stored.memory.expires_at)
     result.text += " It expires at " + result.structured["expires_at"].get<std::string>() + ".";
-  context.log(LogLevel::kDebug, result.text);
+  log(LogLevel::kDebug, result.text);
   return result;
 }
 
@@ -107,6 +108,20 @@ ToolResult write_error(const Error& error, const Engine& engine) {
   return result;
 }
 
+// The answer to a memory write: at once, or, for a write its group sent without waiting, once the group
+// has committed (ToolResult::settle).
+ToolResult write_result(const Result<Stored>& stored, const std::string& what, const Engine& engine,
+                        const ToolContext& context) {
+  if (!stored) return write_error(stored.error(), engine);
+  if (!stored->confirmation) return stored_result(*stored, what, context.log);
+  ToolResult later;
+  later.settle = [confirmation = stored->confirmation, what, &engine, log = context.log] {
+    const auto& outcome = confirmation->outcome();
+    return outcome ? stored_result(*outcome, what, log) : write_error(outcome.error(), engine);
+  };
+  return later;
+}
+
 void register_memory_tools(ToolRegistry& registry, Engine& engine) {
   registry.add_embedded(
       "memtrace_remember",
@@ -121,9 +136,7 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
         input.ttl = opt_string(args, "ttl");
         input.supersedes = strings(args, "supersedes");
         input.idempotency_key = opt_string(args, "idempotency_key");
-        auto stored = engine.remember(context.caller, std::move(input));
-        if (!stored) return write_error(stored.error(), engine);
-        return stored_result(*stored, "memory", context);
+        return write_result(engine.remember(context.caller, std::move(input)), "memory", engine, context);
       },
       normalize_tags);
 
@@ -137,9 +150,7 @@ void register_memory_tools(ToolRegistry& registry, Engine& engine) {
         input.tags = strings(args, "tags");
         input.importance = opt_number(args, "importance");
         input.idempotency_key = opt_string(args, "idempotency_key");
-        auto stored = engine.decide(context.caller, std::move(input));
-        if (!stored) return write_error(stored.error(), engine);
-        return stored_result(*stored, "decision", context);
+        return write_result(engine.decide(context.caller, std::move(input)), "decision", engine, context);
       },
       normalize_tags);
 

@@ -65,6 +65,10 @@ struct ToolResult {
   Json input_required;
   // A protocol error instead of a result (e.g. -32021 when the call needs an undeclared capability).
   std::optional<jsonrpc::ErrorObject> protocol_error;
+  // Set when the result is known only once the writes of the call's group are committed (a write sent
+  // without waiting, Stored::confirmation): the call is answered with what settle() returns then, and
+  // the rest of this result is not used.
+  std::function<ToolResult()> settle;
 
   static ToolResult error(std::string message) {
     ToolResult result;

@@ -109,6 +109,28 @@ Result<void> Engine::ensure_agent(const std::string& ns, const std::string& agen
   return {};
 }
 
+namespace {
+// The WriteGroup of this thread, innermost first (WriteGroup::outer_).
+thread_local Engine::WriteGroup* t_write_group = nullptr;
+}  // namespace
+
+const Result<Stored>& WriteConfirmation::outcome() const {
+  static const Result<Stored> kUnconfirmed =
+      tl::unexpected(Error{ErrorCode::kInternal, "bug: a write was answered before its group committed"});
+  return outcome_ ? *outcome_ : kUnconfirmed;
+}
+
+Engine::WriteGroup::WriteGroup(Engine& engine)
+    : engine_(engine), batch_(engine.store_.begin_batch()), outer_(t_write_group) {
+  t_write_group = this;
+}
+
+Engine::WriteGroup::~WriteGroup() {
+  // Writes sent and never committed: the store still reads their outcomes as the batch goes.
+  batch_.reset();
+  t_write_group = outer_;
+}
+
 Result<void> Engine::WriteGroup::commit() {
   if (!batch_) return {};
   auto committed = batch_->commit();
@@ -117,7 +139,60 @@ Result<void> Engine::WriteGroup::commit() {
     std::lock_guard lock(engine_.known_agents_mutex_);
     engine_.known_agents_.clear();
   }
+  auto outcomes = batch_->take_sent();
+  auto sent = std::move(sent_);
+  sent_.clear();
+  confirming_ = true;  // what confirm() writes again is written at once
+  for (auto& write : sent) {
+    auto it = std::find_if(outcomes.begin(), outcomes.end(),
+                           [&](const auto& outcome) { return outcome.first == write.number; });
+    if (it == outcomes.end()) {
+      write.confirmation->outcome_ =
+          tl::unexpected(Error{ErrorCode::kInternal, "the store did not say what became of a write it sent"});
+      continue;
+    }
+    engine_.confirm(write, std::move(it->second));
+  }
+  confirming_ = false;
   return committed;
+}
+
+void Engine::confirm(WriteGroup::Sent& sent, Result<WriteOutcome> outcome) {
+  const auto& memory = sent.memory;
+  if (!outcome &&
+      (outcome.error().code == ErrorCode::kNotFound || outcome.error().code == ErrorCode::kInvalidArgument)) {
+    // The session closed or went since this process last wrote into it: what store_memory does when
+    // its one-step write finds that, now, with nothing sent ahead of it any more.
+    know_session(memory.ns, memory.session_id, false);
+    sent.options.may_send = false;
+    auto again = store_memory(sent.caller, memory, sent.session_id, sent.options);
+    sent.confirmation->outcome_ = std::move(again);
+    return;
+  }
+  if (!outcome) {
+    sent.confirmation->outcome_ = tl::unexpected(outcome.error());
+    return;
+  }
+  if (outcome->duplicate_of) {
+    sent.confirmation->outcome_ = Stored{std::move(*outcome->duplicate_of), true, {}, nullptr};
+    return;
+  }
+  sent.confirmation->outcome_ = Stored{memory, false, sent.options.supersedes, nullptr};
+}
+
+bool Engine::session_known(const std::string& ns, const std::string& id) {
+  std::lock_guard lock(known_sessions_mutex_);
+  return known_sessions_.count({ns, id}) > 0;
+}
+
+void Engine::know_session(const std::string& ns, const std::string& id, bool known) {
+  std::lock_guard lock(known_sessions_mutex_);
+  if (!known) {
+    known_sessions_.erase({ns, id});
+    return;
+  }
+  if (known_sessions_.size() >= kKnownSessionsMax) known_sessions_.clear();
+  known_sessions_.insert({ns, id});
 }
 
 Result<Session> Engine::writable_session(const Caller& caller, const std::optional<std::string>& requested) {
@@ -170,7 +245,17 @@ Result<Stored> Engine::store_memory(const Caller& caller, Memory memory,
   // find out why: it creates the caller's own session on its first write, or words the error.
   // (A refused supersede is kNotFound too: writable_session then finds the session usable, and the
   // second attempt answers with the same refusal.)
-  auto written = store_.write_memory(memory, options);
+  // In a group, a write into a session known to take writes may be sent without waiting (WriteGroup).
+  WriteGroup* group = t_write_group;
+  WriteOptions attempt = options;
+  attempt.may_send = group && &group->engine_ == this && group->batch_ && !group->confirming_ &&
+                     session_known(memory.ns, memory.session_id);
+  auto written = store_.write_memory(memory, attempt);
+  if (written && written->sent) {
+    auto confirmation = std::make_shared<WriteConfirmation>();
+    group->sent_.push_back({*written->sent, confirmation, caller, memory, session_id, options});
+    return Stored{std::move(memory), false, options.supersedes, std::move(confirmation)};
+  }
   if (!written &&
       (written.error().code == ErrorCode::kNotFound || written.error().code == ErrorCode::kInvalidArgument)) {
     auto session = writable_session(caller, session_id);
@@ -178,8 +263,13 @@ Result<Stored> Engine::store_memory(const Caller& caller, Memory memory,
     written = store_.write_memory(memory, options);
   }
   if (!written) return tl::unexpected(written.error());
-  if (written->duplicate_of) return Stored{std::move(*written->duplicate_of), true, {}};
-  return Stored{std::move(memory), false, options.supersedes};
+  return stored(std::move(memory), *written, options);
+}
+
+Stored Engine::stored(Memory memory, WriteOutcome& written, const WriteOptions& options) {
+  know_session(memory.ns, memory.session_id, true);
+  if (written.duplicate_of) return Stored{std::move(*written.duplicate_of), true, {}, nullptr};
+  return Stored{std::move(memory), false, options.supersedes, nullptr};
 }
 
 namespace {

@@ -60,12 +60,29 @@ struct DecideInput {
   std::optional<std::string> idempotency_key;  // as RememberInput's
 };
 
+class WriteConfirmation;
+
 struct Stored {
   Memory memory;
   // The remember matched a memory written within the dedup window: `memory` is that one, and nothing
   // new was stored.
   bool deduplicated = false;
   std::vector<std::string> superseded;  // the ids this write superseded (none when deduplicated)
+  // Set when the write was only sent, inside a WriteGroup: the rest of this Stored is what it will be if
+  // it succeeds and is no duplicate; the confirmation, complete after the group's commit, says what it
+  // did. Whoever answers the call answers with that.
+  std::shared_ptr<const WriteConfirmation> confirmation;
+};
+
+// What a write that was sent and not waited for did (Engine::WriteGroup): known once the group has
+// committed. Until then outcome() is an error saying so.
+class WriteConfirmation {
+ public:
+  const Result<Stored>& outcome() const;
+
+ private:
+  friend class Engine;
+  std::optional<Result<Stored>> outcome_;
 };
 
 // A memory as another API describes it (the REST binding): any type of all_memory_types(), the
@@ -146,14 +163,33 @@ class Engine {
   // commit() share one transaction where the store supports it. Whoever answers those calls must wait
   // for commit(): only then are their writes durable. A store without batches commits each write alone,
   // and commit() has nothing to do.
+  //
+  // On a store whose writes are round trips, a memory write of the group whose session is known to take
+  // writes is sent without waiting (WriteOptions::may_send): the call gets a Stored with a confirmation,
+  // which commit() completes. Everything the thread does next through the engine comes after it.
   class WriteGroup {
    public:
-    explicit WriteGroup(Engine& engine) : engine_(engine), batch_(engine.store_.begin_batch()) {}
+    explicit WriteGroup(Engine& engine);
+    ~WriteGroup();
+    WriteGroup(const WriteGroup&) = delete;
+    WriteGroup& operator=(const WriteGroup&) = delete;
     Result<void> commit();
 
    private:
+    friend class Engine;
+    struct Sent {
+      std::uint64_t number;
+      std::shared_ptr<WriteConfirmation> confirmation;
+      Caller caller;
+      Memory memory;
+      std::optional<std::string> session_id;
+      WriteOptions options;
+    };
     Engine& engine_;
     std::unique_ptr<WriteBatch> batch_;
+    std::vector<Sent> sent_;
+    bool confirming_ = false;
+    WriteGroup* outer_;
   };
 
   // What the layers above need of the store, and no more (they never hold the Store itself).
@@ -208,6 +244,18 @@ class Engine {
   IdGenerator ids_;
   std::mutex known_agents_mutex_;
   std::set<std::pair<std::string, std::string>> known_agents_;
+  // Sessions a write of this process went into: a write into one may be sent without waiting
+  // (WriteGroup), since only a session that exists and is open takes it. Forgotten when a write into
+  // it fails, and all at once past kKnownSessionsMax.
+  bool session_known(const std::string& ns, const std::string& id);
+  void know_session(const std::string& ns, const std::string& id, bool known);
+  static constexpr std::size_t kKnownSessionsMax = 4096;
+  std::mutex known_sessions_mutex_;
+  std::set<std::pair<std::string, std::string>> known_sessions_;
+  // What store_memory answers for a write the store has done.
+  Stored stored(Memory memory, WriteOutcome& written, const WriteOptions& options);
+  // Completes the confirmation of a write the group sent, from the store's outcome.
+  void confirm(WriteGroup::Sent& sent, Result<WriteOutcome> outcome);
 };
 
 // Validation shared with other entry points; each error is a sentence a model can act on.

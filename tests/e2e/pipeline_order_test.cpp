@@ -103,6 +103,52 @@ TEST(StdioPipeline, EveryCallTakesEffectInTheOrderSent) {
   EXPECT_EQ(count_share_misses(answers, first_claim), 0);
 }
 
+// On Redis a write into a session the server has written into before is sent without waiting, and the
+// call answered once the group's writes are confirmed. A pipelined client sees what each write did, in
+// order: a duplicate answered as the memory already stored, a write into a session closed just before
+// it refused, and nothing behind it seeing what was refused. Over stdio, on SQLite and on Redis.
+TEST(StdioPipeline, EachPipelinedWriteIsAnsweredWithWhatItDid) {
+  E2eStore store;
+  McpClient client(store.single_args({"--agent", "pipeliner"}));
+  client.initialize();
+  std::string batch;
+  batch +=
+      tool_call(1, "memtrace_remember", {{"content", "the router needs a firmware update"}}).dump() + "\n";
+  batch +=
+      tool_call(2, "memtrace_remember", {{"content", "the router needs a firmware update"}}).dump() + "\n";
+  batch += tool_call(3, "memtrace_remember", {{"content", "the customer prefers email"}}).dump() + "\n";
+  batch += tool_call(4, "memtrace_session_close", Json::object()).dump() + "\n";
+  batch += tool_call(5, "memtrace_remember", {{"content", "written after the close"}}).dump() + "\n";
+  batch += tool_call(6, "memtrace_search", {{"content_contains", "after the close"}}).dump() + "\n";
+  batch += tool_call(7, "memtrace_search", {{"content_contains", "prefers email"}}).dump() + "\n";
+  client.process().write(batch);
+
+  std::map<long long, Json> answers;
+  long long last_seen = 0;
+  while (answers.size() < 7) {
+    auto answer = client.next_response(std::chrono::seconds(30));
+    ASSERT_TRUE(answer) << "no answer after " << answers.size() << " of 7";
+    const long long answered = (*answer)["id"].get<long long>();
+    EXPECT_GT(answered, last_seen) << "answers out of order";
+    last_seen = answered;
+    answers[answered] = (*answer)["result"];
+  }
+  const std::string first_id = answers[1]["structuredContent"]["id"];
+  EXPECT_FALSE(answers[1].value("isError", false)) << answers[1].dump();
+  // The same content again within the dedup window: the memory already stored, not a copy.
+  EXPECT_EQ(answers[2]["structuredContent"]["id"], first_id) << answers[2].dump();
+  EXPECT_TRUE(answers[2]["structuredContent"].value("deduplicated", false)) << answers[2].dump();
+  EXPECT_NE(answers[2]["content"][0]["text"].get<std::string>().find("Already stored"), std::string::npos);
+  EXPECT_FALSE(answers[3].value("isError", false)) << answers[3].dump();
+  EXPECT_FALSE(answers[4].value("isError", false)) << answers[4].dump();
+  // Written into the session closed just before: refused, saying why.
+  EXPECT_TRUE(answers[5].value("isError", false)) << answers[5].dump();
+  EXPECT_NE(answers[5]["content"][0]["text"].get<std::string>().find("closed"), std::string::npos)
+      << answers[5].dump();
+  EXPECT_EQ(answers[6]["structuredContent"]["memories"].size(), 0u) << answers[6].dump();
+  EXPECT_EQ(answers[7]["structuredContent"]["memories"].size(), 1u) << answers[7].dump();
+}
+
 // A pipelined HTTP client: one MCP session, two keep-alive connections. The second request is sent
 // as soon as the first one's answer has started (its SSE stream is open), before its result is read.
 class HttpPipeline : public ::testing::TestWithParam<std::string> {};
