@@ -246,10 +246,9 @@ Result<Stored> Engine::store_memory(const Caller& caller, Memory memory,
   // (A refused supersede is kNotFound too: writable_session then finds the session usable, and the
   // second attempt answers with the same refusal.)
   // In a group, a write into a session known to take writes may be sent without waiting (WriteGroup).
-  WriteGroup* group = t_write_group;
+  WriteGroup* group = sending_group();
   WriteOptions attempt = options;
-  attempt.may_send = group && &group->engine_ == this && group->batch_ && !group->confirming_ &&
-                     session_known(memory.ns, memory.session_id);
+  attempt.may_send = group && !group->confirming_ && session_known(memory.ns, memory.session_id);
   auto written = store_.write_memory(memory, attempt);
   if (written && written->sent) {
     auto confirmation = std::make_shared<WriteConfirmation>();
@@ -266,8 +265,14 @@ Result<Stored> Engine::store_memory(const Caller& caller, Memory memory,
   return stored(std::move(memory), *written, options);
 }
 
+Engine::WriteGroup* Engine::sending_group() {
+  WriteGroup* group = t_write_group;
+  if (!group || &group->engine_ != this || !group->batch_ || !group->batch_->sends_writes()) return nullptr;
+  return group;
+}
+
 Stored Engine::stored(Memory memory, WriteOutcome& written, const WriteOptions& options) {
-  know_session(memory.ns, memory.session_id, true);
+  if (sending_group()) know_session(memory.ns, memory.session_id, true);
   if (written.duplicate_of) return Stored{std::move(*written.duplicate_of), true, {}, nullptr};
   return Stored{std::move(memory), false, options.supersedes, nullptr};
 }

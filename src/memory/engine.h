@@ -244,14 +244,17 @@ class Engine {
   IdGenerator ids_;
   std::mutex known_agents_mutex_;
   std::set<std::pair<std::string, std::string>> known_agents_;
-  // Sessions a write of this process went into: a write into one may be sent without waiting
-  // (WriteGroup), since only a session that exists and is open takes it. Forgotten when a write into
-  // it fails, and all at once past kKnownSessionsMax.
+  // Sessions a write of this process went into, in a group whose writes can be sent: a write into one
+  // may be sent without waiting (WriteGroup), since only a session that exists and is open takes it.
+  // Forgotten when a write into it fails, and all at once past kKnownSessionsMax.
   bool session_known(const std::string& ns, const std::string& id);
   void know_session(const std::string& ns, const std::string& id, bool known);
   static constexpr std::size_t kKnownSessionsMax = 4096;
   std::mutex known_sessions_mutex_;
   std::set<std::pair<std::string, std::string>> known_sessions_;
+  // This thread's WriteGroup if it is this engine's and its batch sends writes (else null): only then
+  // are sessions recorded as known and writes into them sent.
+  WriteGroup* sending_group();
   // What store_memory answers for a write the store has done.
   Stored stored(Memory memory, WriteOutcome& written, const WriteOptions& options);
   // Completes the confirmation of a write the group sent, from the store's outcome.

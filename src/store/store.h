@@ -60,6 +60,8 @@ class WriteBatch {
   // Commits what the batch wrote (nothing to do if it wrote nothing). On error nothing of it stays
   // (writes that were sent excepted: each has its own outcome in take_sent()).
   virtual Result<void> commit() = 0;
+  // Whether this batch sends writes that allow it (WriteOptions::may_send) rather than waiting for them.
+  virtual bool sends_writes() const { return false; }
   // After commit(): the outcome of each write sent since the last take_sent(), by WriteOutcome::sent.
   virtual std::vector<std::pair<std::uint64_t, Result<WriteOutcome>>> take_sent() { return {}; }
 };

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +41,17 @@ Result<std::string> shared_command(Pool& pool, const std::vector<std::string_vie
   if (!reply) return tl::unexpected(reply.error());
   if ((*reply)->type == REDIS_REPLY_INTEGER) return std::to_string((*reply)->integer);
   return std::string(redis::reply_string(reply->get()));
+}
+
+// A pipeline of its own to `server`, whose calls time out after `command_timeout`; null if it cannot connect.
+std::shared_ptr<redis::Pipeline> pipeline_to(const RedisServer& server, milliseconds command_timeout) {
+  auto options = parse_redis_url(server.url());
+  EXPECT_TRUE(options) << options.error().message;
+  if (!options) return nullptr;
+  auto connection = redis::DirectConnection::open(*options, redis::Endpoint{server.url(), command_timeout});
+  EXPECT_TRUE(connection) << connection.error().message;
+  if (!connection) return nullptr;
+  return redis::Pipeline::create(std::move(*connection));
 }
 
 long long connections_received(const RedisServer& server) {
@@ -86,12 +98,8 @@ TEST(RedisPipeline, ConcurrentCallsShareOneSocketAndEachGetsItsOwnReply) {
 
 TEST(RedisPipeline, AReplyThatComesAfterItsCallerGaveUpIsDroppedAndTheNextCallsGetTheirOwn) {
   RedisServer server;
-  auto options = parse_redis_url(server.url());
-  ASSERT_TRUE(options) << options.error().message;
-  const redis::Endpoint endpoint{server.url(), milliseconds(1000)};
-  auto connection = redis::DirectConnection::open(*options, endpoint);
-  ASSERT_TRUE(connection) << connection.error().message;
-  auto pipeline = redis::Pipeline::create(std::move(*connection));
+  auto pipeline = pipeline_to(server, milliseconds(1000));
+  ASSERT_NE(pipeline, nullptr);
 
   // The first call gives up after 300 ms, while Redis sleeps for 600.
   std::thread early([&] {
@@ -118,12 +126,8 @@ TEST(RedisPipeline, AReplyThatComesAfterItsCallerGaveUpIsDroppedAndTheNextCallsG
 // behind it on the socket are answered as they come: the one reading does not wait for the sender.
 TEST(RedisPipeline, ACommandSentAndNotYetWaitedForHoldsUpNoCallBehindIt) {
   RedisServer server;
-  auto options = parse_redis_url(server.url());
-  ASSERT_TRUE(options) << options.error().message;
-  const redis::Endpoint endpoint{server.url(), milliseconds(10000)};
-  auto connection = redis::DirectConnection::open(*options, endpoint);
-  ASSERT_TRUE(connection) << connection.error().message;
-  auto pipeline = redis::Pipeline::create(std::move(*connection));
+  auto pipeline = pipeline_to(server, milliseconds(10000));
+  ASSERT_NE(pipeline, nullptr);
 
   // In the line: a call that is reading (Redis sleeps 300 ms), a command sent by this thread (Redis
   // sleeps 300 ms more) and another thread's call. When the first reply comes, the reading passes to the

@@ -355,6 +355,7 @@ class RedisStore final : public Store {
       store_.take_replies(*this);
       return {};
     }
+    bool sends_writes() const override { return true; }
     std::vector<std::pair<std::uint64_t, Result<WriteOutcome>>> take_sent() override {
       return std::move(done_);
     }
@@ -370,8 +371,9 @@ class RedisStore final : public Store {
     struct Sent {
       std::uint64_t number;
       redis::SentCommand command;
-      Memory memory;
-      std::vector<std::string> args;
+      std::string ns;
+      std::string session_id;
+      std::vector<std::string> args;  // to run it again after NOSCRIPT
     };
     RedisStore& store_;
     std::vector<Sent> sent_;
@@ -403,7 +405,7 @@ class RedisStore final : public Store {
     if (!sent) return std::optional<WriteOutcome>();
     SentWrites& writes = *t_sent_writes;
     const std::uint64_t number = writes.next_++;
-    writes.sent_.push_back({number, std::move(*sent), memory, std::move(*args)});
+    writes.sent_.push_back({number, std::move(*sent), memory.ns, memory.session_id, std::move(*args)});
     WriteOutcome outcome;
     outcome.sent = number;
     return std::optional<WriteOutcome>(std::move(outcome));
@@ -421,12 +423,13 @@ class RedisStore final : public Store {
       Result<WriteOutcome> outcome;
       if (!reply && raw_error.rfind("NOSCRIPT", 0) == 0) {
         // Redis lost its scripts (restart, SCRIPT FLUSH): nothing ran; run it again, loading them.
-        auto again = run(scripts_.write_memory, write.memory.ns, write.args, Access::kFirstWrite);
-        outcome = again ? read_write_outcome(write.memory, *again) : tl::unexpected(again.error());
+        auto again = run(scripts_.write_memory, write.ns, write.args, Access::kFirstWrite);
+        outcome =
+            again ? read_write_outcome(write.ns, write.session_id, *again) : tl::unexpected(again.error());
       } else if (!reply) {
         outcome = tl::unexpected(reply.error());
       } else {
-        outcome = read_write_outcome(write.memory, *reply);
+        outcome = read_write_outcome(write.ns, write.session_id, *reply);
       }
       writes.done_.emplace_back(write.number, std::move(outcome));
     }
@@ -439,7 +442,7 @@ class RedisStore final : public Store {
     if (!args) return tl::unexpected(args.error());
     auto reply = run(scripts_.write_memory, memory.ns, *args, Access::kFirstWrite);
     if (!reply) return tl::unexpected(reply.error());
-    return read_write_outcome(memory, *reply);
+    return read_write_outcome(memory.ns, memory.session_id, *reply);
   }
 
   Result<std::vector<std::string>> write_memory_args(const Memory& memory, const WriteOptions& options) {
@@ -461,19 +464,20 @@ class RedisStore final : public Store {
   }
 
   // What the write_memory script's reply says it did.
-  Result<WriteOutcome> read_write_outcome(const Memory& memory, const ReplyPtr& reply) {
+  Result<WriteOutcome> read_write_outcome(const std::string& ns, const std::string& session_id,
+                                          const ReplyPtr& reply) {
     const redisReply* r = reply.get();
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
       return fail(ErrorCode::kInternal, "redis store: write_memory answered in an unexpected shape");
     }
     if (reply_string(r->element[0]) == "duplicate") {
-      auto earlier = parse_memory(memory.ns, r->element[1]);
+      auto earlier = parse_memory(ns, r->element[1]);
       if (!earlier) return tl::unexpected(earlier.error());
       return WriteOutcome{std::move(*earlier)};
     }
-    indexer_->wrote(memory.ns);
+    indexer_->wrote(ns);
     if (auto evicted = reply_integer(r->element[1]); evicted > 0) {
-      spdlog::debug("session {}: the window of {} memories evicted {}", memory.session_id,
+      spdlog::debug("session {}: the window of {} memories evicted {}", session_id,
                     options_.max_memories_per_session, evicted);
     }
     return WriteOutcome{};
