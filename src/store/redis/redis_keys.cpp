@@ -84,7 +84,7 @@ std::string tag_index(std::string_view tag) {
   return "mi:g:" + std::string(tag);
 }
 std::string trigram_index(std::string_view trigram) {
-  return "mi:3:" + std::string(trigram);
+  return "mi:4:" + std::string(trigram);
 }
 std::string session_status_index(std::string_view status) {
   return "si:st:" + std::string(status);

@@ -21,7 +21,8 @@
 //                            first script that meets one rewrites it as a string (mem_read, prelude.lua)
 //   P dd:<fingerprint> string the newest memory written with that dedup fingerprint (store/dedup.h),
 //                            PX the dedup window; write_memory checks the memory's fields before using it
-//   P mx:<id>         string what to unindex it by: session agent type tags trigrams, struct-packed
+//   P mx:<id>         string what to unindex it by: session agent type tags, its trigrams until they
+//                            are all in postings, its number once it has one; struct-packed
 //                            (lua/prelude.lua, mx_write; no TTL: outlives m:<id> so that index entries of
 //                            a memory Redis expired can still be removed). Earlier builds kept a hash
 //                            (s a t g 3), rewritten as a string when first met (mx_read)
@@ -38,8 +39,22 @@
 //   P mi:a:<agent>    zset   ids by agent, score 0
 //   P mi:t:<type>     zset   ids by type, score 0
 //   P mi:g:<tag>      zset   ids by tag, score 0
-//   P mi:3:<trigram>  set    ids whose lower-cased content contains the 3-byte trigram
-//   P mi:pend         zset   ids written but not yet in the trigram sets (index_content fills them later;
+//   The content index: a memory gets a number when index_content takes it in, and each trigram of its
+//   lower-cased content a 4-byte entry. Forgetting a memory clears its number, not its entries; a
+//   sweep rewrites the postings without them once the forgotten are half as many as the live.
+//   P mi:n            string the last memory number given (INCR)
+//   P mi:ids          hash   number -> id (one hash, so that a search maps all its numbers in one HMGET)
+//   P mi:live         bitmap bit <number> set while that memory lives
+//   P mi:4:<trigram>  string the numbers of the memories whose lower-cased content contains the 3-byte
+//                            trigram: 4 bytes each, big-endian, ascending (appended in number order)
+//   P mi:4k           zset   the trigrams that have a posting, score 0 (what the sweep walks)
+//   P mi:dead         string numbered memories forgotten and not yet swept out of the postings
+//   P mi:4s           hash   the sweep under way: at (trigram) off (its entries done) dead (mi:dead then)
+//   P mi:4t           string the posting being rewritten by the sweep
+//   P mi:3:<trigram>  set    ids whose lower-cased content contains the trigram, as builds before
+//                            postings indexed them; searches still read them, and forgetting such a
+//                            memory removes it (unindex); nothing adds to them
+//   P mi:pend         zset   ids written but not yet in the postings (index_content adds them later;
 //                            searches check these by their content). Score 0, or minus the number of
 //                            trigrams added so far of one that an index step left half done
 //   P s:<session>     hash   the session: id cb st ca ua [cl] [ssx] md:<key>...  (ssx: its mi:ss is

@@ -32,19 +32,18 @@ constexpr std::string_view kForget = "forget";
 // get_memory. ARGV: id. The memory's string, or nil; if Redis expired it, its index entries go too.
 constexpr std::string_view kGetMemory = "get_memory";
 
-// query_memories, one bounded slice. Plans by index sizes (ZLEXCOUNT/ZCOUNT O(log n), SCARD O(1)):
-// the smallest of the all-of zsets (session, agent, tags), the union of the type zsets, or every
+// query_memories, one bounded slice. Plans by index sizes (ZLEXCOUNT/ZCOUNT O(log n), STRLEN and SCARD
+// O(1)): the smallest of the all-of zsets (session, agent, tags), the union of the type zsets, or every
 // memory drives a walk newest first. A candidate set small enough to list whole (list_max) drives it
-// instead when listing it is cheaper than the walk: the intersection of the needle's trigram sets
-// (listed by SINTER at once when its smallest set is listable, else counted by SINTERCARD up to
-// list_max; with the memories still pending indexing), or a since/until or importance window; it is
-// listed and sorted. Each candidate is checked against the other filters (ZSCORE, SISMEMBER, the
-// memory's fields, expiry vs now, and finally the lower-cased content contains the needle); a memory
-// Redis expired is unindexed on the spot. Stops after `limit` matches or `budget` candidates. ARGV: now
-// before limit budget since until min_importance needle list_max exclude_superseded(0|1) counted|''
-// n_all all-of-zset-suffix... n_types type... n_trigrams trigram-set-suffix... (counted: what an
-// earlier slice of the query returned as its count of the needle's candidates, so that only the first
-// slice counts them).
+// instead when listing it is cheaper than the walk: the intersection of the needle's trigram postings
+// (made when its smallest posting is listable, or when making it costs less than the walk; with the
+// memories still pending indexing), or a since/until or importance window; it is listed and sorted.
+// Each candidate is checked against the other filters (ZSCORE, the memory's fields, expiry vs now, and
+// finally the lower-cased content contains the needle); a memory Redis expired is unindexed on the
+// spot. Stops after `limit` matches or `budget` candidates. ARGV: now before limit budget since until
+// min_importance needle list_max exclude_superseded(0|1) counted|'' n_all all-of-zset-suffix...
+// n_types type... n_trigrams trigram... (counted: what an earlier slice of the query returned as the
+// size of the needle's intersection, so that only the first slice makes it to count it).
 // Returns {last examined id, more (0|1), examined, counted|'', memory strings...}.
 constexpr std::string_view kQueryMemories = "query_memories";
 
@@ -57,9 +56,10 @@ constexpr std::string_view kQueryMemories = "query_memories";
 // Returns {next rank, more (0|1), examined, counted, session record or {}, memory strings...}.
 constexpr std::string_view kRankMemories = "rank_memories";
 
-// index_content: one step of the namespace's pending memories into the trigram sets, bounded by
-// memories and by set additions (so by Redis time, whatever the memories' sizes). ARGV: batch
-// additions. Returns how many are still pending.
+// index_content: one step of the namespace's pending memories into the postings, bounded by memories
+// and by entries added (so by Redis time, whatever the memories' sizes), then a step of the postings'
+// sweep if one is due. ARGV: batch additions sweep-entries. Returns how many are still pending (plus
+// one while a sweep has more to do).
 constexpr std::string_view kIndexContent = "index_content";
 
 // purge_expired, one batch of one namespace, and the change feed trimmed (approximately) to the

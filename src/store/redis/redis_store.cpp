@@ -196,8 +196,10 @@ class RedisStore final : public Store {
     indexer_ = std::make_unique<DeferredIndexer>(
         "redis: indexing memory content",
         [this](const std::string& ns) -> Result<bool> {
-          auto reply = run(scripts_.index_content, ns,
-                           {std::to_string(kIndexBatch), std::to_string(kIndexAdditions)}, Access::kWrite);
+          auto reply = run(
+              scripts_.index_content, ns,
+              {std::to_string(kIndexBatch), std::to_string(kIndexAdditions), std::to_string(kSweepEntries)},
+              Access::kWrite);
           if (!reply) return tl::unexpected(reply.error());
           return reply_integer(reply->get()) > 0;
         },
@@ -587,7 +589,7 @@ class RedisStore final : public Store {
     std::string needle = query.content_contains ? redis::fold_case(*query.content_contains) : "";
     std::vector<std::string> trigrams;
     for (const auto& trigram : redis::needle_trigrams(needle, kMaxNeedleTrigrams)) {
-      trigrams.push_back(redis::trigram_index(trigram));
+      trigrams.push_back(trigram);
     }
     std::vector<std::string> types = query.types;
     std::sort(types.begin(), types.end());
@@ -650,7 +652,9 @@ class RedisStore final : public Store {
                              const std::string& agent) override {
     auto reply = run(scripts_.forget, ns, {id, std::to_string(wall_clock_ms()), agent}, Access::kWrite);
     if (!reply) return tl::unexpected(reply.error());
-    return reply_integer(reply->get()) != 0;
+    const bool forgotten = reply_integer(reply->get()) != 0;
+    if (forgotten) indexer_->wrote(ns);  // its postings entries go at a sweep (index_content)
+    return forgotten;
   }
 
   Result<ChangePage> read_changes(const ChangeQuery& query) override {
@@ -676,6 +680,7 @@ class RedisStore final : public Store {
         if (!reply) return tl::unexpected(reply.error());
         auto removed = static_cast<std::size_t>(reply_integer(reply->get()));
         purged += removed;
+        if (removed > 0) indexer_->wrote(ns);  // their postings entries go at a sweep (index_content)
         if (removed < kPurgeBatch) break;
       }
     }
@@ -905,11 +910,13 @@ class RedisStore final : public Store {
                                          " ms; narrow it (session_id, tags, type, since)");
   }
 
-  // Memories per index_content script, and trigram set additions: about a millisecond of Redis
+  // Memories per index_content script, and postings entries added: well under a millisecond of Redis
   // time, which every other client of that Redis waits for. A count of memories alone did not bound
-  // it: 256 memories of 56 KB (1,550 distinct trigrams each) held Redis for 0.8 s.
+  // it: 256 memories of 56 KB (1,550 distinct trigrams each) held Redis for 0.8 s. And the postings
+  // entries a step of their sweep reads (about a millisecond).
   static constexpr std::size_t kIndexBatch = 256;
   static constexpr std::size_t kIndexAdditions = 256;
+  static constexpr std::size_t kSweepEntries = 2048;
 
   const RedisOptions options_;
   const redis::Endpoint endpoint_;
@@ -919,7 +926,7 @@ class RedisStore final : public Store {
   redis::ClaimScripts claim_scripts_;
   std::mutex namespaces_mutex_;
   std::set<std::string> namespaces_;          // registered in kNamespacesKey by this process
-  std::unique_ptr<DeferredIndexer> indexer_;  // the trigram sets, after the writes (scripts_.index_content)
+  std::unique_ptr<DeferredIndexer> indexer_;  // the content index, after the writes (scripts_.index_content)
 };
 
 }  // namespace

@@ -1,34 +1,64 @@
--- index_content: pending memories of the namespace (mi:pend, filled by remember) into the trigram sets
--- (mi:3:<trigram>). ARGV: the most memories and the most set additions one step makes.
+-- index_content: pending memories of the namespace (mi:pend, filled by remember) into the content index
+-- (the postings mi:4:<trigram>, see posting_entry in the prelude), then, with what is left of the step,
+-- a step of the postings' sweep. ARGV: the most memories and the most postings entries one step adds,
+-- and the most entries a sweep step reads (sweep_postings).
 -- The additions bound how long a step holds Redis, and every client of it, whatever the memories'
 -- sizes: a memory of 64 KB has tens of thousands of trigrams. Only a memory with more trigrams than
 -- that is split across steps: one a step leaves half done stays in mi:pend scored -(trigrams added so
 -- far), which puts it first for the next step; searches check it by its content meanwhile, as they do
--- every pending memory, and unindex removes what was added.
+-- every pending memory.
+-- A memory is numbered (mi:n) when its first step begins, so a posting's numbers are appended in
+-- ascending order: a memory is finished before the next is numbered.
 -- Memories forgotten meanwhile have left mi:pend already; one Redis expired is indexed from its mx
--- record like any other (unindex takes it out again). Returns how many are still pending.
+-- record like any other (unindex takes it out again). Returns how many are still pending, plus one
+-- while a sweep has more to do.
 local pending = P .. 'mi:pend'
 local budget = tonumber(ARGV[2])
 local entries = redis.call('ZRANGE', pending, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
 local finished = {}
 for i = 1, #entries, 2 do
   local id, added = entries[i], -tonumber(entries[i + 1])
-  local _, _, _, _, tri = mx_read(id)
+  local sid, agent, typ, tags, tri, number = mx_read(id)
   local total = tri and #tri / 3 or 0
   -- One that does not fit what is left of the budget waits for the next step, unless it is the
   -- step's first: only a memory with more trigrams than a whole budget is split across steps.
   if added == 0 and #finished > 0 and total > budget then break end
-  local upto = math.min(total, added + budget)
-  for k = added, upto - 1 do
-    redis.call('SADD', P .. 'mi:3:' .. string.sub(tri, 3 * k + 1, 3 * k + 3), id)
+  if not sid then
+    finished[#finished + 1] = id
+  else
+    local numbered_now = not number and total > 0
+    if numbered_now then
+      -- An older version's step may have left it half done in the trigram sets: those members go,
+      -- and it starts again in postings.
+      for k = 0, added - 1 do
+        redis.call('SREM', P .. 'mi:3:' .. string.sub(tri, 3 * k + 1, 3 * k + 3), id)
+      end
+      added = 0
+      number = redis.call('INCR', P .. 'mi:n')
+      redis.call('SETBIT', P .. 'mi:live', number, 1)
+      redis.call('HSET', P .. 'mi:ids', number, id)
+    end
+    local entry = number and struct.pack('>I4', number)
+    local upto = math.min(total, added + budget)
+    for k = added, upto - 1 do
+      local trigram = string.sub(tri, 3 * k + 1, 3 * k + 3)
+      if redis.call('APPEND', P .. 'mi:4:' .. trigram, entry) == 4 then
+        redis.call('ZADD', P .. 'mi:4k', 0, trigram)
+      end
+    end
+    budget = budget - (upto - added)
+    if upto < total then
+      if numbered_now then mx_write(id, sid, agent, typ, tags, tri, number) end
+      redis.call('ZADD', pending, -upto, id)
+      break
+    end
+    -- Done: the record keeps its number, and no longer its trigrams.
+    mx_write(id, sid, agent, typ, tags, '', number)
+    finished[#finished + 1] = id
   end
-  budget = budget - (upto - added)
-  if upto < total then
-    redis.call('ZADD', pending, -upto, id)
-    break
-  end
-  finished[#finished + 1] = id
   if budget <= 0 then break end
 end
 if #finished > 0 then redis.call('ZREM', pending, unpack(finished)) end
-return redis.call('ZCARD', pending)
+local left = redis.call('ZCARD', pending)
+if left == 0 and budget > 0 and sweep_postings(tonumber(ARGV[3])) then left = 1 end
+return left

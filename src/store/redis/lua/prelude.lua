@@ -5,7 +5,8 @@ local P = KEYS[1]
 -- LC_COLLATE: bytewise under C, POSIX and C.UTF-8 (code point order), but not under a language locale
 -- (there 'a' < 'B'). The probe picks the fast native < when it agrees with bytes, else a byte loop.
 local less
-if 'B' < 'a' and 'Z' < '_' and '_' < 'a' and '9' < 'A' and not ('a' < 'B') then
+local native_less = 'B' < 'a' and 'Z' < '_' and '_' < 'a' and '9' < 'A' and not ('a' < 'B')
+if native_less then
   less = function(a, b) return a < b end
 else
   less = function(a, b)
@@ -35,7 +36,7 @@ end
 -- expires_at valid_until, then nine strings, each a 4-byte length and its bytes, in this order:
 -- superseded_by type agent content session id tags metadata reasoning. flags: 1 expires_at, 2 reasoning,
 -- 4 superseded_by and valid_until (an absent one is stored as 0 or ''). The fields filters need come
--- first, so a script unpacks only as far as it looks (mem_head, mem_content).
+-- first, so a script unpacks only as far as it looks (mem_head, mem_head_content).
 local MEM_NUMBERS = '>Bdddd'
 local function mem_strings(n) return MEM_NUMBERS .. string.rep('I4c0', n) end
 local MEM_FMT = mem_strings(9)
@@ -70,10 +71,11 @@ local function mem_head(b)
   return ca, imp, (flags % 2 == 1) and ea or nil, flags >= 4 and sb or nil, t, a, clen
 end
 
--- The content of a memory string.
-local function mem_content(b)
-  local _, _, _, _, _, _, _, _, c = struct.unpack(MEM_TO_CONTENT, b)
-  return c
+-- mem_head and the content, in one unpacking: created_at importance expires_at|nil superseded_by|nil
+-- type content.
+local function mem_head_content(b)
+  local flags, ca, imp, ea, _, sb, t, _, c = struct.unpack(MEM_TO_CONTENT, b)
+  return ca, imp, (flags % 2 == 1) and ea or nil, flags >= 4 and sb or nil, t, c
 end
 
 -- GET of `key`, or nil if it holds a hash (an older version's record): any other error is raised.
@@ -101,21 +103,36 @@ local function mem_read(id)
   return b
 end
 
+-- The strings of memories `ids` (false where there is none), in one MGET. One an older version kept as a
+-- hash, which MGET answers as none, is read (and rewritten) by mem_read.
+local function mem_read_many(ids)
+  local keys = {}
+  for i, id in ipairs(ids) do keys[i] = P .. 'm:' .. id end
+  local got = redis.call('MGET', unpack(keys))
+  for i = 1, #ids do
+    if not got[i] then got[i] = mem_read(ids[i]) end
+  end
+  return got
+end
+
 -- Stores the fields `f` (as mem_decode gives them) as memory `id`, keeping the key's expiry.
 local function mem_write(id, f)
   redis.call('SET', P .. 'm:' .. id, mem_encode(f), 'KEEPTTL')
 end
 
 -- A memory's unindex record, mx:<id>, is one string too: struct '>I4c0I4c0I4c0I4c0I4c0', the session,
--- agent, type, tags (encoded) and trigrams (3 bytes each) it was indexed under.
+-- agent, type, tags (encoded) and trigrams (3 bytes each, until index_content has added them all to
+-- their postings), then, once index_content has numbered the memory, its number ('>I4').
 local MX_FMT = '>I4c0I4c0I4c0I4c0I4c0'
 
-local function mx_write(id, sid, agent, typ, tags, tri)
-  redis.call('SET', P .. 'mx:' .. id, struct.pack(MX_FMT, #sid, sid, #agent, agent, #typ, typ, #tags, tags, #tri, tri))
+local function mx_write(id, sid, agent, typ, tags, tri, number)
+  local x = struct.pack(MX_FMT, #sid, sid, #agent, agent, #typ, typ, #tags, tags, #tri, tri)
+  if number then x = x .. struct.pack('>I4', number) end
+  redis.call('SET', P .. 'mx:' .. id, x)
 end
 
--- Memory `id`'s unindex record: session agent type tags trigrams, or nil if it has none. One an older
--- version stored as a hash is rewritten as a string first.
+-- Memory `id`'s unindex record: session agent type tags trigrams number|nil, or nil if it has none. One
+-- an older version stored as a hash is rewritten as a string first.
 local function mx_read(id)
   local x = get_unless_hash(P .. 'mx:' .. id)
   if x == nil then
@@ -125,15 +142,30 @@ local function mx_read(id)
     return h[1], h[2] or '', h[3] or '', h[4] or '', h[5] or ''
   end
   if not x then return nil end
-  local sid, agent, typ, tags, tri = struct.unpack(MX_FMT, x)
-  return sid, agent, typ, tags, tri
+  local sid, agent, typ, tags, tri, at = struct.unpack(MX_FMT, x)
+  local number = nil
+  if at <= #x then number = struct.unpack('>I4', x, at) end
+  return sid, agent, typ, tags, tri, number
+end
+
+-- The content index (see redis_keys.h): memory numbers in postings, one string of 4-byte big-endian
+-- numbers per trigram, ascending. A number's id is in the hash mi:ids, and its bit in mi:live is set
+-- while it lives. Forgetting a memory only clears those two and counts it in mi:dead; its postings
+-- entries go at the next sweep (sweep_postings).
+local byte = string.byte
+
+-- The number at 0-based entry `i` of posting `s` (string.byte and arithmetic: a third of the time of
+-- struct.unpack).
+local function posting_entry(s, i)
+  local a, b, c, d = byte(s, 4 * i + 1, 4 * i + 4)
+  return a * 16777216 + b * 65536 + c * 256 + d
 end
 
 -- Removes a memory and every index entry naming it, guided by its mx record (which has no TTL, so
 -- this works after Redis expired the memory itself). Returns the session id, or nil if there
 -- was no index record.
 local function unindex(id)
-  local sid, agent, typ, tags, tri = mx_read(id)
+  local sid, agent, typ, tags, tri, number = mx_read(id)
   if not sid then
     redis.call('DEL', P .. 'm:' .. id)
     return nil
@@ -149,17 +181,89 @@ local function unindex(id)
   redis.call('ZREM', P .. 'mi:a:' .. agent, id)
   redis.call('ZREM', P .. 'mi:t:' .. typ, id)
   for _, tag in ipairs(decode_list(tags)) do redis.call('ZREM', P .. 'mi:g:' .. tag, id) end
-  -- Its trigram set entries: all of them, unless it is still pending (index_content): then those a
-  -- step added before it stopped half way, if any (its score is minus their number).
-  local indexed = #tri / 3
   local added = redis.call('ZSCORE', P .. 'mi:pend', id)
-  if added then
-    redis.call('ZREM', P .. 'mi:pend', id)
-    indexed = -tonumber(added)
+  if added then redis.call('ZREM', P .. 'mi:pend', id) end
+  if number then
+    redis.call('SETBIT', P .. 'mi:live', number, 0)
+    redis.call('HDEL', P .. 'mi:ids', number)
+    redis.call('INCR', P .. 'mi:dead')
+  else
+    -- Indexed by an older version, into trigram sets (mi:3:<trigram>): all of its trigrams, unless it
+    -- was still pending there (then those a step added before it stopped half way: minus its score).
+    local indexed = added and -tonumber(added) or #tri / 3
+    for k = 0, indexed - 1 do redis.call('SREM', P .. 'mi:3:' .. string.sub(tri, 3 * k + 1, 3 * k + 3), id) end
   end
-  for k = 0, indexed - 1 do redis.call('SREM', P .. 'mi:3:' .. string.sub(tri, 3 * k + 1, 3 * k + 3), id) end
   redis.call('DEL', P .. 'm:' .. id, P .. 'mx:' .. id)
   return sid
+end
+
+-- One bounded step of the sweep that rewrites the postings without the numbers of forgotten memories.
+-- A sweep starts once the forgotten numbered memories (mi:dead) are at least half as many as the live
+-- ones, so postings are never more than about a third dead entries, and a sweep's cost, which is the
+-- size of all postings, is spread over as many forgets. It walks the trigrams of
+-- mi:4k in order; a posting longer than the step's `budget` of entries is rewritten into mi:4t over
+-- several steps (appends made meanwhile land at the end of the original and are copied with the rest),
+-- then renamed over it. State in mi:4s: at (the trigram being swept, or the last one done), off (its
+-- entries copied so far), dead (mi:dead when the sweep started). True while the sweep has more to do.
+local function sweep_postings(budget)
+  local state = P .. 'mi:4s'
+  local st = redis.call('HMGET', state, 'at', 'off', 'dead')
+  local at, off, swept = st[1], tonumber(st[2]), st[3]
+  if not at then
+    local dead = tonumber(redis.call('GET', P .. 'mi:dead') or '0')
+    if dead == 0 or dead * 2 < redis.call('ZCARD', P .. 'mi:all') then return false end
+    at, off, swept = '', 0, dead
+    redis.call('HSET', state, 'at', at, 'off', off, 'dead', dead)
+  end
+  local live_key, tmp = P .. 'mi:live', P .. 'mi:4t'
+  while budget > 0 do
+    if off == 0 then
+      local nxt = redis.call('ZRANGEBYLEX', P .. 'mi:4k', at == '' and '-' or '(' .. at, '+', 'LIMIT', 0, 1)[1]
+      if not nxt then
+        redis.call('DEL', state, tmp)
+        if redis.call('DECRBY', P .. 'mi:dead', swept) <= 0 then
+          redis.call('DEL', P .. 'mi:dead')
+        end
+        if redis.call('ZCARD', P .. 'mi:all') == 0 then
+          -- No memory left, so no number in use: numbering starts again.
+          redis.call('DEL', P .. 'mi:n', live_key)
+        end
+        return false
+      end
+      at = nxt
+      redis.call('DEL', tmp)
+    end
+    local key = P .. 'mi:4:' .. at
+    local total = redis.call('STRLEN', key) / 4
+    local upto = math.min(total, off + budget)
+    if upto > off then
+      local chunk = redis.call('GETRANGE', key, off * 4, upto * 4 - 1)
+      local count = #chunk / 4
+      local lo = math.floor(posting_entry(chunk, 0) / 8)
+      local bits = redis.call('GETRANGE', live_key, lo, math.floor(posting_entry(chunk, count - 1) / 8))
+      local kept = {}
+      for i = 0, count - 1 do
+        local n = posting_entry(chunk, i)
+        local flags = byte(bits, math.floor(n / 8) - lo + 1) or 0
+        -- SETBIT numbers bits from the most significant bit of each byte.
+        if math.floor(flags / 2 ^ (7 - n % 8)) % 2 == 1 then kept[#kept + 1] = string.sub(chunk, 4 * i + 1, 4 * i + 4) end
+      end
+      if #kept > 0 then redis.call('APPEND', tmp, table.concat(kept)) end
+      budget = budget - (upto - off)
+      off = upto
+    end
+    if off >= total then
+      if redis.call('EXISTS', tmp) == 1 then
+        redis.call('RENAME', tmp, key)
+      else
+        redis.call('DEL', key)
+        redis.call('ZREM', P .. 'mi:4k', at)
+      end
+      off = 0
+    end
+  end
+  redis.call('HSET', state, 'at', at, 'off', off)
+  return true
 end
 
 -- Ids of the lex-ordered zsets `keys` below the bound `hi`, newest first; several zsets are merged
@@ -199,9 +303,11 @@ local function sorted_stream(ids, before)
   for _, id in ipairs(ids) do
     if before == '' or less(id, before) then kept[#kept + 1] = id end
   end
-  table.sort(kept, function(a, b) return less(b, a) end)
-  local i = 0
-  return function() i = i + 1; return kept[i] end
+  -- Ascending, walked from the end: table.sort's own comparison (in C) is a third of the time of a Lua
+  -- comparator's, when it is bytewise.
+  if native_less then table.sort(kept) else table.sort(kept, less) end
+  local i = #kept + 1
+  return function() i = i - 1; return kept[i] end
 end
 
 -- The durable change feed (Store::read_changes): one entry of the stream P..'feed' per change, added by

@@ -44,9 +44,10 @@ local pos, examined, walk_counted, more = from, 0, 0, 0
 while examined < budget and (want > 0 or walk_counted < count_to) do
   local ids = redis.call('ZREVRANGE', key, pos, pos + math.min(63, budget - examined - 1))
   if #ids == 0 then break end
-  for _, id in ipairs(ids) do
+  local records = mem_read_many(ids)
+  for i = 1, #ids do
     pos, examined = pos + 1, examined + 1
-    local b = mem_read(id)
+    local b = records[i]
     if b then
       local _, _, ea, sb, t, a, clen = mem_head(b)
       if not sb and not (ea and ea <= now) then
