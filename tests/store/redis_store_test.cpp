@@ -529,8 +529,8 @@ TEST_F(RedisUnindexedTest, TheIndexerIndexesALargeMemoryInSeveralBoundedSteps) {
   ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
   store_.reset();  // a clean close indexes what is pending
   EXPECT_EQ(calls_of("append"), static_cast<long long>(trigrams));
-  EXPECT_GE(calls_of("evalsha"), static_cast<long long>((trigrams + 255) / 256))
-      << "at most 256 entries a step";
+  EXPECT_GE(calls_of("evalsha"), static_cast<long long>((trigrams + 511) / 512))
+      << "at most 512 entries a step";
   EXPECT_EQ(server_->command({"EXISTS", full_key(kDefaultNamespace, "mi:pend")}).integer, 0);
   store_ = open_redis_for_test(server_->url(), [](RedisOptions&) {});
   ASSERT_NE(store_, nullptr);

@@ -910,12 +910,13 @@ class RedisStore final : public Store {
                                          " ms; narrow it (session_id, tags, type, since)");
   }
 
-  // Memories per index_content script, and postings entries added: well under a millisecond of Redis
-  // time, which every other client of that Redis waits for. A count of memories alone did not bound
-  // it: 256 memories of 56 KB (1,550 distinct trigrams each) held Redis for 0.8 s. And the postings
-  // entries a step of their sweep reads (about a millisecond).
+  // Memories per index_content script, and postings entries added: about 0.7 ms of Redis time (1.3 ms
+  // p99, under a write load at W=16), which every other client of that Redis waits for. A count of
+  // memories alone did not bound it: 256 memories of 56 KB (1,550 distinct trigrams each) held Redis
+  // for 0.8 s. At 256 entries a step, the indexer fell behind a W=16 burst of remembers (23k pending
+  // after 50k); at 512 it keeps up (2k). And the postings entries a step of their sweep reads.
   static constexpr std::size_t kIndexBatch = 256;
-  static constexpr std::size_t kIndexAdditions = 256;
+  static constexpr std::size_t kIndexAdditions = 512;
   static constexpr std::size_t kSweepEntries = 2048;
 
   const RedisOptions options_;
