@@ -463,6 +463,36 @@ TEST_F(RedisUnindexedTest, MemoriesIndexedIntoTrigramSetsByAnOlderVersionAreFoun
   EXPECT_THAT(recall(q), ElementsAre(tiny.id));
 }
 
+// A needle's candidates are streamed newest first from the end of the postings, a chunk of 256 at a time,
+// so a search that wants a few of many reads a chunk or two. Memories indexed after newer ones (written
+// late: another server's clock, an import) still come in id order, on every page.
+TEST_F(RedisUnindexedTest, ANeedlesCandidatesAreStreamedNewestFirstAndLateOnesKeepIdOrder) {
+  add_session("s1");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 600; ++i)
+    ids.push_back(add(make_memory("s1", "common word " + std::to_string(i), kT0 + 1000 + i)).id);
+  reopen();  // indexed: numbers follow ids
+  for (UnixMillis at : {kT0 + 10, kT0 + 1500})
+    ids.push_back(add(make_memory("s1", "late common word", at)).id);
+  ids.push_back(add(make_memory("s1", "newest common word", kT0 + 5000)).id);
+  reopen();  // the two late ones got numbers above every older id's
+  std::sort(ids.rbegin(), ids.rend());
+
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  auto q = query();
+  q.content_contains = "common";
+  q.limit = 5;
+  EXPECT_EQ(recall(q), std::vector<std::string>(ids.begin(), ids.begin() + 5));
+  EXPECT_LE(calls_of("hmget"), 2) << "a chunk or two of 603 candidates mapped to ids";
+  q.before_id = ids[4];
+  EXPECT_EQ(recall(q), std::vector<std::string>(ids.begin() + 5, ids.begin() + 10));
+  q.before_id = ids[300];
+  EXPECT_EQ(recall(q), std::vector<std::string>(ids.begin() + 301, ids.begin() + 306));
+  q.before_id.reset();
+  q.limit = 1000;
+  EXPECT_EQ(recall(q), ids) << "the late ones in their place";
+}
+
 // Forgotten memories leave their postings entries behind until a sweep, which starts once they are half
 // as many as the live ones and rewrites each posting without them, a bounded number of entries a step.
 // Memories indexed while a posting is half rewritten are kept, and searches are right at every step.
@@ -898,7 +928,7 @@ TEST_F(RedisStoreTest, GetMemoryAlsoDropsTheIndexEntriesOfAnExpiredHash) {
   for (const auto& key : server_keys(*server_, full_key(kDefaultNamespace, "mi:*"))) {
     const std::string rest = key.substr(full_key(kDefaultNamespace, "").size());
     EXPECT_TRUE(rest == "mi:n" || rest == "mi:live" || rest == "mi:dead" || rest == "mi:4k" ||
-                rest.rfind("mi:4:", 0) == 0)
+                rest == "mi:maxid" || rest == "mi:pmax" || rest.rfind("mi:4:", 0) == 0)
         << key;
   }
   EXPECT_THAT(posting_ids("sho"), IsEmpty());

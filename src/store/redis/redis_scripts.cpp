@@ -34,17 +34,15 @@ constexpr std::string_view kGetMemory = "get_memory";
 
 // query_memories, one bounded slice. Plans by index sizes (ZLEXCOUNT/ZCOUNT O(log n), STRLEN and SCARD
 // O(1)): the smallest of the all-of zsets (session, agent, tags), the union of the type zsets, or every
-// memory drives a walk newest first. A candidate set small enough to list whole (list_max) drives it
-// instead when listing it is cheaper than the walk: the intersection of the needle's trigram postings
-// (made when its smallest posting is listable, or when making it costs less than the walk; with the
-// memories still pending indexing), or a since/until or importance window; it is listed and sorted.
-// Each candidate is checked against the other filters (ZSCORE, the memory's fields, expiry vs now, and
-// finally the lower-cased content contains the needle); a memory Redis expired is unindexed on the
-// spot. Stops after `limit` matches or `budget` candidates. ARGV: now before limit budget since until
-// min_importance needle list_max exclude_superseded(0|1) counted|'' n_all all-of-zset-suffix...
-// n_types type... n_trigrams trigram... (counted: what an earlier slice of the query returned as the
-// size of the needle's intersection, so that only the first slice makes it to count it).
-// Returns {last examined id, more (0|1), examined, counted|'', memory strings...}.
+// memory drives a walk newest first. A needle's candidates drive it instead when that is cheaper: the
+// intersection of its trigram postings, streamed newest first a chunk at a time, with the memories
+// still pending indexing. A since/until or importance window small enough to list whole (list_max) is
+// listed and sorted when that is cheaper still. Each candidate is checked against the other filters
+// (ZSCORE, the memory's fields, expiry vs now, and finally the lower-cased content contains the
+// needle); a memory Redis expired is unindexed on the spot. Stops after `limit` matches or `budget`
+// candidates. ARGV: now before limit budget since until min_importance needle list_max
+// exclude_superseded(0|1) n_all all-of-zset-suffix... n_types type... n_trigrams trigram...
+// Returns {last examined id, more (0|1), examined, memory strings...}.
 constexpr std::string_view kQueryMemories = "query_memories";
 
 // rank_memories, one bounded slice of a session's importance zset, from rank `from` down: counts its

@@ -160,8 +160,7 @@ Result<void> check_name(std::string_view what, const std::string& value) {
 }
 
 // A slice answer of query_memories / rank_memories / find_sessions: {last examined id (or rank), more,
-// examined, ...}, its first `header` elements always there (query_memories: then what it counted of the
-// needle's candidates, then the records).
+// examined, ...}, its first `header` elements always there.
 struct Slice {
   std::string last;
   bool more = false;
@@ -603,7 +602,6 @@ class RedisStore final : public Store {
       found.clear();  // a redirected walk starts again
       const auto deadline = redis::call_deadline(options_.command_timeout);
       std::string cursor = query.before_id.value_or("");
-      std::string counted;  // the needle's candidates, as the first slice counted them
       std::size_t examined = 0;
       for (;;) {
         std::size_t budget = batch;
@@ -619,7 +617,6 @@ class RedisStore final : public Store {
                                          needle,
                                          std::to_string(options_.candidate_list_max),
                                          query.exclude_superseded ? "1" : "0",
-                                         counted,
                                          std::to_string(all.size())};
         args.insert(args.end(), all.begin(), all.end());
         args.push_back(std::to_string(types.size()));
@@ -628,11 +625,10 @@ class RedisStore final : public Store {
         args.insert(args.end(), trigrams.begin(), trigrams.end());
         auto reply = scripts_.query_memories.run(connection, prefix, args);
         if (!reply) return tl::unexpected(reply.error());
-        auto slice = read_slice(reply->get(), 4);
+        auto slice = read_slice(reply->get());
         if (!slice) return tl::unexpected(slice.error());
         const redisReply* rows = reply->get();
-        if (auto text = reply_string(rows->element[3]); !text.empty()) counted = text;
-        for (std::size_t i = 4; i < rows->elements; ++i) {
+        for (std::size_t i = 3; i < rows->elements; ++i) {
           auto memory = parse_memory(query.ns, rows->element[i]);
           if (!memory) return tl::unexpected(memory.error());
           found.push_back(std::move(*memory));

@@ -16,6 +16,10 @@ local pending = P .. 'mi:pend'
 local budget = tonumber(ARGV[2])
 local entries = redis.call('ZRANGE', pending, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
 local finished = {}
+-- The largest id numbered so far; mi:pmax keeps, for each chunk of 256 numbers, what it was after the
+-- chunk's last number (a bound query_memories streams by).
+local max_id = redis.call('GET', P .. 'mi:maxid')
+local max_id_was = max_id
 for i = 1, #entries, 2 do
   local id, added = entries[i], -tonumber(entries[i + 1])
   local sid, agent, typ, tags, tri, number = mx_read(id)
@@ -37,6 +41,8 @@ for i = 1, #entries, 2 do
       number = redis.call('INCR', P .. 'mi:n')
       redis.call('SETBIT', P .. 'mi:live', number, 1)
       redis.call('HSET', P .. 'mi:ids', number, id)
+      if not max_id or less(max_id, id) then max_id = id end
+      redis.call('HSET', P .. 'mi:pmax', math.floor(number / 256), max_id)
     end
     local entry = number and struct.pack('>I4', number)
     local upto = math.min(total, added + budget)
@@ -59,6 +65,7 @@ for i = 1, #entries, 2 do
   if budget <= 0 then break end
 end
 if #finished > 0 then redis.call('ZREM', pending, unpack(finished)) end
+if max_id ~= max_id_was then redis.call('SET', P .. 'mi:maxid', max_id) end
 local left = redis.call('ZCARD', pending)
 if left == 0 and budget > 0 and sweep_postings(tonumber(ARGV[3])) then left = 1 end
 return left

@@ -226,7 +226,7 @@ local function sweep_postings(budget)
         end
         if redis.call('ZCARD', P .. 'mi:all') == 0 then
           -- No memory left, so no number in use: numbering starts again.
-          redis.call('DEL', P .. 'mi:n', live_key)
+          redis.call('DEL', P .. 'mi:n', live_key, P .. 'mi:pmax', P .. 'mi:maxid')
         end
         return false
       end

@@ -5,10 +5,7 @@ local limit, budget = tonumber(ARGV[3]), tonumber(ARGV[4])
 local since, until_, min_imp, needle = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local list_max = tonumber(ARGV[9])
 local exclude_superseded = ARGV[10] == '1'
--- How many memories the needle's trigrams name together, as the query's first slice counted it ('' on
--- a first slice, or if it did not count): the intersection is made once a query, not once a slice.
-local counted_before = ARGV[11]
-local pos = 12
+local pos = 11
 local function read_list(prefix)
   local n, items = tonumber(ARGV[pos]), {}
   for i = 1, n do items[i] = prefix .. ARGV[pos + i] end
@@ -26,7 +23,7 @@ end
 
 local hi = before == '' and '+' or '(' .. before
 local function below(key) return redis.call('ZLEXCOUNT', key, '-', hi) end
-local nothing = {before, 0, 0, ''}
+local nothing = {before, 0, 0}
 
 -- Streams walked in id order, stopping after `limit` matches.
 local drive, cost, drive_index = nil, nil, 0
@@ -57,11 +54,11 @@ local function cheaper_listed(n)
   local walk = math.min(cost, (limit + 1) * total / math.max(n, 1))
   return n <= list_max and n / 4 < walk and (not listed_cost or n < listed_cost)
 end
-local counted = nil  -- the intersection's size as this slice found it, for the next one
 -- Memories not in the content index yet (mi:pend, see index_content) are candidates of every needle:
 -- the substring check below decides.
 local pending = P .. 'mi:pend'
 local n_pending = #trigrams > 0 and redis.call('ZCARD', pending) or 0
+local streamed = nil  -- the needle's candidates, newest first (a function making next_id)
 if #trigrams > 0 then
   -- A trigram's candidates: its posting's entries (forgotten memories' included, until a sweep), and the
   -- members of its set if an older version indexed memories into sets (mi:3:, see unindex).
@@ -139,35 +136,137 @@ if #trigrams > 0 then
     end
     return ids
   end
-  -- The intersection itself: a needle whose trigrams are each common may still name few memories, and
-  -- then listing them beats any walk. Making it reads the postings in Lua, at about a fifteenth of the
-  -- cost of examining a memory an entry; it is made when the smallest posting is listable itself, or
-  -- when that costs less than the shortest walk it could spare. On the first slice only: later ones
-  -- are given its size, and make it again only to list it.
-  local n = smallest
-  local intersection = nil  -- the ids, when made on this slice
-  if counted_before ~= '' then
-    n = math.min(tonumber(counted_before), smallest)
-  elseif smallest > 0 and list_max > 0 and
-         (smallest <= list_max or smallest * #trigrams / 15 < math.min(cost, (limit + 1) * total / smallest)) then
-    intersection = intersect()
-    n = #intersection
-    counted = n
-  end
-  if n + n_pending == 0 then return nothing end
-  if cheaper_listed(n + n_pending) then
-    listed, listed_cost = function()
-      local ids = intersection or (n > 0 and intersect()) or {}
-      if n_pending > 0 then
-        -- A memory an index step left half done is in both (index_content): listed once.
-        local seen = {}
-        for _, id in ipairs(ids) do seen[id] = true end
-        for _, id in ipairs(redis.call('ZRANGE', pending, 0, -1)) do
-          if not seen[id] then ids[#ids + 1] = id end
+  -- The candidates are streamed newest first: the smallest posting read from its end, CHUNK entries at
+  -- a time, each number kept if every other posting has it (a galloping search down each), mapped to
+  -- its id (one HMGET a chunk; a forgotten number has none). Numbers follow the order memories were
+  -- indexed in, which is id order but for memories written late (another server's clock, an import):
+  -- so a chunk's ids are pooled, and an id leaves the pool once it is at least mi:pmax of the next
+  -- unread number's chunk, the largest id any number up to that chunk has; no unread candidate can
+  -- come before it. Pending memories and an older version's set intersection join the pool at once.
+  -- So a needle whose candidates are many reads a few chunks to find `limit` matches, not all of them.
+  local CHUNK = 256
+  local function stream()
+    local small = sizes[smallest_i] > 0 and redis.call('GET', postings[smallest_i]) or ''
+    local order = {}  -- the other postings, smallest (most selective) first
+    for i = 1, #trigrams do if i ~= smallest_i then order[#order + 1] = i end end
+    table.sort(order, function(a, b) return sizes[a] < sizes[b] end)
+    local others, tops = {}, {}
+    for j, i in ipairs(order) do
+      others[j] = sizes[i] > 0 and redis.call('GET', postings[i]) or ''
+      tops[j] = sizes[i] - 1
+    end
+    -- The largest index p <= hi of posting s whose number is at most n, or -1, by a gallop down.
+    local function last_at_most(s, hi, n)
+      if hi < 0 or posting_entry(s, hi) <= n then return hi end
+      local step, lo = 1, hi - 1
+      while lo >= 0 and posting_entry(s, lo) > n do hi = lo; lo = lo - step; step = step * 2 end
+      if lo < 0 then lo = -1 end
+      while hi - lo > 1 do
+        local mid = math.floor((lo + hi) / 2)
+        if posting_entry(s, mid) <= n then lo = mid else hi = mid end
+      end
+      return lo
+    end
+    local pool, ready = {}, {}  -- ids not yet sure of their place; ids sure of it, ascending
+    local seen = {}  -- a memory an index step left half done is both pending and in postings
+    local function join(id)
+      if not seen[id] and (before == '' or less(id, before)) then
+        seen[id] = true
+        pool[#pool + 1] = id
+      end
+    end
+    if n_pending > 0 then
+      for _, id in ipairs(redis.call('ZRANGE', pending, 0, -1)) do join(id) end
+    end
+    if old_smallest > 0 then
+      for _, id in ipairs(redis.call('SINTER', unpack(old_sets))) do join(id) end
+    end
+    local top = #small / 4 - 1  -- the next entry of the smallest posting to read, downwards
+    local bound = nil           -- '' once every candidate is in the pool
+    local function read_chunk()
+      local numbers, exhausted = {}, false
+      local last = math.max(top - CHUNK + 1, 0)
+      for k = top, last, -1 do
+        local n = posting_entry(small, k)
+        local ok = true
+        for j = 1, #others do
+          -- Down to the first entry at most n: a few steps (the postings of one needle's trigrams are
+          -- often of a size, and most numbers are near), else a gallop.
+          local s, p, e = others[j], tops[j], -1
+          for step = 1, 9 do
+            if p < 0 then break end
+            if step == 9 then
+              p = last_at_most(s, p, n)
+              if p >= 0 then e = posting_entry(s, p) end
+              break
+            end
+            local a, b, c, d = byte(s, 4 * p + 1, 4 * p + 4)
+            e = a * 16777216 + b * 65536 + c * 256 + d
+            if e <= n then break end
+            p = p - 1
+          end
+          tops[j] = p
+          -- Nothing at or below n there: no smaller number is in every posting either.
+          if p < 0 then exhausted = true; ok = false; break end
+          if e ~= n then ok = false; break end
+        end
+        if ok then numbers[#numbers + 1] = n end
+        if exhausted then break end
+      end
+      top = exhausted and -1 or last - 1
+      if #numbers > 0 then
+        for _, id in ipairs(redis.call('HMGET', P .. 'mi:ids', unpack(numbers))) do
+          if id then join(id) end
         end
       end
-      return ids
-    end, n + n_pending
+      if top < 0 then
+        bound = ''
+      else
+        bound = redis.call('HGET', P .. 'mi:pmax', math.floor(posting_entry(small, top) / CHUNK))
+      end
+    end
+    return function()
+      while #ready == 0 do
+        if bound == '' and #pool == 0 then return nil end
+        if bound ~= '' then read_chunk() end
+        if native_less then table.sort(pool) else table.sort(pool, less) end
+        local cut = #pool
+        if bound ~= '' then
+          while cut >= 1 and bound and not less(pool[cut], bound) do cut = cut - 1 end
+          if not bound then cut = #pool end
+        else
+          cut = 0
+        end
+        for k = cut + 1, #pool do ready[#ready + 1] = pool[k] end
+        for k = #pool, cut + 1, -1 do pool[k] = nil end
+      end
+      return table.remove(ready)
+    end
+  end
+  -- The needle's candidates drive when reading all of them costs less than walking the whole drive:
+  -- its postings' entries at about a fifteenth of the cost of examining a memory each, and the pending
+  -- memories. (Both costs as they are at worst: streaming stops as soon as it has `limit` matches, and
+  -- so does the walk, but the walk's rate of matches is not known, and a needle of common trigrams may
+  -- name few memories.) A needle of few candidates, its smallest posting within two chunks, is listed
+  -- whole: the intersection at once, then sorted, costs less than streaming it.
+  local candidates = smallest + n_pending
+  if smallest * #trigrams / 15 + n_pending < cost then
+    if smallest <= 2 * CHUNK and candidates <= list_max then
+      listed, listed_cost = function()
+        local ids = intersect()
+        if n_pending > 0 then
+          -- A memory an index step left half done is in both (index_content): listed once.
+          local seen = {}
+          for _, id in ipairs(ids) do seen[id] = true end
+          for _, id in ipairs(redis.call('ZRANGE', pending, 0, -1)) do
+            if not seen[id] then ids[#ids + 1] = id end
+          end
+        end
+        return ids
+      end, candidates
+    else
+      streamed, listed_cost = stream, candidates
+    end
   end
 end
 if since ~= '' or until_ ~= '' then
@@ -190,6 +289,9 @@ local next_id
 if listed then
   next_id = sorted_stream(listed(), before)
   drive_index = 0
+elseif streamed then
+  next_id = streamed()
+  drive_index = 0
 else
   next_id = lex_stream(drive, hi, math.min(budget, math.max(limit + 1, 32)))
 end
@@ -197,7 +299,7 @@ end
 local since_n = since ~= '' and tonumber(since) or nil
 local until_n = until_ ~= '' and tonumber(until_) or nil
 local min_n = min_imp ~= '' and tonumber(min_imp) or nil
-local out = {before, 0, 0, ''}
+local out = {before, 0, 0}
 local last, examined, more, found = before, 0, 0, 0
 -- Candidates are read ahead, one MGET for as many as are still to be found (at least 8, at most 64,
 -- within the budget); those read and not examined are read again by the next slice.
@@ -250,5 +352,5 @@ while true do
     end
   end
 end
-out[1], out[2], out[3], out[4] = last, more, examined, counted and tostring(counted) or ''
+out[1], out[2], out[3] = last, more, examined
 return out
