@@ -49,8 +49,9 @@
 //                            trigram: 4 bytes each, big-endian, ascending (appended in number order)
 //   P mi:4k           zset   the trigrams that have a posting, score 0 (what the sweep walks)
 //   P mi:maxid        string the largest id numbered so far
-//   P mi:pmax         hash   n/256 -> mi:maxid once the last number of that chunk was given: no number up
-//                            to the chunk names a larger id (searches stream postings newest first by it)
+//   P mi:pmax         hash   n/256 -> mi:maxid once the last number of that run of 256 was given: no
+//                            number up to the run names a larger id (searches stream postings newest first
+//                            by it)
 //   P mi:dead         string numbered memories forgotten and not yet swept out of the postings
 //   P mi:4s           hash   the sweep under way: at (trigram) off (its entries done) dead (mi:dead then)
 //   P mi:4t           string the posting being rewritten by the sweep

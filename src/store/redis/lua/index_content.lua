@@ -16,8 +16,8 @@ local pending = P .. 'mi:pend'
 local budget = tonumber(ARGV[2])
 local entries = redis.call('ZRANGE', pending, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
 local finished = {}
--- The largest id numbered so far; mi:pmax keeps, for each chunk of 256 numbers, what it was after the
--- chunk's last number (a bound query_memories streams by).
+-- The largest id numbered so far; mi:pmax keeps, for each run of PMAX_NUMBERS numbers, what it was
+-- after the run's last number (a bound query_memories streams by).
 local max_id = redis.call('GET', P .. 'mi:maxid')
 local max_id_was = max_id
 for i = 1, #entries, 2 do
@@ -42,7 +42,7 @@ for i = 1, #entries, 2 do
       redis.call('SETBIT', P .. 'mi:live', number, 1)
       redis.call('HSET', P .. 'mi:ids', number, id)
       if not max_id or less(max_id, id) then max_id = id end
-      redis.call('HSET', P .. 'mi:pmax', math.floor(number / 256), max_id)
+      redis.call('HSET', P .. 'mi:pmax', math.floor(number / PMAX_NUMBERS), max_id)
     end
     local entry = number and struct.pack('>I4', number)
     local upto = math.min(total, added + budget)

@@ -153,6 +153,8 @@ end
 -- while it lives. Forgetting a memory only clears those two and counts it in mi:dead; its postings
 -- entries go at the next sweep (sweep_postings).
 local byte = string.byte
+-- Numbers per field of mi:pmax (index_content writes it, query_memories reads it).
+local PMAX_NUMBERS = 256
 
 -- The number at 0-based entry `i` of posting `s` (string.byte and arithmetic: a third of the time of
 -- struct.unpack).

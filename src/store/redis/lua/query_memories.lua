@@ -144,6 +144,8 @@ if #trigrams > 0 then
   -- unread number's chunk, the largest id any number up to that chunk has; no unread candidate can
   -- come before it. Pending memories and an older version's set intersection join the pool at once.
   -- So a needle whose candidates are many reads a few chunks to find `limit` matches, not all of them.
+  -- (One memory with an id far ahead of the others, from a clock far ahead, keeps every bound above the
+  -- rest: such searches then read every candidate, still in order.)
   local CHUNK = 256
   local function stream()
     local small = sizes[smallest_i] > 0 and redis.call('GET', postings[smallest_i]) or ''
@@ -222,7 +224,7 @@ if #trigrams > 0 then
       if top < 0 then
         bound = ''
       else
-        bound = redis.call('HGET', P .. 'mi:pmax', math.floor(posting_entry(small, top) / CHUNK))
+        bound = redis.call('HGET', P .. 'mi:pmax', math.floor(posting_entry(small, top) / PMAX_NUMBERS))
       end
     end
     return function()
@@ -301,30 +303,44 @@ local until_n = until_ ~= '' and tonumber(until_) or nil
 local min_n = min_imp ~= '' and tonumber(min_imp) or nil
 local out = {before, 0, 0}
 local last, examined, more, found = before, 0, 0, 0
--- Candidates are read ahead, one MGET for as many as are still to be found (at least 8, at most 64,
--- within the budget); those read and not examined are read again by the next slice.
-local ahead, records, at = {}, {}, 1
+-- Candidates are read ahead: each checked against the all-of zsets it was not walked along (ZSCORE,
+-- before its memory is read: most candidates of a rare combination fail there), then one MGET for
+-- those that passed, as many as are still to be found (at least 8, at most 64, within the budget).
+-- Those read and not examined are read again by the next slice.
+local ahead, passed, records, at = {}, {}, {}, 1
 while true do
   if examined >= budget then more = 1; break end
   if at > #ahead then
-    ahead, at = {}, 1
-    for k = 1, math.min(math.max(limit - found, 8), 64, budget - examined) do
+    ahead, passed, records, at = {}, {}, {}, 1
+    local to_read = {}
+    while #to_read < math.min(math.max(limit - found, 8), 64) and #ahead < budget - examined do
       local id = next_id()
       if not id then break end
-      ahead[k] = id
+      local ok = true
+      for i, key in ipairs(all) do
+        if i ~= drive_index and not redis.call('ZSCORE', key, id) then ok = false; break end
+      end
+      ahead[#ahead + 1] = id
+      passed[#ahead] = ok
+      if ok then to_read[#to_read + 1] = id end
     end
     if #ahead == 0 then break end
-    records = mem_read_many(ahead)
+    local got = #to_read > 0 and mem_read_many(to_read) or {}
+    local g = 0
+    for k = 1, #ahead do
+      if passed[k] then g = g + 1; records[k] = got[g] end
+    end
   end
-  local id, b = ahead[at], records[at]
+  local id, ok_all, b = ahead[at], passed[at], records[at]
   at = at + 1
   examined = examined + 1
   last = id
-  if not b then
-    if not unindex(id) and not listed then
+  -- One not in every all-of zset has nothing more to look at.
+  if ok_all and not b then
+    if not unindex(id) and not listed and not streamed then
       for _, key in ipairs(drive) do redis.call('ZREM', key, id) end
     end
-  else
+  elseif ok_all then
     local ca, imp, ea, sb, t, content
     if needle ~= '' then
       ca, imp, ea, sb, t, content = mem_head_content(b)
@@ -337,11 +353,6 @@ while true do
     if ok and min_n and imp < min_n then ok = false end
     if ok and ea and ea <= now then ok = false end
     if ok and exclude_superseded and sb then ok = false end
-    if ok then
-      for i, key in ipairs(all) do
-        if i ~= drive_index and not redis.call('ZSCORE', key, id) then ok = false; break end
-      end
-    end
     if ok and needle ~= '' then
       ok = string.find(string.lower(content), needle, 1, true) ~= nil
     end
