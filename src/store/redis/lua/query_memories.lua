@@ -148,24 +148,36 @@ if #trigrams > 0 then
   -- rest: such searches then read every candidate, still in order.)
   local CHUNK = 256
   local function stream()
-    local small = sizes[smallest_i] > 0 and redis.call('GET', postings[smallest_i]) or ''
+    -- Postings are read in windows from their ends, not whole: at a million memories a trigram's
+    -- posting is 100-200 KB, and a search reads a chunk or two of each.
+    local WINDOW = 512
     local order = {}  -- the other postings, smallest (most selective) first
     for i = 1, #trigrams do if i ~= smallest_i then order[#order + 1] = i end end
     table.sort(order, function(a, b) return sizes[a] < sizes[b] end)
-    local others, tops = {}, {}
+    local others, tops, windows, window_at = {}, {}, {}, {}
     for j, i in ipairs(order) do
-      others[j] = sizes[i] > 0 and redis.call('GET', postings[i]) or ''
+      others[j] = postings[i]
       tops[j] = sizes[i] - 1
+      windows[j], window_at[j] = '', sizes[i]
     end
-    -- The largest index p <= hi of posting s whose number is at most n, or -1, by a gallop down.
-    local function last_at_most(s, hi, n)
-      if hi < 0 or posting_entry(s, hi) <= n then return hi end
+    -- The number at entry p of other posting j (its window moved to end at p if p is outside it).
+    local function other_entry(j, p)
+      local from = window_at[j]
+      if p < from or p >= from + #windows[j] / 4 then
+        from = math.max(p - WINDOW + 1, 0)
+        windows[j], window_at[j] = redis.call('GETRANGE', others[j], from * 4, p * 4 + 3), from
+      end
+      return posting_entry(windows[j], p - from)
+    end
+    -- The largest index p <= hi of other posting j whose number is at most n, or -1, by a gallop down.
+    local function last_at_most(j, hi, n)
+      if hi < 0 or other_entry(j, hi) <= n then return hi end
       local step, lo = 1, hi - 1
-      while lo >= 0 and posting_entry(s, lo) > n do hi = lo; lo = lo - step; step = step * 2 end
+      while lo >= 0 and other_entry(j, lo) > n do hi = lo; lo = lo - step; step = step * 2 end
       if lo < 0 then lo = -1 end
       while hi - lo > 1 do
         local mid = math.floor((lo + hi) / 2)
-        if posting_entry(s, mid) <= n then lo = mid else hi = mid end
+        if other_entry(j, mid) <= n then lo = mid else hi = mid end
       end
       return lo
     end
@@ -183,27 +195,27 @@ if #trigrams > 0 then
     if old_smallest > 0 then
       for _, id in ipairs(redis.call('SINTER', unpack(old_sets))) do join(id) end
     end
-    local top = #small / 4 - 1  -- the next entry of the smallest posting to read, downwards
-    local bound = nil           -- '' once every candidate is in the pool
+    local top = sizes[smallest_i] - 1  -- the next entry of the smallest posting to read, downwards
+    local bound = nil                  -- '' once every candidate is in the pool
     local function read_chunk()
       local numbers, exhausted = {}, false
       local last = math.max(top - CHUNK + 1, 0)
+      local chunk = top >= 0 and redis.call('GETRANGE', postings[smallest_i], last * 4, top * 4 + 3) or ''
       for k = top, last, -1 do
-        local n = posting_entry(small, k)
+        local n = posting_entry(chunk, k - last)
         local ok = true
         for j = 1, #others do
           -- Down to the first entry at most n: a few steps (the postings of one needle's trigrams are
           -- often of a size, and most numbers are near), else a gallop.
-          local s, p, e = others[j], tops[j], -1
+          local p, e = tops[j], -1
           for step = 1, 9 do
             if p < 0 then break end
             if step == 9 then
-              p = last_at_most(s, p, n)
-              if p >= 0 then e = posting_entry(s, p) end
+              p = last_at_most(j, p, n)
+              if p >= 0 then e = other_entry(j, p) end
               break
             end
-            local a, b, c, d = byte(s, 4 * p + 1, 4 * p + 4)
-            e = a * 16777216 + b * 65536 + c * 256 + d
+            e = other_entry(j, p)
             if e <= n then break end
             p = p - 1
           end
@@ -224,7 +236,8 @@ if #trigrams > 0 then
       if top < 0 then
         bound = ''
       else
-        bound = redis.call('HGET', P .. 'mi:pmax', math.floor(posting_entry(small, top) / PMAX_NUMBERS))
+        local next_number = posting_entry(redis.call('GETRANGE', postings[smallest_i], top * 4, top * 4 + 3), 0)
+        bound = redis.call('HGET', P .. 'mi:pmax', math.floor(next_number / PMAX_NUMBERS))
       end
     end
     return function()
