@@ -49,7 +49,7 @@
 //                            trigram: 4 bytes each, big-endian, ascending (appended in number order)
 //   P mi:4k           zset   the trigrams that have a posting, score 0 (what the sweep walks)
 //   P mi:maxid        string the largest id numbered so far
-//   P mi:pmax         hash   n/256 -> mi:maxid once the last number of that run of 256 was given: no
+//   P mi:pmax         hash   n/32 -> mi:maxid once the last number of that run of 32 was given: no
 //                            number up to the run names a larger id (searches stream postings newest first
 //                            by it)
 //   P mi:dead         string numbered memories forgotten and not yet swept out of the postings

@@ -154,7 +154,7 @@ end
 -- entries go at the next sweep (sweep_postings).
 local byte = string.byte
 -- Numbers per field of mi:pmax (index_content writes it, query_memories reads it).
-local PMAX_NUMBERS = 256
+local PMAX_NUMBERS = 32
 
 -- The number at 0-based entry `i` of posting `s` (string.byte and arithmetic: a third of the time of
 -- struct.unpack).

@@ -136,17 +136,17 @@ if #trigrams > 0 then
     end
     return ids
   end
-  -- The candidates are streamed newest first: the smallest posting read from its end, CHUNK entries at
-  -- a time, each number kept if every other posting has it (a galloping search down each), mapped to
-  -- its id (one HMGET a chunk; a forgotten number has none). Numbers follow the order memories were
-  -- indexed in, which is id order but for memories written late (another server's clock, an import):
-  -- so a chunk's ids are pooled, and an id leaves the pool once it is at least mi:pmax of the next
-  -- unread number's chunk, the largest id any number up to that chunk has; no unread candidate can
-  -- come before it. Pending memories and an older version's set intersection join the pool at once.
-  -- So a needle whose candidates are many reads a few chunks to find `limit` matches, not all of them.
-  -- (One memory with an id far ahead of the others, from a clock far ahead, keeps every bound above the
-  -- rest: such searches then read every candidate, still in order.)
-  local CHUNK = 256
+  -- The candidates are streamed newest first: the smallest posting read from its end a chunk at a time
+  -- (as many entries as matches are wanted, then twice as many each time), each number kept if every
+  -- other posting has it (stepping or galloping down each), mapped to its id (one HMGET a chunk; a
+  -- forgotten number has none). Numbers follow the order memories were indexed in, which is id order
+  -- but for memories written late (another server's clock, an import): so a chunk's ids are pooled,
+  -- and an id leaves the pool once it is at least mi:pmax of the next unread number's run, the largest
+  -- id any number up to that run has; no unread candidate can come before it. Pending memories and an
+  -- older version's set intersection join the pool at once. So a needle whose candidates are many
+  -- reads a chunk or two to find `limit` matches, not all of them. (One memory with an id far ahead
+  -- of the others, from a clock far ahead, keeps every bound above the rest: such searches then read
+  -- every candidate, still in order.)
   local function stream()
     -- Postings are read in windows from their ends, not whole: at a million memories a trigram's
     -- posting is 100-200 KB, and a search reads a chunk or two of each.
@@ -195,19 +195,25 @@ if #trigrams > 0 then
     if old_smallest > 0 then
       for _, id in ipairs(redis.call('SINTER', unpack(old_sets))) do join(id) end
     end
+    -- The first chunk holds as many entries as matches are wanted, each next one twice as many.
+    local chunk_size = math.max(limit + 1, PMAX_NUMBERS)
     local top = sizes[smallest_i] - 1  -- the next entry of the smallest posting to read, downwards
     local bound = nil                  -- '' once every candidate is in the pool
     local function read_chunk()
       local numbers, exhausted = {}, false
-      local last = math.max(top - CHUNK + 1, 0)
+      local last = math.max(top - chunk_size + 1, 0)
+      chunk_size = math.min(chunk_size * 2, 1024)
       local chunk = top >= 0 and redis.call('GETRANGE', postings[smallest_i], last * 4, top * 4 + 3) or ''
       for k = top, last, -1 do
-        local n = posting_entry(chunk, k - last)
+        local at = 4 * (k - last)
+        local a, b, c, d = byte(chunk, at + 1, at + 4)
+        local n = a * 16777216 + b * 65536 + c * 256 + d
         local ok = true
         for j = 1, #others do
           -- Down to the first entry at most n: a few steps (the postings of one needle's trigrams are
           -- often of a size, and most numbers are near), else a gallop.
           local p, e = tops[j], -1
+          local w, from = windows[j], window_at[j]
           for step = 1, 9 do
             if p < 0 then break end
             if step == 9 then
@@ -215,7 +221,13 @@ if #trigrams > 0 then
               if p >= 0 then e = other_entry(j, p) end
               break
             end
-            e = other_entry(j, p)
+            if p < from or p >= from + #w / 4 then
+              other_entry(j, p)
+              w, from = windows[j], window_at[j]
+            end
+            local at = 4 * (p - from)
+            local a, b, c, d = byte(w, at + 1, at + 4)
+            e = a * 16777216 + b * 65536 + c * 256 + d
             if e <= n then break end
             p = p - 1
           end
@@ -262,11 +274,11 @@ if #trigrams > 0 then
   -- its postings' entries at about a fifteenth of the cost of examining a memory each, and the pending
   -- memories. (Both costs as they are at worst: streaming stops as soon as it has `limit` matches, and
   -- so does the walk, but the walk's rate of matches is not known, and a needle of common trigrams may
-  -- name few memories.) A needle of few candidates, its smallest posting within two chunks, is listed
+  -- name few memories.) A needle of few candidates, its smallest posting of at most 512 entries, is listed
   -- whole: the intersection at once, then sorted, costs less than streaming it.
   local candidates = smallest + n_pending
   if smallest * #trigrams / 15 + n_pending < cost then
-    if smallest <= 2 * CHUNK and candidates <= list_max then
+    if smallest <= 512 and candidates <= list_max then
       listed, listed_cost = function()
         local ids = intersect()
         if n_pending > 0 then
