@@ -299,15 +299,28 @@ local function lex_stream(keys, hi, batch)
   end
 end
 
--- `ids` below `before`, newest first, as a stream.
+-- Sorts a list of ids ascending: with table.sort's own comparison (in C, a third of the time of a Lua
+-- comparator's) when the server's collation is bytewise.
+local function sort_ids(ids)
+  if native_less then table.sort(ids) else table.sort(ids, less) end
+end
+
+-- Appends to list `ids` those of `more` it does not hold yet.
+local function append_new(ids, more)
+  local seen = {}
+  for _, id in ipairs(ids) do seen[id] = true end
+  for _, id in ipairs(more) do
+    if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+  end
+end
+
+-- `ids` below `before`, newest first, as a stream (walked from the end of the ascending list).
 local function sorted_stream(ids, before)
   local kept = {}
   for _, id in ipairs(ids) do
     if before == '' or less(id, before) then kept[#kept + 1] = id end
   end
-  -- Ascending, walked from the end: table.sort's own comparison (in C) is a third of the time of a Lua
-  -- comparator's, when it is bytewise.
-  if native_less then table.sort(kept) else table.sort(kept, less) end
+  sort_ids(kept)
   local i = #kept + 1
   return function() i = i - 1; return kept[i] end
 end

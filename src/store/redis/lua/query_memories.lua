@@ -74,6 +74,9 @@ if #trigrams > 0 then
     if not smallest or c < smallest then smallest, smallest_i = c, i end
   end
   if smallest + n_pending == 0 then return nothing end
+  local order = {}  -- the other trigrams, smallest posting (most selective) first
+  for i = 1, #trigrams do if i ~= smallest_i then order[#order + 1] = i end end
+  table.sort(order, function(a, b) return sizes[a] < sizes[b] end)
   -- The intersection's ids: the smallest posting's numbers kept if every other posting has them
   -- (galloping through each, ascending), mapped to ids (a forgotten number has none); and the
   -- intersection of the old sets.
@@ -86,9 +89,6 @@ if #trigrams > 0 then
         numbers[#numbers + 1] = a * 16777216 + b * 65536 + c * 256 + d
       end
     end
-    local order = {}
-    for i = 1, #trigrams do if i ~= smallest_i then order[#order + 1] = i end end
-    table.sort(order, function(a, b) return sizes[a] < sizes[b] end)
     for _, i in ipairs(order) do
       if #numbers == 0 then break end
       local s = sizes[i] > 0 and redis.call('GET', postings[i]) or ''
@@ -127,13 +127,7 @@ if #trigrams > 0 then
       local got = redis.call('HMGET', P .. 'mi:ids', unpack(numbers, first, math.min(first + 999, #numbers)))
       for _, id in ipairs(got) do if id then ids[#ids + 1] = id end end
     end
-    if old_smallest > 0 then
-      local seen = {}
-      for _, id in ipairs(ids) do seen[id] = true end
-      for _, id in ipairs(redis.call('SINTER', unpack(old_sets))) do
-        if not seen[id] then ids[#ids + 1] = id end
-      end
-    end
+    if old_smallest > 0 then append_new(ids, redis.call('SINTER', unpack(old_sets))) end
     return ids
   end
   -- The candidates are streamed newest first: the smallest posting read from its end a chunk at a time
@@ -151,9 +145,6 @@ if #trigrams > 0 then
     -- Postings are read in windows from their ends, not whole: at a million memories a trigram's
     -- posting is 100-200 KB, and a search reads a chunk or two of each.
     local WINDOW = 512
-    local order = {}  -- the other postings, smallest (most selective) first
-    for i = 1, #trigrams do if i ~= smallest_i then order[#order + 1] = i end end
-    table.sort(order, function(a, b) return sizes[a] < sizes[b] end)
     local others, tops, windows, window_at = {}, {}, {}, {}
     for j, i in ipairs(order) do
       others[j] = postings[i]
@@ -256,7 +247,7 @@ if #trigrams > 0 then
       while #ready == 0 do
         if bound == '' and #pool == 0 then return nil end
         if bound ~= '' then read_chunk() end
-        if native_less then table.sort(pool) else table.sort(pool, less) end
+        sort_ids(pool)
         local cut = #pool
         if bound ~= '' then
           while cut >= 1 and bound and not less(pool[cut], bound) do cut = cut - 1 end
@@ -281,14 +272,8 @@ if #trigrams > 0 then
     if smallest <= 512 and candidates <= list_max then
       listed, listed_cost = function()
         local ids = intersect()
-        if n_pending > 0 then
-          -- A memory an index step left half done is in both (index_content): listed once.
-          local seen = {}
-          for _, id in ipairs(ids) do seen[id] = true end
-          for _, id in ipairs(redis.call('ZRANGE', pending, 0, -1)) do
-            if not seen[id] then ids[#ids + 1] = id end
-          end
-        end
+        -- A memory an index step left half done is in both (index_content): listed once.
+        if n_pending > 0 then append_new(ids, redis.call('ZRANGE', pending, 0, -1)) end
         return ids
       end, candidates
     else
