@@ -463,7 +463,7 @@ TEST_F(RedisUnindexedTest, MemoriesIndexedIntoTrigramSetsByAnOlderVersionAreFoun
   EXPECT_THAT(recall(q), ElementsAre(tiny.id));
 }
 
-// A needle's candidates are streamed newest first from the end of the postings, a chunk of 256 at a time,
+// A needle's candidates are streamed newest first from the end of the postings, a chunk at a time,
 // so a search that wants a few of many reads a chunk or two. Memories indexed after newer ones (written
 // late: another server's clock, an import) still come in id order, on every page.
 TEST_F(RedisUnindexedTest, ANeedlesCandidatesAreStreamedNewestFirstAndLateOnesKeepIdOrder) {
@@ -507,8 +507,12 @@ TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBou
   };
   std::vector<Memory> live;
   std::vector<Memory> forgotten;
+  auto tagged = [&](Memory memory) {
+    memory.tags = {"kept"};
+    return add(memory);
+  };
   for (int i = 0; i < 40; ++i) {
-    Memory memory = add(make_memory("s1", "common word " + std::to_string(1000 + i), kT0 + i));
+    Memory memory = tagged(make_memory("s1", "common word " + std::to_string(1000 + i), kT0 + i));
     (i % 3 == 0 ? forgotten : live).push_back(memory);
   }
   EXPECT_EQ(index_step(7), 0);
@@ -526,11 +530,13 @@ TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBou
     auto q = query();
     q.content_contains = "common word";
     EXPECT_EQ(recall(q), ids);
+    q.tags = {"kept"};
+    EXPECT_EQ(recall(q), ids) << "with the tag's posting";
   };
   int steps = 0;
   for (; steps < 100; ++steps) {
     if (steps == 2) {  // appended to the posting being rewritten, at the next step
-      live.push_back(add(make_memory("s1", "common word, written during the sweep", kT0 + 100)));
+      live.push_back(tagged(make_memory("s1", "common word, written during the sweep", kT0 + 100)));
     }
     expect_found(live);
     if (index_step(7) == 0) break;
@@ -543,6 +549,8 @@ TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBou
   std::vector<std::string> live_ids;
   for (const auto& m : live) live_ids.push_back(m.id);
   EXPECT_EQ(posting_ids("com"), live_ids) << "in number order, which is the order they were indexed in";
+  EXPECT_EQ(posting_ids("tag:kept"), live_ids) << "a tag's posting is swept like a trigram's";
+  EXPECT_EQ(posting_entries("tag:kept"), static_cast<long long>(live.size()));
   for (const char* key : {"mi:dead", "mi:4s", "mi:4t"}) {
     EXPECT_EQ(server_->command({"EXISTS", full_key(kDefaultNamespace, key)}).integer, 0) << key;
   }
@@ -646,6 +654,91 @@ TEST_F(RedisStoreTest, ARareNeedleOfCommonTrigramsIsStreamedNotWalked) {
   EXPECT_EQ(calls_of("hmget"), 1) << "only the intersection's numbers are looked up, in one call";
   EXPECT_EQ(calls_of("zrevrangebylex"), 0) << "no walk";
   EXPECT_EQ(calls_of("mget"), 1) << "the three memories, read in one call";
+}
+
+// A content + tag search intersects the tag's posting with the needle's: of a common word's many
+// memories, only those with the tag are checked against the tag's zset and read, newest first, on
+// every page.
+TEST_F(RedisStoreTest, AContentAndTagSearchChecksOnlyTheNeedlesCandidatesThatHaveTheTag) {
+  add_session("s1");
+  UnixMillis at = kT0;
+  std::vector<std::string> wanted;  // newest first
+  for (int i = 0; i < 700; ++i) {
+    Memory memory = make_memory("s1", "common word " + std::to_string(i), ++at);
+    memory.tags = {"x"};
+    if (i % 7 == 0) memory.tags.push_back("rare");
+    add(memory);
+    if (i % 7 == 0) wanted.insert(wanted.begin(), memory.id);
+  }
+  for (int i = 0; i < 800; ++i) {  // the tag alone names more memories than the needle
+    Memory memory = make_memory("s1", "other text " + std::to_string(i), ++at);
+    memory.tags = {"rare"};
+    add(memory);
+  }
+  reopen();  // indexed
+  ASSERT_EQ(posting_entries("tag:rare"), 900);
+  ASSERT_EQ(posting_entries("com"), 700);
+
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  auto q = query();
+  q.content_contains = "common";
+  q.tags = {"rare"};
+  q.limit = 5;
+  EXPECT_EQ(recall(q), std::vector<std::string>(wanted.begin(), wanted.begin() + 5));
+  EXPECT_LE(calls_of("zscore"), 8) << "one read-ahead of candidates, every one with the tag";
+  EXPECT_EQ(calls_of("zrevrangebylex"), 0) << "no walk of the tag's 900 memories";
+  q.before_id = wanted[4];
+  EXPECT_EQ(recall(q), std::vector<std::string>(wanted.begin() + 5, wanted.begin() + 10));
+  q.before_id.reset();
+  q.limit = 1000;
+  EXPECT_EQ(recall(q), wanted);
+}
+
+// Memories an older version numbered have no tag postings (mi:4g, the first number that has them, is
+// what tells): a content + tag search checks their tags in the tag's zset, and finds old and new alike.
+TEST_F(RedisUnindexedTest, MemoriesNumberedBeforeTagPostingsAreFoundByContentAndTag) {
+  add_session("s1");
+  UnixMillis at = kT0;
+  std::vector<std::string> wanted;  // newest first
+  auto add_common = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      Memory memory = make_memory("s1", "common word " + std::to_string(i), ++at);
+      if (i % 3 == 0) memory.tags = {"t"};
+      add(memory);
+      if (i % 3 == 0) wanted.insert(wanted.begin(), memory.id);
+    }
+  };
+  for (int i = 0; i < 600; ++i) {  // the tag alone names more memories than the needle, on every page
+    Memory memory = make_memory("s1", "other text " + std::to_string(i), ++at);
+    memory.tags = {"t"};
+    add(memory);
+  }
+  add_common(300);
+  reopen();
+  // As a version before tag postings left them: numbered, in the trigrams' postings only.
+  for (const auto& key : server_keys(*server_, full_key(kDefaultNamespace, "mi:4:tag:*")))
+    ASSERT_EQ(server_->command({"DEL", key}).integer, 1);
+  ASSERT_EQ(server_->command({"ZREM", full_key(kDefaultNamespace, "mi:4k"), "tag:t"}).integer, 1);
+  ASSERT_EQ(server_->command({"DEL", full_key(kDefaultNamespace, "mi:4g")}).integer, 1);
+  add_common(300);
+  reopen();
+  EXPECT_EQ(server_->command({"GET", full_key(kDefaultNamespace, "mi:4g")}).text, "901");
+  ASSERT_EQ(posting_entries("tag:t"), 100) << "the new memories' only";
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+
+  auto q = query();
+  q.content_contains = "common";
+  q.tags = {"t"};
+  q.limit = 7;
+  std::vector<std::string> found;
+  for (int page = 0; page < 40; ++page) {
+    auto ids = recall(q);
+    found.insert(found.end(), ids.begin(), ids.end());
+    if (ids.size() < q.limit) break;
+    q.before_id = ids.back();
+  }
+  EXPECT_EQ(found, wanted) << "old and new, newest first";
+  EXPECT_EQ(calls_of("zrevrangebylex"), 0) << "the needle's postings streamed, no walk of the tag";
 }
 
 TEST_F(RedisUnindexedTest, RememberIsOneScriptCallAndNoRequestUsesKeysOrScan) {
@@ -926,7 +1019,7 @@ TEST_F(RedisStoreTest, GetMemoryAlsoDropsTheIndexEntriesOfAnExpiredHash) {
   for (const auto& key : server_keys(*server_, full_key(kDefaultNamespace, "mi:*"))) {
     const std::string rest = key.substr(full_key(kDefaultNamespace, "").size());
     EXPECT_TRUE(rest == "mi:n" || rest == "mi:live" || rest == "mi:dead" || rest == "mi:4k" ||
-                rest == "mi:maxid" || rest == "mi:pmax" || rest.rfind("mi:4:", 0) == 0)
+                rest == "mi:maxid" || rest == "mi:pmax" || rest == "mi:4g" || rest.rfind("mi:4:", 0) == 0)
         << key;
   }
   EXPECT_THAT(posting_ids("sho"), IsEmpty());

@@ -47,7 +47,11 @@
 //   P mi:live         bitmap bit <number> set while that memory lives
 //   P mi:4:<trigram>  string the numbers of the memories whose lower-cased content contains the 3-byte
 //                            trigram: 4 bytes each, big-endian, ascending (appended in number order)
-//   P mi:4k           zset   the trigrams that have a posting, score 0 (what the sweep walks)
+//   P mi:4:tag:<tag>  string the numbers of the memories with that tag, in the same form (appended when the
+//                            memory is numbered), so that a content + tag search intersects postings
+//   P mi:4g           string the first number whose tags went into tag postings: memories numbered
+//                            before it (by builds before tag postings) are in mi:g:<tag> only
+//   P mi:4k           zset   the postings' names, score 0: trigrams, and 'tag:<tag>' (what the sweep walks)
 //   P mi:maxid        string the largest id numbered so far
 //   P mi:pmax         hash   n/32 -> mi:maxid once the last number of that run of 32 was given: no
 //                            number up to the run names a larger id (searches stream postings newest first

@@ -35,13 +35,13 @@ constexpr std::string_view kGetMemory = "get_memory";
 // query_memories, one bounded slice. Plans by index sizes (ZLEXCOUNT/ZCOUNT O(log n), STRLEN and SCARD
 // O(1)): the smallest of the all-of zsets (session, agent, tags), the union of the type zsets, or every
 // memory drives a walk newest first. A needle's candidates drive it instead when that is cheaper: the
-// intersection of its trigram postings, streamed newest first a chunk at a time, with the memories
-// still pending indexing. A since/until or importance window small enough to list whole (list_max) is
-// listed and sorted when that is cheaper still. Each candidate is checked against the other filters
-// (ZSCORE, the memory's fields, expiry vs now, and finally the lower-cased content contains the
+// intersection of its trigram postings and its tags' postings, streamed newest first a chunk at a time,
+// with the memories still pending indexing. A since/until or importance window small enough to list whole
+// (list_max) is listed and sorted when that is cheaper still. Each candidate is checked against the other
+// filters (ZSCORE, the memory's fields, expiry vs now, and finally the lower-cased content contains the
 // needle); a memory Redis expired is unindexed on the spot. Stops after `limit` matches or `budget`
 // candidates. ARGV: now before limit budget since until min_importance needle list_max
-// exclude_superseded(0|1) n_all all-of-zset-suffix... n_types type... n_trigrams trigram...
+// exclude_superseded(0|1) n_all all-of-zset-suffix... n_types type... n_trigrams trigram... n_tags tag...
 // Returns {last examined id, more (0|1), examined, memory strings...}.
 constexpr std::string_view kQueryMemories = "query_memories";
 

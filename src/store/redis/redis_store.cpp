@@ -590,6 +590,10 @@ class RedisStore final : public Store {
     for (const auto& trigram : redis::needle_trigrams(needle, kMaxNeedleTrigrams)) {
       trigrams.push_back(trigram);
     }
+    // The tags by name too: with a needle, the script intersects their postings with the trigrams'.
+    std::vector<std::string> tags = query.tags;
+    std::sort(tags.begin(), tags.end());
+    tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
     std::vector<std::string> types = query.types;
     std::sort(types.begin(), types.end());
     types.erase(std::unique(types.begin(), types.end()), types.end());
@@ -623,6 +627,8 @@ class RedisStore final : public Store {
         args.insert(args.end(), types.begin(), types.end());
         args.push_back(std::to_string(trigrams.size()));
         args.insert(args.end(), trigrams.begin(), trigrams.end());
+        args.push_back(std::to_string(tags.size()));
+        args.insert(args.end(), tags.begin(), tags.end());
         auto reply = scripts_.query_memories.run(connection, prefix, args);
         if (!reply) return tl::unexpected(reply.error());
         auto slice = read_slice(reply->get());

@@ -1,5 +1,6 @@
 -- index_content: pending memories of the namespace (mi:pend, filled by remember) into the content index
--- (the postings mi:4:<trigram>, see posting_entry in the prelude), then, with what is left of the step,
+-- (the postings mi:4:<trigram>, see posting_entry in the prelude, and its tags' postings mi:4:tag:<tag>),
+-- then, with what is left of the step,
 -- a step of the postings' sweep. ARGV: the most memories and the most postings entries one step adds,
 -- and the most entries a sweep step reads (sweep_postings).
 -- The additions bound how long a step holds Redis, and every client of it, whatever the memories'
@@ -20,6 +21,9 @@ local finished = {}
 -- after the run's last number (a bound query_memories streams by).
 local max_id = redis.call('GET', P .. 'mi:maxid')
 local max_id_was = max_id
+-- mi:4g keeps the first number whose tags went into postings: one numbered by a version before tag
+-- postings is not in them, and searches check the tags of those numbers another way (query_memories).
+local first_tagged = nil
 for i = 1, #entries, 2 do
   local id, added = entries[i], -tonumber(entries[i + 1])
   local sid, agent, typ, tags, tri, number = mx_read(id)
@@ -45,6 +49,18 @@ for i = 1, #entries, 2 do
       redis.call('HSET', P .. 'mi:pmax', math.floor(number / PMAX_NUMBERS), max_id)
     end
     local entry = number and struct.pack('>I4', number)
+    if numbered_now then
+      -- Its tags' postings take the number at once (a few entries: not counted against the budget).
+      first_tagged = first_tagged or number
+      local seen = {}
+      for _, tag in ipairs(decode_list(tags)) do
+        if not seen[tag] then
+          seen[tag] = true
+          local name = TAG_POSTING .. tag
+          if redis.call('APPEND', P .. 'mi:4:' .. name, entry) == 4 then redis.call('ZADD', P .. 'mi:4k', 0, name) end
+        end
+      end
+    end
     local upto = math.min(total, added + budget)
     for k = added, upto - 1 do
       local trigram = string.sub(tri, 3 * k + 1, 3 * k + 3)
@@ -66,6 +82,7 @@ for i = 1, #entries, 2 do
 end
 if #finished > 0 then redis.call('ZREM', pending, unpack(finished)) end
 if max_id ~= max_id_was then redis.call('SET', P .. 'mi:maxid', max_id) end
+if first_tagged then redis.call('SET', P .. 'mi:4g', first_tagged, 'NX') end
 local left = redis.call('ZCARD', pending)
 if left == 0 and budget > 0 and sweep_postings(tonumber(ARGV[3])) then left = 1 end
 return left

@@ -155,6 +155,9 @@ end
 local byte = string.byte
 -- Numbers per field of mi:pmax (index_content writes it, query_memories reads it).
 local PMAX_NUMBERS = 32
+-- A tag's posting is mi:4:tag:<tag>, and mi:4k names it 'tag:<tag>': never 3 bytes long, so no trigram
+-- shares its key, and the sweep rewrites both kinds alike.
+local TAG_POSTING = 'tag:'
 
 -- The number at 0-based entry `i` of posting `s` (string.byte and arithmetic: a third of the time of
 -- struct.unpack).
@@ -203,7 +206,7 @@ end
 -- A sweep starts once the forgotten numbered memories (mi:dead) are at least half as many as the live
 -- ones, so postings are never more than about a third dead entries, and a sweep's cost, which is the
 -- size of all postings, is spread over as many forgets. It walks the trigrams of
--- mi:4k in order; a posting longer than the step's `budget` of entries is rewritten into mi:4t over
+-- mi:4k in order (trigrams and tags); a posting longer than the step's `budget` of entries is rewritten into mi:4t over
 -- several steps (appends made meanwhile land at the end of the original and are copied with the rest),
 -- then renamed over it. State in mi:4s: at (the trigram being swept, or the last one done), off (its
 -- entries copied so far), dead (mi:dead when the sweep started). True while the sweep has more to do.
@@ -228,7 +231,7 @@ local function sweep_postings(budget)
         end
         if redis.call('ZCARD', P .. 'mi:all') == 0 then
           -- No memory left, so no number in use: numbering starts again.
-          redis.call('DEL', P .. 'mi:n', live_key, P .. 'mi:pmax', P .. 'mi:maxid')
+          redis.call('DEL', P .. 'mi:n', live_key, P .. 'mi:pmax', P .. 'mi:maxid', P .. 'mi:4g')
         end
         return false
       end

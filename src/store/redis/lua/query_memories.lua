@@ -15,6 +15,7 @@ end
 local all = read_list(P)
 local types = read_list('')
 local trigrams = read_list('')
+local tags = read_list('')  -- the tags of `all`, by name (their postings)
 local type_keys, type_ok = {}, {}
 for i, t in ipairs(types) do
   type_keys[i] = P .. 'mi:t:' .. t
@@ -64,19 +65,44 @@ if #trigrams > 0 then
   -- members of its set if an older version indexed memories into sets (mi:3:, see unindex).
   local postings, sizes, old_sets, old_smallest = {}, {}, {}, nil
   local smallest, smallest_i = nil, nil
+  -- A posting names every candidate numbered from first[i] on: a trigram's, all of them (0); a tag's,
+  -- those numbered since tag postings exist (mi:4g, see index_content). A posting that is not whole
+  -- (first[i] > 1) only narrows the candidates numbered from first[i] on; it never drives.
+  local first = {}
   for i, trigram in ipairs(trigrams) do
     postings[i] = P .. 'mi:4:' .. trigram
     old_sets[i] = P .. 'mi:3:' .. trigram
+    first[i] = 0
     local old = redis.call('SCARD', old_sets[i])
     if not old_smallest or old < old_smallest then old_smallest = old end
     sizes[i] = redis.call('STRLEN', postings[i]) / 4
     local c = sizes[i] + old
     if not smallest or c < smallest then smallest, smallest_i = c, i end
   end
+  if #tags > 0 then
+    local first_tagged = redis.call('GET', P .. 'mi:4g')
+    local tags_from = first_tagged and tonumber(first_tagged) or math.huge
+    for _, tag in ipairs(tags) do
+      local i = #postings + 1
+      postings[i] = P .. 'mi:4:' .. TAG_POSTING .. tag
+      sizes[i], first[i] = redis.call('STRLEN', postings[i]) / 4, tags_from
+      -- A tag's memories that an older version indexed into sets are among the old sets' candidates.
+      local c = sizes[i] + old_smallest
+      if tags_from <= 1 and c < smallest then smallest, smallest_i = c, i end
+    end
+  end
   if smallest + n_pending == 0 then return nothing end
-  local order = {}  -- the other trigrams, smallest posting (most selective) first
-  for i = 1, #trigrams do if i ~= smallest_i then order[#order + 1] = i end end
-  table.sort(order, function(a, b) return sizes[a] < sizes[b] end)
+  -- The other postings in the order a candidate is checked against them: tags first, then trigrams, the
+  -- smallest of each first. A candidate of the smallest posting is in most other postings of the same
+  -- needle (they share its words), so they reject few; a tag, which has nothing to do with the content,
+  -- rejects candidates at its own rate.
+  local order = {}
+  for i = 1, #postings do if i ~= smallest_i then order[#order + 1] = i end end
+  table.sort(order, function(a, b)
+    local tag_a, tag_b = a > #trigrams, b > #trigrams
+    if tag_a ~= tag_b then return tag_a end
+    return sizes[a] < sizes[b]
+  end)
   -- The intersection's ids: the smallest posting's numbers kept if every other posting has them
   -- (galloping through each, ascending), mapped to ids (a forgotten number has none); and the
   -- intersection of the old sets.
@@ -89,7 +115,10 @@ if #trigrams > 0 then
         numbers[#numbers + 1] = a * 16777216 + b * 65536 + c * 256 + d
       end
     end
-    for _, i in ipairs(order) do
+    -- A posting that is not whole is left out here: the all-of check below reads the tag's zset.
+    local whole = {}
+    for _, i in ipairs(order) do if first[i] <= 1 then whole[#whole + 1] = i end end
+    for _, i in ipairs(whole) do
       if #numbers == 0 then break end
       local s = sizes[i] > 0 and redis.call('GET', postings[i]) or ''
       local count, kept = #s / 4, {}
@@ -130,24 +159,24 @@ if #trigrams > 0 then
     if old_smallest > 0 then append_new(ids, redis.call('SINTER', unpack(old_sets))) end
     return ids
   end
-  -- The candidates are streamed newest first: the smallest posting read from its end a chunk at a time
-  -- (as many entries as matches are wanted, then twice as many each time), each number kept if every
-  -- other posting has it (stepping or galloping down each), mapped to its id (one HMGET a chunk; a
-  -- forgotten number has none). Numbers follow the order memories were indexed in, which is id order
-  -- but for memories written late (another server's clock, an import): so a chunk's ids are pooled,
-  -- and an id leaves the pool once it is at least mi:pmax of the next unread number's run, the largest
-  -- id any number up to that run has; no unread candidate can come before it. Pending memories and an
-  -- older version's set intersection join the pool at once. So a needle whose candidates are many
-  -- reads a chunk or two to find `limit` matches, not all of them. (One memory with an id far ahead
-  -- of the others, from a clock far ahead, keeps every bound above the rest: such searches then read
-  -- every candidate, still in order.)
+  -- The candidates are streamed newest first: the smallest posting read from its end a chunk at a time (as
+  -- many entries as matches are wanted, then twice as many each time), each number kept if every other posting has it (stepping or galloping
+  -- down each), mapped to its id (one HMGET a chunk; a forgotten number has none). Numbers follow the order
+  -- memories were indexed in, which is id order but for memories written late (another server's clock, an
+  -- import): so a chunk's ids are pooled, and an id leaves the pool once it is at least mi:pmax of the next
+  -- unread number's run, the largest id any number up to that run has; no unread candidate can come before
+  -- it. Pending memories and an older version's set intersection join the pool at once. So a needle whose
+  -- candidates are many reads a chunk or two to find `limit` matches, not all of them. (One memory with an id
+  -- far ahead of the others, from a clock far ahead, keeps every bound above the rest: such searches then
+  -- read every candidate, still in order.)
   local function stream()
     -- Postings are read in windows from their ends, not whole: at a million memories a trigram's
     -- posting is 100-200 KB, and a search reads a chunk or two of each.
     local WINDOW = 512
-    local others, tops, windows, window_at = {}, {}, {}, {}
+    local others, others_first, tops, windows, window_at = {}, {}, {}, {}, {}
     for j, i in ipairs(order) do
       others[j] = postings[i]
+      others_first[j] = first[i]
       tops[j] = sizes[i] - 1
       windows[j], window_at[j] = '', sizes[i]
     end
@@ -201,31 +230,35 @@ if #trigrams > 0 then
         local n = a * 16777216 + b * 65536 + c * 256 + d
         local ok = true
         for j = 1, #others do
-          -- Down to the first entry at most n: a few steps (the postings of one needle's trigrams are
-          -- often of a size, and most numbers are near), else a gallop.
-          local p, e = tops[j], -1
-          local w, from = windows[j], window_at[j]
-          for step = 1, 9 do
-            if p < 0 then break end
-            if step == 9 then
-              p = last_at_most(j, p, n)
-              if p >= 0 then e = other_entry(j, p) end
-              break
+          -- A posting that is not whole says nothing of numbers below its first.
+          if n >= others_first[j] then
+            -- Down to the first entry at most n: a few steps (the postings of one needle's trigrams are
+            -- often of a size, and most numbers are near), else a gallop.
+            local p, e = tops[j], -1
+            local w, from = windows[j], window_at[j]
+            for step = 1, 9 do
+              if p < 0 then break end
+              if step == 9 then
+                p = last_at_most(j, p, n)
+                if p >= 0 then e = other_entry(j, p) end
+                break
+              end
+              if p < from or p >= from + #w / 4 then
+                other_entry(j, p)
+                w, from = windows[j], window_at[j]
+              end
+              local at = 4 * (p - from)
+              local a, b, c, d = byte(w, at + 1, at + 4)
+              e = a * 16777216 + b * 65536 + c * 256 + d
+              if e <= n then break end
+              p = p - 1
             end
-            if p < from or p >= from + #w / 4 then
-              other_entry(j, p)
-              w, from = windows[j], window_at[j]
-            end
-            local at = 4 * (p - from)
-            local a, b, c, d = byte(w, at + 1, at + 4)
-            e = a * 16777216 + b * 65536 + c * 256 + d
-            if e <= n then break end
-            p = p - 1
+            tops[j] = p
+            -- Nothing at or below n there: no smaller number is in every posting either (but for those
+            -- below the first of a posting that is not whole).
+            if p < 0 then exhausted = others_first[j] <= 1; ok = false; break end
+            if e ~= n then ok = false; break end
           end
-          tops[j] = p
-          -- Nothing at or below n there: no smaller number is in every posting either.
-          if p < 0 then exhausted = true; ok = false; break end
-          if e ~= n then ok = false; break end
         end
         if ok then numbers[#numbers + 1] = n end
         if exhausted then break end
@@ -268,7 +301,7 @@ if #trigrams > 0 then
   -- name few memories.) A needle of few candidates, its smallest posting of at most 512 entries, is listed
   -- whole: the intersection at once, then sorted, costs less than streaming it.
   local candidates = smallest + n_pending
-  if smallest * #trigrams / 15 + n_pending < cost then
+  if smallest * #postings / 15 + n_pending < cost then
     if smallest <= 512 and candidates <= list_max then
       listed, listed_cost = function()
         local ids = intersect()
