@@ -159,8 +159,8 @@ if #trigrams > 0 then
     if old_smallest > 0 then append_new(ids, redis.call('SINTER', unpack(old_sets))) end
     return ids
   end
-  -- The candidates are streamed newest first: the smallest posting read from its end a chunk at a time (as
-  -- many entries as matches are wanted, then twice as many each time), each number kept if every other posting has it (stepping or galloping
+  -- The candidates are streamed newest first: the smallest posting read from its end a chunk at a time (sized
+  -- by the rate of candidates so far), each number kept if every other posting has it (stepping or galloping
   -- down each), mapped to its id (one HMGET a chunk; a forgotten number has none). Numbers follow the order
   -- memories were indexed in, which is id order but for memories written late (another server's clock, an
   -- import): so a chunk's ids are pooled, and an id leaves the pool once it is at least mi:pmax of the next
@@ -215,14 +215,17 @@ if #trigrams > 0 then
     if old_smallest > 0 then
       for _, id in ipairs(redis.call('SINTER', unpack(old_sets))) do join(id) end
     end
-    -- The first chunk holds as many entries as matches are wanted, each next one twice as many.
+    -- The first chunk holds as many entries as matches are wanted. Each next one holds as many as the
+    -- rate of candidates so far says the rest of the page needs, and a quarter more (twice the last one
+    -- while no entry was a candidate), at most 1024.
     local chunk_size = math.max(limit + 1, PMAX_NUMBERS)
+    local read, produced = 0, 0
     local top = sizes[smallest_i] - 1  -- the next entry of the smallest posting to read, downwards
     local bound = nil                  -- '' once every candidate is in the pool
     local function read_chunk()
       local numbers, exhausted = {}, false
       local last = math.max(top - chunk_size + 1, 0)
-      chunk_size = math.min(chunk_size * 2, 1024)
+      read = read + (top - last + 1)
       local chunk = top >= 0 and redis.call('GETRANGE', postings[smallest_i], last * 4, top * 4 + 3) or ''
       for k = top, last, -1 do
         local at = 4 * (k - last)
@@ -264,6 +267,13 @@ if #trigrams > 0 then
         if exhausted then break end
       end
       top = exhausted and -1 or last - 1
+      produced = produced + #numbers
+      if produced == 0 then
+        chunk_size = math.min(chunk_size * 2, 1024)
+      else
+        local wanted = math.max(limit + 1 - produced, 1)
+        chunk_size = math.min(math.max(math.ceil(wanted * read / produced * 1.25), PMAX_NUMBERS), 1024)
+      end
       if #numbers > 0 then
         for _, id in ipairs(redis.call('HMGET', P .. 'mi:ids', unpack(numbers))) do
           if id then join(id) end
