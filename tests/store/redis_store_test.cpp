@@ -150,11 +150,21 @@ TEST(RedisKeys, ListsAndTrigrams) {
   std::vector<std::string> tags = {"a", "", "b:c", "12:x", "ünï"};
   EXPECT_EQ(redis::decode_list(redis::encode_list(tags)), tags);
   EXPECT_EQ(redis::fold_case("AbC ÄÖ ß"), "abc ÄÖ ß");
-  EXPECT_EQ(redis::trigram_blob("AbAbA"), "ababab");  // "aba" and "bab", once each, sorted
-  EXPECT_EQ(redis::trigram_blob("ab"), "");
   EXPECT_THAT(redis::needle_trigrams("abcd", 8), ElementsAre("abc", "bcd"));
   EXPECT_EQ(redis::needle_trigrams(std::string(100, 'x') + "yz", 2).size(), 2u);  // "xxx", "xyz" (spread)
   EXPECT_THAT(redis::needle_trigrams("ab", 8), IsEmpty());
+}
+
+// The trigrams index_content adds for `content`, in the order it adds them (3 bytes each): the distinct
+// ones of the content lower-cased (ASCII only), sorted bytewise. Also what builds before postings kept
+// in a memory's mx record.
+std::string indexed_trigrams(const std::string& content) {
+  const std::string folded = redis::fold_case(content);
+  std::set<std::string> trigrams;
+  for (std::size_t i = 0; i + 3 <= folded.size(); ++i) trigrams.insert(folded.substr(i, 3));
+  std::string blob;
+  for (const auto& trigram : trigrams) blob += trigram;
+  return blob;
 }
 
 // The one hash tag of a key: what Redis Cluster hashes.
@@ -345,7 +355,7 @@ TEST_F(RedisUnindexedTest, ARememberLeavesItsTrigramsToTheIndexerAndIsFoundAtOnc
 TEST_F(RedisUnindexedTest, AnIndexStepStopsAtItsBudgetAndAMemoryLeftHalfDoneIsFoundOnce) {
   add_session("s1");
   const std::string content = letter_soup(3000, 7);
-  const std::string trigrams = redis::trigram_blob(content);  // sorted: the order a step adds them in
+  const std::string trigrams = indexed_trigrams(content);  // sorted: the order a step adds them in
   ASSERT_GT(trigrams.size() / 3, 1000u);
   Memory big = add(make_memory("s1", content, kT0 + 1));
   Memory small = add(make_memory("s1", "a small one", kT0 + 2));
@@ -383,7 +393,7 @@ TEST_F(RedisUnindexedTest, AnIndexStepStopsAtItsBudgetAndAMemoryLeftHalfDoneIsFo
   // A memory that fits a budget is never split: one that does not fit what is left of a step waits
   // whole for the next.
   Memory medium = add(make_memory("s1", letter_soup(80, 3), kT0 + 3));
-  const auto small_trigrams = static_cast<int>(redis::trigram_blob(small.content).size() / 3);
+  const auto small_trigrams = static_cast<int>(indexed_trigrams(small.content).size() / 3);
   EXPECT_EQ(index_step(small_trigrams + 5), 1) << "the medium one waits";
   EXPECT_EQ(server_->command({"ZSCORE", pending, medium.id}).text, "0");
   EXPECT_EQ(posting_entries(trigrams.substr(0, 3)), 1) << "no sweep while memories are pending";
@@ -391,7 +401,7 @@ TEST_F(RedisUnindexedTest, AnIndexStepStopsAtItsBudgetAndAMemoryLeftHalfDoneIsFo
   EXPECT_EQ(index_step(100), 0);
   std::set<std::string> indexed;
   for (const auto& m : {small, medium}) {
-    const std::string blob = redis::trigram_blob(m.content);
+    const std::string blob = indexed_trigrams(m.content);
     for (std::size_t at = 0; at < blob.size(); at += 3)
       indexed.insert(full_key(kDefaultNamespace, "mi:4:" + blob.substr(at, 3)));
   }
@@ -414,10 +424,16 @@ TEST_F(RedisUnindexedTest, MemoriesIndexedIntoTrigramSetsByAnOlderVersionAreFoun
   Memory old_b = add(make_memory("s1", "Legacy beta notes", kT0 + 2));
   Memory half = add(make_memory("s1", "legacy gamma, half indexed", kT0 + 3));
   const std::string pending = full_key(kDefaultNamespace, "mi:pend");
-  // As the older version left them: in the sets and no longer pending; `half` with its first five
-  // trigrams added and its score minus five.
+  // As the older version left them: each with an mx record listing its trigrams, in the sets and no
+  // longer pending; `half` with its first five trigrams added and its score minus five.
   auto into_sets = [&](const Memory& m, std::size_t count) {
-    const std::string blob = redis::trigram_blob(m.content);
+    const std::string blob = indexed_trigrams(m.content);
+    std::string mx;
+    for (const std::string& field : {m.session_id, m.agent_id, m.type, redis::encode_list(m.tags), blob}) {
+      for (int shift = 24; shift >= 0; shift -= 8) mx += static_cast<char>((field.size() >> shift) & 0xff);
+      mx += field;
+    }
+    ASSERT_EQ(server_->command({"SET", full_key(kDefaultNamespace, "mx:" + m.id), mx}).text, "OK");
     for (std::size_t at = 0; at < std::min(blob.size(), count * 3); at += 3) {
       ASSERT_EQ(
           server_->command({"SADD", full_key(kDefaultNamespace, "mi:3:" + blob.substr(at, 3)), m.id}).integer,
@@ -442,7 +458,7 @@ TEST_F(RedisUnindexedTest, MemoriesIndexedIntoTrigramSetsByAnOlderVersionAreFoun
 
   Memory fresh = add(make_memory("s1", "new legacy-free notes", kT0 + 4));
   reopen();  // indexes `half` and `fresh` into postings
-  const std::string half_blob = redis::trigram_blob(half.content);
+  const std::string half_blob = indexed_trigrams(half.content);
   for (std::size_t at = 0; at < 15; at += 3) {
     EXPECT_THAT(server_->command({"SMEMBERS", full_key(kDefaultNamespace, "mi:3:" + half_blob.substr(at, 3))})
                     .elements,
@@ -558,15 +574,49 @@ TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBou
             static_cast<long long>(live.size()));
 }
 
+// A memory without an expiry has no unindex record: the indexer writes its number into its string,
+// where a supersede (which rewrites the string) keeps it, and forgetting it reads it from there. One with
+// an expiry keeps its number in its record, which outlives the string if Redis expires it.
+TEST_F(RedisUnindexedTest, AMemoryWithoutAnExpiryKeepsItsNumberInItsString) {
+  add_session("s1");
+  Memory plain = add(make_memory("s1", "numbered plainly", kT0 + 1));
+  Memory fading = make_memory("s1", "numbered with an expiry", kT0 + 2);
+  fading.expires_at = kNow + 3'600'000;
+  add(fading);
+  const std::string ids_key = full_key(kDefaultNamespace, "mi:ids");
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mx:*")),
+              ElementsAre(full_key(kDefaultNamespace, "mx:" + fading.id)));
+  reopen();  // numbered
+  ASSERT_EQ(server_->command({"HLEN", ids_key}).integer, 2);
+  EXPECT_THAT(posting_ids("num"), ElementsAre(plain.id, fading.id));
+
+  Memory replacement = make_memory("s1", "numbered again", kT0 + 3);
+  ASSERT_TRUE(store().write_memory(replacement, superseding({plain.id})));
+  reopen();
+  auto q = query();
+  q.content_contains = "numbered";
+  EXPECT_THAT(recall(q), ElementsAre(replacement.id, fading.id, plain.id));
+  auto got = store().get_memory(kDefaultNamespace, plain.id, kNow);
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->superseded_by, replacement.id) << "the numbered string reads as the memory";
+
+  ASSERT_TRUE(*store().delete_memory(kDefaultNamespace, plain.id));
+  ASSERT_TRUE(*store().delete_memory(kDefaultNamespace, fading.id));
+  EXPECT_THAT(posting_ids("num"), ElementsAre(replacement.id)) << "both numbers cleared";
+  EXPECT_EQ(server_->command({"HLEN", ids_key}).integer, 1);
+  EXPECT_EQ(server_->command({"GET", full_key(kDefaultNamespace, "mi:dead")}).text, "2");
+  EXPECT_THAT(recall(q), ElementsAre(replacement.id));
+}
+
 // The store's own indexer works in such steps: a memory of a few thousand trigrams takes several.
 TEST_F(RedisUnindexedTest, TheIndexerIndexesALargeMemoryInSeveralBoundedSteps) {
   add_session("s1");
   const std::string content = letter_soup(3000, 11);
-  const std::size_t trigrams = redis::trigram_blob(content).size() / 3;
+  const std::size_t trigrams = indexed_trigrams(content).size() / 3;
   Memory big = add(make_memory("s1", content, kT0 + 1));
   ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
   store_.reset();  // a clean close indexes what is pending
-  EXPECT_EQ(calls_of("append"), static_cast<long long>(trigrams));
+  EXPECT_EQ(calls_of("append"), static_cast<long long>(trigrams) + 1) << "and its number to its string";
   EXPECT_GE(calls_of("evalsha"), static_cast<long long>((trigrams + 511) / 512))
       << "at most 512 entries a step";
   EXPECT_EQ(server_->command({"EXISTS", full_key(kDefaultNamespace, "mi:pend")}).integer, 0);
@@ -951,7 +1001,7 @@ TEST_F(RedisStoreTest, MemoriesAnOlderVersionStoredAsHashesAreReadAndRewrittenAs
   ASSERT_EQ(server_->command({"DEL", mx_key}).integer, 1);
   ASSERT_FALSE(server_
                    ->command({"HSET", mx_key, "s", "s1", "a", "agent-a", "t", "decision", "g",
-                              redis::encode_list(decision.tags), "3", redis::trigram_blob(decision.content)})
+                              redis::encode_list(decision.tags), "3", indexed_trigrams(decision.content)})
                    .is_error());
   auto forgotten = store().delete_memory(kDefaultNamespace, decision.id);
   ASSERT_TRUE(forgotten) << forgotten.error().message;
@@ -1151,9 +1201,16 @@ class RedisWindowTest : public RedisStoreTest {
 
 TEST_F(RedisWindowTest, EvictedMemoriesLeaveNoKeysBehind) {
   add_session("s1");
-  for (int i = 0; i < 5; ++i) add(make_memory("s1", "entry " + std::to_string(i), kT0 + i));
+  std::vector<std::string> with_expiry;
+  for (int i = 0; i < 5; ++i) {
+    Memory memory = make_memory("s1", "entry " + std::to_string(i), kT0 + i);
+    if (i % 2 == 1) memory.expires_at = kNow + 3'600'000;  // only these have an unindex record
+    add(memory);
+    if (memory.expires_at) with_expiry.push_back(full_key(kDefaultNamespace, "mx:" + memory.id));
+  }
   EXPECT_EQ(server_keys(*server_, full_key(kDefaultNamespace, "m:*")).size(), 3u);
-  EXPECT_EQ(server_keys(*server_, full_key(kDefaultNamespace, "mx:*")).size(), 3u);
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mx:*")), ElementsAre(with_expiry[1]))
+      << "the oldest two were evicted, one of them with an expiry";
 }
 
 }  // namespace

@@ -87,6 +87,20 @@ TEST(RedisMemoryString, FieldsWhoseFlagIsClearAreAbsent) {
   EXPECT_TRUE(memory.tags.empty());
 }
 
+// The content index's number, which index_content appends to a memory without an mx record, is read
+// past: the memory is the same.
+TEST(RedisMemoryString, ANumberedMemoryReadsAsTheSameMemory) {
+  Fields f;
+  f.tags = redis::encode_list({"infra"});
+  std::string numbered = encode(f) + std::string("\0\0\x01\x02", 4);
+  numbered[0] = 8;
+  Memory memory;
+  ASSERT_TRUE(redis::decode_memory_string(numbered, memory));
+  EXPECT_EQ(memory.id, f.id);
+  EXPECT_EQ(memory.reasoning, std::nullopt);
+  EXPECT_EQ(memory.tags, std::vector<std::string>{"infra"});
+}
+
 TEST(RedisMemoryString, WhatIsNotAMemoryStringIsRefused) {
   const std::string good = encode(Fields{});
   Memory memory;
@@ -96,8 +110,12 @@ TEST(RedisMemoryString, WhatIsNotAMemoryStringIsRefused) {
   }
   EXPECT_FALSE(redis::decode_memory_string(good + "x", memory)) << "trailing bytes";
   std::string unknown_flag = good;
-  unknown_flag[0] = 8;
+  unknown_flag[0] = 16;
   EXPECT_FALSE(redis::decode_memory_string(unknown_flag, memory));
+  std::string numbered = good;
+  numbered[0] = 8;
+  EXPECT_FALSE(redis::decode_memory_string(numbered, memory)) << "flag 8 without its number";
+  EXPECT_FALSE(redis::decode_memory_string(numbered + "abc", memory)) << "a number of 3 bytes";
   std::string long_length = good;
   long_length[1 + 32] = '\x7f';  // superseded_by's length, far past the end
   EXPECT_FALSE(redis::decode_memory_string(long_length, memory));

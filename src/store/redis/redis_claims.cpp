@@ -23,7 +23,7 @@ constexpr std::string_view kClaim = "claim";
 // ARGV: task_id, agent, session, now, token ('' for none). 1 if the caller's claim in force was freed.
 constexpr std::string_view kRelease = "release";
 
-// ARGV 1-14: as the remember script (the result memory); 15: task_id, 16: token ('' for none), 17: now.
+// ARGV 1-13: as the remember script (the result memory); 14: task_id, 15: token ('' for none), 16: now.
 // Checks the claim, stores the result and marks the task done, all or nothing.
 // Returns {outcome (done | held | stale | finished), was_holder 0|1, task}.
 constexpr std::string_view kComplete = "complete_task";

@@ -128,22 +128,6 @@ std::string fold_case(std::string_view text) {
   return out;
 }
 
-std::string trigram_blob(std::string_view content) {
-  const std::string folded = fold_case(content);
-  std::vector<std::string_view> trigrams;
-  if (folded.size() >= 3) {
-    trigrams.reserve(folded.size() - 2);
-    for (std::size_t i = 0; i + 3 <= folded.size(); ++i)
-      trigrams.push_back(std::string_view(folded).substr(i, 3));
-  }
-  std::sort(trigrams.begin(), trigrams.end());
-  trigrams.erase(std::unique(trigrams.begin(), trigrams.end()), trigrams.end());
-  std::string blob;
-  blob.reserve(trigrams.size() * 3);
-  for (auto trigram : trigrams) blob += trigram;
-  return blob;
-}
-
 std::vector<std::string> needle_trigrams(std::string_view folded_needle, std::size_t max) {
   std::vector<std::string> all;
   for (std::size_t i = 0; i + 3 <= folded_needle.size(); ++i) all.emplace_back(folded_needle.substr(i, 3));

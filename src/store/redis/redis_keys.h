@@ -14,18 +14,21 @@
 //   P = mt:v1:{ns}:
 //   P m:<id>          string the memory, all its fields in one string (layout: redis_memory_string.h;
 //                            PEXPIREAT expires_at when it has a TTL; superseded_by and valid_until are set
-//                            once a newer memory superseded it). One string, not a hash: a script reads a
+//                            once a newer memory superseded it; its number in the content index once it
+//                            has one, unless it has an mx record). One string, not a hash: a script reads a
 //                            memory with one GET and unpacks only the fields it checks, and the reply
 //                            carries one value per memory instead of a name and a value per field.
 //                            Versions before it kept a hash (id s a t c g i ca [ea] md [r] [sb vu]); the
 //                            first script that meets one rewrites it as a string (mem_read, prelude.lua)
 //   P dd:<fingerprint> string the newest memory written with that dedup fingerprint (store/dedup.h),
 //                            PX the dedup window; write_memory checks the memory's fields before using it
-//   P mx:<id>         string what to unindex it by: session agent type tags, its trigrams until they
-//                            are all in postings, its number once it has one; struct-packed
-//                            (lua/prelude.lua, mx_write; no TTL: outlives m:<id> so that index entries of
-//                            a memory Redis expired can still be removed). Earlier builds kept a hash
-//                            (s a t g 3), rewritten as a string when first met (mx_read)
+//   P mx:<id>         string what to unindex a memory with an expiry by: session agent type tags, its
+//                            number once it has one; struct-packed (lua/prelude.lua, mx_write; no TTL:
+//                            outlives m:<id> so that index entries of a memory Redis expired can still be
+//                            removed). A memory without an expiry has none: its string says the same.
+//                            Earlier builds wrote one for every memory, with its trigrams until they were
+//                            all indexed, and before that a hash (s a t g 3), rewritten as a string when
+//                            first met (mx_read); both are still read
 //   P mi:all          zset   every memory id, score 0 (ordered by id: ZREVRANGEBYLEX walks newest first)
 //   P mi:time         zset   id by created_at (since/until windows)
 //   P mi:imp          zset   id by importance (min_importance windows)
@@ -127,8 +130,6 @@ std::vector<std::string> decode_list(std::string_view encoded);
 // ASCII lower-casing: the case folding of content_contains. (Lua's string.lower in Redis, which runs
 // in the C locale, folds exactly the same bytes, so the scripts can verify a match themselves.)
 std::string fold_case(std::string_view text);
-// The distinct 3-byte trigrams of fold_case(content), sorted, concatenated (3 bytes each).
-std::string trigram_blob(std::string_view content);
 // Up to `max` distinct trigrams of an already folded needle, spread over it; empty if it is shorter
 // than 3 bytes.
 std::vector<std::string> needle_trigrams(std::string_view folded_needle, std::size_t max);

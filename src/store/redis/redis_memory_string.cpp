@@ -51,7 +51,7 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-constexpr std::uint8_t kHasExpiry = 1, kHasReasoning = 2, kSuperseded = 4;
+constexpr std::uint8_t kHasExpiry = 1, kHasReasoning = 2, kSuperseded = 4, kNumbered = 8;
 
 }  // namespace
 
@@ -60,12 +60,14 @@ bool decode_memory_string(std::string_view text, Memory& memory) {
   std::uint8_t flags = 0;
   double created_at = 0, importance = 0, expires_at = 0, valid_until = 0;
   std::string_view superseded_by, type, agent, content, session, id, tags, metadata, reasoning;
-  if (!in.u8(flags) || flags > (kHasExpiry | kHasReasoning | kSuperseded)) return false;
+  if (!in.u8(flags) || flags > (kHasExpiry | kHasReasoning | kSuperseded | kNumbered)) return false;
   if (!in.f64(created_at) || !in.f64(importance) || !in.f64(expires_at) || !in.f64(valid_until)) return false;
   for (std::string_view* field :
        {&superseded_by, &type, &agent, &content, &session, &id, &tags, &metadata, &reasoning}) {
     if (!in.str(*field)) return false;
   }
+  std::uint32_t number = 0;
+  if ((flags & kNumbered) && !in.u32(number)) return false;
   if (!in.at_end()) return false;
   memory.id = id;
   memory.session_id = session;

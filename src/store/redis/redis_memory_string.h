@@ -1,10 +1,11 @@
 // A memory as the Redis store keeps it: one string, m:<id> (redis_keys.h). The scripts write it
 // (mem_encode in lua/prelude.lua) and return it as is; this reads it back into a Memory.
 //
-// Layout, big-endian: flags (1 byte: 1 expires_at, 2 reasoning, 4 superseded_by and valid_until),
-// created_at, importance, expires_at, valid_until (IEEE doubles, 8 bytes each; absent ones are 0), then
-// nine strings, each a 4-byte length and its bytes: superseded_by type agent content session id tags
-// metadata reasoning (absent ones are empty; tags as redis_keys.h's encode_list).
+// Layout, big-endian: flags (1 byte: 1 expires_at, 2 reasoning, 4 superseded_by and valid_until,
+// 8 number), created_at, importance, expires_at, valid_until (IEEE doubles, 8 bytes each; absent ones
+// are 0), then nine strings, each a 4-byte length and its bytes: superseded_by type agent content
+// session id tags metadata reasoning (absent ones are empty; tags as redis_keys.h's encode_list), then,
+// with flag 8, the memory's number in the content index (4 bytes; the scripts' business, not read here).
 #pragma once
 
 #include <string>

@@ -14,14 +14,15 @@ namespace {
 constexpr std::string_view kPrelude = "prelude";
 
 // insert_memory. One atomic step: the memory string (PEXPIREAT when it has a TTL that lies ahead of
-// the server's clock), its unindex record, every index entry, the session's participants, the
-// agent's sessions, the sliding window, and the change event.
+// the server's clock, and then its unindex record), every index entry, the session's participants, the
+// agent's sessions, the sliding window, and the change event. The content index is filled later
+// (index_content).
 // ARGV: id session agent type content tags(encoded) importance created_at expires_at|'' metadata
-//       has_reasoning(0|1) reasoning trigrams max_per_session
+//       has_reasoning(0|1) reasoning max_per_session
 constexpr std::string_view kRemember = "remember";
 
 // write_memory: remember() with deduplication and supersedes, as one step (lua/write_memory.lua says how).
-// ARGV: the remember script's 14, then superseded_by|'' valid_until|'' dedup_window_ms fingerprint ns
+// ARGV: the remember script's 13, then superseded_by|'' valid_until|'' dedup_window_ms fingerprint ns
 //       n_supersedes id... Returns {'stored', evicted} or {'duplicate', the earlier memory's string}.
 constexpr std::string_view kWriteMemory = "write_memory";
 

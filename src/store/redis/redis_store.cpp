@@ -503,7 +503,6 @@ class RedisStore final : public Store {
                                      memory.metadata_json,
                                      memory.reasoning ? "1" : "0",
                                      memory.reasoning.value_or(""),
-                                     redis::trigram_blob(memory.content),
                                      std::to_string(options_.max_memories_per_session)};
     return args;
   }

@@ -1,18 +1,19 @@
 -- index_content: pending memories of the namespace (mi:pend, filled by remember) into the content index
--- (the postings mi:4:<trigram>, see posting_entry in the prelude, and its tags' postings mi:4:tag:<tag>),
--- then, with what is left of the step,
--- a step of the postings' sweep. ARGV: the most memories and the most postings entries one step adds,
--- and the most entries a sweep step reads (sweep_postings).
+-- (the postings mi:4:<trigram> of their lower-cased content's trigrams, see posting_entry in the prelude,
+-- and their tags' postings mi:4:tag:<tag>), then, with what is left of the step, a step of the postings'
+-- sweep. ARGV: the most memories and the most postings entries one step adds, and the most entries a
+-- sweep step reads (sweep_postings).
 -- The additions bound how long a step holds Redis, and every client of it, whatever the memories'
 -- sizes: a memory of 64 KB has tens of thousands of trigrams. Only a memory with more trigrams than
 -- that is split across steps: one a step leaves half done stays in mi:pend scored -(trigrams added so
 -- far), which puts it first for the next step; searches check it by its content meanwhile, as they do
 -- every pending memory.
 -- A memory is numbered (mi:n) when its first step begins, so a posting's numbers are appended in
--- ascending order: a memory is finished before the next is numbered.
--- Memories forgotten meanwhile have left mi:pend already; one Redis expired is indexed from its mx
--- record like any other (unindex takes it out again). Returns how many are still pending, plus one
--- while a sweep has more to do.
+-- ascending order: a memory is finished before the next is numbered. Its number goes into its mx
+-- record if it has one, else into its string (unindex reads it from there).
+-- Memories forgotten meanwhile have left mi:pend already; one whose string Redis expired has nothing to
+-- index (unindex takes it out by its mx record). Returns how many are still pending, plus one while a
+-- sweep has more to do.
 local pending = P .. 'mi:pend'
 local budget = tonumber(ARGV[2])
 local entries = redis.call('ZRANGE', pending, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
@@ -26,7 +27,13 @@ local max_id_was = max_id
 local first_tagged = nil
 for i = 1, #entries, 2 do
   local id, added = entries[i], -tonumber(entries[i + 1])
-  local sid, agent, typ, tags, tri, number = mx_read(id)
+  local sid, agent, typ, tags, tri, number, in_mx, b = index_record(id)
+  if sid and tri == '' then
+    -- Its trigrams come from its content (only an older build's mx record lists them). One with an mx
+    -- record whose string Redis expired has nothing left to index: unindex takes it out.
+    if in_mx then b = get_unless_hash(P .. 'm:' .. id) end
+    tri = b and content_trigrams(select(6, mem_head_content(b))) or ''
+  end
   local total = tri and #tri / 3 or 0
   -- One that does not fit what is left of the budget waits for the next step, unless it is the
   -- step's first: only a memory with more trigrams than a whole budget is split across steps.
@@ -47,6 +54,7 @@ for i = 1, #entries, 2 do
       redis.call('HSET', P .. 'mi:ids', number, id)
       if not max_id or less(max_id, id) then max_id = id end
       redis.call('HSET', P .. 'mi:pmax', math.floor(number / PMAX_NUMBERS), max_id)
+      if not in_mx then mem_set_number(id, b, number) end
     end
     local entry = number and struct.pack('>I4', number)
     if numbered_now then
@@ -70,12 +78,12 @@ for i = 1, #entries, 2 do
     end
     budget = budget - (upto - added)
     if upto < total then
-      if numbered_now then mx_write(id, sid, agent, typ, tags, tri, number) end
+      if numbered_now and in_mx then mx_write(id, sid, agent, typ, tags, tri, number) end
       redis.call('ZADD', pending, -upto, id)
       break
     end
-    -- Done: the record keeps its number, and no longer its trigrams.
-    mx_write(id, sid, agent, typ, tags, '', number)
+    -- Done: an mx record keeps its number, and no longer its trigrams.
+    if in_mx then mx_write(id, sid, agent, typ, tags, '', number) end
     finished[#finished + 1] = id
   end
   if budget <= 0 then break end

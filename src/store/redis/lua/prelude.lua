@@ -35,32 +35,39 @@ end
 -- A memory is one string, m:<id> (redis_keys.h says why): struct '>Bdddd' flags created_at importance
 -- expires_at valid_until, then nine strings, each a 4-byte length and its bytes, in this order:
 -- superseded_by type agent content session id tags metadata reasoning. flags: 1 expires_at, 2 reasoning,
--- 4 superseded_by and valid_until (an absent one is stored as 0 or ''). The fields filters need come
--- first, so a script unpacks only as far as it looks (mem_head, mem_head_content).
+-- 4 superseded_by and valid_until (an absent one is stored as 0 or ''), 8 the memory's number in the
+-- content index follows ('>I4'; index_content adds it to a memory that has no mx record). The fields
+-- filters need come first, so a script unpacks only as far as it looks (mem_head, mem_head_content).
 local MEM_NUMBERS = '>Bdddd'
 local function mem_strings(n) return MEM_NUMBERS .. string.rep('I4c0', n) end
 local MEM_FMT = mem_strings(9)
 local MEM_HEAD = mem_strings(3) .. 'I4'  -- up to the agent, then the content's length
 local MEM_TO_CONTENT = mem_strings(4)
+local MEM_NUMBERED = 8
+-- Whether bit `bit` (a power of two) is set in `flags`.
+local function has_flag(flags, bit) return math.floor(flags / bit) % 2 == 1 end
 
--- Encodes memory fields (a table keyed as the hash of older versions was: id s a t c g i ca md ea r sb vu;
--- numbers may be text) as a memory string.
+-- Encodes memory fields (a table keyed as the hash of older versions was: id s a t c g i ca md ea r sb vu,
+-- and n, its number; numbers may be text) as a memory string.
 local function mem_encode(f)
   local ea, vu = tonumber(f.ea), tonumber(f.vu) or 0
-  local flags = (ea and 1 or 0) + (f.r and 2 or 0) + (f.sb and 4 or 0)
+  local flags = (ea and 1 or 0) + (f.r and 2 or 0) + (f.sb and 4 or 0) + (f.n and MEM_NUMBERED or 0)
   local sb, t, a, c, s, id = f.sb or '', f.t or '', f.a or '', f.c or '', f.s or '', f.id or ''
   local g, md, r = f.g or '', f.md or '', f.r or ''
-  return struct.pack(MEM_FMT, flags, tonumber(f.ca) or 0, tonumber(f.i) or 0, ea or 0, vu,
-                     #sb, sb, #t, t, #a, a, #c, c, #s, s, #id, id, #g, g, #md, md, #r, r)
+  local b = struct.pack(MEM_FMT, flags, tonumber(f.ca) or 0, tonumber(f.i) or 0, ea or 0, vu,
+                        #sb, sb, #t, t, #a, a, #c, c, #s, s, #id, id, #g, g, #md, md, #r, r)
+  if f.n then b = b .. struct.pack('>I4', f.n) end
+  return b
 end
 
 -- Every field of a memory string, keyed as mem_encode takes them (numbers as numbers).
 local function mem_decode(b)
-  local flags, ca, imp, ea, vu, sb, t, a, c, s, id, g, md, r = struct.unpack(MEM_FMT, b)
+  local flags, ca, imp, ea, vu, sb, t, a, c, s, id, g, md, r, at = struct.unpack(MEM_FMT, b)
   local f = {id = id, s = s, a = a, t = t, c = c, g = g, i = imp, ca = ca, md = md}
-  if flags % 2 == 1 then f.ea = ea end
-  if math.floor(flags / 2) % 2 == 1 then f.r = r end
-  if flags >= 4 then f.sb, f.vu = sb, vu end
+  if has_flag(flags, 1) then f.ea = ea end
+  if has_flag(flags, 2) then f.r = r end
+  if has_flag(flags, 4) then f.sb, f.vu = sb, vu end
+  if has_flag(flags, MEM_NUMBERED) then f.n = struct.unpack('>I4', b, at) end
   return f
 end
 
@@ -68,14 +75,14 @@ end
 -- superseded_by|nil type agent, and the content's length.
 local function mem_head(b)
   local flags, ca, imp, ea, _, sb, t, a, clen = struct.unpack(MEM_HEAD, b)
-  return ca, imp, (flags % 2 == 1) and ea or nil, flags >= 4 and sb or nil, t, a, clen
+  return ca, imp, has_flag(flags, 1) and ea or nil, has_flag(flags, 4) and sb or nil, t, a, clen
 end
 
 -- mem_head and the content, in one unpacking: created_at importance expires_at|nil superseded_by|nil
 -- type content.
 local function mem_head_content(b)
   local flags, ca, imp, ea, _, sb, t, _, c = struct.unpack(MEM_TO_CONTENT, b)
-  return ca, imp, (flags % 2 == 1) and ea or nil, flags >= 4 and sb or nil, t, c
+  return ca, imp, has_flag(flags, 1) and ea or nil, has_flag(flags, 4) and sb or nil, t, c
 end
 
 -- GET of `key`, or nil if it holds a hash (an older version's record): any other error is raised.
@@ -115,6 +122,13 @@ local function mem_read_many(ids)
   return got
 end
 
+-- Adds `number` to memory `id`'s string `b` (one without it): its flag, and the number at the end.
+local function mem_set_number(id, b, number)
+  local key = P .. 'm:' .. id
+  redis.call('SETRANGE', key, 0, string.char(string.byte(b, 1) + MEM_NUMBERED))
+  redis.call('APPEND', key, struct.pack('>I4', number))
+end
+
 -- Stores the fields `f` (as mem_decode gives them) as memory `id`, keeping the key's expiry.
 local function mem_write(id, f)
   redis.call('SET', P .. 'm:' .. id, mem_encode(f), 'KEEPTTL')
@@ -122,7 +136,10 @@ end
 
 -- A memory's unindex record, mx:<id>, is one string too: struct '>I4c0I4c0I4c0I4c0I4c0', the session,
 -- agent, type, tags (encoded) and trigrams (3 bytes each, until index_content has added them all to
--- their postings), then, once index_content has numbered the memory, its number ('>I4').
+-- their postings), then, once index_content has numbered the memory, its number ('>I4'). Only a memory
+-- with an expiry has one (Redis may delete its string before its index entries go); other memories are
+-- unindexed by their string, which then holds their number. Builds before wrote one for every memory,
+-- with its trigrams: those are still read.
 local MX_FMT = '>I4c0I4c0I4c0I4c0I4c0'
 
 local function mx_write(id, sid, agent, typ, tags, tri, number)
@@ -166,13 +183,25 @@ local function posting_entry(s, i)
   return a * 16777216 + b * 65536 + c * 256 + d
 end
 
--- Removes a memory and every index entry naming it, guided by its mx record (which has no TTL, so
--- this works after Redis expired the memory itself). Returns the session id, or nil if there
--- was no index record.
-local function unindex(id)
+-- What memory `id` is indexed by: session agent type tags trigrams number|nil in_mx string|nil, from its
+-- mx record if it has one (in_mx true; trigrams only in an older build's record), else from its string
+-- (then also returned; trigrams ''). Nil if it has neither.
+local function index_record(id)
   local sid, agent, typ, tags, tri, number = mx_read(id)
+  if sid then return sid, agent, typ, tags, tri, number, true, nil end
+  local b = mem_read(id)
+  if not b then return nil end
+  local f = mem_decode(b)
+  return f.s, f.a, f.t, f.g, '', f.n, false, b
+end
+
+-- Removes a memory and every index entry naming it, guided by its mx record (which has no TTL, so
+-- this works after Redis expired the memory itself) or, for a memory without one, its string. Returns
+-- the session id, or nil if there was neither.
+local function unindex(id)
+  local sid, agent, typ, tags, tri, number = index_record(id)
   if not sid then
-    redis.call('DEL', P .. 'm:' .. id)
+    redis.call('DEL', P .. 'm:' .. id, P .. 'mx:' .. id)
     return nil
   end
   redis.call('ZREM', P .. 'mi:all', id)
@@ -302,10 +331,26 @@ local function lex_stream(keys, hi, batch)
   end
 end
 
--- Sorts a list of ids ascending: with table.sort's own comparison (in C, a third of the time of a Lua
+-- Sorts a list of ids (or other strings) ascending, bytewise: with table.sort's own comparison (in C, a third of the time of a Lua
 -- comparator's) when the server's collation is bytewise.
 local function sort_ids(ids)
   if native_less then table.sort(ids) else table.sort(ids, less) end
+end
+
+-- The distinct 3-byte trigrams of lower-cased `content`, sorted bytewise, concatenated: what index_content
+-- adds to the postings, in this order (a memory left half done resumes at the same place). string.lower
+-- folds exactly ASCII in the C locale Redis runs Lua in, as content_contains folds the needle.
+local function content_trigrams(content)
+  local folded, seen, list = string.lower(content), {}, {}
+  for i = 1, #folded - 2 do
+    local trigram = string.sub(folded, i, i + 2)
+    if not seen[trigram] then
+      seen[trigram] = true
+      list[#list + 1] = trigram
+    end
+  end
+  sort_ids(list)
+  return table.concat(list)
 end
 
 -- Appends to list `ids` those of `more` it does not hold yet.

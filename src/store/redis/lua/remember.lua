@@ -1,6 +1,6 @@
 
 local id, sid, agent, typ = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local imp, ca, ea, tri = ARGV[7], ARGV[8], ARGV[9], ARGV[13]
+local imp, ca, ea = ARGV[7], ARGV[8], ARGV[9]
 local refused = session_refusal(sid)
 if refused then return refused end
 if redis.call('EXISTS', P .. 'mx:' .. id) == 1 or redis.call('EXISTS', P .. 'm:' .. id) == 1 then
@@ -10,8 +10,9 @@ local m = P .. 'm:' .. id
 redis.call('SET', m, mem_encode({id = id, s = sid, a = agent, t = typ, c = ARGV[5], g = ARGV[6], i = imp, ca = ca,
                                  md = ARGV[10], ea = ea ~= '' and ea or nil,
                                  r = ARGV[11] == '1' and ARGV[12] or nil}))
-mx_write(id, sid, agent, typ, ARGV[6], tri)
 if ea ~= '' then
+  -- Redis may delete the string before its index entries go: they are removed by this record.
+  mx_write(id, sid, agent, typ, ARGV[6], '')
   -- Expiry is judged by the caller's clock (query.now). PEXPIREAT only frees memory: a deadline
   -- already past by the server's clock (a test's fake clock, clock skew) must not delete the memory
   -- before the caller's clock says so; queries and purge_expired handle those.
@@ -36,7 +37,7 @@ redis.call('ZADD', P .. 'si:a:' .. agent, 0, sid)
 
 -- The sliding window: past max memories, drop the session's expired ones (by this memory's time),
 -- then the least important (ties: the oldest), never the memory just written.
-local max, evicted = tonumber(ARGV[14]), 0
+local max, evicted = tonumber(ARGV[13]), 0
 if max > 0 then
   local excess = redis.call('ZCARD', P .. 'mi:s:' .. sid) - max
   if excess > 0 then
