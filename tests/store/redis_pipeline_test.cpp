@@ -202,6 +202,32 @@ TEST(RedisPipeline, ABrokenSocketFailsEveryCallOnItAtOnceAndTheNextCallReconnect
   EXPECT_EQ(*echoed, "back");
 }
 
+// A call that gives up retires the shared pipeline: the next call goes to a new socket, and the old one,
+// with no call left on it, is closed, so calls that time out leave no sockets behind.
+TEST(RedisPipeline, ARetiredPipelineIsReplacedAndItsSocketClosedOnceNoCallIsLeftOnIt) {
+  RedisServer server;
+  Pool pool = pool_for(server, milliseconds(300));
+  auto old_id = shared_command(pool, {"CLIENT", "ID"});
+  ASSERT_TRUE(old_id) << old_id.error().message;
+  auto client_listed = [&](const std::string& id) {
+    return server.command({"CLIENT", "LIST", "ID", id}).text.find("id=" + id + " ") != std::string::npos;
+  };
+  ASSERT_TRUE(client_listed(*old_id));
+
+  auto slept = shared_command(pool, {"DEBUG", "SLEEP", "0.6"});  // its caller gives up at 300 ms
+  ASSERT_FALSE(slept);
+  EXPECT_EQ(slept.error().code, ErrorCode::kTimeout) << slept.error().message;
+  ASSERT_EQ(server.command({"PING"}).text, "PONG");  // Redis is awake again
+  auto new_id = shared_command(pool, {"CLIENT", "ID"});
+  ASSERT_TRUE(new_id) << new_id.error().message;
+  EXPECT_NE(*new_id, *old_id) << "a new socket";
+  EXPECT_TRUE(eventually([&] { return !client_listed(*old_id); })) << "the retired socket was closed";
+  EXPECT_TRUE(client_listed(*new_id));
+  auto again = shared_command(pool, {"CLIENT", "ID"});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, *new_id) << "and the new one is shared as the old one was";
+}
+
 TEST(RedisPipeline, ALeasedConnectionIsNotThePipelinesSocket) {
   RedisServer server;
   Pool pool = pool_for(server);
