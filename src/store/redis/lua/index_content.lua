@@ -65,7 +65,9 @@ for i = 1, #entries, 2 do
         if not seen[tag] then
           seen[tag] = true
           local name = TAG_POSTING .. tag
-          if redis.call('APPEND', P .. 'mi:4:' .. name, entry) == 4 then redis.call('ZADD', P .. 'mi:4k', 0, name) end
+          if redis.call('APPEND', P .. 'mi:4:' .. name, entry) == 4 then
+            redis.call('ZADD', P .. 'mi:4k', 0, name)
+          end
         end
       end
     end

@@ -234,10 +234,10 @@ end
 -- One bounded step of the sweep that rewrites the postings without the numbers of forgotten memories.
 -- A sweep starts once the forgotten numbered memories (mi:dead) are at least half as many as the live
 -- ones, so postings are never more than about a third dead entries, and a sweep's cost, which is the
--- size of all postings, is spread over as many forgets. It walks the trigrams of
--- mi:4k in order (trigrams and tags); a posting longer than the step's `budget` of entries is rewritten into mi:4t over
+-- size of all postings, is spread over as many forgets. It walks the postings named in mi:4k (trigrams
+-- and tags) in order; a posting longer than the step's `budget` of entries is rewritten into mi:4t over
 -- several steps (appends made meanwhile land at the end of the original and are copied with the rest),
--- then renamed over it. State in mi:4s: at (the trigram being swept, or the last one done), off (its
+-- then renamed over it. State in mi:4s: at (the posting being swept, or the last one done), off (its
 -- entries copied so far), dead (mi:dead when the sweep started). True while the sweep has more to do.
 local function sweep_postings(budget)
   local state = P .. 'mi:4s'
