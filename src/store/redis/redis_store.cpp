@@ -921,12 +921,12 @@ class RedisStore final : public Store {
   static constexpr std::size_t kIndexAdditions = 512;
   static constexpr std::size_t kSweepEntries = 2048;
   // The entries of the next step, by how many memories the last one left pending: kIndexAdditions, and
-  // that again for every 2,048 pending, up to four times (about 2.8 ms of Redis time). The indexer gets
+  // that again for every 512 pending, up to four times (about 2.8 ms of Redis time). The indexer gets
   // one step in for every round of the other calls on the socket, so a sustained W=16 load of remembers
   // outran steps of 512 entries (38k pending after 1M of them, each checked by content by every search
   // meanwhile); larger steps hold the other calls longer only while memories wait in numbers.
   static std::size_t index_additions(long long backlog) {
-    return kIndexAdditions * static_cast<std::size_t>(std::clamp<long long>(backlog / 2048 + 1, 1, 4));
+    return kIndexAdditions * static_cast<std::size_t>(std::clamp<long long>(backlog / 512 + 1, 1, 4));
   }
   long long index_backlog_ = 0;  // what the indexer's last step left pending (its steps run one at a time)
 
