@@ -27,12 +27,15 @@ local max_id_was = max_id
 local first_tagged = nil
 for i = 1, #entries, 2 do
   local id, added = entries[i], -tonumber(entries[i + 1])
-  local sid, agent, typ, tags, tri, number, in_mx, b = index_record(id)
+  local sid, agent, typ, tags, tri, number, in_mx, b, content = index_record(id)
   if sid and tri == '' then
     -- Its trigrams come from its content (only an older build's mx record lists them). One with an mx
     -- record whose string Redis expired has nothing left to index: unindex takes it out.
-    if in_mx then b = get_unless_hash(P .. 'm:' .. id) end
-    tri = b and content_trigrams(select(6, mem_head_content(b))) or ''
+    if in_mx then
+      b = get_unless_hash(P .. 'm:' .. id)
+      content = b and select(6, mem_head_content(b))
+    end
+    tri = content and content_trigrams(content) or ''
   end
   local total = tri and #tri / 3 or 0
   -- One that does not fit what is left of the budget waits for the next step, unless it is the

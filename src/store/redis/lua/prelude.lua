@@ -183,16 +183,17 @@ local function posting_entry(s, i)
   return a * 16777216 + b * 65536 + c * 256 + d
 end
 
--- What memory `id` is indexed by: session agent type tags trigrams number|nil in_mx string|nil, from its
--- mx record if it has one (in_mx true; trigrams only in an older build's record), else from its string
--- (then also returned; trigrams ''). Nil if it has neither.
+-- What memory `id` is indexed by: session agent type tags trigrams number|nil in_mx string|nil
+-- content|nil, from its mx record if it has one (in_mx true; trigrams only in an older build's record),
+-- else from its string (then the string and its content are returned too; trigrams ''). Nil if it has
+-- neither.
 local function index_record(id)
   local sid, agent, typ, tags, tri, number = mx_read(id)
-  if sid then return sid, agent, typ, tags, tri, number, true, nil end
+  if sid then return sid, agent, typ, tags, tri, number, true, nil, nil end
   local b = mem_read(id)
   if not b then return nil end
   local f = mem_decode(b)
-  return f.s, f.a, f.t, f.g, '', f.n, false, b
+  return f.s, f.a, f.t, f.g, '', f.n, false, b, f.c
 end
 
 -- Removes a memory and every index entry naming it, guided by its mx record (which has no TTL, so
