@@ -152,8 +152,8 @@ if #trigrams > 0 then
     end
     -- Their ids, a thousand numbers a call (a forgotten number has none).
     local ids = {}
-    for first = 1, #numbers, 1000 do
-      local got = redis.call('HMGET', P .. 'mi:ids', unpack(numbers, first, math.min(first + 999, #numbers)))
+    for from = 1, #numbers, 1000 do
+      local got = redis.call('HMGET', P .. 'mi:ids', unpack(numbers, from, math.min(from + 999, #numbers)))
       for _, id in ipairs(got) do if id then ids[#ids + 1] = id end end
     end
     if old_smallest > 0 then append_new(ids, redis.call('SINTER', unpack(old_sets))) end
