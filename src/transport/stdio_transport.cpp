@@ -102,7 +102,7 @@ ServeEnd serve_stdio(mcp::Server& server, const StdioOptions& options) {
                    });
 
   // Two threads are enough for one client: its calls run one at a time, and while one thread runs a
-  // call the other reads (a blocking read works for pipes, files and terminals alike). This thread only
+  // long call the other reads (a blocking read works for pipes, files and terminals alike). This thread only
   // waits for the end of input, so it is free to decide what to do about calls still running then.
   s.relay->start(2);
   s.relay->wait_input_ended();
