@@ -107,11 +107,11 @@ ToolResult context_tool(Engine& engine, const Json& args, ToolContext& context) 
   auto digest = session_context(engine, context.caller, opt_string(args, "session_id").value_or(""), request);
   if (!digest) return tool_error(digest.error(), engine);
   ToolResult result;
+  result.text = digest->text;
   result.structured = {{"session_id", digest->session_id},
-                       {"context", digest->text},
+                       {"context", std::move(digest->text)},
                        {"tokens_estimate", digest->tokens_estimate},
                        {"omitted", digest->omitted}};
-  result.text = digest->text;
   return result;
 }
 

@@ -44,6 +44,28 @@ std::string clip(std::string_view text, std::size_t max_bytes) {
   return utf8_ellipsize(one_line(text), max_bytes);
 }
 
+// out += clip(text, max_bytes), without the two strings in between: a digest clips four fields of each
+// of its memories. one_line() keeps every byte where it was, so the cut is the same.
+void append_clipped(std::string& out, std::string_view text, std::size_t max_bytes) {
+  const bool cut = text.size() > max_bytes;
+  const std::string_view kept = cut ? utf8_prefix(text, max_bytes < 3 ? max_bytes : max_bytes - 3) : text;
+  const std::size_t from = out.size();
+  out += kept;
+  for (std::size_t i = from; i < out.size(); ++i) {
+    const auto c = static_cast<unsigned char>(out[i]);
+    if (c < 0x20 || c == 0x7f) out[i] = ' ';
+  }
+  if (cut && max_bytes >= 3) out += "...";
+}
+
+// out += format_utc_seconds(t), without a string in between.
+void append_utc_seconds(std::string& out, UnixMillis t) {
+  char text[kIso8601Chars];
+  const std::size_t seconds = std::min<std::size_t>(19, format_iso8601(t, text));  // up to ".mmmZ"
+  out.append(text, seconds);
+  out += 'Z';
+}
+
 Section section_of(const Memory& m) {
   if (m.type == "decision") return Section::kDecisions;
   if (m.importance >= kImportantThreshold) return Section::kImportant;
@@ -70,14 +92,18 @@ std::string memory_line(const Memory& m, Section section) {
   std::string line;
   line.reserve(64 + m.agent_id.size() + m.type.size() + m.content.size() + 16 * m.tags.size());
   line += "- ";
-  line += format_utc_seconds(m.created_at);
+  append_utc_seconds(line, m.created_at);
   line += " · ";
-  line += clip(m.agent_id, kMaxNameBytes);
+  append_clipped(line, m.agent_id, kMaxNameBytes);
   line += " · ";
-  line += clip(m.type, kMaxNameBytes);
+  append_clipped(line, m.type, kMaxNameBytes);
   if (!m.tags.empty()) {
     line += " · [";
-    line += clip(join(m.tags, ", "), kMaxHeaderLineBytes);
+    if (m.tags.size() == 1) {
+      append_clipped(line, m.tags.front(), kMaxHeaderLineBytes);
+    } else {
+      append_clipped(line, join(m.tags, ", "), kMaxHeaderLineBytes);
+    }
     line += "]";
   }
   if (section == Section::kImportant) {
@@ -85,10 +111,10 @@ std::string memory_line(const Memory& m, Section section) {
     line += two_digit_number(m.importance);
   }
   line += ": ";
-  line += clip(m.content, kMaxContentBytes);
+  append_clipped(line, m.content, kMaxContentBytes);
   if (m.reasoning && !m.reasoning->empty()) {
     line += " — because: ";
-    line += clip(*m.reasoning, kMaxReasoningBytes);
+    append_clipped(line, *m.reasoning, kMaxReasoningBytes);
   }
   return line;
 }
@@ -96,6 +122,16 @@ std::string memory_line(const Memory& m, Section section) {
 std::string omitted_line(std::size_t count, bool lower_bound) {
   return std::string("… ") + (lower_bound ? "at least " : "") + std::to_string(count) +
          " older or less important " + (count == 1 && !lower_bound ? "memory" : "memories") + " omitted.";
+}
+
+// omitted_line(count, lower_bound).size(), without writing it (a digest asks once per memory it places).
+std::size_t omitted_line_size(std::size_t count, bool lower_bound) {
+  std::size_t digits = 1;
+  for (std::size_t rest = count; rest >= 10; rest /= 10) ++digits;
+  return std::string_view("… ").size() + (lower_bound ? std::string_view("at least ").size() : 0) + digits +
+         std::string_view(" older or less important ").size() +
+         (count == 1 && !lower_bound ? std::string_view("memory") : std::string_view("memories")).size() +
+         std::string_view(" omitted.").size();
 }
 
 struct Header {
@@ -170,7 +206,7 @@ Digest render_context(const ContextMaterial& in, std::size_t max_tokens) {
 
   // Sizes are added up, never re-rendered: a blank line and the omitted line cost this much.
   auto omitted_cost = [&](std::size_t omitted) -> std::size_t {
-    return omitted == 0 ? 0 : 1 + omitted_line(omitted, in.total_is_lower_bound).size() + 1;
+    return omitted == 0 ? 0 : 1 + omitted_line_size(omitted, in.total_is_lower_bound) + 1;
   };
   std::size_t size = header.title.size() + 1;
   // If even the omitted line does not fit beside the title, the title stands alone.
@@ -215,7 +251,7 @@ Digest render_context(const ContextMaterial& in, std::size_t max_tokens) {
     std::string line = memory_line(*m, section);
     auto& bucket = chosen[static_cast<int>(section)];
     const std::size_t heading =
-        bucket.empty() ? 1 + std::string(kSectionHeadings[static_cast<int>(section)]).size() + 1 : 0;
+        bucket.empty() ? 1 + std::string_view(kSectionHeadings[static_cast<int>(section)]).size() + 1 : 0;
     const std::size_t cost = heading + line.size() + 1;
     if (size + cost + omitted_cost(total - listed - 1) > budget) break;
     size += cost;
