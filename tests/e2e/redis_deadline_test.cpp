@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,7 +16,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/eventually.h"
 #include "support/http_client.h"
+#include "support/mcp_client.h"
 #include "support/redis_server.h"
 
 namespace memtrace::testing {
@@ -77,6 +81,62 @@ TEST(RedisCallDeadline, WithRedisFrozenEveryClientIsAnsweredWithinOneTimeoutOfIt
     if (!after.value("isError", false)) break;
   }
   EXPECT_FALSE(after.value("isError", false)) << after.dump();
+}
+
+// Whether an established TCP connection to local port `port` holds bytes its owner has not read: the
+// rx_queue of /proc/net/tcp. At a frozen Redis's port: a command was sent and waits there.
+bool unread_bytes_at(int port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues;
+    fields >> slot >> local >> remote >> state >> queues;
+    if (state != "01" || local.find(':') == std::string::npos || queues.find(':') == std::string::npos)
+      continue;
+    if (std::stoi(local.substr(local.find(':') + 1), nullptr, 16) != port) continue;
+    if (std::stol(queues.substr(queues.find(':') + 1), nullptr, 16) > 0) return true;
+  }
+  return false;
+}
+
+// Over stdio, the thread that runs a call does not read; the other thread takes over the reading once the
+// call has run for a millisecond. With Redis frozen, a call waits for it up to the command timeout, and a
+// ping sent behind it is answered meanwhile, long before the call.
+TEST(RedisCallDeadline, OverStdioAPingBehindACallThatWaitsForAFrozenRedisIsAnsweredFirst) {
+  constexpr int kTimeoutMs = 4000;
+  RedisServerOptions options;
+  options.tcp = true;  // so that a command waiting at the frozen Redis can be seen (unread_bytes_at)
+  RedisServer redis(options);
+  McpClient client({"--store", "redis://127.0.0.1:" + std::to_string(redis.port()),
+                    "--redis-command-timeout-ms", std::to_string(kTimeoutMs)});
+  client.initialize();
+  ASSERT_FALSE(client.call_tool("memtrace_recall", {{"limit", 1}}).value("isError", false));
+
+  ASSERT_EQ(::kill(redis.pid(), SIGSTOP), 0);
+  const auto sent = std::chrono::steady_clock::now();
+  client.process().write_line(Json{{"jsonrpc", "2.0"},
+                                   {"id", 1001},
+                                   {"method", "tools/call"},
+                                   {"params", {{"name", "memtrace_recall"}, {"arguments", {{"limit", 1}}}}}}
+                                  .dump());
+  // The ping goes only once the call is under way (its command waits at Redis), so that it is read on
+  // its own, while the call runs, rather than with it.
+  ASSERT_TRUE(eventually([&] { return unread_bytes_at(redis.port()); })) << "the call never reached Redis";
+  client.process().write_line(Json{{"jsonrpc", "2.0"}, {"id", 1002}, {"method", "ping"}}.dump());
+  auto first = client.next_response(std::chrono::milliseconds(kTimeoutMs * 3));
+  const auto first_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent).count();
+  auto second = client.next_response(std::chrono::milliseconds(kTimeoutMs * 3));
+  ASSERT_EQ(::kill(redis.pid(), SIGCONT), 0);
+
+  ASSERT_TRUE(first && second) << "the server left a message unanswered";
+  EXPECT_EQ((*first)["id"], 1002) << "the ping waited behind the call: " << first->dump();
+  EXPECT_EQ((*first)["result"], Json::object());
+  EXPECT_LT(first_ms, kTimeoutMs / 2) << "the ping was answered after " << first_ms << " ms";
+  EXPECT_EQ((*second)["id"], 1001);
+  EXPECT_TRUE((*second)["result"].value("isError", false)) << second->dump();  // Redis did not answer in time
 }
 
 }  // namespace
