@@ -1,6 +1,7 @@
 // The Redis store bounds a whole call, not each command: a call's wait for a worker or a pooled
 // connection counts against --redis-command-timeout-ms. Before, with Redis frozen, a call that queued
-// for a worker behind other clients' stuck calls failed one command timeout after it finally ran.
+// for a worker behind other clients' stuck calls failed one command timeout after it finally ran. Over
+// stdio, a ping sent behind a call stuck on the frozen Redis is answered while the call waits.
 #include <signal.h>
 
 #include <algorithm>
