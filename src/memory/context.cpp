@@ -119,19 +119,32 @@ std::string memory_line(const Memory& m, Section section) {
   return line;
 }
 
+// "… [at least ]N older or less important memor(y|ies) omitted.", in pieces, so that its size can be
+// counted without writing it.
+constexpr std::string_view kOmittedLead = "… ";
+constexpr std::string_view kOmittedAtLeast = "at least ";
+constexpr std::string_view kOmittedMiddle = " older or less important ";
+constexpr std::string_view kOmittedEnd = " omitted.";
+std::string_view omitted_noun(std::size_t count, bool lower_bound) {
+  return count == 1 && !lower_bound ? "memory" : "memories";
+}
+
 std::string omitted_line(std::size_t count, bool lower_bound) {
-  return std::string("… ") + (lower_bound ? "at least " : "") + std::to_string(count) +
-         " older or less important " + (count == 1 && !lower_bound ? "memory" : "memories") + " omitted.";
+  std::string line(kOmittedLead);
+  if (lower_bound) line += kOmittedAtLeast;
+  line += std::to_string(count);
+  line += kOmittedMiddle;
+  line += omitted_noun(count, lower_bound);
+  line += kOmittedEnd;
+  return line;
 }
 
 // omitted_line(count, lower_bound).size(), without writing it (a digest asks once per memory it places).
 std::size_t omitted_line_size(std::size_t count, bool lower_bound) {
   std::size_t digits = 1;
   for (std::size_t rest = count; rest >= 10; rest /= 10) ++digits;
-  return std::string_view("… ").size() + (lower_bound ? std::string_view("at least ").size() : 0) + digits +
-         std::string_view(" older or less important ").size() +
-         (count == 1 && !lower_bound ? std::string_view("memory") : std::string_view("memories")).size() +
-         std::string_view(" omitted.").size();
+  return kOmittedLead.size() + (lower_bound ? kOmittedAtLeast.size() : 0) + digits + kOmittedMiddle.size() +
+         omitted_noun(count, lower_bound).size() + kOmittedEnd.size();
 }
 
 struct Header {
