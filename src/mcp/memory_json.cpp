@@ -86,7 +86,7 @@ Json page_to_json(const Page& page) {
 
 void append_memory_line(std::string& line, const Memory& m) {
   line += "- ";
-  line += format_utc_seconds(m.created_at);
+  append_utc_seconds(line, m.created_at);
   line += " · ";
   line += m.agent_id;
   line += " · ";
@@ -115,7 +115,7 @@ void append_memory_line(std::string& line, const Memory& m) {
     line += *m.superseded_by;
     if (m.valid_until) {
       line += " at ";
-      line += format_utc_seconds(*m.valid_until);
+      append_utc_seconds(line, *m.valid_until);
     }
     line += ']';
   }

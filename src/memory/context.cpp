@@ -31,21 +31,9 @@ constexpr std::size_t kShortMemoryLineBytes = 64;
 enum class Section { kDecisions = 0, kImportant = 1, kRecent = 2 };
 constexpr const char* kSectionHeadings[] = {"## Decisions", "## Important", "## Recent"};
 
-// One line, whatever the text held: control characters (line breaks, tabs) become spaces.
-std::string one_line(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  return out;
-}
-
-std::string clip(std::string_view text, std::size_t max_bytes) {
-  return utf8_ellipsize(one_line(text), max_bytes);
-}
-
-// out += clip(text, max_bytes), without the two strings in between: a digest clips four fields of each
-// of its memories. one_line() keeps every byte where it was, so the cut is the same.
+// out += the text on one line (control characters, line breaks and tabs among them, become spaces),
+// cut to max_bytes with "..." at a character boundary if it is longer. Replacing control characters
+// keeps every byte where it was, so the cut falls where it would in the original text.
 void append_clipped(std::string& out, std::string_view text, std::size_t max_bytes) {
   const bool cut = text.size() > max_bytes;
   const std::string_view kept = cut ? utf8_prefix(text, max_bytes < 3 ? max_bytes : max_bytes - 3) : text;
@@ -58,12 +46,10 @@ void append_clipped(std::string& out, std::string_view text, std::size_t max_byt
   if (cut && max_bytes >= 3) out += "...";
 }
 
-// out += format_utc_seconds(t), without a string in between.
-void append_utc_seconds(std::string& out, UnixMillis t) {
-  char text[kIso8601Chars];
-  const std::size_t seconds = std::min<std::size_t>(19, format_iso8601(t, text));  // up to ".mmmZ"
-  out.append(text, seconds);
-  out += 'Z';
+std::string clip(std::string_view text, std::size_t max_bytes) {
+  std::string out;
+  append_clipped(out, text, max_bytes);
+  return out;
 }
 
 Section section_of(const Memory& m) {

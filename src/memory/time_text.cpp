@@ -167,11 +167,17 @@ std::string format_iso8601(UnixMillis t) {
   return std::string(out, format_iso8601(t, out));
 }
 
+void append_utc_seconds(std::string& out, UnixMillis t) {
+  char text[kIso8601Chars];
+  const std::size_t seconds = std::min<std::size_t>(19, format_iso8601(t, text));  // up to ".mmmZ"
+  out.append(text, seconds);
+  out += 'Z';
+}
+
 std::string format_utc_seconds(UnixMillis t) {
-  char out[kIso8601Chars];
-  const std::size_t seconds = std::min<std::size_t>(19, format_iso8601(t, out));  // up to ".mmmZ"
-  out[seconds] = 'Z';
-  return std::string(out, seconds + 1);
+  std::string out;
+  append_utc_seconds(out, t);
+  return out;
 }
 
 }  // namespace memtrace

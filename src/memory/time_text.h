@@ -28,5 +28,7 @@ inline constexpr std::size_t kIso8601Chars = 64;
 std::size_t format_iso8601(UnixMillis t, char* out);
 // To the second, as lines for a model show times: "2026-11-22T00:25:21Z".
 std::string format_utc_seconds(UnixMillis t);
+// The same, appended to `out` without a string in between (lines of many memories).
+void append_utc_seconds(std::string& out, UnixMillis t);
 
 }  // namespace memtrace
