@@ -6,6 +6,7 @@
 // search for a word is a query of medium selectivity. Tags: 2 of 200. Same seed, same text.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <random>
 #include <set>
@@ -19,7 +20,8 @@ class Corpus {
   static constexpr std::size_t kWords = 5000;
   static constexpr std::size_t kTags = 200;
 
-  explicit Corpus(unsigned seed) : rng_(seed) {
+  // `tags`: how many distinct tags memories draw from (at most kTags).
+  explicit Corpus(unsigned seed, std::size_t tags = kTags) : rng_(seed) {
     static const char* kOnsets[] = {"b",  "c",  "d",  "f",  "g",  "h",  "j",  "k",  "l",  "m",  "n",
                                     "p",  "r",  "s",  "t",  "v",  "w",  "z",  "br", "ch", "cl", "cr",
                                     "dr", "fl", "gr", "pl", "pr", "sh", "st", "th", "tr", "qu"};
@@ -37,7 +39,7 @@ class Corpus {
       }
       if (seen.insert(word).second) words_.push_back(word);
     }
-    for (std::size_t i = 0; i < kTags; ++i)
+    for (std::size_t i = 0; i < std::min(tags, kTags); ++i)
       tags_.push_back((i % 2 ? "topic-" : "customer:") + std::to_string(i));
   }
 
@@ -45,6 +47,12 @@ class Corpus {
   std::string content() {
     std::string text = "Noted during run " + std::to_string(counter_++) + ":";
     for (int i = std::uniform_int_distribution<int>(8, 16)(rng_); i > 0; --i) text += " " + word();
+    return text;
+  }
+  // `n` words and nothing else.
+  std::string words(int n) {
+    std::string text = word();
+    while (--n > 0) text += " " + word();
     return text;
   }
   // One or two distinct tags.

@@ -1,0 +1,234 @@
+// The rows of the scaling table for one store size: p50, p95 and p99 of each search shape, recall, the
+// context read and remember, at each number of calls in flight, from one memtrace-mcp process on stdio.
+//
+// usage: scaling_bench /path/to/memtrace-mcp --store SPEC --size N [--windows 1,16,64] [--calls 300]
+//                      [--label TEXT] [--tmp DIR]
+//
+// The server is started on SPEC (any --store value; bench/scaling.sh passes a fresh SQLite file or a
+// flushed private Redis), filled with N memories of 8 words and 1-2 of 32 tags at 16 in flight, then runs
+// each shape `calls` times at each window in turn, after 10 calls of it that are not counted. A call's
+// latency is from the moment its request is written to the moment its reply is read, so at W > 1 it
+// includes the wait behind the calls ahead of it, as a client sees it. The context read is of the
+// server's own session, the one the fill wrote. Percentiles are nearest-rank over the counted calls.
+// Every reply is checked (its id, no JSON-RPC error, no isError): a failed call ends the run.
+//
+// Prints one markdown row per shape and window ("| label | memories | in flight | shape | p50 | p95 |
+// p99 |", µs) on stdout, and the fill's rate and the server's peak RSS on stderr.
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "corpus.h"
+#include "stdio_server.h"
+
+namespace {
+
+using memtrace::bench::check_reply;
+using memtrace::bench::Clock;
+using memtrace::bench::die;
+using memtrace::bench::initialize_request;
+using memtrace::bench::json;
+using memtrace::bench::micros;
+using memtrace::bench::Server;
+using memtrace::bench::Stats;
+using memtrace::bench::tool_call;
+namespace fs = std::filesystem;
+
+struct Options {
+  std::string binary;
+  std::string store;
+  long size = 0;
+  std::vector<int> windows = {1, 16, 64};
+  long calls = 300;
+  std::string label;
+  fs::path tmp;
+};
+
+// One kind of call: its name in the table, its tool and a maker of its arguments.
+struct Shape {
+  const char* name;
+  const char* tool;
+  std::function<json()> arguments;
+};
+
+class ScalingBench {
+ public:
+  explicit ScalingBench(Options options) : o_(std::move(options)) {}
+
+  void run() {
+    Server server({o_.binary, "--log-level", "warn", "--store", o_.store}, o_.tmp / "scaling-server.log");
+    server.send(initialize_request(0));
+    check_reply(server.next_reply());
+    server.send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+
+    auto t0 = Clock::now();
+    drive(
+        server, o_.size, 16, [this] { return std::make_pair("memtrace_remember", remember()); }, nullptr);
+    double seconds = micros(Clock::now() - t0) / 1e6;
+    std::fprintf(stderr, "%s %ld: filled in %.1f s (%.0f remembers/s)\n", o_.label.c_str(), o_.size, seconds,
+                 static_cast<double>(o_.size) / seconds);
+
+    const std::vector<Shape> shapes = {
+        {"search_word", "memtrace_search",
+         [this] {
+           return json{{"content_contains", text_.word()}, {"limit", 20}};
+         }},
+        {"search_miss", "memtrace_search",
+         [this] {
+           return json{{"content_contains", "zzq" + std::to_string(text_.rng()() % 100000)}, {"limit", 20}};
+         }},
+        {"search_word_tag", "memtrace_search",
+         [this] {
+           return json{{"content_contains", text_.word()}, {"tags", {text_.tag()}}, {"limit", 20}};
+         }},
+        {"search_word_imp", "memtrace_search",
+         [this] {
+           return json{{"content_contains", text_.word()},
+                       {"min_importance", 0.9 * text_.importance()},
+                       {"limit", 20}};
+         }},
+        {"search_tag_imp", "memtrace_search",
+         [this] {
+           return json{{"tags", {text_.tag()}}, {"min_importance", 0.9 * text_.importance()}, {"limit", 20}};
+         }},
+        {"search_word_tag_since", "memtrace_search",
+         [this] {
+           return json{
+               {"content_contains", text_.word()}, {"tags", {text_.tag()}}, {"since", "1h"}, {"limit", 20}};
+         }},
+        {"search_tag_imp_until", "memtrace_search",
+         [this] {
+           return json{{"tags", {text_.tag()}},
+                       {"min_importance", 0.9 * text_.importance()},
+                       {"until", "2099-01-01T00:00:00Z"},
+                       {"limit", 20}};
+         }},
+        {"recall", "memtrace_recall",
+         [] {
+           return json{{"since", "1h"}, {"limit", 20}};
+         }},
+        {"context", "memtrace_session_context", [] { return json::object(); }},
+        {"remember", "memtrace_remember", [this] { return remember(); }},
+    };
+    for (int window : o_.windows) {
+      for (const auto& shape : shapes) {
+        auto make = [&shape] { return std::make_pair(shape.tool, shape.arguments()); };
+        drive(server, 10, window, make, nullptr);
+        Stats s;
+        drive(server, o_.calls, window, make, &s);
+        std::printf("| %s | %s | %d | %s | %.0f | %.0f | %.0f |\n", o_.label.c_str(),
+                    grouped(o_.size).c_str(), window, shape.name, s.percentile(0.50), s.percentile(0.95),
+                    s.percentile(0.99));
+        std::fflush(stdout);
+      }
+    }
+    auto [hwm, rss] = server.memory_kib();
+    std::fprintf(stderr, "%s %ld: server peak RSS %.1f MiB\n", o_.label.c_str(), o_.size, hwm / 1024.0);
+    if (int code = server.finish(); code != 0) die("the server exited with " + std::to_string(code));
+  }
+
+ private:
+  json remember() {
+    return json{{"content", text_.words(8)}, {"tags", text_.tags()}, {"importance", text_.importance()}};
+  }
+
+  // Keeps `window` calls of `make` in flight until `total` are answered; each one's round trip goes into
+  // `stats` if given.
+  void drive(Server& server, long total, int window,
+             const std::function<std::pair<const char*, json>()>& make, Stats* stats) {
+    std::map<long, Clock::time_point> in_flight;
+    long sent = 0, answered = 0;
+    while (answered < total) {
+      while (sent < total && static_cast<long>(in_flight.size()) < window) {
+        auto [tool, arguments] = make();
+        long id = ++next_id_;
+        std::string request = tool_call(id, tool, arguments);
+        in_flight.emplace(id, Clock::now());
+        server.send(request);
+        ++sent;
+      }
+      std::string reply = server.next_reply();
+      auto at = Clock::now();
+      auto it = in_flight.find(check_reply(reply));
+      if (it == in_flight.end()) die("a reply to an unknown id: " + reply.substr(0, 200));
+      if (stats) stats->us.push_back(micros(at - it->second));
+      in_flight.erase(it);
+      ++answered;
+    }
+  }
+
+  static std::string grouped(long n) {
+    std::string digits = std::to_string(n), out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+      if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+      out += digits[i];
+    }
+    return out;
+  }
+
+  Options o_;
+  memtrace::bench::Corpus text_{42, 32};
+  long next_id_ = 0;
+};
+
+const char* kUsage =
+    "usage: scaling_bench /path/to/memtrace-mcp --store SPEC --size N [--windows 1,16,64] [--calls 300]\n"
+    "                     [--label TEXT] [--tmp DIR]\n"
+    "Fills the store with N memories, then prints the p50/p95/p99 (µs) of each search shape, recall, the\n"
+    "context read and remember at each number of calls in flight, as markdown table rows.\n";
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&] {
+      if (i + 1 >= argc) die(a + " needs a value");
+      return std::string(argv[++i]);
+    };
+    auto number = [&](const std::string& text) {
+      char* end = nullptr;
+      long n = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || n < 1) die(a + " takes a positive number, not '" + text + "'");
+      return n;
+    };
+    if (a == "--store") {
+      o.store = value();
+    } else if (a == "--size") {
+      o.size = number(value());
+    } else if (a == "--windows") {
+      o.windows.clear();
+      std::stringstream list(value());
+      for (std::string w; std::getline(list, w, ',');) o.windows.push_back(static_cast<int>(number(w)));
+    } else if (a == "--calls") {
+      o.calls = number(value());
+    } else if (a == "--label") {
+      o.label = value();
+    } else if (a == "--tmp") {
+      o.tmp = value();
+    } else if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (!a.empty() && a[0] != '-' && o.binary.empty()) {
+      o.binary = a;
+    } else {
+      die("unknown argument " + a + "\n" + kUsage);
+    }
+  }
+  if (o.binary.empty() || o.store.empty() || o.size == 0) die(std::string("missing arguments\n") + kUsage);
+  if (::access(o.binary.c_str(), X_OK) != 0) die(o.binary + " is not an executable");
+  if (o.label.empty()) o.label = o.store.substr(0, o.store.find(':'));
+  if (o.tmp.empty()) o.tmp = fs::temp_directory_path();
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);
+  ScalingBench(parse(argc, argv)).run();
+  return 0;
+}
