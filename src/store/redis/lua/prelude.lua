@@ -122,11 +122,14 @@ local function mem_read_many(ids)
   return got
 end
 
--- Adds `number` to memory `id`'s string `b` (one without it): its flag, and the number at the end.
+-- Adds `number` to memory `id`'s string `b` (one without it): its flag, and the number at the end. The
+-- string is written anew rather than appended to: an APPEND leaves the value room to grow into (Redis
+-- doubles a string's allocation when it grows), which for a memory, that never grows again, was more
+-- than the memory itself (728 bytes held for 271 stored).
 local function mem_set_number(id, b, number)
-  local key = P .. 'm:' .. id
-  redis.call('SETRANGE', key, 0, string.char(string.byte(b, 1) + MEM_NUMBERED))
-  redis.call('APPEND', key, struct.pack('>I4', number))
+  redis.call('SET', P .. 'm:' .. id,
+             string.char(string.byte(b, 1) + MEM_NUMBERED) .. string.sub(b, 2) .. struct.pack('>I4', number),
+             'KEEPTTL')
 end
 
 -- Stores the fields `f` (as mem_decode gives them) as memory `id`, keeping the key's expiry.
