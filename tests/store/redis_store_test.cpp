@@ -574,6 +574,24 @@ TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBou
             static_cast<long long>(live.size()));
 }
 
+// A needle's trigrams overlap, so past its rarest four the others reject almost nothing: a search
+// intersects only those four postings and checks each candidate's content, which keeps it exact.
+TEST_F(RedisUnindexedTest, ALongNeedleIntersectsItsRarestTrigramsAndStaysExact) {
+  add_session("s1");
+  UnixMillis at = kT0;
+  for (int i = 0; i < 30; ++i) add(make_memory("s1", "common efgh " + std::to_string(i), ++at));
+  Memory decoy = add(make_memory("s1", "abcdef, and nothing after it", ++at));
+  Memory target = add(make_memory("s1", "the whole abcdefgh is here", ++at));
+  reopen();  // indexed: abc bcd cde def name 2 memories each, efg and fgh 31
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  auto q = query();
+  q.content_contains = "ABCDEFGH";
+  EXPECT_THAT(recall(q), ElementsAre(target.id)) << "the decoy has the four rarest trigrams, not the needle";
+  EXPECT_EQ(calls_of("get") + calls_of("getrange"), 4) << "four postings read, of six";
+  q.content_contains = "abcdef";
+  EXPECT_THAT(recall(q), ElementsAre(target.id, decoy.id));
+}
+
 // A memory without an expiry has no unindex record: the indexer writes its number into its string,
 // where a supersede (which rewrites the string) keeps it, and forgetting it reads it from there. One with
 // an expiry keeps its number in its record, which outlives the string if Redis expires it.
