@@ -32,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 [[noreturn]] inline void die(const std::string& message) {
-  std::fprintf(stderr, "stdio_bench: %s\n", message.c_str());
+  std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, message.c_str());
   std::exit(1);
 }
 
