@@ -1,19 +1,10 @@
-# Sourced by the benchmarks that drive the server with the shared load driver (bench/scaling.sh,
-# bench/clients.sh): finds mcpbench in ../shared/bench, building it once into $BENCH_WORK, and starts a
-# private redis-server. Expects `here` (the bench folder) to be set.
+# Sourced by the benchmarks that drive the server with the shared load driver (bench/clients.sh): finds
+# mcpbench in ../shared/bench, building it once into $BENCH_WORK, and defines start_private_redis.
+# Expects `here` (the bench folder) to be set.
 shared="${SHARED_BENCH:-$here/../../shared/bench}"
 work="${BENCH_WORK:-/tmp/memtrace-bench}"
 mkdir -p "$work"
 [ -x "$work/bin/mcpbench" ] || { cp -r "$shared/src" "$shared/Makefile" "$work/" && make -s -C "$work"; }
 mcpbench="$work/bin/mcpbench"
 
-# start_private_redis DIR: a redis-server on the unix socket DIR/redis.sock (no TCP port, no
-# persistence), in the background; sets redis_pid. The caller stops it (kill "$redis_pid").
-start_private_redis() {
-  redis-server --unixsocket "$1/redis.sock" --port 0 --save '' --appendonly no --dir "$1" \
-    --logfile "$1/redis.log" --daemonize no >/dev/null 2>&1 &
-  redis_pid=$!
-  for _ in $(seq 200); do redis-cli -s "$1/redis.sock" ping >/dev/null 2>&1 && return; sleep 0.05; done
-  echo "redis-server did not start: $(cat "$1/redis.log")" >&2
-  exit 1
-}
+source "$here/private_redis.sh"

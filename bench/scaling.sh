@@ -2,7 +2,8 @@
 # The scaling table: p50/p95/p99 of each search shape, recall, remember and the context read as the store
 # grows (1k, 10k, 100k and, with SIZES, 1M memories) and as more calls are in flight (1, 16, 64), on the
 # SQLite store and on a private Redis. Each size is one run of bench/scaling_bench.cpp (built here with the
-# system compiler into $BENCH_WORK unless SCALING_BENCH names a built one), which says what it measures.
+# system compiler into $BENCH_WORK, /tmp/memtrace-bench by default, unless SCALING_BENCH names a built
+# one), which says what it measures.
 #
 #   bench/scaling.sh BIN                       SQLite and Redis, sizes 1000 10000 100000, windows 1 16 64
 #   SIZES="1000 1000000" STORES=sqlite bench/scaling.sh build-release/memtrace-mcp
@@ -13,7 +14,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin=$(readlink -f "${1:?usage: bench/scaling.sh path/to/memtrace-mcp}")
-source "$here/mcpbench.sh"
+source "$here/private_redis.sh"
+work="${BENCH_WORK:-/tmp/memtrace-bench}"
+mkdir -p "$work"
 out="${OUT:-$(mktemp -d /tmp/memtrace-scaling.XXXX)}"
 sizes=(${SIZES:-1000 10000 100000})
 windows="${WINDOWS:-1 16 64}"
