@@ -16,7 +16,6 @@
 // p99 |", µs) on stdout, and the fill's rate and the server's peak RSS on stderr.
 #include <cstdio>
 #include <functional>
-#include <map>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -136,29 +135,16 @@ class ScalingBench {
     return json{{"content", text_.words(8)}, {"tags", text_.tags()}, {"importance", text_.importance()}};
   }
 
-  // Keeps `window` calls of `make` in flight until `total` are answered; each one's round trip goes into
-  // `stats` if given.
+  // Keeps `window` calls of `make` (a tool and its arguments) in flight until `total` are answered.
   void drive(Server& server, long total, int window,
              const std::function<std::pair<const char*, json>()>& make, Stats* stats) {
-    std::map<long, Clock::time_point> in_flight;
-    long sent = 0, answered = 0;
-    while (answered < total) {
-      while (sent < total && static_cast<long>(in_flight.size()) < window) {
-        auto [tool, arguments] = make();
-        long id = ++next_id_;
-        std::string request = tool_call(id, tool, arguments);
-        in_flight.emplace(id, Clock::now());
-        server.send(request);
-        ++sent;
-      }
-      std::string reply = server.next_reply();
-      auto at = Clock::now();
-      auto it = in_flight.find(check_reply(reply));
-      if (it == in_flight.end()) die("a reply to an unknown id: " + reply.substr(0, 200));
-      if (stats) stats->us.push_back(micros(at - it->second));
-      in_flight.erase(it);
-      ++answered;
-    }
+    memtrace::bench::drive(
+        server, total, window, next_id_,
+        [&make](long id) {
+          auto [tool, arguments] = make();
+          return tool_call(id, tool, arguments);
+        },
+        stats);
   }
 
   static std::string grouped(long n) {

@@ -27,7 +27,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -164,20 +163,8 @@ class Bench {
   // Keeps `window` requests in flight until `total` have been answered; returns the elapsed time.
   Clock::duration pipelined(Server& server, long total, int window,
                             const std::function<std::string(long)>& make) {
-    std::unordered_set<long> in_flight;
-    long sent = 0, answered = 0;
     auto t0 = Clock::now();
-    while (answered < total) {
-      while (sent < total && static_cast<int>(in_flight.size()) < window) {
-        long id = ++next_id_;
-        in_flight.insert(id);
-        server.send(make(id));
-        ++sent;
-      }
-      long id = check_reply(server.next_reply());
-      if (!in_flight.erase(id)) die("reply to an unknown id " + std::to_string(id));
-      ++answered;
-    }
+    drive(server, total, window, next_id_, make);
     return Clock::now() - t0;
   }
 
@@ -305,23 +292,6 @@ class Bench {
     return tool_call(id, "memtrace_recall", Corpus::recall_arguments());
   }
 
-  // Keeps `window` requests of `make` in flight on `server` until `total` are answered; ids are the
-  // caller's own (`id`), so that threads driving different servers share nothing.
-  static void drive(Server& server, long total, int window, long& id,
-                    const std::function<std::string(long)>& make) {
-    std::unordered_set<long> in_flight;
-    long sent = 0, answered = 0;
-    while (answered < total) {
-      while (sent < total && static_cast<int>(in_flight.size()) < window) {
-        in_flight.insert(++id);
-        server.send(make(id));
-        ++sent;
-      }
-      if (!in_flight.erase(check_reply(server.next_reply()))) die("reply to an unknown id");
-      ++answered;
-    }
-  }
-
   void phase_mixed() {
     long preload_n = o_.quick ? 2000 : 10000;
     long calls = o_.quick ? 4000 : 20000;
@@ -363,17 +333,10 @@ class Bench {
           drivers.emplace_back([&, n] {
             Corpus corpus(1000 + n);
             Server& server = *servers[static_cast<std::size_t>(n)];
-            std::unordered_set<long> in_flight;
-            long sent = 0, answered = 0, id = 1000;
-            while (answered < each) {
-              while (sent < each && static_cast<int>(in_flight.size()) < window) {
-                in_flight.insert(++id);
-                server.send(tool_call(id, "memtrace_remember", corpus.remember_arguments()));
-                ++sent;
-              }
-              if (!in_flight.erase(check_reply(server.next_reply()))) die("spread: reply to an unknown id");
-              ++answered;
-            }
+            long id = 1000;
+            drive(server, each, window, id, [&corpus](long id) {
+              return tool_call(id, "memtrace_remember", corpus.remember_arguments());
+            });
           });
         }
         for (auto& driver : drivers) driver.join();

@@ -17,9 +17,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -266,5 +268,30 @@ struct Stats {
     return us.empty() ? NAN : sum / static_cast<double>(us.size());
   }
 };
+
+// Keeps `window` requests in flight on `server` until `total` are answered. Each request is `make(id)`,
+// ids counting up from `id` (the caller's own counter, so that threads driving different servers share
+// nothing). Each answer's round trip, from writing the request to reading its reply, goes into
+// `latencies` if given. Dies on a reply to an id not in flight.
+inline void drive(Server& server, long total, int window, long& id,
+                  const std::function<std::string(long)>& make, Stats* latencies = nullptr) {
+  std::unordered_map<long, Clock::time_point> in_flight;
+  long sent = 0, answered = 0;
+  while (answered < total) {
+    while (sent < total && static_cast<long>(in_flight.size()) < window) {
+      std::string request = make(++id);
+      in_flight.emplace(id, Clock::now());
+      server.send(request);
+      ++sent;
+    }
+    std::string reply = server.next_reply();
+    auto at = Clock::now();
+    auto it = in_flight.find(check_reply(reply));
+    if (it == in_flight.end()) die("a reply to an unknown id: " + reply.substr(0, 200));
+    if (latencies) latencies->us.push_back(micros(at - it->second));
+    in_flight.erase(it);
+    ++answered;
+  }
+}
 
 }  // namespace memtrace::bench
