@@ -27,6 +27,7 @@
 #include "store/sqlite/sqlite_database.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/sqlite/sqlite_store_internal.h"
+#include "store/sqlite/sqlite_tag_index.h"
 #include "store/store_behaviour.h"
 #include "support/temp_dir.h"
 #include "support/threads.h"
@@ -79,7 +80,8 @@ class StoreInTempDir final : public Store {
   Result<RankedMemories> rank_memories(const RankQuery& query) override {
     return inner_->rank_memories(query);
   }
-  Result<bool> delete_memory(const std::string& ns, const std::string& id, const std::string& agent) override {
+  Result<bool> delete_memory(const std::string& ns, const std::string& id,
+                             const std::string& agent) override {
     return inner_->delete_memory(ns, id, agent);
   }
   Result<std::size_t> purge_expired(UnixMillis now) override { return inner_->purge_expired(now); }
@@ -235,16 +237,19 @@ class RawDb {
   sqlite3* db_ = nullptr;
 };
 
-// Undoes the schema steps after `version` (9 or 10) on a file of the latest schema, newest first;
+// Undoes the schema steps after `version` (9 or later) on a file of the latest schema, newest first;
 // the caller sets user_version (a test going further back undoes more steps of its own first).
 void undo_schema_steps_after(RawDb& raw, int version) {
-  raw.exec("DROP INDEX memories_superseded_by_session");  // schema 13
-  raw.exec("DROP INDEX memories_by_rank");                // schema 12
-  raw.exec("DROP TRIGGER memories_counted_in");  // schema 11
-  raw.exec("DROP TRIGGER memories_counted_out");
-  raw.exec("DROP INDEX memories_expiring_by_session");
-  raw.exec("ALTER TABLE sessions DROP COLUMN memory_rows");
-  if (version < 10) raw.exec("ALTER TABLE memories DROP COLUMN id_hwm");  // schema 10
+  if (version < 14) raw.exec("DROP TABLE memories_tag_fts");
+  if (version < 13) raw.exec("DROP INDEX memories_superseded_by_session");
+  if (version < 12) raw.exec("DROP INDEX memories_by_rank");
+  if (version < 11) {
+    raw.exec("DROP TRIGGER memories_counted_in");
+    raw.exec("DROP TRIGGER memories_counted_out");
+    raw.exec("DROP INDEX memories_expiring_by_session");
+    raw.exec("ALTER TABLE sessions DROP COLUMN memory_rows");
+  }
+  if (version < 10) raw.exec("ALTER TABLE memories DROP COLUMN id_hwm");
 }
 
 Session session_named(const std::string& id, const std::string& agent = "agent-a") {
@@ -456,7 +461,7 @@ TEST(SqliteStore, MigratesASchema4FileToTheChangeFeedAndKeepsCursorsAcrossReopen
     raw.exec("ALTER TABLE memories DROP COLUMN superseded_by");
     raw.exec("ALTER TABLE memories DROP COLUMN valid_until");
     raw.exec("ALTER TABLE memories DROP COLUMN dedup_key");
-    raw.exec("DROP TABLE fts_pending");  // schema 8 (substring indexing after the write)
+    raw.exec("DROP TABLE fts_pending");                    // schema 8 (substring indexing after the write)
     raw.exec("DROP INDEX memories_decisions_by_session");  // schema 9
     raw.exec("INSERT INTO changes (at, kind, ns, session_id) VALUES (1, 0, 'default', 'old')");
     raw.exec("PRAGMA user_version = 4");
@@ -652,7 +657,9 @@ TEST(SqliteStore, SubstringIndexFollowsWritesAndForgetsWhetherIndexedYetOrNot) {
       Memory m = memory_in(ids, "s1", "Alpha gamma " + std::to_string(i), kT0 + 100 + i);
       ok(store->insert_memory(m));
       // Forgotten right after its write, most likely before the indexer got to it.
-      if (i % 4 == 0) EXPECT_TRUE(ok(store->delete_memory(kDefaultNamespace, m.id)));
+      if (i % 4 == 0) {
+        EXPECT_TRUE(ok(store->delete_memory(kDefaultNamespace, m.id)));
+      }
     }
     MemoryQuery query;
     query.content_contains = "ALPHA";
@@ -725,6 +732,101 @@ TEST(SqliteStore, SubstringSearchWalksTheIndexNewestFirstAndStaysExactWhenIdsArr
   const std::string plan = raw.plan(search->indexed.sql);
   EXPECT_THAT(plan, ::testing::HasSubstr("VIRTUAL TABLE INDEX")) << plan;
   EXPECT_THAT(plan, ::testing::Not(::testing::HasSubstr("TEMP B-TREE"))) << plan;
+}
+
+// A search naming content and tags walks the trigram index keyed by tag, which holds each memory once
+// per tag: it names only that tag's candidates, and the search stays exact (content as a substring,
+// ASCII case folded; every tag, exactly; one namespace), newest first, through forgetting and expiry,
+// and after the migration that fills it for a file's existing memories.
+TEST(SqliteStore, AContentAndTagSearchReadsOnlyThatTagsCandidatesAndStaysExact) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  IdGenerator ids;
+  std::vector<std::string> expected;  // newest first
+  std::string forgotten;
+  auto write = [&](Store& store, const std::string& content, std::vector<std::string> tags,
+                   const std::string& ns = kDefaultNamespace) {
+    static UnixMillis at = kT0;
+    Memory m = memory_in(ids, "s1", content, ++at);
+    m.ns = ns;
+    m.tags = std::move(tags);
+    ok(store.insert_memory(m));
+    return m.id;
+  };
+  {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    ok(store->create_session(session_named("s1")));
+    Session other = session_named("s1");
+    other.ns = "tenant-b";
+    ok(store->create_session(other));
+    // The decoys: the word under other tags (many), the tag without the word, the word's trigrams
+    // without the word, a tag differing in case, the same memory in another namespace.
+    for (int i = 0; i < 300; ++i) write(*store, "a harbour log " + std::to_string(i), {"blue", "green"});
+    for (int i = 0; i < 30; ++i) write(*store, "nothing to see " + std::to_string(i), {"red"});
+    write(*store, "harb rbour", {"red"});
+    write(*store, "a harbour log", {"Red"});
+    write(*store, "a harbour log", {"red"}, "tenant-b");
+    for (int i = 0; i < 6; ++i) {
+      expected.insert(expected.begin(),
+                      write(*store, (i % 2 == 0 ? "the HARBOUR at " : "harbours, ") + std::to_string(i),
+                            i % 3 == 0 ? std::vector<std::string>{"red", "blue"}
+                                       : std::vector<std::string>{"green", "red"}));
+    }
+    forgotten = write(*store, "harbour to forget", {"red"});
+    write(*store, "a harbour that expires", {"red"});
+    EXPECT_TRUE(ok(store->delete_memory(kDefaultNamespace, forgotten)));
+  }  // closing indexes every pending row: the searches below read the indexes alone
+  {
+    RawDb raw(path);
+    raw.exec("UPDATE memories SET expires_at = " + std::to_string(kNow - 1) +
+             " WHERE content LIKE '%expires'");
+  }
+  MemoryQuery query;
+  query.content_contains = "Harbour";
+  query.tags = {"red"};
+  query.now = kNow;
+  auto check = [&](const char* when) {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(RawDb(path).number("SELECT count(*) FROM fts_pending"), 0) << when;
+    for (std::size_t limit : {1u, 4u, 50u}) {
+      query.limit = limit;
+      EXPECT_EQ(ids_page_by_page(*store, query), expected) << when << ", pages of " << limit;
+    }
+    MemoryQuery both = query;
+    both.tags = {"blue", "red"};
+    both.limit = 50;
+    EXPECT_EQ(ids_page_by_page(*store, both), (std::vector<std::string>{expected[2], expected[5]})) << when;
+  };
+  check("indexed by the content indexer");
+  {
+    RawDb raw(path);
+    // What the index names for the tag and the needle: the six, the one forgotten since (gone from the
+    // index too), the expired one (not purged yet) and the decoy of scattered trigrams. Not the 300
+    // memories of the word under other tags.
+    auto candidates = [&] {
+      return raw.number("SELECT count(*) FROM memories_tag_fts WHERE memories_tag_fts MATCH '" +
+                        sqlite::tag_trigram_query(kDefaultNamespace, {"red"}, "harbour") + "'");
+    };
+    EXPECT_EQ(candidates(), 8);
+    undo_schema_steps_after(raw, 13);
+    raw.exec("PRAGMA user_version = 13");
+    raw.exec("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)");
+  }
+  check("indexed by the migration");
+  RawDb raw(path);
+  EXPECT_EQ(raw.number("PRAGMA user_version"), sqlite::latest_schema_version());
+  EXPECT_EQ(raw.number("SELECT count(*) FROM memories_tag_fts WHERE memories_tag_fts MATCH '" +
+                       sqlite::tag_trigram_query(kDefaultNamespace, {"red"}, "harbour") + "'"),
+            8);
+  // The search reads that index, by pk newest first (no sort of its matches).
+  const auto search = sqlite::build_substring_search(query);
+  ASSERT_TRUE(search.has_value());
+  EXPECT_THAT(search->indexed.sql, HasSubstr("memories_tag_fts MATCH"));
+  const std::string plan = raw.plan(search->indexed.sql);
+  EXPECT_THAT(plan, HasSubstr("VIRTUAL TABLE INDEX")) << plan;
+  EXPECT_THAT(plan, ::testing::Not(HasSubstr("TEMP B-TREE"))) << plan;
 }
 
 // A session's summary counts its live memories from sessions.memory_rows (kept by triggers) less the

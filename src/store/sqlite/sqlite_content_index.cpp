@@ -49,6 +49,18 @@ Result<bool> index_pending_content(Database& database, std::size_t batch, std::s
       if (auto done = statement->run(); !done) return tl::unexpected(done.error());
     }
     {
+      // The same memories once per tag (sqlite_tag_index.h); those without tags have no row there.
+      auto statement = connection.prepare(
+          "INSERT INTO memories_tag_fts (rowid, tokens) SELECT pk, document FROM ("
+          "SELECT m.pk AS pk, memtrace_tag_trigrams(m.ns, m.tags, m.content) AS document "
+          "FROM fts_pending AS p CROSS JOIN memories AS m ON m.pk = p.pk WHERE p.pk <= ?1) "
+          "WHERE document IS NOT NULL",
+          "index memory content by tag");
+      if (!statement) return tl::unexpected(statement.error());
+      statement->bind(last);
+      if (auto done = statement->run(); !done) return tl::unexpected(done.error());
+    }
+    {
       auto statement = connection.prepare("DELETE FROM fts_pending WHERE pk <= ?1", "index memory content");
       if (!statement) return tl::unexpected(statement.error());
       statement->bind(last);
@@ -61,7 +73,8 @@ Result<bool> index_pending_content(Database& database, std::size_t batch, std::s
 
 Result<bool> content_pending(Database& database) {
   return database.read([](Connection& connection) -> Result<bool> {
-    auto statement = connection.prepare("SELECT EXISTS (SELECT 1 FROM fts_pending)", "find memories to index");
+    auto statement =
+        connection.prepare("SELECT EXISTS (SELECT 1 FROM fts_pending)", "find memories to index");
     if (!statement) return tl::unexpected(statement.error());
     auto row = statement->step();
     if (!row) return tl::unexpected(row.error());

@@ -16,6 +16,7 @@
 
 #include "core/thread_name.h"
 #include "store/sqlite/sqlite_schema.h"
+#include "store/sqlite/sqlite_tag_index.h"
 
 namespace memtrace::sqlite {
 namespace {
@@ -99,7 +100,8 @@ Result<void> configure(Connection& connection, std::size_t cache_mib) {
   // The file grows by whole MiBs: a checkpoint that adds pages extends it once per MiB, not per page.
   int chunk_bytes = 1 << 20;
   sqlite3_file_control(connection.handle(), "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk_bytes);
-  return {};
+  // The SQL that fills the tag-keyed trigram index (the indexer, the migration) calls it.
+  return register_tag_trigram_function(connection);
 }
 
 // Process-wide SQLite settings, applied before SQLite initializes (later calls are refused by SQLite,

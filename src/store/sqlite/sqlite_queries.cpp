@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "store/sqlite/sqlite_store_internal.h"
+#include "store/sqlite/sqlite_tag_index.h"
 
 namespace memtrace::sqlite {
 
@@ -461,13 +462,19 @@ std::optional<SubstringSearch> build_substring_search(const MemoryQuery& query) 
       select + " FROM fts_pending AS p CROSS JOIN memories AS m ON m.pk = p.pk WHERE m.ns = ?";
   search.pending.args = {query.ns};
   append_filters(search.pending, query, Driven{});
-  // CROSS JOIN keeps the index's matches first, in the order the index yields them.
-  search.indexed.sql = select +
-                       " FROM memories_fts CROSS JOIN memories AS m ON m.pk = memories_fts.rowid"
-                       " WHERE memories_fts MATCH ? AND m.ns = ?";
-  search.indexed.args = {fts_phrase(*query.content_contains), query.ns};
+  // CROSS JOIN keeps the index's matches first, in the order the index yields them. With tags, the
+  // index keyed by tag names only the tagged memories that hold the needle's trigrams: a superset of
+  // the matches, which the filters (the content and every tag exactly) narrow to them.
+  const std::string_view index = query.tags.empty() ? "memories_fts" : "memories_tag_fts";
+  search.indexed.sql = select + " FROM " + std::string(index) +
+                       " AS f CROSS JOIN memories AS m ON m.pk = f.rowid" + " WHERE " + std::string(index) +
+                       " MATCH ? AND m.ns = ?";
+  search.indexed.args = {query.tags.empty()
+                             ? fts_phrase(*query.content_contains)
+                             : tag_trigram_query(query.ns, query.tags, *query.content_contains),
+                         query.ns};
   append_filters(search.indexed, query, Driven{});
-  search.indexed.sql += " ORDER BY memories_fts.rowid DESC";
+  search.indexed.sql += " ORDER BY f.rowid DESC";
   return search;
 }
 

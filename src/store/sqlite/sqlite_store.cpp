@@ -13,6 +13,7 @@
 #include "store/sqlite/sqlite_content_index.h"
 #include "store/sqlite/sqlite_export.h"
 #include "store/sqlite/sqlite_store_internal.h"
+#include "store/sqlite/sqlite_tag_index.h"
 
 namespace memtrace::sqlite {
 
@@ -473,6 +474,16 @@ Result<void> SqliteStore::remove_memory(Connection& connection, const ExpiredRow
     if (!statement) return tl::unexpected(statement.error());
     statement->bind(row.pk).bind(row.content);
     if (auto done = statement->run(); !done) return done;
+    // The same for the tag-keyed index, which holds a row only where this document is not empty.
+    if (const auto document = tag_trigram_document(row.ns, decode_tags(row.tags), row.content);
+        !document.empty()) {
+      auto tagged = connection.prepare(
+          "INSERT INTO memories_tag_fts (memories_tag_fts, rowid, tokens) VALUES ('delete', ?1, ?2)",
+          "remove memory content");
+      if (!tagged) return tl::unexpected(tagged.error());
+      tagged->bind(row.pk).bind(document);
+      if (auto done = tagged->run(); !done) return done;
+    }
   }
   auto statement = connection.prepare("DELETE FROM memories WHERE pk = ?1", "remove memory");
   if (!statement) return tl::unexpected(statement.error());

@@ -1,0 +1,136 @@
+// The tag-keyed trigram index's documents and queries, and the SQL function that fills it.
+#include "store/sqlite/sqlite_tag_index.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "store/sqlite/sqlite_handle.h"
+#include "store/sqlite/sqlite_store_internal.h"
+
+namespace memtrace::sqlite {
+
+namespace {
+
+constexpr std::size_t kMaxQueryTags = 4;
+constexpr std::size_t kMaxQueryTrigrams = 8;
+
+// FNV-1a over the namespace, a zero byte and the tag, folded to 32 bits. Stored in files: never change it.
+std::uint32_t tag_key(std::string_view ns, std::string_view tag) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  auto mix = [&hash](unsigned char byte) {
+    hash ^= byte;
+    hash *= 1099511628211ULL;
+  };
+  for (char c : ns) mix(static_cast<unsigned char>(c));
+  mix(0);
+  for (char c : tag) mix(static_cast<unsigned char>(c));
+  return static_cast<std::uint32_t>(hash ^ (hash >> 32));
+}
+
+// The distinct tag keys of `tags`, in their first order, at most `limit`.
+std::vector<std::uint32_t> tag_keys(std::string_view ns, const std::vector<std::string>& tags,
+                                    std::size_t limit) {
+  std::vector<std::uint32_t> keys;
+  for (const auto& tag : tags) {
+    if (keys.size() == limit) break;
+    const std::uint32_t key = tag_key(ns, tag);
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+  }
+  return keys;
+}
+
+unsigned char fold(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte >= 'A' && byte <= 'Z' ? static_cast<unsigned char>(byte - 'A' + 'a') : byte;
+}
+
+// The byte trigrams of `text` with ASCII letters folded, in order, as 24-bit numbers.
+std::vector<std::uint32_t> trigrams(std::string_view text) {
+  std::vector<std::uint32_t> out;
+  if (text.size() < 3) return out;
+  out.reserve(text.size() - 2);
+  for (std::size_t i = 0; i + 2 < text.size(); ++i) {
+    out.push_back(static_cast<std::uint32_t>(fold(text[i])) << 16 |
+                  static_cast<std::uint32_t>(fold(text[i + 1])) << 8 | fold(text[i + 2]));
+  }
+  return out;
+}
+
+void append_hex(std::string& out, std::uint32_t value, int digits) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) out.push_back(kDigits[(value >> shift) & 0xF]);
+}
+
+void append_token(std::string& out, std::uint32_t key, std::uint32_t trigram) {
+  append_hex(out, key, 8);
+  append_hex(out, trigram, 6);
+}
+
+void tag_trigrams_sql(sqlite3_context* context, int, sqlite3_value** args) {
+  auto text = [&](int i) {
+    const auto* bytes = reinterpret_cast<const char*>(sqlite3_value_text(args[i]));
+    return bytes == nullptr ? std::string_view()
+                            : std::string_view(bytes, static_cast<std::size_t>(sqlite3_value_bytes(args[i])));
+  };
+  const std::string ns(text(0));
+  const auto tags = decode_tags(text(1));
+  const std::string document = tag_trigram_document(ns, tags, text(2));
+  if (document.empty()) {
+    sqlite3_result_null(context);
+  } else {
+    sqlite3_result_text64(context, document.data(), document.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  }
+}
+
+}  // namespace
+
+std::string tag_trigram_document(std::string_view ns, const std::vector<std::string>& tags,
+                                 std::string_view content) {
+  std::string out;
+  auto grams = trigrams(content);
+  if (grams.empty()) return out;
+  const auto keys = tag_keys(ns, tags, tags.size());
+  std::sort(grams.begin(), grams.end());
+  grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
+  out.reserve(keys.size() * grams.size() * 15);
+  for (std::uint32_t key : keys) {
+    for (std::uint32_t gram : grams) {
+      if (!out.empty()) out.push_back(' ');
+      append_token(out, key, gram);
+    }
+  }
+  return out;
+}
+
+std::string tag_trigram_query(std::string_view ns, const std::vector<std::string>& tags,
+                              std::string_view needle) {
+  const auto all = trigrams(needle);
+  std::vector<std::uint32_t> grams;
+  if (all.size() <= kMaxQueryTrigrams) {
+    grams = all;
+  } else {  // spread over the needle: its first and last trigram and evenly between
+    for (std::size_t i = 0; i < kMaxQueryTrigrams; ++i)
+      grams.push_back(all[i * (all.size() - 1) / (kMaxQueryTrigrams - 1)]);
+  }
+  std::sort(grams.begin(), grams.end());
+  grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
+  std::string out;
+  for (std::uint32_t key : tag_keys(ns, tags, kMaxQueryTags)) {
+    for (std::uint32_t gram : grams) {
+      if (!out.empty()) out += " AND ";
+      append_token(out, key, gram);
+    }
+  }
+  return out;
+}
+
+Result<void> register_tag_trigram_function(Connection& connection) {
+  const int rc = sqlite3_create_function_v2(connection.handle(), "memtrace_tag_trigrams", 3,
+                                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                                            tag_trigrams_sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK)
+    return tl::unexpected(to_error(rc, connection.handle(), "register memtrace_tag_trigrams"));
+  return {};
+}
+
+}  // namespace memtrace::sqlite
