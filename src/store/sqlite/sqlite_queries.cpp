@@ -462,17 +462,16 @@ std::optional<SubstringSearch> build_substring_search(const MemoryQuery& query) 
       select + " FROM fts_pending AS p CROSS JOIN memories AS m ON m.pk = p.pk WHERE m.ns = ?";
   search.pending.args = {query.ns};
   append_filters(search.pending, query, Driven{});
-  // CROSS JOIN keeps the index's matches first, in the order the index yields them. With tags, the
-  // index keyed by tag names only the tagged memories that hold the needle's trigrams: a superset of
-  // the matches, which the filters (the content and every tag exactly) narrow to them.
-  const std::string_view index = query.tags.empty() ? "memories_fts" : "memories_tag_fts";
-  search.indexed.sql = select + " FROM " + std::string(index) +
-                       " AS f CROSS JOIN memories AS m ON m.pk = f.rowid" + " WHERE " + std::string(index) +
-                       " MATCH ? AND m.ns = ?";
-  search.indexed.args = {query.tags.empty()
-                             ? fts_phrase(*query.content_contains)
-                             : tag_trigram_query(query.ns, query.tags, *query.content_contains),
-                         query.ns};
+  // CROSS JOIN keeps the index's matches first, in the order the index yields them. With tags and a
+  // needle of six bytes or more, the index keyed by tag (sqlite_tag_index.h) names only the tagged
+  // memories that hold the needle's trigrams: a superset of the matches, which the filters (the content
+  // and every tag exactly) narrow to them.
+  const auto by_tag =
+      query.tags.empty() ? std::nullopt : tag_trigram_query(query.ns, query.tags, *query.content_contains);
+  const std::string index = by_tag ? "memories_tag_fts" : "memories_fts";
+  search.indexed.sql = select + " FROM " + index + " AS f CROSS JOIN memories AS m ON m.pk = f.rowid WHERE " +
+                       index + " MATCH ? AND m.ns = ?";
+  search.indexed.args = {by_tag ? *by_tag : fts_phrase(*query.content_contains), query.ns};
   append_filters(search.indexed, query, Driven{});
   search.indexed.sql += " ORDER BY f.rowid DESC";
   return search;

@@ -13,6 +13,8 @@ namespace {
 
 constexpr std::size_t kMaxQueryTags = 4;
 constexpr std::size_t kMaxQueryTrigrams = 8;
+// Trigrams per window of which one, the minimizer, is indexed. Stored in files: never change it.
+constexpr std::size_t kMinimizerWindow = 4;
 
 // FNV-1a over the namespace, a zero byte and the tag, folded to 32 bits. Stored in files: never change it.
 std::uint32_t tag_key(std::string_view ns, std::string_view tag) {
@@ -56,6 +58,29 @@ std::vector<std::uint32_t> trigrams(std::string_view text) {
   return out;
 }
 
+// A trigram's rank among its window's: a fixed multiplicative hash, then the trigram itself (so that
+// the choice depends on the window's trigrams alone). Stored in files: never change it.
+std::uint64_t rank(std::uint32_t trigram) {
+  return static_cast<std::uint64_t>(trigram * 0x9E3779B1U) << 24 | trigram;
+}
+
+// The distinct minimizers of `grams` (each window of kMinimizerWindow consecutive ones gives its
+// lowest-ranked), sorted; none if there is no whole window.
+std::vector<std::uint32_t> minimizers(const std::vector<std::uint32_t>& grams) {
+  std::vector<std::uint32_t> out;
+  if (grams.size() < kMinimizerWindow) return out;
+  for (std::size_t start = 0; start + kMinimizerWindow <= grams.size(); ++start) {
+    std::uint32_t best = grams[start];
+    for (std::size_t i = start + 1; i < start + kMinimizerWindow; ++i) {
+      if (rank(grams[i]) < rank(best)) best = grams[i];
+    }
+    if (out.empty() || out.back() != best) out.push_back(best);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 void append_hex(std::string& out, std::uint32_t value, int digits) {
   static constexpr char kDigits[] = "0123456789abcdef";
   for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) out.push_back(kDigits[(value >> shift) & 0xF]);
@@ -87,11 +112,9 @@ void tag_trigrams_sql(sqlite3_context* context, int, sqlite3_value** args) {
 std::string tag_trigram_document(std::string_view ns, const std::vector<std::string>& tags,
                                  std::string_view content) {
   std::string out;
-  auto grams = trigrams(content);
+  const auto grams = minimizers(trigrams(content));
   if (grams.empty()) return out;
   const auto keys = tag_keys(ns, tags, tags.size());
-  std::sort(grams.begin(), grams.end());
-  grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
   out.reserve(keys.size() * grams.size() * 15);
   for (std::uint32_t key : keys) {
     for (std::uint32_t gram : grams) {
@@ -102,20 +125,21 @@ std::string tag_trigram_document(std::string_view ns, const std::vector<std::str
   return out;
 }
 
-std::string tag_trigram_query(std::string_view ns, const std::vector<std::string>& tags,
-                              std::string_view needle) {
-  const auto all = trigrams(needle);
+std::optional<std::string> tag_trigram_query(std::string_view ns, const std::vector<std::string>& tags,
+                                             std::string_view needle) {
+  const auto all = minimizers(trigrams(needle));
+  const auto keys = tag_keys(ns, tags, kMaxQueryTags);
+  if (all.empty() || keys.empty()) return std::nullopt;
   std::vector<std::uint32_t> grams;
   if (all.size() <= kMaxQueryTrigrams) {
     grams = all;
-  } else {  // spread over the needle: its first and last trigram and evenly between
-    for (std::size_t i = 0; i < kMaxQueryTrigrams; ++i)
+  } else {  // spread over them: the first and the last and evenly between
+    for (std::size_t i = 0; i < kMaxQueryTrigrams; ++i) {
       grams.push_back(all[i * (all.size() - 1) / (kMaxQueryTrigrams - 1)]);
+    }
   }
-  std::sort(grams.begin(), grams.end());
-  grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
   std::string out;
-  for (std::uint32_t key : tag_keys(ns, tags, kMaxQueryTags)) {
+  for (std::uint32_t key : keys) {
     for (std::uint32_t gram : grams) {
       if (!out.empty()) out += " AND ";
       append_token(out, key, gram);
