@@ -39,29 +39,19 @@ Result<bool> index_pending_content(Database& database, std::size_t batch, std::s
       }
     }
     if (rows == 0) return false;
-    {
-      auto statement = connection.prepare(
-          "INSERT INTO memories_fts (rowid, content) SELECT m.pk, m.content FROM fts_pending AS p "
-          "CROSS JOIN memories AS m ON m.pk = p.pk WHERE p.pk <= ?1",
-          "index memory content");
-      if (!statement) return tl::unexpected(statement.error());
-      statement->bind(last);
-      if (auto done = statement->run(); !done) return tl::unexpected(done.error());
-    }
-    {
-      // The same memories once per tag (sqlite_tag_index.h); those without tags have no row there.
-      auto statement = connection.prepare(
-          "INSERT INTO memories_tag_fts (rowid, tokens) SELECT pk, document FROM ("
-          "SELECT m.pk AS pk, memtrace_tag_trigrams(m.ns, m.tags, m.content) AS document "
-          "FROM fts_pending AS p CROSS JOIN memories AS m ON m.pk = p.pk WHERE p.pk <= ?1) "
-          "WHERE document IS NOT NULL",
-          "index memory content by tag");
-      if (!statement) return tl::unexpected(statement.error());
-      statement->bind(last);
-      if (auto done = statement->run(); !done) return tl::unexpected(done.error());
-    }
-    {
-      auto statement = connection.prepare("DELETE FROM fts_pending WHERE pk <= ?1", "index memory content");
+    // Into the trigram index, then once per tag into the index keyed by tag (sqlite_tag_index.h; a
+    // memory without tags has no row there), then out of the queue: the pending rows up to `last`.
+    static constexpr const char* kSteps[] = {
+        "INSERT INTO memories_fts (rowid, content) SELECT m.pk, m.content FROM fts_pending AS p "
+        "CROSS JOIN memories AS m ON m.pk = p.pk WHERE p.pk <= ?1",
+        "INSERT INTO memories_tag_fts (rowid, tokens) SELECT pk, document FROM ("
+        "SELECT m.pk AS pk, memtrace_tag_trigrams(m.ns, m.tags, m.content) AS document "
+        "FROM fts_pending AS p CROSS JOIN memories AS m ON m.pk = p.pk WHERE p.pk <= ?1) "
+        "WHERE document IS NOT NULL",
+        "DELETE FROM fts_pending WHERE pk <= ?1",
+    };
+    for (const char* sql : kSteps) {
+      auto statement = connection.prepare(sql, "index memory content");
       if (!statement) return tl::unexpected(statement.error());
       statement->bind(last);
       if (auto done = statement->run(); !done) return tl::unexpected(done.error());
