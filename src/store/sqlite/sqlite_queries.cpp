@@ -463,7 +463,7 @@ std::optional<SubstringSearch> build_substring_search(const MemoryQuery& query) 
   search.pending.args = {query.ns};
   append_filters(search.pending, query, Driven{});
   // CROSS JOIN keeps the index's matches first, in the order the index yields them. With tags and a
-  // needle of six bytes or more, the index keyed by tag (sqlite_tag_index.h) names only the tagged
+  // needle of five bytes or more, the index keyed by tag (sqlite_tag_index.h) names only the tagged
   // memories that hold the needle's trigrams: a superset of the matches, which the filters (the content
   // and every tag exactly) narrow to them.
   const auto by_tag =

