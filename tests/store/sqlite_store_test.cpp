@@ -252,6 +252,13 @@ void undo_schema_steps_after(RawDb& raw, int version) {
   if (version < 10) raw.exec("ALTER TABLE memories DROP COLUMN id_hwm");
 }
 
+// How many rows of memories_tag_fts name `needle` under `tag` (namespace default): the candidates a
+// content + tag search reads.
+long long tag_index_candidates(RawDb& raw, const std::string& tag, const std::string& needle) {
+  return raw.number("SELECT count(*) FROM memories_tag_fts WHERE memories_tag_fts MATCH '" +
+                    *sqlite::tag_trigram_query(kDefaultNamespace, {tag}, needle) + "'");
+}
+
 Session session_named(const std::string& id, const std::string& agent = "agent-a") {
   Session session;
   session.id = id;
@@ -817,17 +824,12 @@ TEST(SqliteStore, AContentAndTagSearchReadsOnlyThatTagsCandidatesAndStaysExact) 
     // What the index names for the tag and the needle: the six and the expired one (not purged yet),
     // perhaps the decoy of scattered trigrams; not the one forgotten (gone from the index too), nor
     // the 300 memories of the word under other tags.
-    const auto candidates =
-        raw.number("SELECT count(*) FROM memories_tag_fts WHERE memories_tag_fts MATCH '" +
-                   *sqlite::tag_trigram_query(kDefaultNamespace, {"red"}, "harbour") + "'");
+    const auto candidates = tag_index_candidates(raw, "red", "harbour");
     EXPECT_GE(candidates, 7);
     EXPECT_LE(candidates, 8);
-    auto named = [&](const std::string& needle) {
-      return raw.number("SELECT count(*) FROM memories_tag_fts WHERE memories_tag_fts MATCH '" +
-                        *sqlite::tag_trigram_query(kDefaultNamespace, {"red"}, needle) + "'");
-    };
-    EXPECT_EQ(named("harbour to forget"), 0) << "forgetting takes a memory out of the index";
-    EXPECT_EQ(named("harbour that expires"), 1) << "until it is purged";
+    EXPECT_EQ(tag_index_candidates(raw, "red", "harbour to forget"), 0)
+        << "forgetting takes a memory out of the index";
+    EXPECT_EQ(tag_index_candidates(raw, "red", "harbour that expires"), 1) << "until it is purged";
     undo_schema_steps_after(raw, 13);
     raw.exec("PRAGMA user_version = 13");
     raw.exec("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)");
@@ -835,8 +837,7 @@ TEST(SqliteStore, AContentAndTagSearchReadsOnlyThatTagsCandidatesAndStaysExact) 
   check("indexed by the migration");
   RawDb raw(path);
   EXPECT_EQ(raw.number("PRAGMA user_version"), sqlite::latest_schema_version());
-  const auto candidates = raw.number("SELECT count(*) FROM memories_tag_fts WHERE memories_tag_fts MATCH '" +
-                                     *sqlite::tag_trigram_query(kDefaultNamespace, {"red"}, "harbour") + "'");
+  const auto candidates = tag_index_candidates(raw, "red", "harbour");
   EXPECT_GE(candidates, 7);
   EXPECT_LE(candidates, 8);
   // The search reads that index, by pk newest first (no sort of its matches).

@@ -97,9 +97,7 @@ void tag_trigrams_sql(sqlite3_context* context, int, sqlite3_value** args) {
     return bytes == nullptr ? std::string_view()
                             : std::string_view(bytes, static_cast<std::size_t>(sqlite3_value_bytes(args[i])));
   };
-  const std::string ns(text(0));
-  const auto tags = decode_tags(text(1));
-  const std::string document = tag_trigram_document(ns, tags, text(2));
+  const std::string document = tag_trigram_document(text(0), decode_tags(text(1)), text(2));
   if (document.empty()) {
     sqlite3_result_null(context);
   } else {
