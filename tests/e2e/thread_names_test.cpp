@@ -35,14 +35,18 @@ void expect_all_named(const std::multiset<std::string>& names) {
   for (const auto& name : names) EXPECT_EQ(name.rfind("mt-", 0), 0u) << "a thread named \"" << name << "\"";
 }
 
-// Process `pid`'s thread names once each of `expected` is among them, or after 10 s. A thread names
-// itself when it first runs; until then it carries the name of the thread that started it.
+// Process `pid`'s thread names once each of `expected` is among them and every thread is named, or
+// after 10 s. A thread names itself when it first runs; until then it carries the name of the thread
+// that started it (a thread started a moment before the read, such as the checkpointer after a commit,
+// had been caught so).
 std::multiset<std::string> thread_names_with(pid_t pid, const std::vector<std::string>& expected) {
   std::multiset<std::string> names;
   eventually([&] {
     names = thread_names(pid);
-    return std::all_of(expected.begin(), expected.end(),
-                       [&](const std::string& name) { return names.count(name) > 0; });
+    const bool all_named = std::all_of(names.begin(), names.end(),
+                                       [](const std::string& name) { return name.rfind("mt-", 0) == 0; });
+    return all_named && std::all_of(expected.begin(), expected.end(),
+                                    [&](const std::string& name) { return names.count(name) > 0; });
   });
   return names;
 }
