@@ -240,6 +240,11 @@ class RawDb {
 // Undoes the schema steps after `version` (9 or later) on a file of the latest schema, newest first;
 // the caller sets user_version (a test going further back undoes more steps of its own first).
 void undo_schema_steps_after(RawDb& raw, int version) {
+  if (version < 15) {  // FTS5's own merges, as they were
+    raw.exec("INSERT INTO memories_fts (memories_fts, rank) VALUES ('automerge', 4)");
+    raw.exec("INSERT INTO memories_tag_fts (memories_tag_fts, rank) VALUES ('automerge', 8)");
+    raw.exec("INSERT INTO memories_tag_fts (memories_tag_fts, rank) VALUES ('usermerge', 4)");
+  }
   if (version < 14) raw.exec("DROP TABLE memories_tag_fts");
   if (version < 13) raw.exec("DROP INDEX memories_superseded_by_session");
   if (version < 12) raw.exec("DROP INDEX memories_by_rank");
@@ -257,6 +262,12 @@ void undo_schema_steps_after(RawDb& raw, int version) {
 long long tag_index_candidates(RawDb& raw, const std::string& tag, const std::string& needle) {
   return raw.number("SELECT count(*) FROM memories_tag_fts WHERE memories_tag_fts MATCH '" +
                     *sqlite::tag_trigram_query(kDefaultNamespace, {tag}, needle) + "'");
+}
+
+// How many segments the FTS5 table `table` holds: the distinct segment ids of its %_data rows (a
+// segment page's rowid is its segment id shifted left by 37 bits, fts5_index.c).
+long long fts_segments(RawDb& raw, const std::string& table) {
+  return raw.number("SELECT count(DISTINCT id >> 37) FROM " + table + "_data WHERE id >= (1 << 37)");
 }
 
 Session session_named(const std::string& id, const std::string& agent = "agent-a") {
@@ -850,6 +861,47 @@ TEST(SqliteStore, AContentAndTagSearchReadsOnlyThatTagsCandidatesAndStaysExact) 
   const std::string plan = raw.plan(search->indexed.sql);
   EXPECT_THAT(plan, HasSubstr("VIRTUAL TABLE INDEX")) << plan;
   EXPECT_THAT(plan, ::testing::Not(HasSubstr("TEMP B-TREE"))) << plan;
+}
+
+// The content indexer merges both content indexes itself (FTS5's own merges, inside the transaction
+// that wrote a segment, are off): a file indexed in many small batches keeps few segments a level, and
+// its searches still find every memory.
+TEST(SqliteStore, TheContentIndexerMergesTheSegmentsOfManySmallBatches) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  IdGenerator ids;
+  UnixMillis at = kT0;
+  constexpr int kBatches = 45;
+  for (int batch = 0; batch < kBatches; ++batch) {
+    auto store = open_or_fail(path);  // closing indexes the one pending memory: a segment per index
+    ASSERT_NE(store, nullptr);
+    if (batch == 0) ok(store->create_session(session_named("s1")));
+    Memory memory = memory_in(ids, "s1", "ledger entry " + std::to_string(batch), ++at);
+    memory.tags = {"ledger"};
+    ok(store->insert_memory(memory));
+  }
+  {
+    RawDb raw(path);
+    EXPECT_EQ(raw.number("SELECT count(*) FROM fts_pending"), 0);
+    // Merged whenever a level holds 'usermerge' segments (4; 8 in the index keyed by tag), 45 segments
+    // become at most 3 a level on 3 levels (7 a level on 2). Left to FTS5, segments this small stay
+    // apart until a level holds 16 ('crisismerge'): 15 here, with its own merges on or off.
+    EXPECT_LE(fts_segments(raw, "memories_fts"), 9);
+    EXPECT_LE(fts_segments(raw, "memories_tag_fts"), 14);
+  }
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  MemoryQuery query;
+  query.content_contains = "LEDGER entry";
+  query.now = kNow;
+  query.limit = 100;
+  EXPECT_EQ(ok(store->query_memories(query)).size(), static_cast<std::size_t>(kBatches));
+  query.tags = {"ledger"};
+  EXPECT_EQ(ok(store->query_memories(query)).size(), static_cast<std::size_t>(kBatches));
+  query.content_contains = "entry 31";
+  const auto one = ok(store->query_memories(query));
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].content, "ledger entry 31");
 }
 
 // A session's summary counts its live memories from sessions.memory_rows (kept by triggers) less the

@@ -1,7 +1,9 @@
-// One batch of the deferred substring indexing: fts_pending into memories_fts, in one transaction.
+// The deferred substring indexing: batches of fts_pending into the content indexes, and their merges.
 #include "store/sqlite/sqlite_content_index.h"
 
 #include <cstdint>
+
+#include <sqlite3.h>
 
 #include "store/sqlite/sqlite_handle.h"
 
@@ -59,6 +61,36 @@ Result<bool> index_pending_content(Database& database, std::size_t batch, std::s
     if (auto committed = transaction->commit(); !committed) return tl::unexpected(committed.error());
     return more;
   });
+}
+
+Result<bool> merge_content_indexes(Database& database, int pages, int steps) {
+  // One step of each index in turn, so that a long merge of one does not hold back the other's.
+  struct Index {
+    const char* sql;
+    bool done = false;
+  };
+  Index indexes[] = {{"INSERT INTO memories_fts (memories_fts, rank) VALUES ('merge', ?1)"},
+                     {"INSERT INTO memories_tag_fts (memories_tag_fts, rank) VALUES ('merge', ?1)"}};
+  for (bool left = true; left;) {
+    left = false;
+    for (Index& index : indexes) {
+      if (index.done) continue;
+      if (steps-- == 0) return true;
+      auto merged = database.write([&index, pages](Connection& connection) -> Result<bool> {
+        auto statement = connection.prepare(index.sql, "merge the content index");
+        if (!statement) return tl::unexpected(statement.error());
+        statement->bind(pages);
+        // FTS5 documents this as the way to tell: a merge that did nothing changes fewer than two rows.
+        const auto before = sqlite3_total_changes64(connection.handle());
+        if (auto done = statement->run(); !done) return tl::unexpected(done.error());
+        return sqlite3_total_changes64(connection.handle()) - before >= 2;
+      });
+      if (!merged) return tl::unexpected(merged.error());
+      index.done = !*merged;
+      left = left || *merged;
+    }
+  }
+  return false;
 }
 
 Result<bool> content_pending(Database& database) {

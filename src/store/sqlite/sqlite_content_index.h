@@ -1,4 +1,4 @@
-// The SQLite store's deferred substring indexing: one batch of fts_pending into memories_fts.
+// The SQLite store's deferred substring indexing: batches of fts_pending into the content indexes.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +17,15 @@ namespace memtrace::sqlite {
 // after the writes; searches read memories_fts and fts_pending together meanwhile. Several processes
 // may share the file: each indexes whatever is pending, whoever wrote it.
 Result<bool> index_pending_content(Database& database, std::size_t batch, std::size_t max_characters);
+
+// Merges the segments of both content indexes (memories_fts, memories_tag_fts), `pages` pages per write
+// transaction and at most `steps` transactions, towards no level of either holding enough segments to
+// merge ('usermerge'); returns whether merging is left. FTS5 would otherwise merge inside whichever
+// transaction wrote a segment, holding the write lock for tens of milliseconds at a time (both indexes
+// have 'automerge' off: schema step 15). Each transaction takes the write lock on its own, so writes
+// waiting for it go between them. If merging falls behind, FTS5's 'crisismerge' still bounds the
+// segments of a level, inside the transaction that writes one.
+Result<bool> merge_content_indexes(Database& database, int pages, int steps);
 
 // Whether any memory waits for indexing (what a process that was killed left pending).
 Result<bool> content_pending(Database& database);

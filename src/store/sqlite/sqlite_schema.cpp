@@ -280,6 +280,17 @@ INSERT INTO memories_tag_fts (rowid, tokens)
     WHERE NOT EXISTS (SELECT 1 FROM fts_pending AS p WHERE p.pk = m.pk) ORDER BY m.pk)
   WHERE document IS NOT NULL;
 )sql",
+    // The content indexer merges both FTS5 indexes' segments itself, a few pages per transaction
+    // (merge_content_indexes in sqlite_content_index.h). FTS5's own merges ran inside the transaction
+    // that flushed a segment, which holds the write lock: at 100k memories and 16 writes in flight the
+    // slowest index transactions took 30-90 ms, most of it merging, and every write in flight waited.
+    // 'usermerge' is how many segments of a level a merge waits for, what 'automerge' had said (the
+    // default 4, and 8 for the index keyed by tag).
+    R"sql(
+INSERT INTO memories_fts (memories_fts, rank) VALUES ('automerge', 0);
+INSERT INTO memories_tag_fts (memories_tag_fts, rank) VALUES ('automerge', 0);
+INSERT INTO memories_tag_fts (memories_tag_fts, rank) VALUES ('usermerge', 8);
+)sql",
 };
 
 Result<int> read_user_version(Connection& connection) {

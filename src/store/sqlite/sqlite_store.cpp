@@ -27,6 +27,14 @@ constexpr std::size_t kPurgeBatch = 256;
 constexpr std::size_t kIndexBatch = 256;
 constexpr std::size_t kIndexCharacters = 16 * 1024;
 constexpr std::chrono::milliseconds kIndexGather{20};
+// Merging the content indexes' segments after each batch (merge_content_indexes): pages per write
+// transaction, and transactions before the next batch. A transaction of 32 pages held the write lock for
+// 0.5-2 ms at p50 and under 8 at p99 (100k memories, 16 writes in flight); FTS5's own merges, in the
+// batch's transaction, had held it up to 93 ms. The 16 transactions merge at least what FTS5 would have
+// after a batch of 256 memories; a large merge that needs more goes on between later batches (or, with
+// nothing pending, back to back), never keeping pending memories from the index for long.
+constexpr int kMergePages = 32;
+constexpr int kMergeSteps = 16;
 
 std::int64_t wall_clock_ms() {
   using namespace std::chrono;
@@ -59,8 +67,12 @@ SqliteStore::SqliteStore(std::shared_ptr<Database> database)
       feed_(std::make_shared<sqlite::ChangeFeed>(database_)),
       indexer_(std::make_unique<DeferredIndexer>(
           "sqlite: indexing memory content",
-          [database = database_](const std::string&) {
-            return index_pending_content(*database, kIndexBatch, kIndexCharacters);
+          [database = database_](const std::string&) -> Result<bool> {
+            auto more = index_pending_content(*database, kIndexBatch, kIndexCharacters);
+            if (!more) return more;
+            auto merging = merge_content_indexes(*database, kMergePages, kMergeSteps);
+            if (!merging) return tl::unexpected(merging.error());
+            return *more || *merging;
           },
           kIndexGather, kIndexBatch)) {
   // What a process that was killed left pending. Only then: the indexer's thread starts with its first
