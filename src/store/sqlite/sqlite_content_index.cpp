@@ -63,7 +63,7 @@ Result<bool> index_pending_content(Database& database, std::size_t batch, std::s
   });
 }
 
-Result<bool> merge_content_indexes(Database& database, int pages, int steps) {
+Result<void> merge_content_indexes(Database& database, int pages, int steps) {
   // One step of each index in turn, so that a long merge of one does not hold back the other's.
   struct Index {
     const char* sql;
@@ -75,7 +75,7 @@ Result<bool> merge_content_indexes(Database& database, int pages, int steps) {
     left = false;
     for (Index& index : indexes) {
       if (index.done) continue;
-      if (steps-- == 0) return true;
+      if (steps-- == 0) return {};
       auto merged = database.write([&index, pages](Connection& connection) -> Result<bool> {
         auto statement = connection.prepare(index.sql, "merge the content index");
         if (!statement) return tl::unexpected(statement.error());
@@ -90,7 +90,7 @@ Result<bool> merge_content_indexes(Database& database, int pages, int steps) {
       left = left || *merged;
     }
   }
-  return false;
+  return {};
 }
 
 Result<bool> content_pending(Database& database) {

@@ -20,12 +20,13 @@ Result<bool> index_pending_content(Database& database, std::size_t batch, std::s
 
 // Merges the segments of both content indexes (memories_fts, memories_tag_fts), `pages` pages per write
 // transaction and at most `steps` transactions, towards no level of either holding enough segments to
-// merge ('usermerge'); returns whether merging is left. FTS5 would otherwise merge inside whichever
-// transaction wrote a segment, holding the write lock for tens of milliseconds at a time (both indexes
-// have 'automerge' off: schema step 15). Each transaction takes the write lock on its own, so writes
-// waiting for it go between them. If merging falls behind, FTS5's 'crisismerge' still bounds the
-// segments of a level, inside the transaction that writes one.
-Result<bool> merge_content_indexes(Database& database, int pages, int steps);
+// merge ('usermerge'); a merge left unfinished goes on at the next call. FTS5 would otherwise merge
+// inside whichever transaction wrote a segment, holding the write lock for tens of milliseconds at a
+// time (both indexes have 'automerge' off: schema step 15). Each transaction takes the write lock on its
+// own, so writes waiting for it go between them. Called after each batch of indexing, merging keeps
+// pace with the writes, as FTS5's own did, instead of running in bursts beside the searches. If it
+// falls behind, FTS5's 'crisismerge' still bounds the segments of a level.
+Result<void> merge_content_indexes(Database& database, int pages, int steps);
 
 // Whether any memory waits for indexing (what a process that was killed left pending).
 Result<bool> content_pending(Database& database);
