@@ -9,6 +9,7 @@
 #   SIZES="1000 1000000" STORES=sqlite bench/scaling.sh build-release/memtrace-mcp
 #   WINDOWS="1 16" CALLS=300 bench/scaling.sh BIN
 #   OUT=/tmp/scaling bench/scaling.sh BIN      keep each run's rows and log there
+#   SETTLE=1 bench/scaling.sh BIN              measure after the fill's indexing has finished (--settle)
 #
 # Prints one markdown table; fill rates and peak RSS go to stderr.
 set -euo pipefail
@@ -41,7 +42,7 @@ for store in "${stores[@]}"; do
              spec="redis+unix://$tmp/redis.sock" ;;
     esac
     "$driver" "$bin" --store "$spec" --size "$size" --windows "${windows// /,}" --calls "${CALLS:-300}" \
-      --label "$store" --tmp "$tmp" >"$out/$store-$size.md" 2> >(tee "$out/$store-$size.log" >&2)
+      --label "$store" --tmp "$tmp" ${SETTLE:+--settle} >"$out/$store-$size.md" 2> >(tee "$out/$store-$size.log" >&2)
     rm -f "$tmp"/scaling-"$size".db*
   done
 done

@@ -2,7 +2,7 @@
 // context read and remember, at each number of calls in flight, from one memtrace-mcp process on stdio.
 //
 // usage: scaling_bench /path/to/memtrace-mcp --store SPEC --size N [--windows 1,16,64] [--calls 300]
-//                      [--label TEXT] [--tmp DIR]
+//                      [--label TEXT] [--tmp DIR] [--settle]
 //
 // The server is started on SPEC (any --store value; bench/scaling.sh passes a fresh SQLite file or a
 // flushed private Redis), filled with N memories of 8 words and 1-2 of 32 tags at 16 in flight, then runs
@@ -12,10 +12,17 @@
 // server's own session, the one the fill wrote. Percentiles are nearest-rank over the counted calls.
 // Every reply is checked (its id, no JSON-RPC error, no isError): a failed call ends the run.
 //
+// Right after the fill the server may still be indexing what the fill wrote (both stores index content
+// after the acknowledgement), and the first shapes measured would share the machine with that work.
+// With --settle the server is stopped after the fill, which finishes its indexing (the time the stop
+// took says how much was left), and a new one on the same store, resuming the same session, is
+// measured: what a store that was filled earlier answers.
+//
 // Prints one markdown row per shape and window ("| label | memories | in flight | shape | p50 | p95 |
 // p99 |", µs) on stdout, and the fill's rate and the server's peak RSS on stderr.
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -45,6 +52,7 @@ struct Options {
   long calls = 300;
   std::string label;
   fs::path tmp;
+  bool settle = false;
 };
 
 // One kind of call: its name in the table, its tool and a maker of its arguments.
@@ -59,17 +67,23 @@ class ScalingBench {
   explicit ScalingBench(Options options) : o_(std::move(options)) {}
 
   void run() {
-    Server server({o_.binary, "--log-level", "warn", "--store", o_.store}, o_.tmp / "scaling-server.log");
-    server.send(initialize_request(0));
-    check_reply(server.next_reply());
-    server.send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
-
+    auto server = start("scaling-server.log");
     auto t0 = Clock::now();
     drive(
-        server, o_.size, 16, [this] { return std::make_pair("memtrace_remember", remember()); }, nullptr);
+        *server, o_.size, 16, [this] { return std::make_pair("memtrace_remember", remember()); }, nullptr);
     double seconds = micros(Clock::now() - t0) / 1e6;
     std::fprintf(stderr, "%s %ld: filled in %.1f s (%.0f remembers/s)\n", o_.label.c_str(), o_.size, seconds,
                  static_cast<double>(o_.size) / seconds);
+    if (o_.settle) {
+      // A clean stop indexes what the fill left pending before the process exits.
+      t0 = Clock::now();
+      if (int code = server->finish(std::chrono::hours(1)); code != 0) {
+        die("the server exited with " + std::to_string(code));
+      }
+      std::fprintf(stderr, "%s %ld: stopped, its indexing finished, in %.1f s\n", o_.label.c_str(), o_.size,
+                   micros(Clock::now() - t0) / 1e6);
+      server = start("scaling-server-settled.log");
+    }
 
     const std::vector<Shape> shapes = {
         {"search_word", "memtrace_search",
@@ -116,21 +130,33 @@ class ScalingBench {
     for (int window : o_.windows) {
       for (const auto& shape : shapes) {
         auto make = [&shape] { return std::make_pair(shape.tool, shape.arguments()); };
-        drive(server, 10, window, make, nullptr);
+        drive(*server, 10, window, make, nullptr);
         Stats s;
-        drive(server, o_.calls, window, make, &s);
+        drive(*server, o_.calls, window, make, &s);
         std::printf("| %s | %s | %d | %s | %.0f | %.0f | %.0f |\n", o_.label.c_str(),
                     grouped(o_.size).c_str(), window, shape.name, s.percentile(0.50), s.percentile(0.95),
                     s.percentile(0.99));
         std::fflush(stdout);
       }
     }
-    auto [hwm, rss] = server.memory_kib();
+    auto [hwm, rss] = server->memory_kib();
     std::fprintf(stderr, "%s %ld: server peak RSS %.1f MiB\n", o_.label.c_str(), o_.size, hwm / 1024.0);
-    if (int code = server.finish(); code != 0) die("the server exited with " + std::to_string(code));
+    if (int code = server->finish(); code != 0) die("the server exited with " + std::to_string(code));
   }
 
  private:
+  // A server on the store, initialized. With --settle both servers resume one session (by its metadata),
+  // so the context read is of the session the fill wrote.
+  std::unique_ptr<Server> start(const char* log_name) {
+    std::vector<std::string> argv = {o_.binary, "--log-level", "warn", "--store", o_.store};
+    if (o_.settle) argv.insert(argv.end(), {"--session-metadata", "bench=scaling"});
+    auto server = std::make_unique<Server>(argv, o_.tmp / log_name);
+    server->send(initialize_request(0));
+    check_reply(server->next_reply());
+    server->send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+    return server;
+  }
+
   json remember() {
     return json{{"content", text_.words(8)}, {"tags", text_.tags()}, {"importance", text_.importance()}};
   }
@@ -163,9 +189,10 @@ class ScalingBench {
 
 const char* kUsage =
     "usage: scaling_bench /path/to/memtrace-mcp --store SPEC --size N [--windows 1,16,64] [--calls 300]\n"
-    "                     [--label TEXT] [--tmp DIR]\n"
+    "                     [--label TEXT] [--tmp DIR] [--settle]\n"
     "Fills the store with N memories, then prints the p50/p95/p99 (µs) of each search shape, recall, the\n"
-    "context read and remember at each number of calls in flight, as markdown table rows.\n";
+    "context read and remember at each number of calls in flight, as markdown table rows. --settle stops\n"
+    "the server after the fill (which finishes its indexing) and measures a new one on the same store.\n";
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -195,6 +222,8 @@ Options parse(int argc, char** argv) {
       o.label = value();
     } else if (a == "--tmp") {
       o.tmp = value();
+    } else if (a == "--settle") {
+      o.settle = true;
     } else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       std::exit(0);
