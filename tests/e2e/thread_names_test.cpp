@@ -31,8 +31,14 @@ std::multiset<std::string> thread_names(pid_t pid) {
   return names;
 }
 
+// Whether a thread carries a name the server gave it.
+bool named_by_the_server(const std::string& name) {
+  return name.rfind("mt-", 0) == 0;
+}
+
 void expect_all_named(const std::multiset<std::string>& names) {
-  for (const auto& name : names) EXPECT_EQ(name.rfind("mt-", 0), 0u) << "a thread named \"" << name << "\"";
+  for (const auto& name : names)
+    EXPECT_TRUE(named_by_the_server(name)) << "a thread named \"" << name << "\"";
 }
 
 // Process `pid`'s thread names once each of `expected` is among them and every thread is named, or
@@ -43,8 +49,7 @@ std::multiset<std::string> thread_names_with(pid_t pid, const std::vector<std::s
   std::multiset<std::string> names;
   eventually([&] {
     names = thread_names(pid);
-    const bool all_named = std::all_of(names.begin(), names.end(),
-                                       [](const std::string& name) { return name.rfind("mt-", 0) == 0; });
+    const bool all_named = std::all_of(names.begin(), names.end(), named_by_the_server);
     return all_named && std::all_of(expected.begin(), expected.end(),
                                     [&](const std::string& name) { return names.count(name) > 0; });
   });

@@ -63,32 +63,36 @@ Result<bool> index_pending_content(Database& database, std::size_t batch, std::s
   });
 }
 
+namespace {
+
+// One FTS5 'merge' of up to `pages` pages on the table `merge` names, in a write transaction of its own:
+// whether it did any work (FTS5's documented check: a merge that did nothing changes fewer than two rows).
+Result<bool> merge_step(Database& database, const char* merge, int pages) {
+  return database.write([merge, pages](Connection& connection) -> Result<bool> {
+    auto statement = connection.prepare(merge, "merge the content index");
+    if (!statement) return tl::unexpected(statement.error());
+    statement->bind(pages);
+    const auto before = sqlite3_total_changes64(connection.handle());
+    if (auto done = statement->run(); !done) return tl::unexpected(done.error());
+    return sqlite3_total_changes64(connection.handle()) - before >= 2;
+  });
+}
+
+}  // namespace
+
 Result<void> merge_content_indexes(Database& database, int pages, int steps) {
-  // One step of each index in turn, so that a long merge of one does not hold back the other's.
-  struct Index {
-    const char* sql;
-    bool done = false;
+  static constexpr const char* kMerges[] = {
+      "INSERT INTO memories_fts (memories_fts, rank) VALUES ('merge', ?1)",
+      "INSERT INTO memories_tag_fts (memories_tag_fts, rank) VALUES ('merge', ?1)",
   };
-  Index indexes[] = {{"INSERT INTO memories_fts (memories_fts, rank) VALUES ('merge', ?1)"},
-                     {"INSERT INTO memories_tag_fts (memories_tag_fts, rank) VALUES ('merge', ?1)"}};
-  for (bool left = true; left;) {
-    left = false;
-    for (Index& index : indexes) {
-      if (index.done) continue;
-      if (steps-- == 0) return {};
-      auto merged = database.write([&index, pages](Connection& connection) -> Result<bool> {
-        auto statement = connection.prepare(index.sql, "merge the content index");
-        if (!statement) return tl::unexpected(statement.error());
-        statement->bind(pages);
-        // FTS5 documents this as the way to tell: a merge that did nothing changes fewer than two rows.
-        const auto before = sqlite3_total_changes64(connection.handle());
-        if (auto done = statement->run(); !done) return tl::unexpected(done.error());
-        return sqlite3_total_changes64(connection.handle()) - before >= 2;
-      });
-      if (!merged) return tl::unexpected(merged.error());
-      index.done = !*merged;
-      left = left || *merged;
-    }
+  // One step of each index in turn, so that a long merge of one does not hold back the other's.
+  bool done[] = {false, false};
+  for (std::size_t i = 0; steps > 0 && !(done[0] && done[1]); i = 1 - i) {
+    if (done[i]) continue;
+    --steps;
+    auto merged = merge_step(database, kMerges[i], pages);
+    if (!merged) return tl::unexpected(merged.error());
+    done[i] = !*merged;
   }
   return {};
 }
