@@ -223,9 +223,24 @@ std::optional<Id> sniff_id(std::string_view text) {
 
 namespace {
 
+// Whether any of the eight bytes packed in `word` needs an escape in a JSON string: a control character
+// (below 0x20), a quote or a backslash. Exact, with no carry from one byte into the next: each test adds
+// to the low seven bits of a byte only, and reads the byte's own high bit apart.
+bool needs_escape(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kLow7 = 0x7F7F7F7F7F7F7F7FULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  // The high bit of every byte that is zero.
+  auto zero_bytes = [](std::uint64_t w) { return ~(((w & kLow7) + kLow7) | w) & kHigh; };
+  const std::uint64_t control = ~(((word & kLow7) + kOnes * 0x60) | word) & kHigh;
+  return (control | zero_bytes(word ^ (kOnes * '"')) | zero_bytes(word ^ (kOnes * '\\'))) != 0;
+}
+
 // A JSON string, escaped as nlohmann's serializer escapes it (so the output is the same bytes), but
 // copying the runs that need no escape whole instead of decoding every byte: a page of memories or a
-// session digest is tens of KiB of such text. Ill-formed UTF-8 goes to nlohmann's, which replaces it.
+// session digest is tens of KiB of such text. The runs are found eight bytes at a time (a recall of 50
+// memories spent a tenth of its time here a byte at a time). Ill-formed UTF-8 goes to nlohmann's,
+// which replaces it.
 void append_string(std::string& out, std::string_view text) {
   if (!is_well_formed_utf8(text)) {
     out += Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -233,41 +248,55 @@ void append_string(std::string& out, std::string_view text) {
   }
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0x0f];
+  const char* const data = text.data();
+  const std::size_t size = text.size();
+  std::size_t run = 0;  // start of the bytes not written yet
+  std::size_t i = 0;
+  while (i < size) {
+    if (size - i >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, data + i, sizeof word);
+      if (!needs_escape(word)) {
+        i += 8;
+        continue;
+      }
+    }
+    // A block with a byte to escape, or the last few bytes: one at a time up to the block's end.
+    for (const std::size_t stop = std::min(size, i + 8); i < stop; ++i) {
+      const auto c = static_cast<unsigned char>(data[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out.append(data + run, i - run);
+      run = i + 1;
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0x0f];
+      }
     }
   }
-  out.append(text.data() + run, text.size() - run);
+  out.append(data + run, size - run);
   out += '"';
 }
 

@@ -25,6 +25,7 @@ Message only(std::string_view text) {
 std::string random_text(std::mt19937& random) {
   static const std::vector<std::string> pieces = {"a",
                                                   "memory",
+                                                  "a memory of eight plain words, longer than a block",
                                                   " ",
                                                   "\"",
                                                   "\\",
@@ -108,6 +109,24 @@ TEST(JsonRpcMessage, DumpWritesTheSameBytesAsNlohmannForAnyValue) {
   for (int c = 0; c < 0x20; ++c) {
     const Json value = std::string(1, static_cast<char>(c));
     EXPECT_EQ(dump(value), value.dump()) << c;
+  }
+}
+
+// Long runs are scanned eight bytes at a time: a character to escape (or one that must stay as it is)
+// at any offset of a block, in any block, comes out as nlohmann writes it.
+TEST(JsonRpcMessage, DumpEscapesACharacterAtAnyOffsetOfALongString) {
+  const std::vector<std::string> characters = {
+      "\"", "\\",   "\n",       "\t",           std::string(1, '\0'), "\x01", "\x1f", " ", "!", "#", "[",
+      "]",  "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+  for (const auto& character : characters) {
+    for (std::size_t at = 0; at <= 40; ++at) {
+      std::string text(40, 'a');
+      text.insert(at, character);
+      const Json value = text;
+      ASSERT_EQ(dump(value), value.dump()) << "at " << at;
+      const Json twice = text + character + text;
+      ASSERT_EQ(dump(twice), twice.dump()) << "at " << at;
+    }
   }
 }
 
