@@ -7,7 +7,7 @@
 #
 #   bench/scaling.sh BIN                       SQLite and Redis, sizes 1000 10000 100000, windows 1 16 64
 #   SIZES="1000 1000000" STORES=sqlite bench/scaling.sh build-release/memtrace-mcp
-#   WINDOWS="1 16" CALLS=300 bench/scaling.sh BIN
+#   WINDOWS="1 16" CALLS=300 bench/scaling.sh BIN    (calls a shape measures at each window; default 3000)
 #   OUT=/tmp/scaling bench/scaling.sh BIN      keep each run's rows and log there
 #   SETTLE=1 bench/scaling.sh BIN              measure after the fill's indexing has finished (--settle)
 #
@@ -41,7 +41,7 @@ for store in "${stores[@]}"; do
       redis) [ -n "$redis_pid" ] || start_private_redis "$tmp"; redis-cli -s "$tmp/redis.sock" flushall >/dev/null
              spec="redis+unix://$tmp/redis.sock" ;;
     esac
-    "$driver" "$bin" --store "$spec" --size "$size" --windows "${windows// /,}" --calls "${CALLS:-300}" \
+    "$driver" "$bin" --store "$spec" --size "$size" --windows "${windows// /,}" --calls "${CALLS:-3000}" \
       --label "$store" --tmp "$tmp" ${SETTLE:+--settle} >"$out/$store-$size.md" 2> >(tee "$out/$store-$size.log" >&2)
     rm -f "$tmp"/scaling-"$size".db*
   done
