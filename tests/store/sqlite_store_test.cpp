@@ -28,6 +28,7 @@
 #include "store/sqlite/sqlite_schema.h"
 #include "store/sqlite/sqlite_store_internal.h"
 #include "store/sqlite/sqlite_tag_index.h"
+#include "store/sqlite/sqlite_trigram_sample.h"
 #include "store/store_behaviour.h"
 #include "support/temp_dir.h"
 #include "support/threads.h"
@@ -696,6 +697,101 @@ TEST(SqliteStore, SubstringIndexFollowsWritesAndForgetsWhetherIndexedYetOrNot) {
 // A substring search reads the trigram index's matches by pk, newest first, and stops after its first
 // matches; memories.id_hwm keeps that exact when ids arrive out of order. Written by the insert, and by
 // the migration for a file that had rows before the column.
+// A content search asks memories_fts for the two rarest trigrams of its needle, as a sample of the
+// stored content counts them, rather than for the needle as a phrase: the needle's common trigrams,
+// whose doclists are the longest, are not read. A new sample is taken once the table has grown by a
+// quarter. (That the search stays exact is StoreBehaviour.ContentSearchFindsTheNeedleNotItsTrigramsApart.)
+TEST(SqliteStore, AContentSearchNamesTheRarestTrigramsOfItsNeedle) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  IdGenerator ids;
+  auto write = [&](const std::string& content, int count) {
+    const bool first = !std::filesystem::exists(path);
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    if (first) ok(store->create_session(session_named("s1")));
+    for (int i = 0; i < count; ++i) {
+      ok(store->insert_memory(memory_in(ids, "s1", content + " " + std::to_string(i), kT0 + i)));
+    }
+  };
+  sqlite::TrigramSample sample;
+  auto rarest = [&](std::string_view needle) -> std::optional<std::string> {
+    SqliteOptions options;
+    options.path = path;
+    auto database = sqlite::Database::open(options);
+    if (!database) {
+      ADD_FAILURE() << database.error().message;
+      return std::nullopt;
+    }
+    auto query = (*database)->read([&](sqlite::Connection& connection) -> Result<std::optional<std::string>> {
+      return sample.rarest_query(connection, needle);
+    });
+    if (!query) ADD_FAILURE() << query.error().message;
+    return query ? *query : std::nullopt;
+  };
+  write("alpha beta", 200);
+  write("alpha xylophone", 1);
+  // alp, lph, pha and "ha " are in all 201 memories; "a x", " xy" and xyl in one (ties go by position).
+  EXPECT_EQ(rarest("alpha xyl"), R"("a x" AND " xy")");
+  EXPECT_EQ(rarest("ALPHA XYL"), R"("A X" AND " XY")") << "counted folded; FTS5 folds the query";
+  EXPECT_EQ(rarest("alph"), std::nullopt) << "two trigrams: the phrase names no more";
+  EXPECT_EQ(rarest("alalala"), std::nullopt) << "two distinct trigrams";
+  EXPECT_EQ(rarest("día de sol"), std::nullopt) << "not ASCII: FTS5's trigrams are of characters";
+  // 300 more with "a x", " xy" and xyl: the table grew by more than a quarter, so they are counted.
+  write("beta xylophone", 300);
+  EXPECT_EQ(rarest("alpha xyl"), R"("alp" AND "lph")");
+}
+
+// The candidates the rarest trigrams name include memories that hold those trigrams apart; the search
+// reads them from the index (closing the store indexed everything) and answers only what holds the
+// needle, page by page, newest first.
+TEST(SqliteStore, AContentSearchByItsRarestTrigramsStaysExact) {
+  TempDir dir;
+  const std::string path = dir.file("memtrace.db");
+  IdGenerator ids;
+  std::vector<std::string> matches;
+  {
+    auto store = open_or_fail(path);
+    ASSERT_NE(store, nullptr);
+    ok(store->create_session(session_named("s1")));
+    for (int i = 0; i < 3; ++i) {
+      Memory match = memory_in(ids, "s1", "the Harbour master " + std::to_string(i), kT0 + i);
+      ok(store->insert_memory(match));
+      matches.insert(matches.begin(), match.id);
+    }
+    // har, arb (harbinger), rbo, bou, our (bourbon): every trigram of "harbour", never the word.
+    for (int i = 0; i < 40; ++i) {
+      ok(store->insert_memory(
+          memory_in(ids, "s1", "a harbinger of bourbon " + std::to_string(i), kT0 + 100 + i)));
+    }
+  }  // closing indexes every pending row: the searches below read the index alone
+  RawDb raw(path);
+  ASSERT_EQ(raw.number("SELECT count(*) FROM fts_pending"), 0);
+  sqlite::TrigramSample sample;
+  SqliteOptions options;
+  options.path = path;
+  auto database = sqlite::Database::open(options);
+  ASSERT_TRUE(database) << database.error().message;
+  auto planned = (*database)->read([&](sqlite::Connection& connection) -> Result<std::optional<std::string>> {
+    return sample.rarest_query(connection, "harbour");
+  });
+  ASSERT_TRUE(planned && planned->has_value());
+  EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '" + **planned + "'"), 43)
+      << **planned << " names the 40 that hold the trigrams apart too";
+
+  auto store = open_or_fail(path);
+  ASSERT_NE(store, nullptr);
+  MemoryQuery query;
+  query.now = kNow;
+  query.content_contains = "harbour";
+  for (std::size_t limit : {1u, 2u, 20u}) {
+    query.limit = limit;
+    EXPECT_EQ(ids_page_by_page(*store, query), matches) << "pages of " << limit;
+  }
+  query.content_contains = "HARBOUR MASTER 1";
+  EXPECT_EQ(ids_page_by_page(*store, query), std::vector<std::string>{matches[1]});
+}
+
 TEST(SqliteStore, SubstringSearchWalksTheIndexNewestFirstAndStaysExactWhenIdsArriveOutOfOrder) {
   TempDir dir;
   const std::string path = dir.file("memtrace.db");

@@ -432,6 +432,33 @@ TEST_P(StoreBehaviour, ContentSearchWithOneOrTwoCharacterNeedles) {
   EXPECT_THAT(recall(q), IsEmpty());
 }
 
+// Whichever way a store finds its candidates (its index asked for some of the needle's trigrams only:
+// SQLite the rarest two, Redis the shortest postings; or the memories not indexed yet), memories that
+// hold every trigram of the needle, but not the needle, are never results, even when they are newer than
+// every match and fill pages of their own. (SqliteStore.AContentSearchByItsRarestTrigramsStaysExact
+// takes the index's path for certain.)
+TEST_P(StoreBehaviour, ContentSearchFindsTheNeedleNotItsTrigramsApart) {
+  add_session("s1");
+  std::vector<std::string> matches;
+  for (int i = 0; i < 3; ++i) {
+    matches.push_back(add(make_memory("s1", "the Harbour master " + std::to_string(i), kT0 + i)).id);
+  }
+  // har, arb (harbinger), rbo, bou, our (bourbon): every trigram of "harbour", never the word.
+  for (int i = 0; i < 40; ++i) {
+    add(make_memory("s1", "a harbinger of bourbon " + std::to_string(i), kT0 + 100 + i));
+  }
+  auto q = query();
+  q.content_contains = "harbour";
+  EXPECT_THAT(recall(q), ElementsAre(matches[2], matches[1], matches[0]));
+  q.content_contains = "HARBOUR MASTER 1";
+  EXPECT_THAT(recall(q), ElementsAre(matches[1]));
+  q.content_contains = "harbour";
+  q.limit = 2;
+  EXPECT_THAT(ids_page_by_page(store(), q), ElementsAre(matches[2], matches[1], matches[0]));
+  q.content_contains = "harbinger of bourbon 7";
+  EXPECT_THAT(recall(q), ::testing::SizeIs(1));
+}
+
 TEST_P(StoreBehaviour, ContentSearchTreatsSpecialCharactersLiterally) {
   add_session("s1");
   Memory quote = add(make_memory("s1", R"(say "hi" to them)", kT0 + 1));

@@ -8,6 +8,14 @@
 #include "store/sqlite/sqlite_tag_index.h"
 
 namespace memtrace::sqlite {
+namespace {
+
+bool searches_substring_index(const MemoryQuery& query) {
+  // The trigram index can only look up needles of three characters or more.
+  return query.content_contains && utf8_length(*query.content_contains) >= 3;
+}
+
+}  // namespace
 
 Result<std::optional<Agent>> SqliteStore::get_agent(const std::string& ns, const std::string& id) {
   return database_->read([&](Connection& connection) -> Result<std::optional<Agent>> {
@@ -117,9 +125,15 @@ Result<std::optional<Memory>> SqliteStore::get_memory(const std::string& ns, con
 
 Result<std::vector<Memory>> SqliteStore::query_memories(const MemoryQuery& query) {
   if (query.limit == 0) return std::vector<Memory>();
-  if (auto search = build_substring_search(query)) {
-    return database_->read(
-        [&](Connection& connection) { return search_substring(connection, *search, query); });
+  if (searches_substring_index(query)) {
+    return database_->read([&](Connection& connection) -> Result<std::vector<Memory>> {
+      // The tag-keyed index names its own trigrams (tag_trigram_query); memories_fts is asked for the
+      // needle's rarest ones (sqlite_trigram_sample.h).
+      std::optional<std::string> trigrams;
+      if (query.tags.empty()) trigrams = trigram_sample_.rarest_query(connection, *query.content_contains);
+      const auto search = build_substring_search(query, trigrams);
+      return search_substring(connection, *search, query);
+    });
   }
   const auto q = build_memory_query(query);
   return database_->read([&](Connection& connection) -> Result<std::vector<Memory>> {
@@ -403,11 +417,6 @@ void append_filters(DynamicQuery& q, const MemoryQuery& query, const Driven& dri
   q.args.emplace_back(static_cast<std::int64_t>(query.now));
 }
 
-bool searches_substring_index(const MemoryQuery& query) {
-  // The trigram index can only look up needles of three characters or more.
-  return query.content_contains && utf8_length(*query.content_contains) >= 3;
-}
-
 }  // namespace
 
 DynamicQuery build_memory_query(const MemoryQuery& query) {
@@ -453,7 +462,8 @@ DynamicQuery build_memory_query(const MemoryQuery& query) {
 // in pk order (another process's clock, an import of old memories), so each row carries its id's
 // high-water mark: no row at or below it in pk order has a larger id. Once `limit` matches are held and
 // a row's mark is below the smallest of them, no row still to come can enter the result.
-std::optional<SubstringSearch> build_substring_search(const MemoryQuery& query) {
+std::optional<SubstringSearch> build_substring_search(const MemoryQuery& query,
+                                                      const std::optional<std::string>& trigrams) {
   if (!searches_substring_index(query)) return std::nullopt;
   const std::string select = "SELECT " + std::string(kMemoryColumns) + ", coalesce(m.id_hwm, m.id)";
   SubstringSearch search;
@@ -471,7 +481,10 @@ std::optional<SubstringSearch> build_substring_search(const MemoryQuery& query) 
   const std::string index = by_tag ? "memories_tag_fts" : "memories_fts";
   search.indexed.sql = select + " FROM " + index + " AS f CROSS JOIN memories AS m ON m.pk = f.rowid WHERE " +
                        index + " MATCH ? AND m.ns = ?";
-  search.indexed.args = {by_tag ? *by_tag : fts_phrase(*query.content_contains), query.ns};
+  search.indexed.args = {by_tag     ? *by_tag
+                         : trigrams ? *trigrams
+                                    : fts_phrase(*query.content_contains),
+                         query.ns};
   append_filters(search.indexed, query, Driven{});
   search.indexed.sql += " ORDER BY f.rowid DESC";
   return search;

@@ -18,6 +18,7 @@
 #include "store/sqlite/sqlite_change_feed.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store/sqlite/sqlite_handle.h"
+#include "store/sqlite/sqlite_trigram_sample.h"
 #include "store/store.h"
 
 namespace memtrace::sqlite {
@@ -82,7 +83,10 @@ struct SubstringSearch {
   DynamicQuery indexed;
 };
 // nullopt when the query names no substring the trigram index can look up (build_memory_query then).
-std::optional<SubstringSearch> build_substring_search(const MemoryQuery& query);
+// `trigrams`: the FTS5 query that names the candidates in memories_fts, when it is not the needle as a
+// phrase (TrigramSample::rarest_query); unused when the tag-keyed index is searched.
+std::optional<SubstringSearch> build_substring_search(const MemoryQuery& query,
+                                                      const std::optional<std::string>& trigrams = {});
 
 class SqliteStore final : public Store {
  public:
@@ -222,6 +226,8 @@ class SqliteStore final : public Store {
   const std::shared_ptr<ChangeFeed> feed_;
   // Declared after database_: destroyed first, indexing what is left while the database is open.
   const std::unique_ptr<DeferredIndexer> indexer_;
+  // Which trigrams of a needle a content search asks memories_fts for.
+  TrigramSample trigram_sample_;
   std::atomic<std::uint64_t> writes_{0};
 };
 
