@@ -750,6 +750,7 @@ TEST(SqliteStore, AContentSearchByItsRarestTrigramsStaysExact) {
   const std::string path = dir.file("memtrace.db");
   IdGenerator ids;
   std::vector<std::string> matches;
+  std::vector<std::string> specials;
   {
     auto store = open_or_fail(path);
     ASSERT_NE(store, nullptr);
@@ -763,6 +764,12 @@ TEST(SqliteStore, AContentSearchByItsRarestTrigramsStaysExact) {
     for (int i = 0; i < 40; ++i) {
       ok(store->insert_memory(
           memory_in(ids, "s1", "a harbinger of bourbon " + std::to_string(i), kT0 + 100 + i)));
+    }
+    // Trigrams with quotes and FTS5's own syntax in them are named as literals.
+    for (const char* content : {R"(say "hi" to them)", "glob a*b and x OR y (maybe) - col:val"}) {
+      Memory special = memory_in(ids, "s1", content, kT0 + 200);
+      ok(store->insert_memory(special));
+      specials.push_back(special.id);
     }
   }  // closing indexes every pending row: the searches below read the index alone
   RawDb raw(path);
@@ -778,6 +785,10 @@ TEST(SqliteStore, AContentSearchByItsRarestTrigramsStaysExact) {
   ASSERT_TRUE(planned && planned->has_value());
   EXPECT_EQ(raw.number("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '" + **planned + "'"), 43)
       << **planned << " names the 40 that hold the trigrams apart too";
+  planned = (*database)->read([&](sqlite::Connection& connection) -> Result<std::optional<std::string>> {
+    return sample.rarest_query(connection, R"(say "hi")");
+  });
+  ASSERT_TRUE(planned && planned->has_value()) << "searched by trigrams, not as a phrase";
 
   auto store = open_or_fail(path);
   ASSERT_NE(store, nullptr);
@@ -790,6 +801,11 @@ TEST(SqliteStore, AContentSearchByItsRarestTrigramsStaysExact) {
   }
   query.content_contains = "HARBOUR MASTER 1";
   EXPECT_EQ(ids_page_by_page(*store, query), std::vector<std::string>{matches[1]});
+  for (const char* needle : {R"(say "hi")", R"("hi" to)", "x OR y (maybe) -", "a*b and", "- col:val"}) {
+    query.content_contains = needle;
+    const auto& expected = needle[0] == 's' || needle[0] == '"' ? specials[0] : specials[1];
+    EXPECT_EQ(ids_page_by_page(*store, query), std::vector<std::string>{expected}) << needle;
+  }
 }
 
 TEST(SqliteStore, SubstringSearchWalksTheIndexNewestFirstAndStaysExactWhenIdsArriveOutOfOrder) {
