@@ -31,6 +31,15 @@ std::string encode_tags(const std::vector<std::string>& tags);
 std::vector<std::string> decode_tags(std::string_view json);
 
 std::size_t utf8_length(std::string_view text);
+// The byte trigram of `text` at `at`, ASCII letters folded as SQLite's lower() folds them, as a 24-bit
+// number: how the tag-keyed index (stored in files: never change it) and the trigram sample count them.
+inline std::uint32_t folded_trigram(std::string_view text, std::size_t at) {
+  auto fold = [](char c) -> std::uint32_t {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 'A' && byte <= 'Z' ? byte - 'A' + 'a' : byte;
+  };
+  return fold(text[at]) << 16 | fold(text[at + 1]) << 8 | fold(text[at + 2]);
+}
 // An FTS5 query matching `needle` as one phrase (see sqlite_rows.cpp).
 std::string fts_phrase(std::string_view needle);
 

@@ -41,20 +41,12 @@ std::vector<std::uint32_t> tag_keys(std::string_view ns, const std::vector<std::
   return keys;
 }
 
-unsigned char fold(char c) {
-  const auto byte = static_cast<unsigned char>(c);
-  return byte >= 'A' && byte <= 'Z' ? static_cast<unsigned char>(byte - 'A' + 'a') : byte;
-}
-
-// The byte trigrams of `text` with ASCII letters folded, in order, as 24-bit numbers.
+// The byte trigrams of `text` with ASCII letters folded, in order, as 24-bit numbers (folded_trigram).
 std::vector<std::uint32_t> trigrams(std::string_view text) {
   std::vector<std::uint32_t> out;
   if (text.size() < 3) return out;
   out.reserve(text.size() - 2);
-  for (std::size_t i = 0; i + 2 < text.size(); ++i) {
-    out.push_back(static_cast<std::uint32_t>(fold(text[i])) << 16 |
-                  static_cast<std::uint32_t>(fold(text[i + 1])) << 8 | fold(text[i + 2]));
-  }
+  for (std::size_t i = 0; i + 2 < text.size(); ++i) out.push_back(folded_trigram(text, i));
   return out;
 }
 

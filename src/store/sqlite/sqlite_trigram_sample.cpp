@@ -17,15 +17,6 @@ namespace {
 // more costs a walk of its doclist.
 constexpr std::size_t kQueryTrigrams = 2;
 
-std::uint32_t folded(char c) {
-  const auto byte = static_cast<unsigned char>(c);
-  return byte >= 'A' && byte <= 'Z' ? byte - 'A' + 'a' : byte;
-}
-
-std::uint32_t trigram_at(std::string_view text, std::size_t i) {
-  return folded(text[i]) << 16 | folded(text[i + 1]) << 8 | folded(text[i + 2]);
-}
-
 bool is_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
@@ -56,7 +47,7 @@ Result<std::unordered_map<std::uint32_t, std::uint32_t>> take_sample(Connection&
     if (!*row) break;
     const std::string content = statement->text(0);
     grams.clear();
-    for (std::size_t i = 0; i + 2 < content.size(); ++i) grams.push_back(trigram_at(content, i));
+    for (std::size_t i = 0; i + 2 < content.size(); ++i) grams.push_back(folded_trigram(content, i));
     std::sort(grams.begin(), grams.end());
     grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
     for (std::uint32_t gram : grams) ++counts[gram];
@@ -91,7 +82,7 @@ std::optional<std::string> TrigramSample::rarest_query(Connection& connection, s
   if (needle.size() < 3 || !is_ascii(needle)) return std::nullopt;
   // Each distinct trigram once, at the offset where it first appears.
   std::vector<std::pair<std::uint32_t, std::size_t>> distinct;  // trigram, offset
-  for (std::size_t i = 0; i + 2 < needle.size(); ++i) distinct.emplace_back(trigram_at(needle, i), i);
+  for (std::size_t i = 0; i + 2 < needle.size(); ++i) distinct.emplace_back(folded_trigram(needle, i), i);
   std::sort(distinct.begin(), distinct.end());
   distinct.erase(std::unique(distinct.begin(), distinct.end(),
                              [](const auto& a, const auto& b) { return a.first == b.first; }),
