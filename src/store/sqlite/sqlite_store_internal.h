@@ -40,6 +40,12 @@ inline std::uint32_t folded_trigram(std::string_view text, std::size_t at) {
   };
   return fold(text[at]) << 16 | fold(text[at + 1]) << 8 | fold(text[at + 2]);
 }
+// Every folded_trigram of `text`, in order.
+inline std::vector<std::uint32_t> folded_trigrams(std::string_view text) {
+  std::vector<std::uint32_t> out;
+  for (std::size_t i = 0; i + 2 < text.size(); ++i) out.push_back(folded_trigram(text, i));
+  return out;
+}
 // An FTS5 query matching `needle` as one phrase (see sqlite_rows.cpp).
 std::string fts_phrase(std::string_view needle);
 

@@ -41,15 +41,6 @@ std::vector<std::uint32_t> tag_keys(std::string_view ns, const std::vector<std::
   return keys;
 }
 
-// The byte trigrams of `text` with ASCII letters folded, in order, as 24-bit numbers (folded_trigram).
-std::vector<std::uint32_t> trigrams(std::string_view text) {
-  std::vector<std::uint32_t> out;
-  if (text.size() < 3) return out;
-  out.reserve(text.size() - 2);
-  for (std::size_t i = 0; i + 2 < text.size(); ++i) out.push_back(folded_trigram(text, i));
-  return out;
-}
-
 // A trigram's rank among its window's: a fixed multiplicative hash, then the trigram itself (so that
 // the choice depends on the window's trigrams alone). Stored in files: never change it.
 std::uint64_t rank(std::uint32_t trigram) {
@@ -102,7 +93,7 @@ void tag_trigrams_sql(sqlite3_context* context, int, sqlite3_value** args) {
 std::string tag_trigram_document(std::string_view ns, const std::vector<std::string>& tags,
                                  std::string_view content) {
   std::string out;
-  const auto grams = minimizers(trigrams(content));
+  const auto grams = minimizers(folded_trigrams(content));
   if (grams.empty()) return out;
   const auto keys = tag_keys(ns, tags, tags.size());
   out.reserve(keys.size() * grams.size() * 15);
@@ -117,7 +108,7 @@ std::string tag_trigram_document(std::string_view ns, const std::vector<std::str
 
 std::optional<std::string> tag_trigram_query(std::string_view ns, const std::vector<std::string>& tags,
                                              std::string_view needle) {
-  const auto all = minimizers(trigrams(needle));
+  const auto all = minimizers(folded_trigrams(needle));
   const auto keys = tag_keys(ns, tags, kMaxQueryTags);
   if (all.empty() || keys.empty()) return std::nullopt;
   std::vector<std::uint32_t> grams;

@@ -45,9 +45,7 @@ Result<std::unordered_map<std::uint32_t, std::uint32_t>> take_sample(Connection&
     auto row = statement->step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) break;
-    const std::string content = statement->text(0);
-    grams.clear();
-    for (std::size_t i = 0; i + 2 < content.size(); ++i) grams.push_back(folded_trigram(content, i));
+    grams = folded_trigrams(statement->text(0));
     std::sort(grams.begin(), grams.end());
     grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
     for (std::uint32_t gram : grams) ++counts[gram];
