@@ -271,6 +271,16 @@ class RedisStoreTest : public ::testing::Test {
     return std::stoll(info.substr(at + command.size() + 15));
   }
 
+  // Keys looked up and found since CONFIG RESETSTAT (INFO stats keyspace_hits): an MGET of n memory
+  // strings counts n.
+  long long keys_read() {
+    std::string info = server_->command({"INFO", "stats"}).text;
+    const std::string field = "keyspace_hits:";
+    auto at = info.find(field);
+    if (at == std::string::npos) return -1;
+    return std::stoll(info.substr(at + field.size()));
+  }
+
   std::unique_ptr<RedisServer> server_;
   std::unique_ptr<Store> store_;
   IdGenerator ids_;
@@ -698,6 +708,47 @@ TEST_F(RedisUnindexedTest, ASessionDigestIsOneScriptCallWhateverTheSessionsSize)
   EXPECT_LE(ranked->memories.size(), 6u);
   EXPECT_EQ(ranked->total, live) << "the count does not depend on the weight";
   EXPECT_EQ(calls_of("evalsha"), 2);
+}
+
+// A digest stops a few memories into the second slice of its walk: that slice reads about as many
+// memory strings as the weight left can take, not a whole slice of 64 (which cost as much again as the
+// first), and what it returns is exactly the head of the unbounded ranking.
+TEST_F(RedisUnindexedTest, AWeighedWalkReadsAboutAsManyMemoriesAsItReturns) {
+  add_session("s1");
+  for (int i = 0; i < 300; ++i) {
+    Memory memory = make_memory("s1", "entry " + std::to_string(i), kT0 + i);
+    memory.importance = (i % 10) / 10.0;
+    add(memory);
+  }
+  RankQuery q;
+  q.session_id = "s1";
+  q.now = kNow;
+  q.limit = 126;
+  q.with_session = true;
+  auto all = store().rank_memories(q);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->memories.size(), 126u);
+
+  // "entry N" weighs 7 to 9 bytes: 600 bytes of weight take about 70 memories, past the first slice.
+  q.weight.content_cap = 100;
+  q.max_weight = 600;
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  auto weighed = store().rank_memories(q);
+  ASSERT_TRUE(weighed) << weighed.error().message;
+  const std::size_t returned = weighed->memories.size();
+  ASSERT_GT(returned, 64u);
+  ASSERT_LT(returned, 90u);
+  for (std::size_t i = 0; i < returned; ++i) {
+    EXPECT_EQ(weighed->memories[i].id, all->memories[i].id) << "at rank " << i;
+  }
+  std::size_t weight = 0;
+  for (std::size_t i = 0; i + 1 < returned; ++i) weight += q.weight.of(weighed->memories[i]);
+  EXPECT_LE(weight, q.max_weight) << "none past the one that fills the weight";
+  EXPECT_GT(weight + q.weight.of(weighed->memories[returned - 1]), q.max_weight);
+  EXPECT_EQ(weighed->total, 300u);
+  // The session's hash, agents, count and newest memory take a handful of lookups; the walk one per
+  // memory string and one per slice. Whole slices of 64 would read 128 strings.
+  EXPECT_LE(keys_read(), static_cast<long long>(returned) + 30) << returned << " memories returned";
 }
 
 // A needle whose trigrams are each in thousands of memories, though together they name three: the

@@ -41,8 +41,24 @@ local weighed = 0
 
 local out = {}
 local pos, examined, walk_counted, more = from, 0, 0, 0
+
+-- How many ids the next slice reads. While it counts, 64. Otherwise no more than the memories still
+-- wanted and, under a weight bound, about as many as the weight left takes at the mean weight of those
+-- returned so far, with a quarter and two to spare: a digest stops a few memories into its second
+-- slice, and reading all 64 of it cost as much again as the first. An estimate that falls short costs
+-- one more slice, never a memory.
+local function slice_size()
+  local n = math.min(64, budget - examined)
+  if walk_counted < count_to then return n end
+  n = math.min(n, want)
+  if max_weight > 0 and weighed > 0 then
+    n = math.min(n, math.floor((max_weight - weighed) * #out / weighed * 1.25) + 2)
+  end
+  return n
+end
+
 while examined < budget and (want > 0 or walk_counted < count_to) do
-  local ids = redis.call('ZREVRANGE', key, pos, pos + math.min(63, budget - examined - 1))
+  local ids = redis.call('ZREVRANGE', key, pos, pos + slice_size() - 1)
   if #ids == 0 then break end
   local records = mem_read_many(ids)
   for i = 1, #ids do
