@@ -767,6 +767,37 @@ TEST_P(StoreBehaviour, ExpiredMemoriesAreInvisible) {
   EXPECT_EQ(after[0].last_activity, kT0 + 1);
 }
 
+// A session's last activity is its newest memory still live, however many newer ones have expired
+// before it (a store may look at the newest few first).
+TEST_P(StoreBehaviour, LastActivityIsTheNewestLiveMemoryBehindExpiredOnes) {
+  add_session("s1");
+  add(make_memory("s1", "keeps", kT0 + 1));
+  for (int i = 0; i < 9; ++i) {
+    Memory expiring = make_memory("s1", "fades " + std::to_string(i), kT0 + 2 + i);
+    expiring.expires_at = kT0 + 10'000;
+    add(expiring);
+  }
+  auto sq = session_query();
+  sq.now = kT0 + 9'999;
+  auto before = ok(store().find_sessions(sq));
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].last_activity, kT0 + 10);
+  sq.now = kT0 + 10'000;
+  auto after = ok(store().find_sessions(sq));
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].memory_count, 1);
+  EXPECT_EQ(after[0].last_activity, kT0 + 1) << "behind 9 expired memories";
+
+  RankQuery q;
+  q.session_id = "s1";
+  q.now = kT0 + 10'000;
+  q.with_session = true;
+  auto ranked = ok(store().rank_memories(q));
+  ASSERT_TRUE(ranked.session.has_value());
+  EXPECT_EQ(ranked.session->last_activity, kT0 + 1);
+  EXPECT_EQ(ranked.memories.size(), 1u);
+}
+
 // Describing one session (the session context's header): that session with its summary, or nothing
 // when it does not exist, never its neighbour in id order, whatever the other filters.
 TEST_P(StoreBehaviour, FindSessionsByIdAnswersForThatSessionAlone) {

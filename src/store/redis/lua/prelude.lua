@@ -411,16 +411,20 @@ end
 local function session_summary(sid, now)
   local agents = redis.call('SMEMBERS', P .. 'sp:' .. sid)
   local count = live_memories(sid, now)
-  local last_activity = ''
   local now_n = tonumber(now)
-  for _, id in ipairs(redis.call('ZREVRANGEBYLEX', P .. 'mi:s:' .. sid, '+', '-', 'LIMIT', 0, 64)) do
-    local b = mem_read(id)
-    if b then
-      local ca, _, ea = mem_head(b)
-      if not ea or ea > now_n then last_activity = string.format('%.0f', ca); break end
+  -- The newest of the first 64 that is unexpired: the first 4 ids almost always hold it.
+  for _, slice in ipairs({{0, 4}, {4, 60}}) do
+    local ids = redis.call('ZREVRANGEBYLEX', P .. 'mi:s:' .. sid, '+', '-', 'LIMIT', slice[1], slice[2])
+    for _, id in ipairs(ids) do
+      local b = mem_read(id)
+      if b then
+        local ca, _, ea = mem_head(b)
+        if not ea or ea > now_n then return agents, count, string.format('%.0f', ca) end
+      end
     end
+    if #ids < slice[2] then break end
   end
-  return agents, count, last_activity
+  return agents, count, ''
 end
 
 -- Why session `sid` takes no memory (an error reply), or nil if it exists and is open.
