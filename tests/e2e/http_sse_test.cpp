@@ -55,6 +55,67 @@ TEST(HttpSseResume, LastEventIdReplaysWhatTheClientMissed) {
   EXPECT_EQ(count, 4);
 }
 
+// The bytes the server keeps for resumption (memtrace_replay_buffer_bytes on /metrics).
+long long replay_buffer_bytes(std::uint16_t port) {
+  HttpClient client(port);
+  const std::string text = client.request("GET", "/metrics").body;
+  const std::string name = "\nmemtrace_replay_buffer_bytes ";
+  auto at = text.find(name);
+  if (at == std::string::npos) return -1;
+  return std::stoll(text.substr(at + name.size()));
+}
+
+// An answer sent as plain JSON carries no event id, so no client can resume its stream: the server
+// keeps no copy of it (a busy session used to hold its last 512 answers). An answer that follows
+// events of its stream is kept, and resumable from them.
+TEST(HttpSseResume, OnlyAnswersAClientCouldResumeAreKept) {
+  HttpServerProcess server({"--conformance-fixtures"});
+  McpHttpSession session(server.port());
+  ASSERT_EQ(session.initialize().status, 200);
+  for (int i = 0; i < 40; ++i) {
+    json call = {{"jsonrpc", "2.0"},
+                 {"id", session.next_id()},
+                 {"method", "tools/call"},
+                 {"params", {{"name", "test_simple_text"}}}};
+    auto reply = session.post(call);
+    ASSERT_EQ(reply.status, 200);
+    ASSERT_EQ(reply.header("content-type"), "application/json");
+  }
+  EXPECT_EQ(replay_buffer_bytes(server.port()), 0);
+
+  json call = {{"jsonrpc", "2.0"},
+               {"id", 99},
+               {"method", "tools/call"},
+               {"params", {{"name", "test_tool_with_progress"}, {"_meta", {{"progressToken", 7}}}}}};
+  auto reply = session.client().begin("POST", "/mcp", session.headers(), call.dump());
+  ASSERT_EQ(reply.status, 200);
+  auto priming = session.client().next_event();
+  ASSERT_TRUE(priming && priming->has_id);
+  int events = 0;
+  std::size_t bytes = 0;
+  while (auto event = session.client().next_event()) {
+    if (event->data.empty()) continue;
+    ++events;
+    bytes += event->data.size();
+  }
+  ASSERT_EQ(events, 4) << "three progress notifications and the answer";
+  EXPECT_EQ(replay_buffer_bytes(server.port()), static_cast<long long>(bytes));
+
+  // And the stream can be read again from its priming id, answer included.
+  HttpClient resumed(server.port());
+  Headers headers = {{"Accept", "text/event-stream"},
+                     {"Mcp-Session-Id", session.session_id()},
+                     {"MCP-Protocol-Version", "2025-11-25"},
+                     {"Last-Event-ID", priming->id}};
+  ASSERT_EQ(resumed.begin("GET", "/mcp", headers).status, 200);
+  std::vector<json> again;
+  while (auto event = resumed.next_event()) {
+    if (!event->data.empty()) again.push_back(json::parse(event->data));
+  }
+  ASSERT_EQ(again.size(), 4u);
+  EXPECT_EQ(again.back()["id"], 99);
+}
+
 TEST(HttpSseResume, ServerClosedStreamIsResumedWithTheResult) {
   // SEP-1699 polling: test_reconnection has the server close its POST stream mid-call.
   HttpServerProcess server({"--conformance-fixtures"});

@@ -52,6 +52,7 @@ McpSession::McpSession(mcp::Server& server, std::string id, SessionKind kind, Pr
 McpSession::~McpSession() {
   // The protocol connection goes first: nothing may reach send() once the routing state is gone.
   connection_.reset();
+  metrics_.replay_bytes -= static_cast<std::int64_t>(replay_bytes_);
 }
 
 std::string McpSession::event_id(std::uint64_t stream, std::uint64_t seq) {
@@ -110,6 +111,7 @@ McpSession::Attach McpSession::attach_get(const std::optional<std::string>& last
     stream.sink->end(EndReason::kReplaced);  // the client gave up on that connection
   }
   stream.sink = make_sink(priming_id);
+  stream.event_stream = true;
   bool final_sent = false;
   for (const auto& event : replay_) {
     if (event.stream != number || event.seq <= after) continue;
@@ -230,18 +232,24 @@ bool McpSession::idle_for(Clock::duration timeout, Clock::time_point now) const 
 void McpSession::buffer(std::uint64_t stream, std::uint64_t seq, const std::string& data, bool final) {
   replay_.push_back(Buffered{stream, seq, data, final});
   replay_bytes_ += data.size();
+  metrics_.replay_bytes += static_cast<std::int64_t>(data.size());
   ++streams_[stream].buffered;
   while (!replay_.empty() &&
          (replay_.size() > limits_.replay_events || replay_bytes_ > limits_.replay_bytes)) {
-    Buffered& oldest = replay_.front();
-    replay_bytes_ -= oldest.data.size();
-    auto it = streams_.find(oldest.stream);
-    if (it != streams_.end() && --it->second.buffered == 0 && it->second.finished && !it->second.cancelled &&
-        oldest.stream != 0) {
-      streams_.erase(it);
-    }
-    replay_.pop_front();
+    drop_oldest_buffered();
   }
+}
+
+void McpSession::drop_oldest_buffered() {
+  Buffered& oldest = replay_.front();
+  replay_bytes_ -= oldest.data.size();
+  metrics_.replay_bytes -= static_cast<std::int64_t>(oldest.data.size());
+  auto it = streams_.find(oldest.stream);
+  if (it != streams_.end() && --it->second.buffered == 0 && it->second.finished && !it->second.cancelled &&
+      oldest.stream != 0) {
+    streams_.erase(it);
+  }
+  replay_.pop_front();
 }
 
 void McpSession::send(jsonrpc::OutboundMessage outbound) {
@@ -297,8 +305,15 @@ void McpSession::send(jsonrpc::OutboundMessage outbound) {
   if (final && outbound.is_error && kind_ == SessionKind::kStateless)
     status = modern_status(outbound.error_code);
   std::uint64_t seq = next_seq_++;
-  buffer(number, seq, message, final);
+  // Only what a client could name in a Last-Event-ID is kept for resumption. A POST's answer that is
+  // the first event of its live sink goes out as a plain JSON response, with no event id (and no
+  // priming event before it): the client has nothing to resume that stream from, so keeping a copy
+  // of every such answer would only hold memory (512 answers of a busy session, up to 4 MiB). Nor
+  // are a stateless (2026-07-28) request's messages kept: its streams cannot be resumed.
+  const bool plain_json = number != 0 && final && stream.sink && !stream.event_stream;
+  if (kind_ != SessionKind::kStateless && !plain_json) buffer(number, seq, message, final);
   if (stream.sink) {
+    stream.event_stream = stream.event_stream || !final;
     stream.sink->push(SinkEvent{event_id(number, seq), std::move(message), final, status});
     stream.delivered_mark = seq;
     if (final) stream.sink.reset();

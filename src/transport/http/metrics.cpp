@@ -77,6 +77,10 @@ std::string Metrics::render(bool store_up) const {
       << "# HELP memtrace_sse_streams_open Server-sent event streams currently open.\n"
          "# TYPE memtrace_sse_streams_open gauge\n"
       << "memtrace_sse_streams_open " << open_streams.load() << '\n'
+      << "# HELP memtrace_replay_buffer_bytes Bytes of messages kept so that clients can resume broken "
+         "event streams (Last-Event-ID), over all sessions.\n"
+         "# TYPE memtrace_replay_buffer_bytes gauge\n"
+      << "memtrace_replay_buffer_bytes " << replay_bytes.load() << '\n'
       << "# HELP memtrace_http_connections_rejected_total Connections refused over --max-connections or "
          "--max-connections-per-peer.\n"
          "# TYPE memtrace_http_connections_rejected_total counter\n"

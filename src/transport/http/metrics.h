@@ -30,6 +30,7 @@ class Metrics {
   std::atomic<std::int64_t> open_sessions_legacy{0};
   std::atomic<std::int64_t> rejected_connections{0};
   std::atomic<std::int64_t> rate_limited{0};
+  std::atomic<std::int64_t> replay_bytes{0};  // messages kept for Last-Event-ID resumption, all sessions
 
   // `store_up`: the result of a Store::ping() made for this scrape.
   std::string render(bool store_up) const;
