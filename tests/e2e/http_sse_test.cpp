@@ -9,17 +9,25 @@ namespace {
 
 using nlohmann::json;
 
+// POSTs a call of test_tool_with_progress (id `id`, three progress notifications, then its answer) and
+// reads the stream's priming event; the test fails unless both happen.
+std::optional<SseEvent> begin_progress_call(McpHttpSession& session, int id) {
+  json call = {{"jsonrpc", "2.0"},
+               {"id", id},
+               {"method", "tools/call"},
+               {"params", {{"name", "test_tool_with_progress"}, {"_meta", {{"progressToken", 7}}}}}};
+  auto reply = session.client().begin("POST", "/mcp", session.headers(), call.dump());
+  EXPECT_EQ(reply.status, 200);
+  auto priming = session.client().next_event();
+  EXPECT_TRUE(priming && priming->has_id);
+  return priming;
+}
+
 TEST(HttpSseResume, LastEventIdReplaysWhatTheClientMissed) {
   HttpServerProcess server({"--conformance-fixtures"});
   McpHttpSession session(server.port());
   ASSERT_EQ(session.initialize().status, 200);
-  json call = {{"jsonrpc", "2.0"},
-               {"id", 21},
-               {"method", "tools/call"},
-               {"params", {{"name", "test_tool_with_progress"}, {"_meta", {{"progressToken", 7}}}}}};
-  auto reply = session.client().begin("POST", "/mcp", session.headers(), call.dump());
-  ASSERT_EQ(reply.status, 200);
-  auto priming = session.client().next_event();
+  auto priming = begin_progress_call(session, 21);
   ASSERT_TRUE(priming && priming->has_id);
   auto first = session.client().next_event();
   ASSERT_TRUE(first && first->has_id);
@@ -83,13 +91,7 @@ TEST(HttpSseResume, OnlyAnswersAClientCouldResumeAreKept) {
   }
   EXPECT_EQ(replay_buffer_bytes(server.port()), 0);
 
-  json call = {{"jsonrpc", "2.0"},
-               {"id", 99},
-               {"method", "tools/call"},
-               {"params", {{"name", "test_tool_with_progress"}, {"_meta", {{"progressToken", 7}}}}}};
-  auto reply = session.client().begin("POST", "/mcp", session.headers(), call.dump());
-  ASSERT_EQ(reply.status, 200);
-  auto priming = session.client().next_event();
+  auto priming = begin_progress_call(session, 99);
   ASSERT_TRUE(priming && priming->has_id);
   int events = 0;
   std::size_t bytes = 0;
