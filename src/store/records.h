@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -95,6 +96,13 @@ inline constexpr std::int64_t kIdempotencyWindowMs = std::int64_t{24} * 60 * 60 
 
 // What write_memory did.
 struct WriteOutcome {
+  // The outcome of a write answered by `earlier`, the memory already stored.
+  static WriteOutcome deduplicated(Memory earlier) {
+    WriteOutcome outcome;
+    outcome.duplicate_of = std::move(earlier);
+    return outcome;
+  }
+
   // Set when the write was deduplicated: the memory already stored, returned instead of a copy.
   std::optional<Memory> duplicate_of;
   // Set when the write was sent and not waited for (WriteOptions::may_send): its number in the batch,

@@ -475,7 +475,7 @@ class RedisStore final : public Store {
     if (reply_string(r->element[0]) == "duplicate") {
       auto earlier = parse_memory(ns, r->element[1]);
       if (!earlier) return tl::unexpected(earlier.error());
-      return WriteOutcome{std::move(*earlier)};
+      return WriteOutcome::deduplicated(std::move(*earlier));
     }
     indexer_->wrote(ns);
     if (auto evicted = reply_integer(r->element[1]); evicted > 0) {

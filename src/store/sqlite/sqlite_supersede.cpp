@@ -26,12 +26,12 @@ Result<WriteOutcome> SqliteStore::write_memory(const Memory& memory, const Write
     if (options.idempotency_key) {
       auto first = find_by_idempotency_key(connection, memory, *options.idempotency_key);
       if (!first) return tl::unexpected(first.error());
-      if (*first) return WriteOutcome{std::move(*first)};
+      if (*first) return WriteOutcome::deduplicated(std::move(**first));
     }
     if (options.dedup_window_ms > 0) {
       auto duplicate = find_duplicate(connection, memory, options);
       if (!duplicate) return tl::unexpected(duplicate.error());
-      if (*duplicate) return WriteOutcome{std::move(*duplicate)};
+      if (*duplicate) return WriteOutcome::deduplicated(std::move(**duplicate));
     }
     if (auto inserted = insert_memory_row(connection, memory); !inserted)
       return tl::unexpected(inserted.error());
