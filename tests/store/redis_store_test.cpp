@@ -176,7 +176,7 @@ std::string hash_tag(const std::string& key) {
   return key.substr(open + 1, close - open - 1);
 }
 
-class RedisStoreTest : public ::testing::Test {
+class RedisStoreTest : public ::testing::Test, protected StoreHelpers {
  protected:
   void SetUp() override {
     server_ = std::make_unique<RedisServer>();
@@ -185,54 +185,11 @@ class RedisStoreTest : public ::testing::Test {
   }
   virtual void tweak(RedisOptions&) {}
 
-  Store& store() { return *store_; }
+  Store& store() override { return *store_; }
 
+  // A session of agent-a with metadata repo="memtrace", in namespace `ns`.
   Session add_session(const std::string& id, const std::string& ns = kDefaultNamespace) {
-    Session session;
-    session.ns = ns;
-    session.id = id;
-    session.created_by = "agent-a";
-    session.metadata = {{"repo", "\"memtrace\""}};
-    session.created_at = session.updated_at = kT0;
-    auto created = store().create_session(session);
-    EXPECT_TRUE(created) << created.error().message;
-    return session;
-  }
-
-  Memory make_memory(const std::string& session_id, const std::string& content, UnixMillis at,
-                     const std::string& ns = kDefaultNamespace) {
-    Memory memory;
-    memory.ns = ns;
-    memory.id = ids_.next(at);
-    memory.session_id = session_id;
-    memory.agent_id = "agent-a";
-    memory.content = content;
-    memory.created_at = at;
-    return memory;
-  }
-
-  Memory add(Memory memory) {
-    auto inserted = store().insert_memory(memory);
-    EXPECT_TRUE(inserted) << inserted.error().message;
-    return memory;
-  }
-
-  std::vector<std::string> recall(const MemoryQuery& q) {
-    std::vector<std::string> ids;
-    auto rows = store().query_memories(q);
-    EXPECT_TRUE(rows) << rows.error().message;
-    if (rows) {
-      for (const auto& memory : *rows) ids.push_back(memory.id);
-    }
-    return ids;
-  }
-
-  MemoryQuery query(const std::string& ns = kDefaultNamespace) {
-    MemoryQuery q;
-    q.ns = ns;
-    q.now = kNow;
-    q.limit = 1000;
-    return q;
+    return StoreHelpers::add_session(id, "agent-a", {{"repo", "\"memtrace\""}}, ns);
   }
 
   // The ids of the live memories in `trigram`'s posting, in its order (numbers ascending); the number of
@@ -283,13 +240,12 @@ class RedisStoreTest : public ::testing::Test {
 
   std::unique_ptr<RedisServer> server_;
   std::unique_ptr<Store> store_;
-  IdGenerator ids_;
 };
 
 TEST_F(RedisStoreTest, EveryKeyOfANamespaceSharesOneHashTag) {
   for (const std::string& ns : {std::string(kDefaultNamespace), std::string("team{x}")}) {
     add_session("s1", ns);
-    Memory memory = make_memory("s1", "Keys of one namespace share a slot", kT0 + 1, ns);
+    Memory memory = make_memory("s1", "Keys of one namespace share a slot", kT0 + 1, "agent-a", ns);
     memory.tags = {"layout", "slots"};
     memory.expires_at = kNow;
     add(memory);

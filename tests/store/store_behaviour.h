@@ -131,28 +131,17 @@ class EventRecorder {
   std::vector<ChangeEvent> events_;
 };
 
-class StoreBehaviour : public ::testing::TestWithParam<StoreBackend> {
+// What store tests share: sessions and memories made on a fixed time base, written with the failure
+// recorded, and the ids a query answers. A fixture derives from it and says which store it tests.
+class StoreHelpers {
  protected:
   // A fixed, realistic time base: 2023-11-14T22:13:20Z.
   static constexpr UnixMillis kT0 = 1'700'000'000'000;
   // "now" for queries unless a test says otherwise: a day later, before any expiry a test sets.
   static constexpr UnixMillis kNow = kT0 + 86'400'000;
 
-  void SetUp() override {
-    store_ = GetParam().make(0);
-    ASSERT_NE(store_, nullptr) << "backend " << GetParam().name << " did not start";
-  }
-
-  // Starts the test over on an empty store with a sliding window of `max` memories per session.
-  void use_window(std::size_t max) {
-    store_.reset();
-    store_ = GetParam().make(max);
-    ASSERT_NE(store_, nullptr) << "backend " << GetParam().name << " did not start";
-  }
-
-  void TearDown() override { store_.reset(); }
-
-  Store& store() { return *store_; }
+  virtual ~StoreHelpers() = default;
+  virtual Store& store() = 0;
 
   // A time-sortable id for something created at `at` (ids made here increase with each call).
   std::string new_id(UnixMillis at) { return ids_.next(at); }
@@ -220,6 +209,16 @@ class StoreBehaviour : public ::testing::TestWithParam<StoreBackend> {
     return q;
   }
 
+  // A ranking of session `session_id`'s memories (namespace default) at kNow.
+  RankQuery rank_query(const std::string& session_id, std::size_t limit, std::size_t count_limit = 1000) {
+    RankQuery q;
+    q.session_id = session_id;
+    q.now = kNow;
+    q.limit = limit;
+    q.count_limit = count_limit;
+    return q;
+  }
+
   std::vector<std::string> find(const SessionQuery& q) {
     std::vector<std::string> ids;
     for (const auto& summary : ok(store().find_sessions(q), "find_sessions"))
@@ -227,8 +226,28 @@ class StoreBehaviour : public ::testing::TestWithParam<StoreBackend> {
     return ids;
   }
 
-  std::unique_ptr<Store> store_;
   IdGenerator ids_;
+};
+
+class StoreBehaviour : public ::testing::TestWithParam<StoreBackend>, protected StoreHelpers {
+ protected:
+  void SetUp() override {
+    store_ = GetParam().make(0);
+    ASSERT_NE(store_, nullptr) << "backend " << GetParam().name << " did not start";
+  }
+
+  // Starts the test over on an empty store with a sliding window of `max` memories per session.
+  void use_window(std::size_t max) {
+    store_.reset();
+    store_ = GetParam().make(max);
+    ASSERT_NE(store_, nullptr) << "backend " << GetParam().name << " did not start";
+  }
+
+  void TearDown() override { store_.reset(); }
+
+  Store& store() override { return *store_; }
+
+  std::unique_ptr<Store> store_;
 };
 
 }  // namespace memtrace::testing

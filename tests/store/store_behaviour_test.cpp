@@ -317,7 +317,7 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
   }
   // Counting stops one past max(limit, count_limit): the total is then a lower bound.
   for (std::size_t count_limit = 0; count_limit < live.size(); ++count_limit) {
-    RankQuery q{"default", "s1", kNow, 2, count_limit};
+    RankQuery q = rank_query("s1", 2, count_limit);
     auto ranked = ok(store().rank_memories(q), "rank_memories");
     ASSERT_EQ(ranked.memories.size(), 2u);
     EXPECT_EQ(ranked.memories[1].id, expected[1]);
@@ -328,7 +328,7 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
   // A store may stop once what it read outweighs max_weight: it returns the ranking's first memories,
   // at least until they outweigh it, and the same count.
   for (std::size_t max_weight : {1, 5, 20, 60, 100000}) {
-    RankQuery q{"default", "s1", kNow, live.size() + 1, 1000};
+    RankQuery q = rank_query("s1", live.size() + 1, 1000);
     q.weight.content_cap = 1000;
     q.max_weight = max_weight;
     auto ranked = ok(store().rank_memories(q), "rank_memories by weight");
@@ -346,15 +346,11 @@ TEST_P(StoreBehaviour, RankedMemoriesComeMostImportantThenNewestWithTheirCount) 
     EXPECT_EQ(ranked.total, live.size()) << "max weight " << max_weight;
     EXPECT_FALSE(ranked.total_is_lower_bound) << "max weight " << max_weight;
   }
-  ASSERT_FALSE(
-      ok(store().rank_memories(RankQuery{"default", "s1", kNow, 3, 1000}), "rank_memories").memories.empty());
-  EXPECT_EQ(ok(store().rank_memories(RankQuery{"default", "s1", kNow, 3, 1000}), "rank_memories")
-                .memories[0]
-                .content,
+  ASSERT_FALSE(ok(store().rank_memories(rank_query("s1", 3, 1000)), "rank_memories").memories.empty());
+  EXPECT_EQ(ok(store().rank_memories(rank_query("s1", 3, 1000)), "rank_memories").memories[0].content,
             "high, newer")
       << "whole records";
-  EXPECT_EQ(ok(store().rank_memories(RankQuery{"default", "none", kNow, 3, 1000}), "rank_memories").total,
-            0u);
+  EXPECT_EQ(ok(store().rank_memories(rank_query("none", 3, 1000)), "rank_memories").total, 0u);
 }
 
 TEST_P(StoreBehaviour, RankedMemoriesCanComeWithTheirSessionInOneRead) {
