@@ -75,7 +75,9 @@ TEST(ToolSchemas, EveryToolFileIsAToolDefinitionWithObjectSchemas) {
     EXPECT_EQ(d["name"], s.name);
     EXPECT_TRUE(d["description"].is_string());
     EXPECT_EQ(d["inputSchema"]["type"], "object") << s.name;
-    if (d.contains("outputSchema")) EXPECT_EQ(d["outputSchema"]["type"], "object") << s.name;
+    if (d.contains("outputSchema")) {
+      EXPECT_EQ(d["outputSchema"]["type"], "object") << s.name;
+    }
     EXPECT_TRUE(std::string(s.name).find_first_not_of(
                     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
                 std::string::npos);
