@@ -51,7 +51,7 @@ struct HttpResponse {
 
 struct StreamStart {
   enum class Mode {
-    kDeferred,  // POST answer: plain JSON if the answer comes first, else SSE from the first other message
+    kDeferred,  // POST answer: plain JSON if its first event says so (SinkEvent::plain_json), else SSE
     kSse,       // an event stream right away (GET, legacy /sse)
   };
   Mode mode = Mode::kSse;

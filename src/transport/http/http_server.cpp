@@ -141,7 +141,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void stream_push(std::uint64_t generation, SinkEvent event) {
     if (generation != generation_ || state_ != State::kStreaming || finishing_) return;
     if (!headers_sent_) {
-      if (event.final) {
+      if (event.plain_json) {
         // The answer came before anything else: a plain JSON response (the common, cheap case).
         HttpResponse response;
         response.status = event.status;

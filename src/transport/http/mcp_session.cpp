@@ -236,20 +236,16 @@ void McpSession::buffer(std::uint64_t stream, std::uint64_t seq, const std::stri
   ++streams_[stream].buffered;
   while (!replay_.empty() &&
          (replay_.size() > limits_.replay_events || replay_bytes_ > limits_.replay_bytes)) {
-    drop_oldest_buffered();
+    Buffered& oldest = replay_.front();
+    replay_bytes_ -= oldest.data.size();
+    metrics_.replay_bytes -= static_cast<std::int64_t>(oldest.data.size());
+    auto it = streams_.find(oldest.stream);
+    if (it != streams_.end() && --it->second.buffered == 0 && it->second.finished && !it->second.cancelled &&
+        oldest.stream != 0) {
+      streams_.erase(it);
+    }
+    replay_.pop_front();
   }
-}
-
-void McpSession::drop_oldest_buffered() {
-  Buffered& oldest = replay_.front();
-  replay_bytes_ -= oldest.data.size();
-  metrics_.replay_bytes -= static_cast<std::int64_t>(oldest.data.size());
-  auto it = streams_.find(oldest.stream);
-  if (it != streams_.end() && --it->second.buffered == 0 && it->second.finished && !it->second.cancelled &&
-      oldest.stream != 0) {
-    streams_.erase(it);
-  }
-  replay_.pop_front();
 }
 
 void McpSession::send(jsonrpc::OutboundMessage outbound) {
@@ -305,16 +301,16 @@ void McpSession::send(jsonrpc::OutboundMessage outbound) {
   if (final && outbound.is_error && kind_ == SessionKind::kStateless)
     status = modern_status(outbound.error_code);
   std::uint64_t seq = next_seq_++;
-  // Only what a client could name in a Last-Event-ID is kept for resumption. A POST's answer that is
-  // the first event of its live sink goes out as a plain JSON response, with no event id (and no
-  // priming event before it): the client has nothing to resume that stream from, so keeping a copy
-  // of every such answer would only hold memory (512 answers of a busy session, up to 4 MiB). Nor
-  // are a stateless (2026-07-28) request's messages kept: its streams cannot be resumed.
+  // A POST's answer that is the first event of its live sink goes out as a plain JSON response, with no
+  // event id and no priming event before it. Only what a client could name in a Last-Event-ID is kept
+  // for resumption: not such an answer (keeping every one held a busy session's last 512 answers, up
+  // to 4 MiB, for nothing), nor a stateless (2026-07-28) request's messages, whose streams cannot be
+  // resumed.
   const bool plain_json = number != 0 && final && stream.sink && !stream.event_stream;
   if (kind_ != SessionKind::kStateless && !plain_json) buffer(number, seq, message, final);
   if (stream.sink) {
-    stream.event_stream = stream.event_stream || !final;
-    stream.sink->push(SinkEvent{event_id(number, seq), std::move(message), final, status});
+    stream.event_stream = true;
+    stream.sink->push(SinkEvent{event_id(number, seq), std::move(message), final, status, plain_json});
     stream.delivered_mark = seq;
     if (final) stream.sink.reset();
   }

@@ -122,7 +122,8 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
     std::size_t buffered = 0;          // its events still in the replay buffer
     std::uint64_t delivered_mark = 0;  // standalone stream: last sequence pushed to a sink
     // Its sink is an event stream: it carried an event before the answer, or a GET opened it. Until
-    // then a POST's answer goes out as plain JSON, with no event id a client could resume from.
+    // then a POST's answer goes out as plain JSON (SinkEvent::plain_json), with no event id a client
+    // could resume from.
     bool event_stream = false;
   };
   struct Route {
@@ -141,7 +142,6 @@ class McpSession final : public jsonrpc::Outbound, public std::enable_shared_fro
   static int modern_status(int json_rpc_code);
   // Keeps an event for Last-Event-ID resumption, within limits_ (the oldest go first).
   void buffer(std::uint64_t stream, std::uint64_t seq, const std::string& data, bool final);
-  void drop_oldest_buffered();
   void finish_stream(std::uint64_t number, Stream& stream);
   // A finished stream whose every event up to its end the client has seen (`after`: its Last-Event-ID).
   bool delivered_whole(std::uint64_t number, const Stream& stream, std::uint64_t after) const;

@@ -11,6 +11,10 @@ struct SinkEvent {
   std::string data;    // one serialized JSON-RPC message (or a batch array)
   bool final = false;  // the answer the stream was opened for: the stream ends after it
   int status = 200;    // the HTTP status if this final answer is the whole response (plain JSON)
+  // The whole response, as plain JSON with no event id: the answer of a POST's stream that carried
+  // nothing before it. The session decides, since it also decides what it keeps for resumption (an
+  // answer with no event id can never be resumed, so it keeps none of these).
+  bool plain_json = false;
 };
 
 enum class EndReason {
