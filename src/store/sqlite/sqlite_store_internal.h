@@ -43,6 +43,7 @@ inline std::uint32_t folded_trigram(std::string_view text, std::size_t at) {
 // Every folded_trigram of `text`, in order.
 inline std::vector<std::uint32_t> folded_trigrams(std::string_view text) {
   std::vector<std::uint32_t> out;
+  if (text.size() >= 3) out.reserve(text.size() - 2);
   for (std::size_t i = 0; i + 2 < text.size(); ++i) out.push_back(folded_trigram(text, i));
   return out;
 }
