@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -220,22 +222,23 @@ class RedisStoreTest : public ::testing::Test, protected StoreHelpers {
     ASSERT_NE(store_, nullptr);
   }
 
-  // Calls of `command` counted by INFO commandstats (reset by CONFIG RESETSTAT).
-  long long calls_of(const std::string& command) {
-    std::string info = server_->command({"INFO", "commandstats"}).text;
-    auto at = info.find("cmdstat_" + command + ":calls=");
-    if (at == std::string::npos) return 0;
-    return std::stoll(info.substr(at + command.size() + 15));
+  // The number after `field` in INFO `section` (counters reset by CONFIG RESETSTAT), if it is there.
+  std::optional<long long> info_number(const std::string& section, const std::string& field) {
+    std::string info = server_->command({"INFO", section}).text;
+    auto at = info.find(field);
+    if (at == std::string::npos) return std::nullopt;
+    return std::stoll(info.substr(at + field.size()));
   }
 
-  // Keys looked up and found since CONFIG RESETSTAT (INFO stats keyspace_hits): an MGET of n memory
-  // strings counts n.
+  // Calls of `command` counted by INFO commandstats (a command never called has no line: 0).
+  long long calls_of(const std::string& command) {
+    return info_number("commandstats", "cmdstat_" + command + ":calls=").value_or(0);
+  }
+
+  // Keys looked up and found (INFO stats keyspace_hits): an MGET of n memory strings counts n. Without
+  // the field, more than any bound a test sets.
   long long keys_read() {
-    std::string info = server_->command({"INFO", "stats"}).text;
-    const std::string field = "keyspace_hits:";
-    auto at = info.find(field);
-    if (at == std::string::npos) return -1;
-    return std::stoll(info.substr(at + field.size()));
+    return info_number("stats", "keyspace_hits:").value_or(std::numeric_limits<long long>::max());
   }
 
   std::unique_ptr<RedisServer> server_;
@@ -676,10 +679,7 @@ TEST_F(RedisUnindexedTest, AWeighedWalkReadsAboutAsManyMemoriesAsItReturns) {
     memory.importance = (i % 10) / 10.0;
     add(memory);
   }
-  RankQuery q;
-  q.session_id = "s1";
-  q.now = kNow;
-  q.limit = 126;
+  RankQuery q = rank_query("s1", 126);
   q.with_session = true;
   auto all = store().rank_memories(q);
   ASSERT_TRUE(all) << all.error().message;

@@ -784,8 +784,7 @@ TEST_P(StoreBehaviour, LastActivityIsTheNewestLiveMemoryBehindExpiredOnes) {
   EXPECT_EQ(after[0].memory_count, 1);
   EXPECT_EQ(after[0].last_activity, kT0 + 1) << "behind 9 expired memories";
 
-  RankQuery q;
-  q.session_id = "s1";
+  RankQuery q = rank_query("s1", 50);
   q.now = kT0 + 10'000;
   q.with_session = true;
   auto ranked = ok(store().rank_memories(q));
