@@ -241,6 +241,25 @@ class RedisStoreTest : public ::testing::Test, protected StoreHelpers {
     return info_number("stats", "keyspace_hits:").value_or(std::numeric_limits<long long>::max());
   }
 
+  // Rewrites memory `m` as the older version stored it: the same fields, one per hash field.
+  void store_as_older_hash(const Memory& m, const std::string& importance,
+                           const std::vector<std::string>& extra) {
+    const std::string key = full_key(kDefaultNamespace, "m:" + m.id);
+    ASSERT_EQ(server_->command({"DEL", key}).integer, 1);
+    std::vector<std::string> hset = {"HSET", key,
+                                     "id",   m.id,
+                                     "s",    m.session_id,
+                                     "a",    m.agent_id,
+                                     "t",    m.type,
+                                     "c",    m.content,
+                                     "g",    redis::encode_list(m.tags),
+                                     "i",    importance,
+                                     "ca",   std::to_string(m.created_at),
+                                     "md",   m.metadata_json};
+    hset.insert(hset.end(), extra.begin(), extra.end());
+    ASSERT_FALSE(server_->command(hset).is_error());
+  }
+
   std::unique_ptr<RedisServer> server_;
   std::unique_ptr<Store> store_;
 };
@@ -669,10 +688,104 @@ TEST_F(RedisUnindexedTest, ASessionDigestIsOneScriptCallWhateverTheSessionsSize)
   EXPECT_EQ(calls_of("evalsha"), 2);
 }
 
+namespace {
+
+std::vector<std::string> ids_of(const std::vector<Memory>& memories) {
+  std::vector<std::string> ids;
+  for (const auto& m : memories) ids.push_back(m.id);
+  return ids;
+}
+
+}  // namespace
+
+// A digest's first read: the script describes and counts the session, and SORT ... GET, sent behind it
+// in the same round trip, reads the memory strings in the importance index's order without passing
+// them through Lua. What it returns is what the walk in Lua returns: the dead memories at the top of
+// the index (expired, superseded) left out, none past the one that fills the weight.
+TEST_F(RedisUnindexedTest, ADigestReadsItsMemoriesWithSortInTheSameRoundTripAsTheScript) {
+  add_session("s1");
+  std::vector<Memory> memories;
+  for (int i = 0; i < 300; ++i) {
+    Memory memory = make_memory("s1", "entry " + std::to_string(i), kT0 + i);
+    memory.importance = (i % 10) / 10.0;
+    if (i % 10 == 9 && i % 3 == 0) memory.expires_at = kNow - 1;  // among the most important, and dead
+    memories.push_back(add(memory));
+  }
+  for (int i : {19, 49, 79}) {  // the most important too, superseded
+    ASSERT_TRUE(store().write_memory(make_memory("s1", "replacement " + std::to_string(i), kT0 + 1000 + i),
+                                     superseding({memories[static_cast<std::size_t>(i)].id})));
+  }
+  // Without the session, the script's walk alone reads them (and the script is loaded).
+  RankQuery walk = rank_query("s1", 126);
+  walk.weight.content_cap = 100;
+  walk.max_weight = 600;  // "entry N" weighs 7 to 9 bytes: about 70 of them
+  auto walked = store().rank_memories(walk);
+  ASSERT_TRUE(walked) << walked.error().message;
+  ASSERT_GT(walked->memories.size(), 64u);
+
+  RankQuery digest = walk;
+  digest.with_session = true;
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  auto ranked = store().rank_memories(digest);
+  ASSERT_TRUE(ranked) << ranked.error().message;
+  EXPECT_EQ(calls_of("evalsha"), 1);
+  EXPECT_EQ(calls_of("sort"), 1);
+  ASSERT_TRUE(ranked->session.has_value());
+  EXPECT_EQ(ranked->session->memory_count, 300 + 3 - 10);
+  EXPECT_EQ(ids_of(ranked->memories), ids_of(walked->memories));
+  EXPECT_EQ(ranked->total, walked->total);
+  for (const auto& m : ranked->memories) {
+    EXPECT_FALSE(m.superseded_by) << m.content;
+    EXPECT_FALSE(m.expires_at && *m.expires_at <= kNow) << m.content;
+  }
+}
+
+// A memory in SORT's slice that is no string (one an older version stored as a hash) leaves the slice
+// inconclusive: the script then walks, rewriting the hash as it reads it.
+TEST_F(RedisUnindexedTest, ADigestWhoseSliceHoldsAnOlderHashIsReadByTheScript) {
+  add_session("s1");
+  Memory top = make_memory("s1", "the most important", kT0 + 1);
+  top.importance = 0.9;
+  add(top);
+  Memory other = make_memory("s1", "less important", kT0 + 2);
+  other.importance = 0.2;
+  add(other);
+  RankQuery q = rank_query("s1", 10);
+  q.with_session = true;
+  ASSERT_TRUE(store().rank_memories(q));  // loads the script
+  store_as_older_hash(top, "0.9", {});
+
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  auto ranked = store().rank_memories(q);
+  ASSERT_TRUE(ranked) << ranked.error().message;
+  EXPECT_THAT(ids_of(ranked->memories), ElementsAre(top.id, other.id));
+  EXPECT_EQ(ranked->total, 2u);
+  ASSERT_TRUE(ranked->session.has_value());
+  EXPECT_EQ(calls_of("sort"), 1);
+  EXPECT_EQ(calls_of("evalsha"), 2) << "the description, then the walk";
+  EXPECT_EQ(server_->command({"TYPE", full_key(kDefaultNamespace, "m:" + top.id)}).text, "string");
+}
+
+// A store whose Redis user may read only the keys under mt:v1: (an ACL key pattern). Redis refuses such
+// a user SORT ... GET; its digests read their memories by walking in Lua.
+class RedisKeyPatternUserTest : public RedisUnindexedTest {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<RedisServer>();
+    ASSERT_EQ(
+        server_->command({"ACL", "SETUSER", "memtrace", "on", ">secret", "~mt:v1:*", "&*", "+@all"}).text,
+        "OK");
+    store_ = open_redis_for_test("redis+unix://memtrace:secret@" + server_->socket_path(),
+                                 [this](RedisOptions& options) { tweak(options); });
+    ASSERT_NE(store_, nullptr);
+  }
+};
+
 // A digest stops a few memories into the second slice of its walk: that slice reads about as many
 // memory strings as the weight left can take, not a whole slice of 64 (which cost as much again as the
-// first), and what it returns is exactly the head of the unbounded ranking.
-TEST_F(RedisUnindexedTest, AWeighedWalkReadsAboutAsManyMemoriesAsItReturns) {
+// first), and what it returns is exactly the head of the unbounded ranking. SORT, refused here, is
+// asked once, not at every read.
+TEST_F(RedisKeyPatternUserTest, AWeighedWalkReadsAboutAsManyMemoriesAsItReturns) {
   add_session("s1");
   for (int i = 0; i < 300; ++i) {
     Memory memory = make_memory("s1", "entry " + std::to_string(i), kT0 + i);
@@ -705,6 +818,10 @@ TEST_F(RedisUnindexedTest, AWeighedWalkReadsAboutAsManyMemoriesAsItReturns) {
   // The session's hash, agents, count and newest memory take a handful of lookups; the walk one per
   // memory string and one per slice. Whole slices of 64 would read 128 strings.
   EXPECT_LE(keys_read(), static_cast<long long>(returned) + 30) << returned << " memories returned";
+  EXPECT_EQ(info_number("commandstats", "cmdstat_sort:calls="), 1) << "asked, and refused";
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  ASSERT_TRUE(store().rank_memories(q));
+  EXPECT_EQ(info_number("commandstats", "cmdstat_sort:calls="), std::nullopt) << "not asked again";
 }
 
 // A needle whose trigrams are each in thousands of memories, though together they name three: the
@@ -961,25 +1078,8 @@ TEST_F(RedisStoreTest, MemoriesAnOlderVersionStoredAsHashesAreReadAndRewrittenAs
   Memory plain = make_memory("s1", "The cache warms up in 30 s", kT0 + 2);
   add(plain);
 
-  // As the older version wrote them: the same fields, one per hash field, and the key's expiry.
-  auto as_hash = [&](const Memory& m, const std::string& importance, const std::vector<std::string>& extra) {
-    const std::string key = full_key(kDefaultNamespace, "m:" + m.id);
-    ASSERT_EQ(server_->command({"DEL", key}).integer, 1);
-    std::vector<std::string> hset = {"HSET", key,
-                                     "id",   m.id,
-                                     "s",    m.session_id,
-                                     "a",    m.agent_id,
-                                     "t",    m.type,
-                                     "c",    m.content,
-                                     "g",    redis::encode_list(m.tags),
-                                     "i",    importance,
-                                     "ca",   std::to_string(m.created_at),
-                                     "md",   m.metadata_json};
-    hset.insert(hset.end(), extra.begin(), extra.end());
-    ASSERT_FALSE(server_->command(hset).is_error());
-  };
-  as_hash(decision, "0.875", {"ea", std::to_string(*decision.expires_at), "r", ""});
-  as_hash(plain, "0.5", {});
+  store_as_older_hash(decision, "0.875", {"ea", std::to_string(*decision.expires_at), "r", ""});
+  store_as_older_hash(plain, "0.5", {});
   const std::string decision_key = full_key(kDefaultNamespace, "m:" + decision.id);
   ASSERT_EQ(server_->command({"PEXPIREAT", decision_key, std::to_string(in_an_hour)}).integer, 1);
   ASSERT_EQ(server_->command({"TYPE", decision_key}).text, "hash");

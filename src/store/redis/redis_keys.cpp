@@ -77,6 +77,9 @@ std::string agent_key(std::string_view id) {
 std::string session_memories_index(std::string_view session_id) {
   return "mi:s:" + std::string(session_id);
 }
+std::string session_window_index(std::string_view session_id) {
+  return "mi:sw:" + std::string(session_id);
+}
 std::string agent_memories_index(std::string_view agent_id) {
   return "mi:a:" + std::string(agent_id);
 }

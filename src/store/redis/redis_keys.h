@@ -115,6 +115,7 @@ std::optional<std::string> namespace_from_channel(std::string_view channel);
 std::string memory_key(std::string_view id);
 std::string session_key(std::string_view id);
 std::string agent_key(std::string_view id);
+std::string session_window_index(std::string_view session_id);  // mi:sw:<session>
 std::string session_memories_index(std::string_view session_id);
 std::string agent_memories_index(std::string_view agent_id);
 std::string tag_index(std::string_view tag);
