@@ -82,6 +82,22 @@ Result<Pipeline::Ticket> Pipeline::send(const std::vector<std::string_view>& arg
   return Ticket(shared_from_this(), std::move(slot));
 }
 
+Result<std::vector<Pipeline::Ticket>> Pipeline::send_all(
+    const std::vector<std::vector<std::string_view>>& commands) {
+  std::unique_lock lock(mutex_);
+  if (broken_) return tl::unexpected(*broken_);
+  std::vector<Ticket> tickets;
+  tickets.reserve(commands.size());
+  for (const auto& args : commands) {
+    auto slot = std::make_shared<Slot>();
+    append_command(outgoing_, args);
+    line_.push_back(slot);
+    tickets.push_back(Ticket(shared_from_this(), std::move(slot)));
+  }
+  if (!writer_busy_) write_locked(lock);
+  return tickets;
+}
+
 Result<ReplyPtr> Pipeline::wait(Ticket& ticket, std::chrono::steady_clock::time_point deadline) {
   auto slot = std::move(ticket.slot_);
   ticket.pipeline_.reset();
@@ -293,6 +309,22 @@ Result<SentCommand> PipelinedConnection::send(const std::vector<std::string_view
     return tl::unexpected(ticket.error());
   }
   return SentCommand(pipeline_, std::move(*ticket), deadline);
+}
+
+Result<std::vector<SentCommand>> PipelinedConnection::send_all(
+    const std::vector<std::vector<std::string_view>>& commands) {
+  const Endpoint& endpoint = pipeline_->endpoint();
+  const auto deadline = call_deadline(endpoint.command_timeout);
+  if (deadline <= std::chrono::steady_clock::now()) return tl::unexpected(not_sent_in_time(endpoint));
+  auto tickets = pipeline_->send_all(commands);
+  if (!tickets) {
+    broken_ = true;
+    return tl::unexpected(tickets.error());
+  }
+  std::vector<SentCommand> sent;
+  sent.reserve(tickets->size());
+  for (auto& ticket : *tickets) sent.push_back(SentCommand(pipeline_, std::move(ticket), deadline));
+  return sent;
 }
 
 Result<ReplyPtr> SentCommand::get(std::string* raw_error) {

@@ -56,6 +56,10 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   // for once; one dropped unwaited gives up its place as a call past its deadline does.
   class Ticket;
   Result<Ticket> send(const std::vector<std::string_view>& args);
+  // Several commands put in the line together and written in one system call (unless another call is
+  // writing), so that Redis reads them in one go and answers them together: one wake-up of Redis and
+  // one of the caller, where sending them one by one could cost one each.
+  Result<std::vector<Ticket>> send_all(const std::vector<std::vector<std::string_view>>& commands);
   Result<ReplyPtr> wait(Ticket& ticket, std::chrono::steady_clock::time_point deadline);
 
   // How many replies it is waiting for (calls that gave up included, until their replies come).
@@ -151,6 +155,8 @@ class PipelinedConnection final : public Connection {
   const Pipeline* pipeline() const { return pipeline_.get(); }
   // The command, sent now (without ASKING); its reply is taken with SentCommand::get.
   Result<SentCommand> send(const std::vector<std::string_view>& args);
+  // The commands, sent now in one write (Pipeline::send_all), in this order.
+  Result<std::vector<SentCommand>> send_all(const std::vector<std::vector<std::string_view>>& commands);
 
  private:
   std::shared_ptr<Pipeline> pipeline_;

@@ -178,20 +178,25 @@ Result<ReplyPtr> Script::run(Connection& connection, const std::string& prefix,
   }
 }
 
-Result<std::optional<SentCommand>> Script::send(Connection& connection, const std::string& prefix,
-                                                const std::vector<std::string>& args) {
-  PipelinedConnection* pipelined = connection.pipelined();
-  if (!pipelined) return std::optional<SentCommand>();
+std::vector<std::string> Script::evalsha(const std::string& prefix, const std::vector<std::string>& args) {
   std::string sha;
   {
     std::lock_guard lock(mutex_);
     sha = sha_;
   }
-  if (sha.empty()) return std::optional<SentCommand>();
-  std::vector<std::string_view> argv = {"EVALSHA", sha, "1", prefix};
-  argv.reserve(args.size() + 4);
-  for (const auto& arg : args) argv.push_back(arg);
-  auto sent = pipelined->send(argv);
+  if (sha.empty()) return {};
+  std::vector<std::string> command = {"EVALSHA", std::move(sha), "1", prefix};
+  command.insert(command.end(), args.begin(), args.end());
+  return command;
+}
+
+Result<std::optional<SentCommand>> Script::send(Connection& connection, const std::string& prefix,
+                                                const std::vector<std::string>& args) {
+  PipelinedConnection* pipelined = connection.pipelined();
+  if (!pipelined) return std::optional<SentCommand>();
+  const auto command = evalsha(prefix, args);
+  if (command.empty()) return std::optional<SentCommand>();
+  auto sent = pipelined->send(std::vector<std::string_view>(command.begin(), command.end()));
   if (!sent) return tl::unexpected(sent.error());
   return std::optional<SentCommand>(std::move(*sent));
 }

@@ -26,6 +26,10 @@ class Script {
   // its script cache meanwhile) means nothing ran: the caller runs it again with run(), which reloads.
   Result<std::optional<SentCommand>> send(Connection& connection, const std::string& prefix,
                                           const std::vector<std::string>& args);
+  // The EVALSHA command that runs it, for a caller that sends it with others
+  // (PipelinedConnection::send_all); empty while the script is not loaded (run() loads it). A reply of
+  // NOSCRIPT means nothing ran, as for send().
+  std::vector<std::string> evalsha(const std::string& prefix, const std::vector<std::string>& args);
   const std::string& name() const { return name_; }
 
  private:

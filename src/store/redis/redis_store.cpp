@@ -646,7 +646,8 @@ class RedisStore final : public Store {
   };
   // nullopt where it cannot be done: no pipeline, the script not loaded yet, a cluster, a namespace
   // whose key prefix SORT would read as a pattern ('*' or '->'), a Redis that refused SORT ... GET
-  // (ACLs without full read permission refuse GET patterns): the script alone then reads.
+  // (ACLs without full read permission refuse GET patterns): the script alone then reads. Both commands
+  // go out in one write, and Redis answers them together.
   Result<std::optional<RankedSort>> send_ranked_sort(redis::Connection& connection, const std::string& prefix,
                                                      const std::string& session_id,
                                                      const std::vector<std::string>& script_args,
@@ -656,23 +657,24 @@ class RedisStore final : public Store {
         prefix.find('*') != std::string::npos || prefix.find("->") != std::string::npos) {
       return std::optional<RankedSort>();
     }
-    auto script = scripts_.rank_memories.send(connection, prefix, script_args);
-    if (!script) return tl::unexpected(script.error());
-    if (!*script) return std::optional<RankedSort>();
+    const auto script = scripts_.rank_memories.evalsha(prefix, script_args);
+    if (script.empty()) return std::optional<RankedSort>();
     const std::string key = prefix + redis::session_window_index(session_id);
     const std::string pattern = prefix + redis::memory_key("*");
     const std::string count = std::to_string(n);
-    auto sort = pipelined->send({"SORT", key, "BY", "nosort", "LIMIT", "0", count, "DESC", "GET", pattern});
-    if (!sort) return tl::unexpected(sort.error());
+    auto sent =
+        pipelined->send_all({std::vector<std::string_view>(script.begin(), script.end()),
+                             {"SORT", key, "BY", "nosort", "LIMIT", "0", count, "DESC", "GET", pattern}});
+    if (!sent) return tl::unexpected(sent.error());
     std::string raw_error;
-    auto described = (*script)->get(&raw_error);
+    auto described = (*sent)[0].get(&raw_error);
     if (!described && raw_error.rfind("NOSCRIPT", 0) == 0) {
-      sort->get();  // Redis lost its scripts: nothing ran; the caller runs the script, which reloads it
+      (*sent)[1].get();  // Redis lost its scripts: nothing ran; the caller runs the script, which reloads it
       return std::optional<RankedSort>();
     }
     if (!described) return tl::unexpected(described.error());
     raw_error.clear();
-    auto memories = sort->get(&raw_error);
+    auto memories = (*sent)[1].get(&raw_error);
     if (!memories && !raw_error.empty()) {
       spdlog::info("redis store: SORT ... GET refused ({}); digests read their memories in Lua", raw_error);
       sort_reads_.store(false, std::memory_order_relaxed);
