@@ -738,6 +738,44 @@ TEST_F(RedisUnindexedTest, ADigestReadsItsMemoriesWithSortInTheSameRoundTripAsTh
     EXPECT_FALSE(m.superseded_by) << m.content;
     EXPECT_FALSE(m.expires_at && *m.expires_at <= kNow) << m.content;
   }
+  // SORT read about as many strings as the weight takes at the mean weight of the last read (about 97
+  // here), not all 126 wanted; the session's description reads a handful of keys more.
+  EXPECT_LT(keys_read(), 126) << ranked->memories.size() << " memories returned";
+}
+
+// When the memories weigh less than the last read's did, SORT's slice falls short of the weight: the
+// script's walk goes on from where SORT stopped, and the digest is the same.
+TEST_F(RedisUnindexedTest, ADigestWhoseSortSliceFallsShortGoesOnWithTheWalk) {
+  add_session("heavy");
+  add_session("light");
+  for (int i = 0; i < 20; ++i) add(make_memory("heavy", std::string(200, 'h') + std::to_string(i), kT0 + i));
+  for (int i = 0; i < 200; ++i) {
+    Memory memory = make_memory("light", "entry " + std::to_string(i), kT0 + 100 + i);
+    memory.importance = (i % 10) / 10.0;
+    add(memory);
+  }
+  auto weighed = [](RankQuery q) {
+    q.weight.content_cap = 1000;
+    q.max_weight = 600;
+    return q;
+  };
+  RankQuery heavy = weighed(rank_query("heavy", 126));
+  heavy.with_session = true;
+  ASSERT_TRUE(store().rank_memories(heavy));  // loads the script; memories of ~200 bytes
+  auto walked = store().rank_memories(weighed(rank_query("light", 126)));
+  ASSERT_TRUE(walked) << walked.error().message;
+  ASSERT_GT(walked->memories.size(), 64u);
+  ASSERT_TRUE(store().rank_memories(heavy));  // the last weighed read is of ~200-byte memories again
+
+  RankQuery light = weighed(rank_query("light", 126));
+  light.with_session = true;
+  ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
+  auto ranked = store().rank_memories(light);
+  ASSERT_TRUE(ranked) << ranked.error().message;
+  EXPECT_EQ(calls_of("sort"), 1);
+  EXPECT_EQ(calls_of("evalsha"), 2) << "the description, then the walk from where SORT stopped";
+  EXPECT_EQ(ids_of(ranked->memories), ids_of(walked->memories));
+  EXPECT_EQ(ranked->total, 200u);
 }
 
 // A memory in SORT's slice that is no string (one an older version stored as a hash) leaves the slice
