@@ -300,15 +300,9 @@ Result<ReplyPtr> PipelinedConnection::command(const std::vector<std::string_view
 }
 
 Result<SentCommand> PipelinedConnection::send(const std::vector<std::string_view>& args) {
-  const Endpoint& endpoint = pipeline_->endpoint();
-  const auto deadline = call_deadline(endpoint.command_timeout);
-  if (deadline <= std::chrono::steady_clock::now()) return tl::unexpected(not_sent_in_time(endpoint));
-  auto ticket = pipeline_->send(args);
-  if (!ticket) {
-    broken_ = true;
-    return tl::unexpected(ticket.error());
-  }
-  return SentCommand(pipeline_, std::move(*ticket), deadline);
+  auto sent = send_all({args});
+  if (!sent) return tl::unexpected(sent.error());
+  return std::move(sent->front());
 }
 
 Result<std::vector<SentCommand>> PipelinedConnection::send_all(
