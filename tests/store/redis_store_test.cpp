@@ -31,7 +31,6 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 
 constexpr UnixMillis kT0 = 1'700'000'000'000;
-constexpr UnixMillis kNow = kT0 + 86'400'000;
 
 // One server for the whole behaviour suite; every store it makes starts from FLUSHALL.
 RedisServer& shared_server() {
