@@ -138,7 +138,7 @@ TEST(RedisPipeline, ACommandSentAndNotYetWaitedForHoldsUpNoCallBehindIt) {
     EXPECT_TRUE(slept) << slept.error().message;
   });
   ASSERT_TRUE(eventually([&] { return pipeline->waiting() == 1; }));
-  auto sent = pipeline->send({"DEBUG", "SLEEP", "0.3"});
+  auto sent = pipeline->send_all({{"DEBUG", "SLEEP", "0.3"}});
   ASSERT_TRUE(sent) << sent.error().message;
   ASSERT_TRUE(eventually([&] { return pipeline->waiting() == 2; }));
   Result<redis::ReplyPtr> behind = tl::unexpected(Error{});
@@ -149,16 +149,16 @@ TEST(RedisPipeline, ACommandSentAndNotYetWaitedForHoldsUpNoCallBehindIt) {
   ASSERT_TRUE(behind) << behind.error().message;
   EXPECT_EQ(redis::reply_string(behind->get()), std::string_view("behind"));
   // The sender takes its own reply later, from where the reader left it.
-  auto mine = pipeline->wait(*sent, SteadyClock::now() + milliseconds(1000));
+  auto mine = pipeline->wait(sent->front(), SteadyClock::now() + milliseconds(1000));
   ASSERT_TRUE(mine) << mine.error().message;
   EXPECT_EQ(redis::reply_string(mine->get()), std::string_view("OK"));
 
   // Several sent in a row, then waited for in order, each get their own.
   std::vector<redis::Pipeline::Ticket> tickets;
   for (int i = 0; i < 20; ++i) {
-    auto ticket = pipeline->send({"INCR", "sent:counter"});
+    auto ticket = pipeline->send_all({{"INCR", "sent:counter"}});
     ASSERT_TRUE(ticket) << ticket.error().message;
-    tickets.push_back(std::move(*ticket));
+    tickets.push_back(std::move(ticket->front()));
   }
   for (int i = 0; i < 20; ++i) {
     auto reply = pipeline->wait(tickets[i], SteadyClock::now() + milliseconds(1000));

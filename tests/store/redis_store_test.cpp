@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <set>
@@ -30,7 +31,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-constexpr UnixMillis kT0 = 1'700'000'000'000;
 
 // One server for the whole behaviour suite; every store it makes starts from FLUSHALL.
 RedisServer& shared_server() {
@@ -238,6 +238,20 @@ class RedisStoreTest : public ::testing::Test, protected StoreHelpers {
   // the field, more than any bound a test sets.
   long long keys_read() {
     return info_number("stats", "keyspace_hits:").value_or(std::numeric_limits<long long>::max());
+  }
+
+  // `count` memories "entry 0", "entry 1"... of `session`, a millisecond apart from `from`, their
+  // importances 0, 0.1 ... 0.9 in turn; `tweak(i, memory)` may change each before it is added.
+  std::vector<Memory> add_entries(const std::string& session, int count, UnixMillis from,
+                                  const std::function<void(int, Memory&)>& tweak = {}) {
+    std::vector<Memory> added;
+    for (int i = 0; i < count; ++i) {
+      Memory memory = make_memory(session, "entry " + std::to_string(i), from + i);
+      memory.importance = (i % 10) / 10.0;
+      if (tweak) tweak(i, memory);
+      added.push_back(add(memory));
+    }
+    return added;
   }
 
   // Rewrites memory `m` as the older version stored it: the same fields, one per hash field.
@@ -641,13 +655,9 @@ TEST_F(RedisUnindexedTest, TheIndexerIndexesALargeMemoryInSeveralBoundedSteps) {
 TEST_F(RedisUnindexedTest, ASessionDigestIsOneScriptCallWhateverTheSessionsSize) {
   add_session("s1");
   // More memories than one slice of a walk examines (scan_batch), some superseded.
-  std::vector<Memory> memories;
-  for (int i = 0; i < 700; ++i) {
-    Memory memory = make_memory("s1", "entry " + std::to_string(i), kT0 + i);
-    memory.importance = (i % 10) / 10.0;
+  std::vector<Memory> memories = add_entries("s1", 700, kT0, [](int i, Memory& memory) {
     if (i % 7 == 0) memory.expires_at = i % 2 ? kNow - 1 : kNow + 1000;
-    memories.push_back(add(memory));
-  }
+  });
   for (int i = 0; i < 40; ++i) {
     Memory replacement = make_memory("s1", "replacement " + std::to_string(i), kT0 + 1000 + i);
     auto& old = memories[static_cast<std::size_t>(i * 17 + 1)];
@@ -703,13 +713,9 @@ std::vector<std::string> ids_of(const std::vector<Memory>& memories) {
 // the index (expired, superseded) left out, none past the one that fills the weight.
 TEST_F(RedisUnindexedTest, ADigestReadsItsMemoriesWithSortInTheSameRoundTripAsTheScript) {
   add_session("s1");
-  std::vector<Memory> memories;
-  for (int i = 0; i < 300; ++i) {
-    Memory memory = make_memory("s1", "entry " + std::to_string(i), kT0 + i);
-    memory.importance = (i % 10) / 10.0;
+  std::vector<Memory> memories = add_entries("s1", 300, kT0, [](int i, Memory& memory) {
     if (i % 10 == 9 && i % 3 == 0) memory.expires_at = kNow - 1;  // among the most important, and dead
-    memories.push_back(add(memory));
-  }
+  });
   for (int i : {19, 49, 79}) {  // the most important too, superseded
     ASSERT_TRUE(store().write_memory(make_memory("s1", "replacement " + std::to_string(i), kT0 + 1000 + i),
                                      superseding({memories[static_cast<std::size_t>(i)].id})));
@@ -748,11 +754,7 @@ TEST_F(RedisUnindexedTest, ADigestWhoseSortSliceFallsShortGoesOnWithTheWalk) {
   add_session("heavy");
   add_session("light");
   for (int i = 0; i < 20; ++i) add(make_memory("heavy", std::string(200, 'h') + std::to_string(i), kT0 + i));
-  for (int i = 0; i < 200; ++i) {
-    Memory memory = make_memory("light", "entry " + std::to_string(i), kT0 + 100 + i);
-    memory.importance = (i % 10) / 10.0;
-    add(memory);
-  }
+  add_entries("light", 200, kT0 + 100);
   auto weighed = [](RankQuery q) {
     q.weight.content_cap = 1000;
     q.max_weight = 600;
@@ -824,11 +826,7 @@ class RedisKeyPatternUserTest : public RedisUnindexedTest {
 // asked once, not at every read.
 TEST_F(RedisKeyPatternUserTest, AWeighedWalkReadsAboutAsManyMemoriesAsItReturns) {
   add_session("s1");
-  for (int i = 0; i < 300; ++i) {
-    Memory memory = make_memory("s1", "entry " + std::to_string(i), kT0 + i);
-    memory.importance = (i % 10) / 10.0;
-    add(memory);
-  }
+  add_entries("s1", 300, kT0);
   RankQuery q = rank_query("s1", 126);
   q.with_session = true;
   auto all = store().rank_memories(q);

@@ -72,14 +72,9 @@ Result<ReplyPtr> Pipeline::call(const std::vector<std::string_view>& args, bool 
                                 std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mutex_);
   if (broken_) return tl::unexpected(*broken_);
-  return wait_locked(lock, enqueue_locked(lock, args, asking), deadline);
-}
-
-Result<Pipeline::Ticket> Pipeline::send(const std::vector<std::string_view>& args) {
-  std::unique_lock lock(mutex_);
-  if (broken_) return tl::unexpected(*broken_);
-  auto slot = enqueue_locked(lock, args, false);
-  return Ticket(shared_from_this(), std::move(slot));
+  auto mine = line_up_locked(args, asking);
+  if (!writer_busy_) write_locked(lock);
+  return wait_locked(lock, mine, deadline);
 }
 
 Result<std::vector<Pipeline::Ticket>> Pipeline::send_all(
@@ -88,12 +83,8 @@ Result<std::vector<Pipeline::Ticket>> Pipeline::send_all(
   if (broken_) return tl::unexpected(*broken_);
   std::vector<Ticket> tickets;
   tickets.reserve(commands.size());
-  for (const auto& args : commands) {
-    auto slot = std::make_shared<Slot>();
-    append_command(outgoing_, args);
-    line_.push_back(slot);
-    tickets.push_back(Ticket(shared_from_this(), std::move(slot)));
-  }
+  for (const auto& args : commands)
+    tickets.push_back(Ticket(shared_from_this(), line_up_locked(args, false)));
   if (!writer_busy_) write_locked(lock);
   return tickets;
 }
@@ -113,8 +104,7 @@ Pipeline::Ticket::~Ticket() {
   pipeline_->abandon_locked(slot_);
 }
 
-std::shared_ptr<Pipeline::Slot> Pipeline::enqueue_locked(std::unique_lock<std::mutex>& lock,
-                                                         const std::vector<std::string_view>& args,
+std::shared_ptr<Pipeline::Slot> Pipeline::line_up_locked(const std::vector<std::string_view>& args,
                                                          bool asking) {
   auto mine = std::make_shared<Slot>();
   if (asking) {
@@ -125,7 +115,6 @@ std::shared_ptr<Pipeline::Slot> Pipeline::enqueue_locked(std::unique_lock<std::m
   }
   append_command(outgoing_, args);
   line_.push_back(mine);
-  if (!writer_busy_) write_locked(lock);
   return mine;
 }
 

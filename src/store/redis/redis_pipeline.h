@@ -49,16 +49,13 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   Result<ReplyPtr> call(const std::vector<std::string_view>& args, bool asking,
                         std::chrono::steady_clock::time_point deadline);
 
-  // call() in two halves, for a caller that has more to do before it needs the reply: send() puts the
-  // command in the line (written at once unless another call is writing), wait() takes its reply.
+  // call() in two halves, for a caller that has more to do before it needs the replies: send_all() puts
+  // the commands in the line together and writes them in one system call (unless another call is
+  // writing), so that Redis reads them in one go and answers them together; wait() takes a reply.
   // Commands are executed in the order they were sent, whoever waits for them, so what one thread
   // sends next on the same pipeline sees the effects of what it sent before. A ticket must be waited
   // for once; one dropped unwaited gives up its place as a call past its deadline does.
   class Ticket;
-  Result<Ticket> send(const std::vector<std::string_view>& args);
-  // Several commands put in the line together and written in one system call (unless another call is
-  // writing), so that Redis reads them in one go and answers them together: one wake-up of Redis and
-  // one of the caller, where sending them one by one could cost one each.
   Result<std::vector<Ticket>> send_all(const std::vector<std::vector<std::string_view>>& commands);
   Result<ReplyPtr> wait(Ticket& ticket, std::chrono::steady_clock::time_point deadline);
 
@@ -74,9 +71,9 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   struct Slot;
   explicit Pipeline(std::unique_ptr<DirectConnection> connection);
 
-  // Under mutex_: puts the command in the line and writes it unless another call is writing.
-  std::shared_ptr<Slot> enqueue_locked(std::unique_lock<std::mutex>& lock,
-                                       const std::vector<std::string_view>& args, bool asking);
+  // Under mutex_: puts the command in the line (preceded by ASKING if `asking`), to be written by the
+  // caller's write_locked() unless another call is writing.
+  std::shared_ptr<Slot> line_up_locked(const std::vector<std::string_view>& args, bool asking);
   // Under mutex_: waits for `mine` (reading in turn) until `deadline`; then gives it up.
   Result<ReplyPtr> wait_locked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Slot>& mine,
                                std::chrono::steady_clock::time_point deadline);

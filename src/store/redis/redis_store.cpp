@@ -526,14 +526,15 @@ class RedisStore final : public Store {
     const std::size_t batch = std::max<std::size_t>(options_.scan_batch, 1);
     const std::size_t count_up_to = query.count_up_to();
     RankedMemories ranked;
+    std::size_t weighed = 0;  // of the memories returned so far
     auto walked = router_->run(prefix, [&](redis::Connection& connection) -> Result<void> {
       ranked = RankedMemories{};  // a redirected walk starts again
+      weighed = 0;
       std::unordered_set<std::string> seen;
       const auto deadline = redis::call_deadline(options_.command_timeout);
       std::string from = "0";
       bool describe = query.with_session;  // in the first answer only
       bool counting = true;                // false once an answer has counted them all
-      std::size_t weighed = 0;             // of the memories returned so far
       // Returns `m`, once: a write between slices can move a memory across their boundary.
       auto take = [&](Memory m) {
         if (!seen.insert(m.id).second) return;
@@ -629,9 +630,8 @@ class RedisStore final : public Store {
     });
     if (!walked) return tl::unexpected(walked.error());
     if (query.max_weight > 0 && !ranked.memories.empty()) {
-      mean_ranked_weight_.store(
-          std::max<std::size_t>(weighed_total(query, ranked.memories) / ranked.memories.size(), 1),
-          std::memory_order_relaxed);
+      mean_ranked_weight_.store(std::max<std::size_t>(weighed / ranked.memories.size(), 1),
+                                std::memory_order_relaxed);
     }
     ranked.total = std::min(std::max(ranked.total, ranked.memories.size()), count_up_to);
     ranked.total_is_lower_bound = ranked.total >= count_up_to;
@@ -648,11 +648,6 @@ class RedisStore final : public Store {
     const std::size_t mean = mean_ranked_weight_.load(std::memory_order_relaxed);
     if (query.max_weight > 0 && mean > 0) n = std::min(n, query.max_weight / mean * 5 / 4 + 4);
     return n;
-  }
-  static std::size_t weighed_total(const RankQuery& query, const std::vector<Memory>& memories) {
-    std::size_t total = 0;
-    for (const auto& m : memories) total += query.weight.of(m);
-    return total;
   }
 
   // The answers of a digest's first read, sent together: the rank_memories script asked for no memory
