@@ -361,7 +361,7 @@ TEST_F(RedisUnindexedTest, AnIndexStepStopsAtItsBudgetAndAMemoryLeftHalfDoneIsFo
   Memory big = add(make_memory("s1", content, kT0 + 1));
   Memory small = add(make_memory("s1", "a small one", kT0 + 2));
   const std::string pending = full_key(kDefaultNamespace, "mi:pend");
-  const std::string script = redis::store_prelude() + std::string(redis::embedded_lua("index_content"));
+  const std::string script = redis::script_text(redis::embedded_lua("index_content"));
   auto index_step = [&](int additions) {
     return server_
         ->command({"EVAL", script, "1", redis::namespace_prefix(kDefaultNamespace), "256",
@@ -515,7 +515,7 @@ TEST_F(RedisUnindexedTest, ANeedlesCandidatesAreStreamedNewestFirstAndLateOnesKe
 // Memories indexed while a posting is half rewritten are kept, and searches are right at every step.
 TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBoundedSteps) {
   add_session("s1");
-  const std::string script = redis::store_prelude() + std::string(redis::embedded_lua("index_content"));
+  const std::string script = redis::script_text(redis::embedded_lua("index_content"));
   auto index_step = [&](int sweep_entries) {
     return server_
         ->command({"EVAL", script, "1", redis::namespace_prefix(kDefaultNamespace), "256", "100000",

@@ -34,11 +34,11 @@ constexpr std::string_view kReopen = "reopen_task";
 // ARGV: task_id. Returns {task, history entries oldest first}.
 constexpr std::string_view kGetTask = "get_task";
 
-// The store's prelude, the task helpers, then lua/<name>.lua (names resolved when a store builds its
-// scripts, as in redis_scripts.cpp).
-// `before` goes between the helpers and the script (complete_task needs the remember function there).
+// lua/<name>.lua after the helpers it uses of the store's and the tasks' (names resolved when a store
+// builds its scripts, as in redis_scripts.cpp). `before` goes between the helpers and the script
+// (complete_task needs the remember function there).
 std::string task_script(std::string_view name, const std::string& before = {}) {
-  return store_prelude() + std::string(embedded_lua(kTaskPrelude)) + before + std::string(embedded_lua(name));
+  return script_text(before + std::string(embedded_lua(name)), embedded_lua(kTaskPrelude));
 }
 
 template <class Number>

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "store/redis/embedded_lua.h"
+#include "store/redis/redis_script_linker.h"
 
 namespace memtrace::redis {
 namespace {
@@ -105,17 +106,22 @@ constexpr std::string_view kRevokeApiKey = "revoke_api_key";
 // {'malformed'}, {'ahead', last id} or {'expired', floor id}.
 constexpr std::string_view kReadChanges = "read_changes";
 
-// The text of lua/<prelude>.lua followed by lua/<name>.lua. The constants above are names, looked up
+// The text of lua/<name>.lua after the helpers it uses. The constants above are names, looked up
 // when a store builds its scripts: the texts live in another translation unit, and a store may be
 // opened during static initialization (the tests' child processes are).
 std::string with_prelude(std::string_view name) {
-  return std::string(embedded_lua(kPrelude)) + std::string(embedded_lua(name));
+  return script_text(embedded_lua(name));
 }
 
 }  // namespace
 
-std::string store_prelude() {
-  return std::string(embedded_lua(kPrelude));
+std::string script_text(std::string_view body, std::string_view more_helpers) {
+  std::string helpers(embedded_lua(kPrelude));
+  if (!more_helpers.empty()) {
+    if (!helpers.empty() && helpers.back() != '\n') helpers += '\n';
+    helpers += more_helpers;
+  }
+  return link_script(helpers, body);
 }
 
 std::string remember_function() {
@@ -125,7 +131,7 @@ std::string remember_function() {
 Scripts::Scripts()
     : remember("remember", with_prelude(kRemember)),
       write_memory("write_memory",
-                   store_prelude() + remember_function() + std::string(embedded_lua(kWriteMemory))),
+                   script_text(remember_function() + std::string(embedded_lua(kWriteMemory)))),
       forget("forget", with_prelude(kForget)),
       get_memory("get_memory", with_prelude(kGetMemory)),
       query_memories("query_memories", with_prelude(kQueryMemories)),

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
@@ -41,10 +42,11 @@ class Script {
   std::string sha_;  // empty until loaded
 };
 
-// The helpers every script starts with (P = KEYS[1], decode_list, ...).
-std::string store_prelude();
+// The text of a script: `body` after those of the store's helpers it uses (lua/prelude.lua, then
+// `more_helpers`), see link_script().
+std::string script_text(std::string_view body, std::string_view more_helpers = {});
 // The remember script (insert_memory) as a Lua function `remember()` returning what the script would,
-// for scripts that store a memory as part of a larger step (completing a task). Needs store_prelude().
+// for scripts that store a memory as part of a larger step (completing a task): put it in their body.
 std::string remember_function();
 
 // One instance per store. What each script does is written above it in redis_scripts.cpp; its text

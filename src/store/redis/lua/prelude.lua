@@ -1,4 +1,5 @@
-
+-- The store's helpers. A script carries only those it uses (redis_script_linker.h): a line that starts
+-- with "local " in the first column begins a definition, so nothing but a top-level one may start there.
 local P = KEYS[1]
 
 -- Ids must compare bytewise, like lex ranges do. Lua's < on strings uses strcoll, i.e. the server's

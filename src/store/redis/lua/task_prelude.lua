@@ -1,3 +1,4 @@
+-- The task scripts' helpers, linked as the prelude's are (see there).
 local function encode(items)
   local parts = {}
   for i, v in ipairs(items) do parts[i] = #v .. ':' .. v end
