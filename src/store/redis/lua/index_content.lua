@@ -35,7 +35,8 @@ for i = 1, #entries, 2 do
       b = get_unless_hash(P .. 'm:' .. id)
       content = b and select(6, mem_head_content(b))
     end
-    tri = content and content_trigrams(content) or ''
+    -- Unsorted only if it starts now and fits what is left of this step (content_trigrams).
+    tri = content and content_trigrams(content, added == 0 and budget or 0) or ''
   end
   local total = tri and #tri / 3 or 0
   -- One that does not fit what is left of the budget waits for the next step, unless it is the

@@ -342,10 +342,13 @@ local function sort_ids(ids)
   if native_less then table.sort(ids) else table.sort(ids, less) end
 end
 
--- The distinct 3-byte trigrams of lower-cased `content`, sorted bytewise, concatenated: what index_content
--- adds to the postings, in this order (a memory left half done resumes at the same place). string.lower
--- folds exactly ASCII in the C locale Redis runs Lua in, as content_contains folds the needle.
-local function content_trigrams(content)
+-- The distinct 3-byte trigrams of lower-cased `content`, concatenated: what index_content adds to the
+-- postings, in this order. Sorted bytewise when there are more than `unsorted_up_to` of them: a memory
+-- too large for what is left of a step is split across steps, and resumes at the same place whatever
+-- the step (and whichever version began it: older ones sorted them all). One that fits is added whole,
+-- in any order, and sorting its trigrams took a sixth of a step's time. string.lower folds exactly ASCII
+-- in the C locale Redis runs Lua in, as content_contains folds the needle.
+local function content_trigrams(content, unsorted_up_to)
   local folded, seen, list = string.lower(content), {}, {}
   for i = 1, #folded - 2 do
     local trigram = string.sub(folded, i, i + 2)
@@ -354,7 +357,7 @@ local function content_trigrams(content)
       list[#list + 1] = trigram
     end
   end
-  sort_ids(list)
+  if #list > unsorted_up_to then sort_ids(list) end
   return table.concat(list)
 end
 
