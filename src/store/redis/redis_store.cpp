@@ -536,7 +536,7 @@ class RedisStore final : public Store {
       bool describe = query.with_session;  // in the first answer only
       bool counting = true;                // false once an answer has counted them all
       // Returns `m`, once: a write between slices can move a memory across their boundary.
-      auto take = [&](Memory m) {
+      auto take = [&](Memory&& m) {
         if (!seen.insert(m.id).second) return;
         weighed += query.weight.of(m);
         ranked.memories.push_back(std::move(m));
@@ -612,6 +612,7 @@ class RedisStore final : public Store {
             continue;
           }
           counting = false;  // the script has counted them all: what follows only reads memories
+          ranked.memories.reserve(ranked.memories.size() + strings->elements);
           for (std::size_t i = 0; i < strings->elements && !satisfied(); ++i) {
             auto memory = parse_memory(query.ns, strings->element[i]);
             if (!memory) return tl::unexpected(memory.error());
