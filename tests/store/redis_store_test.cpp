@@ -926,6 +926,66 @@ TEST_F(RedisStoreTest, AContentAndTagSearchChecksOnlyTheNeedlesCandidatesThatHav
   EXPECT_EQ(recall(q), wanted);
 }
 
+// Content and content + tag searches answer exactly what a filter of every memory answers, newest first,
+// in one page or many, whatever the densities meet: a needle in every memory or in a few, a tag on half
+// of them or on one in a hundred, a tag seldom on a word's memories. The stream checks its candidates
+// against each other posting a group at a time, by a merge where the posting is about as dense as the
+// candidates and by halving where it is much denser, and finds where a group's entries start by a probe
+// the posting's density guides.
+TEST_F(RedisStoreTest, ContentAndTagSearchesAnswerWhatAFilterOfEveryMemoryAnswers) {
+  add_session("s1");
+  const std::vector<std::string> words = {"amber", "basalt", "cobalt", "dune",   "ember", "flint",
+                                          "garnet", "harbor", "indigo", "jasper", "kelp",  "lumen"};
+  std::uint32_t x = 12345;
+  auto next = [&x](std::uint32_t n) {
+    x = x * 1664525u + 1013904223u;
+    return (x >> 8) % n;
+  };
+  std::vector<Memory> memories;
+  UnixMillis at = kT0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string content = "Note";
+    for (int w = 0; w < 4; ++w) content += " " + words[next(words.size())];
+    Memory memory = make_memory("s1", content, ++at);
+    // "half" is on half the memories, but on one in forty of those that hold "amber": the few of amber's
+    // candidates that have it are far apart in amber's other postings, which are then looked up by halving.
+    if (next(content.find("amber") == std::string::npos ? 2 : 40) == 0) memory.tags.push_back("half");
+    if (next(5) == 0) memory.tags.push_back("fifth");
+    if (next(100) == 0) memory.tags.push_back("rare");
+    memories.push_back(add(memory));
+  }
+  reopen();  // a clean close indexes every pending memory
+  ASSERT_EQ(posting_entries("not"), 3000);
+
+  const std::vector<std::vector<std::string>> tag_sets = {{}, {"half"}, {"fifth"}, {"rare"}, {"half", "rare"}};
+  for (const std::string needle : {"note", "AMBER", "mber", "per k", "lumen jasper", "t ind"}) {
+    for (const auto& tags : tag_sets) {
+      std::vector<std::string> expected;  // newest first
+      for (auto it = memories.rbegin(); it != memories.rend(); ++it) {
+        if (redis::fold_case(it->content).find(redis::fold_case(needle)) == std::string::npos) continue;
+        bool tagged = true;
+        for (const auto& tag : tags) {
+          tagged = tagged && std::find(it->tags.begin(), it->tags.end(), tag) != it->tags.end();
+        }
+        if (tagged) expected.push_back(it->id);
+      }
+      std::string label = "\"" + needle + "\" with " + std::to_string(tags.size()) + " tag(s)" +
+                          (tags.empty() ? "" : ", the first " + tags[0]);
+      auto q = query();
+      q.content_contains = needle;
+      q.tags = tags;
+      q.limit = 1000;
+      EXPECT_EQ(recall(q), std::vector<std::string>(expected.begin(),
+                                                    expected.begin() + std::min<std::size_t>(expected.size(), 1000)))
+          << label;
+      q.limit = 97;
+      if (expected.size() <= 1000) {
+        EXPECT_EQ(ids_page_by_page(store(), q), expected) << label << ", page by page";
+      }
+    }
+  }
+}
+
 // Memories an older version numbered have no tag postings (mi:4g, the first number that has them, is
 // what tells): a content + tag search checks their tags in the tag's zset, and finds old and new alike.
 TEST_F(RedisUnindexedTest, MemoriesNumberedBeforeTagPostingsAreFoundByContentAndTag) {
