@@ -986,6 +986,45 @@ TEST_F(RedisStoreTest, ContentAndTagSearchesAnswerWhatAFilterOfEveryMemoryAnswer
   }
 }
 
+// A candidate that one of a needle's postings lacks does not hide the next one, even when that next one is
+// the posting's very next entry. Here "abcd" streams from its posting of "bcd", the tag keeps twenty pairs
+// of memories numbered one after the other, and "abc"'s posting, much denser than they are, is looked up by
+// halving: the newer of each pair lacks "abc", and the older one, which has it, is the entry just below.
+TEST_F(RedisStoreTest, ACandidateAPostingLacksDoesNotHideTheNextOne) {
+  add_session("s1");
+  UnixMillis at = kT0;
+  std::vector<std::string> wanted;  // newest first
+  // The tag and "abc" each name more memories than "bcd", so that "bcd" drives.
+  for (int i = 0; i < 1000; ++i) {
+    Memory memory = make_memory("s1", "other abc text " + std::to_string(i), ++at);
+    memory.tags = {"t"};
+    add(memory);
+  }
+  for (int i = 0; i < 900; ++i) {
+    Memory memory = make_memory("s1", "abcd " + std::to_string(i), ++at);
+    if (i % 45 == 44) {
+      memory.tags = {"t"};
+      wanted.insert(wanted.begin(), add(memory).id);
+      Memory decoy = make_memory("s1", "xbcd " + std::to_string(i), ++at);
+      decoy.tags = {"t"};
+      add(decoy);
+    } else {
+      add(memory);
+    }
+  }
+  reopen();  // a clean close indexes every pending memory, in id order
+  ASSERT_EQ(posting_entries("bcd"), 920);
+  ASSERT_EQ(posting_entries("abc"), 1900);
+  ASSERT_EQ(posting_entries("tag:t"), 1040);
+
+  auto q = query();
+  q.content_contains = "abcd";
+  q.tags = {"t"};
+  EXPECT_EQ(recall(q), wanted);
+  q.limit = 3;
+  EXPECT_EQ(ids_page_by_page(store(), q), wanted) << "page by page";
+}
+
 // Memories an older version numbered have no tag postings (mi:4g, the first number that has them, is
 // what tells): a content + tag search checks their tags in the tag's zset, and finds old and new alike.
 TEST_F(RedisUnindexedTest, MemoriesNumberedBeforeTagPostingsAreFoundByContentAndTag) {
