@@ -1025,6 +1025,26 @@ TEST_F(RedisStoreTest, ACandidateAPostingLacksDoesNotHideTheNextOne) {
   EXPECT_EQ(ids_page_by_page(store(), q), wanted) << "page by page";
 }
 
+// A posting is decoded a block of 1,024 entries at a time: a search that merges with one longer than that
+// misses none of the entries past the first block. "abcd" lists its 500 memories from "abc"'s posting
+// and merges them with "bcd"'s, 1,500 entries of which they are the last 500.
+TEST_F(RedisStoreTest, ASearchMissesNoEntryOfAPostingLongerThanOneDecodingBlock) {
+  add_session("s1");
+  UnixMillis at = kT0;
+  for (int i = 0; i < 1000; ++i) add(make_memory("s1", "xbcd " + std::to_string(i), ++at));
+  std::vector<std::string> wanted;  // newest first
+  for (int i = 0; i < 500; ++i) {
+    wanted.insert(wanted.begin(), add(make_memory("s1", "abcd " + std::to_string(i), ++at)).id);
+  }
+  reopen();  // a clean close indexes every pending memory, in id order
+  ASSERT_EQ(posting_entries("bcd"), 1500);
+  ASSERT_EQ(posting_entries("abc"), 500);
+
+  auto q = query();
+  q.content_contains = "abcd";
+  EXPECT_EQ(recall(q), wanted);
+}
+
 // Memories an older version numbered have no tag postings (mi:4g, the first number that has them, is
 // what tells): a content + tag search checks their tags in the tag's zset, and finds old and new alike.
 TEST_F(RedisUnindexedTest, MemoriesNumberedBeforeTagPostingsAreFoundByContentAndTag) {

@@ -25,6 +25,58 @@ end
 -- How many of a needle's trigram postings a search intersects, the smallest among them (see `order`).
 local INTERSECTED_TRIGRAMS = 4
 
+-- The entries of a posting string (or of a stretch of one), ascending, decoded in C: struct.unpack puts
+-- its results on Lua's stack, so a block of at most 1,024 at a time.
+local ENTRY_FORMATS = {}
+local function entry_format(n)
+  local format = ENTRY_FORMATS[n]
+  if not format then format = '>' .. string.rep('I4', n); ENTRY_FORMATS[n] = format end
+  return format
+end
+local function posting_entries(s)
+  local t, at = nil, 1
+  while at <= #s do
+    local n = math.min(1024, (#s - at + 1) / 4)
+    local block = {struct.unpack(entry_format(n), s, at)}
+    at = block[n + 1]  -- unpack's last value is where it stopped
+    block[n + 1] = nil
+    if not t then t = block else for _, e in ipairs(block) do t[#t + 1] = e end end
+  end
+  return t or {}
+end
+
+-- Appends to `kept` those of numbers[from..to] (descending) that the posting string (or stretch) `s`
+-- holds, and returns it: by one merge through both where `s` has at most 16 entries a number, else by
+-- halving for each number, below the entry the one before it stopped at.
+local function posting_keep(s, numbers, from, to, kept)
+  local count = #s / 4
+  if count == 0 then return kept end
+  if count <= 16 * (to - from + 1) then
+    local t, q = posting_entries(s), count
+    for x = from, to do
+      local n = numbers[x]
+      while q >= 1 and t[q] > n do q = q - 1 end
+      if q < 1 then break end
+      if t[q] == n then kept[#kept + 1] = n end
+    end
+  else
+    local hi = count - 1
+    for x = from, to do
+      local n = numbers[x]
+      local lo = 0
+      while lo < hi do
+        local mid = math.floor((lo + hi + 1) / 2)
+        if posting_entry(s, mid) <= n then lo = mid else hi = mid - 1 end
+      end
+      local e = posting_entry(s, lo)
+      if e == n then kept[#kept + 1] = n end
+      if e > n then break end
+      hi = lo
+    end
+  end
+  return kept
+end
+
 local hi = before == '' and '+' or '(' .. before
 local function below(key) return redis.call('ZLEXCOUNT', key, '-', hi) end
 local nothing = {before, 0, 0}
@@ -122,51 +174,20 @@ if #trigrams > 0 then
   end
   order = capped
   -- The intersection's ids: the smallest posting's numbers kept if every other posting has them
-  -- (galloping through each, ascending), mapped to ids (a forgotten number has none); and the
-  -- intersection of the old sets.
+  -- (posting_keep), mapped to ids (a forgotten number has none); and the intersection of the old sets.
+  -- Their order does not matter: the listed ids are sorted (sorted_stream).
   local function intersect()
-    local numbers = {}
+    local numbers = {}  -- descending
     if sizes[smallest_i] > 0 then
-      local s = redis.call('GET', postings[smallest_i])
-      for at = 1, #s, 4 do
-        local a, b, c, d = byte(s, at, at + 3)
-        numbers[#numbers + 1] = a * 16777216 + b * 65536 + c * 256 + d
-      end
+      local t = posting_entries(redis.call('GET', postings[smallest_i]))
+      for k = #t, 1, -1 do numbers[#numbers + 1] = t[k] end
     end
     -- A posting that is not whole is left out here: the all-of check below reads the tag's zset.
-    local whole = {}
-    for _, i in ipairs(order) do if first[i] <= 1 then whole[#whole + 1] = i end end
-    for _, i in ipairs(whole) do
+    for _, i in ipairs(order) do
       if #numbers == 0 then break end
-      local s = sizes[i] > 0 and redis.call('GET', postings[i]) or ''
-      local count, kept = #s / 4, {}
-      if count <= 8 * #numbers then
-        -- Comparable sizes: one merge through both, each entry decoded once.
-        local at, e = 1, -1
-        for _, n in ipairs(numbers) do
-          while e < n and at <= #s do
-            local a, b, c, d = byte(s, at, at + 3)
-            e = a * 16777216 + b * 65536 + c * 256 + d
-            at = at + 4
-          end
-          if e == n then kept[#kept + 1] = n elseif e < n then break end
-        end
-      else
-        -- A much longer posting: gallop to each number, then halve.
-        local lo = 0
-        for _, n in ipairs(numbers) do
-          local step, hi = 1, lo
-          while hi < count and posting_entry(s, hi) < n do lo = hi + 1; hi = hi + step; step = step * 2 end
-          if hi > count then hi = count end
-          while lo < hi do
-            local mid = math.floor((lo + hi) / 2)
-            if posting_entry(s, mid) < n then lo = mid + 1 else hi = mid end
-          end
-          if lo >= count then break end
-          if posting_entry(s, lo) == n then kept[#kept + 1] = n end
-        end
+      if first[i] <= 1 then
+        numbers = posting_keep(sizes[i] > 0 and redis.call('GET', postings[i]) or '', numbers, 1, #numbers, {})
       end
-      numbers = kept
     end
     -- Their ids, a thousand numbers a call (a forgotten number has none).
     local ids = {}
@@ -196,17 +217,6 @@ if #trigrams > 0 then
       others_first[j] = first[i]
       tops[j] = sizes[i] - 1  -- every entry above it is larger than any candidate still to come
       windows[j], window_at[j] = '', sizes[i]
-    end
-    -- The entries of a posting string, decoded at once (in C).
-    local formats = {}
-    local function entries(s)
-      local n = #s / 4
-      if n == 0 then return {} end
-      local format = formats[n]
-      if not format then format = '>' .. string.rep('I4', n); formats[n] = format end
-      local t = {struct.unpack(format, s)}
-      t[n + 1] = nil  -- unpack's last value is where it stopped
-      return t
     end
     -- The number at entry p of other posting j, read in aligned windows of WINDOW entries.
     local WINDOW = 64
@@ -254,8 +264,8 @@ if #trigrams > 0 then
     -- at or below one of them: then no smaller number is in every posting, and the stream ends. A number
     -- below the first of a posting that is not whole is kept (the posting says nothing of it).
     -- Candidates are taken GROUP at a time: the posting's entries between a group's largest and smallest
-    -- (their ends found by last_at_most) are read in one GETRANGE, and each candidate is looked up there:
-    -- by one merge through both when the entries are at most 16 a candidate, else by halving. Checking
+    -- (their ends found by last_at_most) are read in one GETRANGE, and the group is looked up there
+    -- (posting_keep: a merge, or halving where the stretch is much denser than the group). Checking
     -- candidate by candidate, each one stepping or galloping through windows of the posting, cost twice
     -- as much: a tag's posting is ten times as dense as a trigram's, and the candidates that pass it are
     -- far apart in the postings checked after it.
@@ -276,32 +286,8 @@ if #trigrams > 0 then
         else
           local p_lo = last_at_most(j, p_hi, candidates[k] - 1) + 1
           tops[j] = p_lo - 1
-          local count = p_hi - p_lo + 1
-          if count > 0 then
-            local s = redis.call('GETRANGE', others[j], p_lo * 4, p_hi * 4 + 3)
-            if count <= 16 * (k - i + 1) then
-              local t, q = entries(s), count
-              for x = i, k do
-                local n = candidates[x]
-                while q >= 1 and t[q] > n do q = q - 1 end
-                if q < 1 then break end
-                if t[q] == n then kept[#kept + 1] = n end
-              end
-            else
-              local hi = count - 1
-              for x = i, k do
-                local n = candidates[x]
-                local lo = 0
-                while lo < hi do
-                  local mid = math.floor((lo + hi + 1) / 2)
-                  if posting_entry(s, mid) <= n then lo = mid else hi = mid - 1 end
-                end
-                local e = posting_entry(s, lo)
-                if e == n then kept[#kept + 1] = n end
-                if e > n then break end
-                hi = lo
-              end
-            end
+          if p_lo <= p_hi then
+            posting_keep(redis.call('GETRANGE', others[j], p_lo * 4, p_hi * 4 + 3), candidates, i, k, kept)
           end
         end
         i = k + 1
@@ -333,7 +319,7 @@ if #trigrams > 0 then
       local numbers, exhausted = {}, false
       local last = math.max(top - chunk_size + 1, 0)
       read = read + (top - last + 1)
-      local chunk = entries(top >= 0 and redis.call('GETRANGE', postings[smallest_i], last * 4, top * 4 + 3) or '')
+      local chunk = posting_entries(top >= 0 and redis.call('GETRANGE', postings[smallest_i], last * 4, top * 4 + 3) or '')
       for k = #chunk, 1, -1 do numbers[#numbers + 1] = chunk[k] end
       for j = 1, #others do
         if #numbers == 0 then break end
