@@ -1092,6 +1092,63 @@ TEST_F(RedisUnindexedTest, MemoriesNumberedBeforeTagPostingsAreFoundByContentAnd
   EXPECT_EQ(calls_of("zrevrangebylex"), 0) << "the needle's postings streamed, no walk of the tag";
 }
 
+// mi:time holds only the memories whose id does not tell when they were made: a server's own ids do, so
+// its memories cost no entry there. A store an older build filled has every memory in it: windows read
+// each such memory once meanwhile, and the indexer takes the redundant entries out in bounded steps,
+// after the pending memories.
+TEST_F(RedisUnindexedTest, OnlyMemoriesWhoseIdDoesNotTellTheirTimeAreInTheTimeIndex) {
+  add_session("s1");
+  const std::string time_index = full_key(kDefaultNamespace, "mi:time");
+  const std::string state = full_key(kDefaultNamespace, "mi:tt");
+  Memory imported = make_memory("s1", "imported long ago", kT0 - 86'400'000);
+  imported.id = IdGenerator().next(kT0 + 5'000);  // its id says another time
+  add(imported);
+  const auto made = add_entries("s1", 2'500, kT0);
+  EXPECT_THAT(texts(server_->command({"ZRANGE", time_index, "0", "-1"})), ElementsAre(imported.id));
+
+  const std::string script = redis::script_text(redis::embedded_lua("index_content"));
+  // A step as the store runs it: a sweep step reads 2,048 entries, a trimming step a quarter of that.
+  auto index_step = [&] {
+    return server_
+        ->command({"EVAL", script, "1", redis::namespace_prefix(kDefaultNamespace), "256", "100000", "2048"})
+        .integer;
+  };
+  int steps = 0;
+  while (index_step() > 0) ASSERT_LT(++steps, 40);
+  EXPECT_EQ(server_->command({"GET", state}).text, "done") << "mi:time holds one to keep";
+
+  // As an older build left it: every memory in mi:time.
+  for (const auto& m : made)
+    ASSERT_EQ(server_->command({"ZADD", time_index, std::to_string(m.created_at), m.id}).integer, 1);
+  ASSERT_EQ(server_->command({"DEL", state}).integer, 1);
+  auto window = [&] {
+    auto q = query();
+    q.since = kT0 + 1'000;
+    q.until = kT0 + 1'010;
+    return recall(q);
+  };
+  std::vector<std::string> expected;
+  for (int i = 1'009; i >= 1'000; --i) expected.push_back(made[static_cast<std::size_t>(i)].id);
+  EXPECT_EQ(window(), expected) << "each once, from either index";
+  auto q = query();
+  q.until = kT0;
+  EXPECT_THAT(recall(q), ElementsAre(imported.id));
+
+  EXPECT_EQ(index_step(), 1) << "512 entries, more to do";
+  EXPECT_EQ(server_->command({"GET", state}).text, "1") << "the rank reached: the imported one is kept";
+  EXPECT_EQ(server_->command({"ZCARD", time_index}).integer, 2'501 - 511);
+  EXPECT_EQ(window(), expected);
+  EXPECT_EQ(index_step(), 1);
+  EXPECT_EQ(index_step(), 1);
+  EXPECT_EQ(index_step(), 1);
+  EXPECT_EQ(index_step(), 0) << "the last 453";
+  EXPECT_EQ(server_->command({"GET", state}).text, "done");
+  EXPECT_THAT(texts(server_->command({"ZRANGE", time_index, "0", "-1"})), ElementsAre(imported.id));
+  EXPECT_EQ(window(), expected);
+  EXPECT_THAT(recall(q), ElementsAre(imported.id));
+  EXPECT_EQ(index_step(), 0) << "nothing left to trim";
+}
+
 TEST_F(RedisUnindexedTest, RememberIsOneScriptCallAndNoRequestUsesKeysOrScan) {
   add_session("s1");
   ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");

@@ -49,6 +49,13 @@ inline std::vector<std::string> server_keys(const RedisServer& server, const std
   return keys;
 }
 
+// The texts of an array reply's elements, in order.
+inline std::vector<std::string> texts(const RespValue& reply) {
+  std::vector<std::string> out;
+  for (const auto& element : reply.elements) out.push_back(element.text);
+  return out;
+}
+
 // The full key of `suffix` in namespace `ns`.
 inline std::string full_key(const std::string& ns, const std::string& suffix) {
   return redis::namespace_prefix(ns) + suffix;

@@ -556,6 +556,55 @@ TEST_P(StoreBehaviour, SinceIsInclusiveAndUntilIsExclusive) {
   EXPECT_THAT(recall(q), IsEmpty());
 }
 
+// A window of time is judged by when a memory was made (created_at), whatever its id says: an imported
+// memory, or one made while the clock was set back, has an id of another time. Paged by the cursor, small
+// pages and large, a window returns each memory made in it once, newest id first, and nothing else.
+TEST_P(StoreBehaviour, ATimeWindowFindsMemoriesByWhenTheyWereMadeWhateverTheirIdsSay) {
+  add_session("s1");
+  IdGenerator elsewhere;  // ids of other times than the memories' own
+  std::vector<Memory> all;
+  for (int i = 0; i < 40; ++i) all.push_back(add(make_memory("s1", "made on time " + std::to_string(i), kT0 + 1000 * i)));
+  Memory late_id = make_memory("s1", "made early, id late", kT0 + 10'500);
+  late_id.id = elsewhere.next(kT0 + 90'000);
+  Memory early_id = make_memory("s1", "made late, id early", kT0 + 30'500);
+  early_id.id = elsewhere.next(kT0 + 100'000);
+  Memory early_id2 = early_id;
+  early_id2.content = "made late, id from long before";
+  early_id2.id = IdGenerator().next(kT0 - 5'000);
+  for (const auto& m : {late_id, early_id, early_id2}) all.push_back(add(m));
+
+  // Every window below, read at once and in pages of 3 (a cursor below the first page's last id).
+  auto expect_window = [&](std::optional<UnixMillis> since, std::optional<UnixMillis> until) {
+    std::vector<std::string> expected;
+    for (const auto& m : all) {
+      if ((!since || m.created_at >= *since) && (!until || m.created_at < *until)) expected.push_back(m.id);
+    }
+    std::sort(expected.rbegin(), expected.rend());
+    auto q = query();
+    q.since = since;
+    q.until = until;
+    EXPECT_EQ(recall(q), expected) << "since " << since.value_or(-1) << " until " << until.value_or(-1);
+    std::vector<std::string> paged;
+    q.limit = 3;
+    for (int page = 0; page < 40; ++page) {
+      const auto ids = recall(q);
+      paged.insert(paged.end(), ids.begin(), ids.end());
+      if (ids.size() < q.limit) break;
+      q.before_id = ids.back();
+    }
+    EXPECT_EQ(paged, expected) << "in pages: since " << since.value_or(-1) << " until " << until.value_or(-1);
+  };
+  expect_window(kT0 + 10'000, kT0 + 11'000);  // late_id's id is far past the window
+  expect_window(kT0 + 30'000, kT0 + 31'000);  // and early_id's and early_id2's before it
+  expect_window(kT0 + 10'500, std::nullopt);
+  expect_window(std::nullopt, kT0 + 10'501);
+  expect_window(kT0 + 5'000, kT0 + 35'000);
+  expect_window(kT0 - 10'000, kT0 + 200'000);  // everything
+  expect_window(kT0 + 50'000, kT0 + 200'000);  // only ids say so: nothing was made then
+  expect_window(std::nullopt, kT0);
+  expect_window(0, kT0 + 1);
+}
+
 TEST_P(StoreBehaviour, FiltersCombine) {
   add_session("s1");
   add_session("s2");

@@ -30,7 +30,11 @@
 //                            all indexed, and before that a hash (s a t g 3), rewritten as a string when
 //                            first met (mx_read); both are still read
 //   P mi:all          zset   every memory id, score 0 (ordered by id: ZREVRANGEBYLEX walks newest first)
-//   P mi:time         zset   id by created_at (since/until windows)
+//   P mi:time         zset   id by created_at, of the memories whose id does not tell it (id_made_at in
+//                            lua/prelude.lua: an import's, or one made while the clock was set back). A
+//                            since/until window reads mi:all's range of ids made in it, and this. Builds
+//                            before it held every memory; index_content takes out those (mi:tt: the rank
+//                            reached, or 'done')
 //   P mi:imp          zset   id by importance (min_importance windows)
 //   P mi:exp          zset   id by expires_at (purge_expired)
 //   P mi:s:<session>  zset   ids of a session, score 0

@@ -265,7 +265,7 @@ local function sweep_postings(budget)
         end
         if redis.call('ZCARD', P .. 'mi:all') == 0 then
           -- No memory left, so no number in use: numbering starts again.
-          redis.call('DEL', P .. 'mi:n', live_key, P .. 'mi:pmax', P .. 'mi:maxid', P .. 'mi:4g')
+          redis.call('DEL', P .. 'mi:n', live_key, P .. 'mi:pmax', P .. 'mi:maxid', P .. 'mi:4g', P .. 'mi:tt')
         end
         return false
       end
@@ -359,6 +359,70 @@ local function content_trigrams(content, unsorted_up_to)
   end
   if #list > unsorted_up_to then sort_ids(list) end
   return table.concat(list)
+end
+
+-- What an id made at `ms` begins with: IdGenerator's ids are ULIDs, whose first 10 characters are the
+-- millisecond in Crockford base32, fixed width, so ids made in a window of time are one lex range. nil for
+-- a time a ULID cannot hold.
+local CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+local function id_time_prefix(ms)
+  ms = tonumber(ms)
+  if not ms or ms < 0 or ms >= 2 ^ 48 or ms ~= math.floor(ms) then return nil end
+  local out = {}
+  for i = 10, 1, -1 do
+    local d = ms % 32
+    out[i] = string.sub(CROCKFORD, d + 1, d + 1)
+    ms = (ms - d) / 32
+  end
+  return table.concat(out)
+end
+
+-- The value of each byte that is a digit of an id's time, by byte (a literal: a script builds it at once,
+-- where a loop over the alphabet took longer than the checks).
+local CROCKFORD_VALUE = {[48] = 0, [49] = 1, [50] = 2, [51] = 3, [52] = 4, [53] = 5, [54] = 6,
+  [55] = 7, [56] = 8, [57] = 9, [65] = 10, [66] = 11, [67] = 12, [68] = 13, [69] = 14, [70] = 15,
+  [71] = 16, [72] = 17, [74] = 18, [75] = 19, [77] = 20, [78] = 21, [80] = 22, [81] = 23, [82] = 24,
+  [83] = 25, [84] = 26, [86] = 27, [87] = 28, [88] = 29, [89] = 30, [90] = 31}
+
+-- Whether `id` says it was made at `ms` (created_at): true of every id a server made, unless its clock
+-- was set back meanwhile (IdGenerator then keeps its last millisecond); not of an id imported from
+-- elsewhere. mi:time holds only the memories for which this is false (remember). About 0.5 µs.
+local function id_made_at(id, ms)
+  if #id ~= 26 then return false end
+  -- A byte that is no digit (lower case too: it sorts apart) counts so much that the time is none a
+  -- ULID holds.
+  local v, x = CROCKFORD_VALUE, 2 ^ 60
+  local a, b, c, d, e, f, g, h, i, j = string.byte(id, 1, 10)
+  local t = (((((v[a] or x) * 32 + (v[b] or x)) * 32 + (v[c] or x)) * 32 + (v[d] or x)) * 32 + (v[e] or x))
+  t = ((((t * 32 + (v[f] or x)) * 32 + (v[g] or x)) * 32 + (v[h] or x)) * 32 + (v[i] or x)) * 32 + (v[j] or x)
+  return t == tonumber(ms)
+end
+
+-- A build before mi:time held only those put every memory in it. They are taken out `budget` entries a
+-- step (index_content, after the sweep; about 2 µs of Redis time an entry, most of it reading it into
+-- Lua), walking mi:time by rank: the state mi:tt is the rank reached (every entry before it is one to
+-- keep), or 'done' (no state if mi:time holds none to keep). True while there is more to do. Searches
+-- are right at every point of the walk: they read mi:time and mi:all's range together (query_memories).
+local function trim_time_index(budget)
+  local state = P .. 'mi:tt'
+  local at = redis.call('GET', state)
+  if at == 'done' then return false end
+  local pos = tonumber(at or '0') or 0
+  local page = redis.call('ZRANGE', P .. 'mi:time', pos, pos + budget - 1, 'WITHSCORES')
+  local drop = {}
+  for i = 1, #page, 2 do
+    if id_made_at(page[i], page[i + 1]) then drop[#drop + 1] = page[i] end
+  end
+  for from = 1, #drop, 1000 do
+    redis.call('ZREM', P .. 'mi:time', unpack(drop, from, math.min(from + 999, #drop)))
+  end
+  local kept = pos + #page / 2 - #drop
+  if #page / 2 < budget then
+    if kept == 0 then redis.call('DEL', state) else redis.call('SET', state, 'done') end
+    return false
+  end
+  redis.call('SET', state, kept)
+  return true
 end
 
 -- Appends to list `ids` those of `more` it does not hold yet.

@@ -385,13 +385,35 @@ if #trigrams > 0 then
     end
   end
 end
+-- A window of time: the memories whose id tells their time (id_made_at) are the range of mi:all made in
+-- it, below the cursor; the others are in mi:time by created_at. The range also holds any id that only
+-- looks made in the window: the check of created_at below drops it.
 if since ~= '' or until_ ~= '' then
   local lo = since ~= '' and since or '-inf'
   local top = until_ ~= '' and ('(' .. until_) or '+inf'
+  local lex_lo, lex_hi = '-', hi
+  if since ~= '' and tonumber(since) > 0 then
+    local prefix = id_time_prefix(math.ceil(tonumber(since)))
+    lex_lo = prefix and '[' .. prefix or nil
+  end
+  if until_ ~= '' and tonumber(until_) < 2 ^ 48 then
+    local prefix = tonumber(until_) > 0 and id_time_prefix(math.ceil(tonumber(until_)))
+    if not prefix then
+      lex_lo = nil
+    elseif before == '' or less(prefix, before) then
+      lex_hi = '(' .. prefix
+    end
+  end
   local c = redis.call('ZCOUNT', P .. 'mi:time', lo, top)
+  if lex_lo then c = c + redis.call('ZLEXCOUNT', P .. 'mi:all', lex_lo, lex_hi) end
   if c == 0 then return nothing end
   if cheaper_listed(c) then
-    listed, listed_cost = function() return redis.call('ZRANGEBYSCORE', P .. 'mi:time', lo, top) end, c
+    listed, listed_cost = function()
+      local ids = lex_lo and redis.call('ZRANGEBYLEX', P .. 'mi:all', lex_lo, lex_hi) or {}
+      -- Memories an older build put in both (trim_time_index takes them out of mi:time) are listed once.
+      append_new(ids, redis.call('ZRANGEBYSCORE', P .. 'mi:time', lo, top))
+      return ids
+    end, c
   end
 end
 if min_imp ~= '' then

@@ -23,7 +23,9 @@ if ea ~= '' then
   redis.call('ZADD', P .. 'mi:se:' .. sid, ea, id)
 end
 redis.call('ZADD', P .. 'mi:all', 0, id)
-redis.call('ZADD', P .. 'mi:time', ca, id)
+-- Windows of time find a memory by its id (mi:all) when the id tells its time, as a server's own do: only
+-- the others need mi:time, which had cost 120 bytes a memory at a million (query_memories).
+if not id_made_at(id, ca) then redis.call('ZADD', P .. 'mi:time', ca, id) end
 redis.call('ZADD', P .. 'mi:imp', imp, id)
 redis.call('ZADD', P .. 'mi:s:' .. sid, 0, id)
 redis.call('ZADD', P .. 'mi:sw:' .. sid, imp, id)
