@@ -31,7 +31,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-
 // One server for the whole behaviour suite; every store it makes starts from FLUSHALL.
 RedisServer& shared_server() {
   static RedisServer server;
@@ -934,7 +933,7 @@ TEST_F(RedisStoreTest, AContentAndTagSearchChecksOnlyTheNeedlesCandidatesThatHav
 // the posting's density guides.
 TEST_F(RedisStoreTest, ContentAndTagSearchesAnswerWhatAFilterOfEveryMemoryAnswers) {
   add_session("s1");
-  const std::vector<std::string> words = {"amber", "basalt", "cobalt", "dune",   "ember", "flint",
+  const std::vector<std::string> words = {"amber",  "basalt", "cobalt", "dune",   "ember", "flint",
                                           "garnet", "harbor", "indigo", "jasper", "kelp",  "lumen"};
   std::uint32_t x = 12345;
   auto next = [&x](std::uint32_t n) {
@@ -957,7 +956,8 @@ TEST_F(RedisStoreTest, ContentAndTagSearchesAnswerWhatAFilterOfEveryMemoryAnswer
   reopen();  // a clean close indexes every pending memory
   ASSERT_EQ(posting_entries("not"), 3000);
 
-  const std::vector<std::vector<std::string>> tag_sets = {{}, {"half"}, {"fifth"}, {"rare"}, {"half", "rare"}};
+  const std::vector<std::vector<std::string>> tag_sets = {
+      {}, {"half"}, {"fifth"}, {"rare"}, {"half", "rare"}};
   for (const std::string needle : {"note", "AMBER", "mber", "per k", "lumen jasper", "t ind"}) {
     for (const auto& tags : tag_sets) {
       std::vector<std::string> expected;  // newest first
@@ -975,8 +975,9 @@ TEST_F(RedisStoreTest, ContentAndTagSearchesAnswerWhatAFilterOfEveryMemoryAnswer
       q.content_contains = needle;
       q.tags = tags;
       q.limit = 1000;
-      EXPECT_EQ(recall(q), std::vector<std::string>(expected.begin(),
-                                                    expected.begin() + std::min<std::size_t>(expected.size(), 1000)))
+      EXPECT_EQ(recall(q),
+                std::vector<std::string>(expected.begin(),
+                                         expected.begin() + std::min<std::size_t>(expected.size(), 1000)))
           << label;
       q.limit = 97;
       if (expected.size() <= 1000) {

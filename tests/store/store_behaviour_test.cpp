@@ -563,7 +563,8 @@ TEST_P(StoreBehaviour, ATimeWindowFindsMemoriesByWhenTheyWereMadeWhateverTheirId
   add_session("s1");
   IdGenerator elsewhere;  // ids of other times than the memories' own
   std::vector<Memory> all;
-  for (int i = 0; i < 40; ++i) all.push_back(add(make_memory("s1", "made on time " + std::to_string(i), kT0 + 1000 * i)));
+  for (int i = 0; i < 40; ++i)
+    all.push_back(add(make_memory("s1", "made on time " + std::to_string(i), kT0 + 1000 * i)));
   Memory late_id = make_memory("s1", "made early, id late", kT0 + 10'500);
   late_id.id = elsewhere.next(kT0 + 90'000);
   Memory early_id = make_memory("s1", "made late, id early", kT0 + 30'500);
@@ -1905,7 +1906,6 @@ TEST_P(StoreBehaviour, WorkersRacingThroughClaimAndShareFinishEveryTaskOnce) {
   }
 }
 
-
 // ---- the durable change feed ----
 
 ChangeQuery changes_query(UnixMillis now, std::optional<std::string> cursor = std::nullopt) {
@@ -1933,9 +1933,11 @@ TEST_P(StoreBehaviour, ChangeFeedRecordsEveryKindOfChangeInOrder) {
   add_session("s1", "agent-a", {}, kDefaultNamespace, kT0);
   Memory note = add(make_memory("s1", "a note", kT0 + 1, "agent-b"));
   ASSERT_TRUE(ok(store().delete_memory(kDefaultNamespace, note.id, "curator")));
-  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 3 + kMin, kT0 + 3)).claimed);
+  ASSERT_TRUE(
+      ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 3 + kMin, kT0 + 3)).claimed);
   // A renewal changes nothing anyone needs to follow: it is no entry.
-  ASSERT_TRUE(ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 4 + kMin, kT0 + 4)).renewed);
+  ASSERT_TRUE(
+      ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 4 + kMin, kT0 + 4)).renewed);
   ASSERT_TRUE(ok(store().release_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 5)));
   auto claim = ok(store().claim_task(kDefaultNamespace, "t1", "worker", "s1", kT0 + 6 + kMin, kT0 + 6));
   ASSERT_TRUE(claim.claimed);
@@ -1947,9 +1949,9 @@ TEST_P(StoreBehaviour, ChangeFeedRecordsEveryKindOfChangeInOrder) {
   ASSERT_TRUE(ok(store().close_session(kDefaultNamespace, "s1", kT0 + 9, "agent-a")));
 
   auto page = ok(store().read_changes(changes_query(kNow)));
-  EXPECT_THAT(kinds_of(page),
-              ElementsAre("session.created", "memory.written", "memory.forgotten", "task.claimed", "task.released",
-                          "task.claimed", "memory.written", "task.done", "task.reopened", "session.closed"));
+  EXPECT_THAT(kinds_of(page), ElementsAre("session.created", "memory.written", "memory.forgotten",
+                                          "task.claimed", "task.released", "task.claimed", "memory.written",
+                                          "task.done", "task.reopened", "session.closed"));
   EXPECT_THAT(subjects_of(page),
               ElementsAre("s1", note.id, note.id, "t1", "t1", "t1", result.id, "t1", "t1", "s1"));
   ASSERT_EQ(page.changes.size(), 10u);
