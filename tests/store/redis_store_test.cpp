@@ -1272,6 +1272,86 @@ TEST_F(RedisStoreTest, PurgeRemovesEveryTraceOfExpiredMemories) {
 // Memories written by a version that kept each memory (and its unindex record) as a hash are read,
 // superseded, ranked and forgotten as before; the first script that meets one rewrites it as a string
 // under the same key and expiry.
+// A memory whose strings are each under 256 bytes is kept in the short form (1-byte lengths, no
+// expires_at or valid_until unless it has them): 43 bytes less than the long form. Any other is kept in
+// the long form. Both read back whole, before and after the indexer numbers them, and filters and
+// content searches read both.
+TEST_F(RedisStoreTest, AMemoryIsAShortStringWhenEachOfItsStringsFitsAByteOfLength) {
+  add_session("s1");
+  const UnixMillis in_an_hour = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count() +
+                                3'600'000;
+  Memory plain = make_memory("s1", "plain words here", kT0 + 1);
+  plain.tags = {"alpha", "beta"};
+  plain.importance = 0.25;
+  Memory expiring = make_memory("s1", "expiring words here", kT0 + 2);
+  expiring.expires_at = in_an_hour;
+  expiring.importance = 0.5;
+  Memory long_content = make_memory("s1", "long words here " + std::string(300, 'x'), kT0 + 3);
+  long_content.importance = 0.75;
+  Memory long_reasoning = make_memory("s1", "decided words here", kT0 + 4);
+  long_reasoning.type = "decision";
+  long_reasoning.reasoning = std::string(256, 'r');
+  long_reasoning.importance = 1.0;
+  for (const auto& m : {plain, expiring, long_content, long_reasoning}) add(m);
+  Memory newer = make_memory("s1", "newer words here", kT0 + 5);
+  ASSERT_TRUE(store().write_memory(newer, superseding({plain.id})));
+  plain.superseded_by = newer.id;
+
+  auto string_of = [&](const Memory& m) {
+    return server_->command({"GET", full_key(kDefaultNamespace, "m:" + m.id)}).text;
+  };
+  auto strings_size = [](const Memory& m) {
+    return m.superseded_by.value_or("").size() + m.type.size() + m.agent_id.size() + m.content.size() +
+           m.session_id.size() + m.id.size() + redis::encode_list(m.tags).size() + m.metadata_json.size() +
+           m.reasoning.value_or("").size();
+  };
+  EXPECT_EQ(string_of(expiring).size(), 1 + 8 * 3 + 9 + strings_size(expiring)) << "short, with expires_at";
+  EXPECT_EQ(string_of(newer).size(), 1 + 8 * 2 + 9 + strings_size(newer)) << "short, neither time";
+  EXPECT_EQ(string_of(plain).size(), 1 + 8 * 3 + 9 + strings_size(plain)) << "short, with valid_until";
+  EXPECT_EQ(string_of(long_content).size(), 1 + 8 * 4 + 4 * 9 + strings_size(long_content)) << "long";
+  EXPECT_EQ(string_of(long_reasoning).size(), 1 + 8 * 4 + 4 * 9 + strings_size(long_reasoning)) << "long";
+
+  auto check = [&](const char* when) {
+    SCOPED_TRACE(when);
+    for (const auto& m : {plain, expiring, long_content, long_reasoning, newer}) {
+      auto got = store().get_memory(kDefaultNamespace, m.id, kNow);
+      ASSERT_TRUE(got && got->has_value()) << m.content;
+      const Memory& g = **got;
+      EXPECT_EQ(g.content, m.content);
+      EXPECT_EQ(g.session_id, m.session_id);
+      EXPECT_EQ(g.agent_id, m.agent_id);
+      EXPECT_EQ(g.type, m.type);
+      EXPECT_EQ(g.tags, m.tags);
+      EXPECT_EQ(g.importance, m.importance);
+      EXPECT_EQ(g.created_at, m.created_at);
+      EXPECT_EQ(g.expires_at, m.expires_at);
+      EXPECT_EQ(g.reasoning, m.reasoning);
+      EXPECT_EQ(g.superseded_by, m.superseded_by);
+      EXPECT_EQ(g.valid_until.has_value(), m.superseded_by.has_value());
+    }
+    auto q = query();
+    q.content_contains = "WORDS HERE";
+    EXPECT_THAT(recall(q), ElementsAre(newer.id, long_reasoning.id, long_content.id, expiring.id, plain.id));
+    q.content_contains.reset();
+    q.min_importance = 0.5;
+    q.since = kT0 + 2;
+    q.until = kT0 + 5;
+    EXPECT_THAT(recall(q), ElementsAre(long_reasoning.id, long_content.id, expiring.id));
+    q.types = {"decision"};
+    EXPECT_THAT(recall(q), ElementsAre(long_reasoning.id));
+    q = query();
+    q.now = in_an_hour;
+    q.content_contains = "words";
+    EXPECT_THAT(recall(q), ElementsAre(newer.id, long_reasoning.id, long_content.id, plain.id)) << "expired";
+  };
+  check("as written");
+  reopen();  // the indexer has numbered them all (a number at each string's end)
+  EXPECT_EQ(string_of(newer).size(), 1 + 8 * 2 + 9 + strings_size(newer) + 4) << "numbered";
+  check("numbered");
+}
+
 TEST_F(RedisStoreTest, MemoriesAnOlderVersionStoredAsHashesAreReadAndRewrittenAsStrings) {
   add_session("s1");
   Memory decision = make_memory("s1", "Chose Redis for the shared memory", kT0 + 1);

@@ -29,9 +29,17 @@ class Reader {
     std::memcpy(&out, &bits, sizeof out);
     return true;
   }
-  bool str(std::string_view& out) {
+  // A string after its length: 4 bytes, or 1 in the short form.
+  bool str(std::string_view& out, bool short_length) {
     std::uint32_t n = 0;
-    if (!u32(n) || text_.size() - pos_ < n) return false;
+    if (short_length) {
+      std::uint8_t n8 = 0;
+      if (!u8(n8)) return false;
+      n = n8;
+    } else if (!u32(n)) {
+      return false;
+    }
+    if (text_.size() - pos_ < n) return false;
     out = text_.substr(pos_, n);
     pos_ += n;
     return true;
@@ -51,7 +59,7 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-constexpr std::uint8_t kHasExpiry = 1, kHasReasoning = 2, kSuperseded = 4, kNumbered = 8;
+constexpr std::uint8_t kHasExpiry = 1, kHasReasoning = 2, kSuperseded = 4, kNumbered = 8, kShort = 16;
 
 }  // namespace
 
@@ -60,12 +68,18 @@ bool decode_memory_string(std::string_view text, Memory& memory) {
   std::uint8_t flags = 0;
   double created_at = 0, importance = 0, expires_at = 0, valid_until = 0;
   std::string_view superseded_by, type, agent, content, session, id, tags, metadata, reasoning;
-  if (!in.u8(flags) || flags > (kHasExpiry | kHasReasoning | kSuperseded | kNumbered)) return false;
-  if (!in.f64(created_at) || !in.f64(importance) || !in.f64(expires_at) || !in.f64(valid_until)) return false;
+  if (!in.u8(flags) || flags > (kHasExpiry | kHasReasoning | kSuperseded | kNumbered | kShort)) return false;
+  const bool short_form = (flags & kShort) != 0;
+  if (!in.f64(created_at) || !in.f64(importance)) return false;
+  // The long form has both times always; the short one expires_at only with its flag, here, and
+  // valid_until only with its flag, after the strings.
+  if ((!short_form || (flags & kHasExpiry)) && !in.f64(expires_at)) return false;
+  if (!short_form && !in.f64(valid_until)) return false;
   for (std::string_view* field :
        {&superseded_by, &type, &agent, &content, &session, &id, &tags, &metadata, &reasoning}) {
-    if (!in.str(*field)) return false;
+    if (!in.str(*field, short_form)) return false;
   }
+  if (short_form && (flags & kSuperseded) && !in.f64(valid_until)) return false;
   std::uint32_t number = 0;
   if ((flags & kNumbered) && !in.u32(number)) return false;
   if (!in.at_end()) return false;

@@ -33,37 +33,65 @@ local function decode_list(s)
   return out
 end
 
--- A memory is one string, m:<id> (redis_keys.h says why): struct '>Bdddd' flags created_at importance
--- expires_at valid_until, then nine strings, each a 4-byte length and its bytes, in this order:
--- superseded_by type agent content session id tags metadata reasoning. flags: 1 expires_at, 2 reasoning,
--- 4 superseded_by and valid_until (an absent one is stored as 0 or ''), 8 the memory's number in the
--- content index follows ('>I4'; index_content adds it to a memory that has no mx record). The fields
--- filters need come first, so a script unpacks only as far as it looks (mem_head, mem_head_content).
-local MEM_NUMBERS = '>Bdddd'
-local function mem_strings(n) return MEM_NUMBERS .. string.rep('I4c0', n) end
-local MEM_FMT = mem_strings(9)
-local MEM_HEAD = mem_strings(3) .. 'I4'  -- up to the agent, then the content's length
-local MEM_TO_CONTENT = mem_strings(4)
-local MEM_NUMBERED = 8
+-- A memory is one string, m:<id> (redis_keys.h says why), in one of two forms:
+-- - long: struct '>Bdddd' flags created_at importance expires_at valid_until, then nine strings, each a
+--   4-byte length and its bytes, in this order: superseded_by type agent content session id tags
+--   metadata reasoning;
+-- - short (flag 16), when each of the nine strings is under 256 bytes: '>Bdd' flags created_at importance,
+--   then expires_at ('>d') only with flag 1, then the nine strings, each a 1-byte length and its bytes,
+--   then valid_until ('>d') only with flag 4. At a million memories of 8 words that is 219 bytes where the
+--   long form took 262, which Redis's allocator keeps in 224 bytes instead of 320.
+-- flags: 1 expires_at, 2 reasoning, 4 superseded_by and valid_until (an absent one is stored as 0 or ''
+-- in the long form), 8 the memory's number in the content index follows, at the very end ('>I4';
+-- index_content adds it to a memory that has no mx record), 16 short. The fields filters need come
+-- first, so a script unpacks only as far as it looks (mem_head, mem_head_content). The formats are
+-- literals: a script builds them at no cost.
+local MEM_LONG = '>BddddI4c0I4c0I4c0I4c0I4c0I4c0I4c0I4c0I4c0'
+local MEM_LONG_HEAD = '>BddddI4c0I4c0I4c0I4'  -- up to the agent, then the content's length
+local MEM_LONG_TO_CONTENT = '>BddddI4c0I4c0I4c0I4c0'
+local MEM_SHORT_ALL, MEM_SHORT_ALL_EXPIRING = '>BddBc0Bc0Bc0Bc0Bc0Bc0Bc0Bc0Bc0', '>BdddBc0Bc0Bc0Bc0Bc0Bc0Bc0Bc0Bc0'
+local MEM_SHORT_HEAD, MEM_SHORT_HEAD_EXPIRING = '>BddBc0Bc0Bc0B', '>BdddBc0Bc0Bc0B'
+local MEM_SHORT_TO_CONTENT, MEM_SHORT_TO_CONTENT_EXPIRING = '>BddBc0Bc0Bc0Bc0', '>BdddBc0Bc0Bc0Bc0'
+local MEM_NUMBERED, MEM_SHORT = 8, 16
 -- Whether bit `bit` (a power of two) is set in `flags`.
 local function has_flag(flags, bit) return math.floor(flags / bit) % 2 == 1 end
 
 -- Encodes memory fields (a table keyed as the hash of older versions was: id s a t c g i ca md ea r sb vu,
--- and n, its number; numbers may be text) as a memory string.
+-- and n, its number; numbers may be text) as a memory string, short when it can be.
 local function mem_encode(f)
   local ea, vu = tonumber(f.ea), tonumber(f.vu) or 0
-  local flags = (ea and 1 or 0) + (f.r and 2 or 0) + (f.sb and 4 or 0) + (f.n and MEM_NUMBERED or 0)
   local sb, t, a, c, s, id = f.sb or '', f.t or '', f.a or '', f.c or '', f.s or '', f.id or ''
   local g, md, r = f.g or '', f.md or '', f.r or ''
-  local b = struct.pack(MEM_FMT, flags, tonumber(f.ca) or 0, tonumber(f.i) or 0, ea or 0, vu,
-                        #sb, sb, #t, t, #a, a, #c, c, #s, s, #id, id, #g, g, #md, md, #r, r)
+  local flags = (ea and 1 or 0) + (f.r and 2 or 0) + (f.sb and 4 or 0) + (f.n and MEM_NUMBERED or 0)
+  local b
+  if math.max(#sb, #t, #a, #c, #s, #id, #g, #md, #r) < 256 then
+    flags = flags + MEM_SHORT
+    local head = ea and struct.pack('>Bddd', flags, tonumber(f.ca) or 0, tonumber(f.i) or 0, ea)
+                    or struct.pack('>Bdd', flags, tonumber(f.ca) or 0, tonumber(f.i) or 0)
+    b = head .. struct.pack('>Bc0Bc0Bc0Bc0Bc0Bc0Bc0Bc0Bc0', #sb, sb, #t, t, #a, a, #c, c, #s, s, #id, id, #g, g, #md, md, #r, r)
+    if f.sb then b = b .. struct.pack('>d', vu) end
+  else
+    b = struct.pack(MEM_LONG, flags, tonumber(f.ca) or 0, tonumber(f.i) or 0, ea or 0, vu,
+                    #sb, sb, #t, t, #a, a, #c, c, #s, s, #id, id, #g, g, #md, md, #r, r)
+  end
   if f.n then b = b .. struct.pack('>I4', f.n) end
   return b
 end
 
 -- Every field of a memory string, keyed as mem_encode takes them (numbers as numbers).
 local function mem_decode(b)
-  local flags, ca, imp, ea, vu, sb, t, a, c, s, id, g, md, r, at = struct.unpack(MEM_FMT, b)
+  local flags = string.byte(b, 1)
+  local ca, imp, ea, vu, sb, t, a, c, s, id, g, md, r, at
+  if flags < MEM_SHORT then
+    flags, ca, imp, ea, vu, sb, t, a, c, s, id, g, md, r, at = struct.unpack(MEM_LONG, b)
+  else
+    if has_flag(flags, 1) then
+      flags, ca, imp, ea, sb, t, a, c, s, id, g, md, r, at = struct.unpack(MEM_SHORT_ALL_EXPIRING, b)
+    else
+      flags, ca, imp, sb, t, a, c, s, id, g, md, r, at = struct.unpack(MEM_SHORT_ALL, b)
+    end
+    if has_flag(flags, 4) then vu, at = struct.unpack('>d', b, at) end
+  end
   local f = {id = id, s = s, a = a, t = t, c = c, g = g, i = imp, ca = ca, md = md}
   if has_flag(flags, 1) then f.ea = ea end
   if has_flag(flags, 2) then f.r = r end
@@ -75,14 +103,30 @@ end
 -- What filters read, without the strings after them: created_at importance expires_at|nil
 -- superseded_by|nil type agent, and the content's length.
 local function mem_head(b)
-  local flags, ca, imp, ea, _, sb, t, a, clen = struct.unpack(MEM_HEAD, b)
+  local flags = string.byte(b, 1)
+  local ca, imp, ea, sb, t, a, clen, _
+  if flags < MEM_SHORT then
+    flags, ca, imp, ea, _, sb, t, a, clen = struct.unpack(MEM_LONG_HEAD, b)
+  elseif flags % 2 == 1 then
+    flags, ca, imp, ea, sb, t, a, clen = struct.unpack(MEM_SHORT_HEAD_EXPIRING, b)
+  else
+    flags, ca, imp, sb, t, a, clen = struct.unpack(MEM_SHORT_HEAD, b)
+  end
   return ca, imp, has_flag(flags, 1) and ea or nil, has_flag(flags, 4) and sb or nil, t, a, clen
 end
 
 -- mem_head and the content, in one unpacking: created_at importance expires_at|nil superseded_by|nil
 -- type content.
 local function mem_head_content(b)
-  local flags, ca, imp, ea, _, sb, t, _, c = struct.unpack(MEM_TO_CONTENT, b)
+  local flags = string.byte(b, 1)
+  local ca, imp, ea, sb, t, c, _
+  if flags < MEM_SHORT then
+    flags, ca, imp, ea, _, sb, t, _, c = struct.unpack(MEM_LONG_TO_CONTENT, b)
+  elseif flags % 2 == 1 then
+    flags, ca, imp, ea, sb, t, _, c = struct.unpack(MEM_SHORT_TO_CONTENT_EXPIRING, b)
+  else
+    flags, ca, imp, sb, t, _, c = struct.unpack(MEM_SHORT_TO_CONTENT, b)
+  end
   return ca, imp, has_flag(flags, 1) and ea or nil, has_flag(flags, 4) and sb or nil, t, c
 end
 
