@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "core/ids.h"
+#include "store/dedup.h"
 #include "store/redis/embedded_lua.h"
 #include "store/redis/redis_keys.h"
 #include "store/redis/redis_options.h"
@@ -1509,6 +1510,51 @@ TEST_F(RedisStoreTest, WritesIntoAMissingSessionAreRefused) {
   auto empty_ns = store().query_memories(query(""));
   ASSERT_FALSE(empty_ns);
   EXPECT_EQ(empty_ns.error().code, ErrorCode::kInvalidArgument);
+}
+
+// Deduplication keeps each fingerprint as a field of a hash of one window of time (by created_at, the
+// memory's time), not as a key with an expiry of its own: a memory is found in its window's hash or the
+// one before, across the boundary between them, and the hash expires two windows after its first
+// write. A key an older build wrote per fingerprint (dd:<fingerprint>) is still read.
+TEST_F(RedisStoreTest, DeduplicationKeepsFingerprintsInHashesOfOneWindowEach) {
+  add_session("s1");
+  WriteOptions dedup;
+  dedup.dedup_window_ms = 60'000;
+  const UnixMillis boundary = (kT0 / 60'000 + 1) * 60'000;  // where one window's hash ends
+  Memory first = make_memory("s1", "the router needs a firmware update", boundary - 1);
+  ASSERT_FALSE(ok(store().write_memory(first, dedup)).duplicate_of.has_value());
+  Memory again = make_memory("s1", "the router needs a firmware update", boundary + 1);
+  auto outcome = ok(store().write_memory(again, dedup));
+  ASSERT_TRUE(outcome.duplicate_of.has_value()) << "across the boundary, within the window";
+  EXPECT_EQ(outcome.duplicate_of->id, first.id);
+  Memory later = make_memory("s1", "the router needs a firmware update", boundary - 1 + 60'000);
+  EXPECT_FALSE(ok(store().write_memory(later, dedup)).duplicate_of.has_value()) << "a window later";
+
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "dd:*")), IsEmpty());
+  const std::string before =
+      full_key(kDefaultNamespace, "ddw:60000:" + std::to_string(boundary / 60'000 - 1));
+  const std::string after = full_key(kDefaultNamespace, "ddw:60000:" + std::to_string(boundary / 60'000));
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "ddw:*")), ElementsAre(before, after));
+  const std::string fingerprint = dedup_fingerprint(first);
+  EXPECT_EQ(server_->command({"HGET", before, fingerprint}).text, first.id);
+  EXPECT_EQ(server_->command({"HGET", after, fingerprint}).text, later.id);
+  for (const auto& key : {before, after}) {
+    const long long ttl = server_->command({"PTTL", key}).integer;
+    EXPECT_GT(ttl, 60'000) << key;
+    EXPECT_LE(ttl, 120'000) << key;
+  }
+
+  // As an older build left it: a key of its own for the fingerprint.
+  Memory old = add(make_memory("s1", "written by an older build", kT0 + 10));
+  ASSERT_EQ(server_
+                ->command({"SET", full_key(kDefaultNamespace, "dd:" + dedup_fingerprint(old)), old.id, "PX",
+                           "60000"})
+                .text,
+            "OK");
+  Memory copy = make_memory("s1", "written by an older build", kT0 + 20);
+  outcome = ok(store().write_memory(copy, dedup));
+  ASSERT_TRUE(outcome.duplicate_of.has_value());
+  EXPECT_EQ(outcome.duplicate_of->id, old.id);
 }
 
 // In a batch, a write that allows it (WriteOptions::may_send) is sent and not waited for: the next

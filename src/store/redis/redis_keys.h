@@ -20,8 +20,11 @@
 //                            carries one value per memory instead of a name and a value per field.
 //                            Versions before it kept a hash (id s a t c g i ca [ea] md [r] [sb vu]); the
 //                            first script that meets one rewrites it as a string (mem_read, prelude.lua)
-//   P dd:<fingerprint> string the newest memory written with that dedup fingerprint (store/dedup.h),
-//                            PX the dedup window; write_memory checks the memory's fields before using it
+//   P ddw:<window>:<n> hash  deduplication (store/dedup.h): fingerprint -> the newest memory written with it,
+//                            for the memories created in window n of `window` ms (created_at // window).
+//                            Expires two windows after its first write; write_memory checks the memory's
+//                            fields before using it. Builds before kept one string per fingerprint, P
+//                            dd:<fingerprint> (PX the window): still read while they last
 //   P mx:<id>         string what to unindex a memory with an expiry by: session agent type tags, its
 //                            number once it has one; struct-packed (lua/prelude.lua, mx_write; no TTL:
 //                            outlives m:<id> so that index entries of a memory Redis expired can still be
