@@ -424,8 +424,8 @@ local function id_time_prefix(ms)
   return table.concat(out)
 end
 
--- The value of each byte that is a digit of an id's time, by byte (a literal: a script builds it at once,
--- where a loop over the alphabet took longer than the checks).
+-- The value of each byte that is a digit of an id's time, by byte: a literal, so that a script that checks
+-- one id (remember) fills no table in a loop first.
 local CROCKFORD_VALUE = {[48] = 0, [49] = 1, [50] = 2, [51] = 3, [52] = 4, [53] = 5, [54] = 6,
   [55] = 7, [56] = 8, [57] = 9, [65] = 10, [66] = 11, [67] = 12, [68] = 13, [69] = 14, [70] = 15,
   [71] = 16, [72] = 17, [74] = 18, [75] = 19, [77] = 20, [78] = 21, [80] = 22, [81] = 23, [82] = 24,
