@@ -41,19 +41,18 @@ inline std::chrono::milliseconds elapsed_since(std::chrono::steady_clock::time_p
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
 }
 
-// Every key of the server matching `pattern` (tests only: KEYS is fine on a private test server).
-inline std::vector<std::string> server_keys(const RedisServer& server, const std::string& pattern) {
-  std::vector<std::string> keys;
-  for (const auto& element : server.command({"KEYS", pattern}).elements) keys.push_back(element.text);
-  std::sort(keys.begin(), keys.end());
-  return keys;
-}
-
 // The texts of an array reply's elements, in order.
 inline std::vector<std::string> texts(const RespValue& reply) {
   std::vector<std::string> out;
   for (const auto& element : reply.elements) out.push_back(element.text);
   return out;
+}
+
+// Every key of the server matching `pattern` (tests only: KEYS is fine on a private test server).
+inline std::vector<std::string> server_keys(const RedisServer& server, const std::string& pattern) {
+  std::vector<std::string> keys = texts(server.command({"KEYS", pattern}));
+  std::sort(keys.begin(), keys.end());
+  return keys;
 }
 
 // The full key of `suffix` in namespace `ns`.

@@ -103,34 +103,34 @@ local function mem_decode(b)
   return f
 end
 
+-- A memory string's leading fields in whichever form it has, read with that form's format of the three
+-- given (each up to the agent, then one more item): created_at importance expires_at|nil
+-- superseded_by|nil type agent, and that item.
+local function mem_unpack_head(b, long, short, short_expiring)
+  local flags = string.byte(b, 1)
+  local ca, imp, ea, sb, t, a, last, _
+  if flags < MEM_SHORT then
+    flags, ca, imp, ea, _, sb, t, a, last = struct.unpack(long, b)
+  elseif flags % 2 == 1 then
+    flags, ca, imp, ea, sb, t, a, last = struct.unpack(short_expiring, b)
+  else
+    flags, ca, imp, sb, t, a, last = struct.unpack(short, b)
+  end
+  return ca, imp, has_flag(flags, 1) and ea or nil, has_flag(flags, 4) and sb or nil, t, a, last
+end
+
 -- What filters read, without the strings after them: created_at importance expires_at|nil
 -- superseded_by|nil type agent, and the content's length.
 local function mem_head(b)
-  local flags = string.byte(b, 1)
-  local ca, imp, ea, sb, t, a, clen, _
-  if flags < MEM_SHORT then
-    flags, ca, imp, ea, _, sb, t, a, clen = struct.unpack(MEM_LONG_HEAD, b)
-  elseif flags % 2 == 1 then
-    flags, ca, imp, ea, sb, t, a, clen = struct.unpack(MEM_SHORT_HEAD_EXPIRING, b)
-  else
-    flags, ca, imp, sb, t, a, clen = struct.unpack(MEM_SHORT_HEAD, b)
-  end
-  return ca, imp, has_flag(flags, 1) and ea or nil, has_flag(flags, 4) and sb or nil, t, a, clen
+  return mem_unpack_head(b, MEM_LONG_HEAD, MEM_SHORT_HEAD, MEM_SHORT_HEAD_EXPIRING)
 end
 
 -- mem_head and the content, in one unpacking: created_at importance expires_at|nil superseded_by|nil
 -- type content.
 local function mem_head_content(b)
-  local flags = string.byte(b, 1)
-  local ca, imp, ea, sb, t, c, _
-  if flags < MEM_SHORT then
-    flags, ca, imp, ea, _, sb, t, _, c = struct.unpack(MEM_LONG_TO_CONTENT, b)
-  elseif flags % 2 == 1 then
-    flags, ca, imp, ea, sb, t, _, c = struct.unpack(MEM_SHORT_TO_CONTENT_EXPIRING, b)
-  else
-    flags, ca, imp, sb, t, _, c = struct.unpack(MEM_SHORT_TO_CONTENT, b)
-  end
-  return ca, imp, has_flag(flags, 1) and ea or nil, has_flag(flags, 4) and sb or nil, t, c
+  local ca, imp, ea, sb, t, _, c =
+      mem_unpack_head(b, MEM_LONG_TO_CONTENT, MEM_SHORT_TO_CONTENT, MEM_SHORT_TO_CONTENT_EXPIRING)
+  return ca, imp, ea, sb, t, c
 end
 
 -- GET of `key`, or nil if it holds a hash (an older version's record): any other error is raised.

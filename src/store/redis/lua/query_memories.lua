@@ -388,16 +388,18 @@ end
 -- A window of time: the memories whose id tells their time (id_made_at) are the range of mi:all made in
 -- it, below the cursor; the others are in mi:time by created_at. The range also holds any id that only
 -- looks made in the window: the check of created_at below drops it.
-if since ~= '' or until_ ~= '' then
-  local lo = since ~= '' and since or '-inf'
-  local top = until_ ~= '' and ('(' .. until_) or '+inf'
-  local lex_lo, lex_hi = '-', hi
-  if since ~= '' and tonumber(since) > 0 then
-    local prefix = id_time_prefix(math.ceil(tonumber(since)))
-    lex_lo = prefix and '[' .. prefix or nil
+local since_n = since ~= '' and tonumber(since) or nil
+local until_n = until_ ~= '' and tonumber(until_) or nil
+if since_n or until_n then
+  local lo = since_n and since or '-inf'
+  local top = until_n and ('(' .. until_) or '+inf'
+  local lex_lo, lex_hi = '-', hi  -- lex_lo false: no id is made in the window
+  if since_n and since_n > 0 then
+    local prefix = id_time_prefix(math.ceil(since_n))
+    lex_lo = prefix and '[' .. prefix
   end
-  if until_ ~= '' and tonumber(until_) < 2 ^ 48 then
-    local prefix = tonumber(until_) > 0 and id_time_prefix(math.ceil(tonumber(until_)))
+  if until_n and until_n < 2 ^ 48 then
+    local prefix = until_n > 0 and id_time_prefix(math.ceil(until_n))
     if not prefix then
       lex_lo = nil
     elseif before == '' or less(prefix, before) then
@@ -434,8 +436,6 @@ else
   next_id = lex_stream(drive, hi, math.min(budget, math.max(limit + 1, 32)))
 end
 
-local since_n = since ~= '' and tonumber(since) or nil
-local until_n = until_ ~= '' and tonumber(until_) or nil
 local min_n = min_imp ~= '' and tonumber(min_imp) or nil
 local out = {before, 0, 0}
 local last, examined, more, found = before, 0, 0, 0

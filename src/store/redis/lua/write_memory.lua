@@ -44,8 +44,8 @@ end
 -- the one before. A hash field costs about half of what a key of its own with an expiry did (one per
 -- memory, P dd:<fingerprint>, PX the window, as builds before kept them: those are read too, while they
 -- last): 74 bytes less per memory at 100k.
+local dd = P .. 'ddw:' .. window .. ':'
 local dd_bucket = window > 0 and math.floor(ca / window) or 0
-local dd = P .. 'ddw:' .. (window > 0 and window or 0) .. ':'
 if window > 0 then
   local dup = redis.call('HGET', dd .. dd_bucket, fp) or redis.call('HGET', dd .. (dd_bucket - 1), fp) or
               redis.call('GET', P .. 'dd:' .. fp)
