@@ -63,6 +63,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(redis_backend("Redis", {}),
                       // Slices of two candidates and no listed candidate sets: every query takes many
                       // script calls, exercising the continuation from the last examined id.
+                      // Layout 1, the sorted sets of ids by agent, type and tag that namespaces filled by
+                      // builds before layout 2 keep (redis_keys.h).
+                      redis_backend("RedisLayout1",
+                                    [](RedisOptions& options) { options.new_namespace_layout = 1; }),
                       redis_backend("RedisTinySlices",
                                     [](RedisOptions& options) {
                                       options.scan_batch = 2;
@@ -187,6 +191,12 @@ class RedisStoreTest : public ::testing::Test, protected StoreHelpers {
   virtual void tweak(RedisOptions&) {}
 
   Store& store() override { return *store_; }
+
+  // Gives the default namespace layout 1 before its first memory, as a namespace a build before layouts
+  // filled has (mi:v, redis_keys.h): what such a build left is only ever in layout 1.
+  void as_layout_1() {
+    ASSERT_EQ(server_->command({"SET", full_key(kDefaultNamespace, "mi:v"), "1"}).text, "OK");
+  }
 
   // A session of agent-a with metadata repo="memtrace", in namespace `ns`.
   Session add_session(const std::string& id, const std::string& ns = kDefaultNamespace) {
@@ -370,7 +380,8 @@ TEST_F(RedisUnindexedTest, AnIndexStepStopsAtItsBudgetAndAMemoryLeftHalfDoneIsFo
   };
 
   EXPECT_EQ(index_step(100), 2) << "both are still pending";
-  EXPECT_EQ(server_keys(*server_, full_key(kDefaultNamespace, "mi:4:*")).size(), 100u);
+  // Trigram postings (mi:4:??? is three bytes; the agent's and the type's are postings too).
+  EXPECT_EQ(server_keys(*server_, full_key(kDefaultNamespace, "mi:4:???")).size(), 100u);
   EXPECT_EQ(server_->command({"ZSCORE", pending, big.id}).text, "-100");
   auto q = query();
   q.content_contains = trigrams.substr(0, 3);  // in its trigram set, and pending
@@ -382,7 +393,7 @@ TEST_F(RedisUnindexedTest, AnIndexStepStopsAtItsBudgetAndAMemoryLeftHalfDoneIsFo
 
   EXPECT_EQ(index_step(100), 2);
   EXPECT_EQ(server_->command({"ZSCORE", pending, big.id}).text, "-200") << "resumed where it stopped";
-  EXPECT_EQ(server_keys(*server_, full_key(kDefaultNamespace, "mi:4:*")).size(), 200u);
+  EXPECT_EQ(server_keys(*server_, full_key(kDefaultNamespace, "mi:4:???")).size(), 200u);
   EXPECT_THAT(posting_ids(trigrams.substr(0, 3)), ElementsAre(big.id));
   EXPECT_THAT(posting_ids(trigrams.substr(199 * 3, 3)), ElementsAre(big.id));
 
@@ -406,7 +417,7 @@ TEST_F(RedisUnindexedTest, AnIndexStepStopsAtItsBudgetAndAMemoryLeftHalfDoneIsFo
     for (std::size_t at = 0; at < blob.size(); at += 3)
       indexed.insert(full_key(kDefaultNamespace, "mi:4:" + blob.substr(at, 3)));
   }
-  auto keys = server_keys(*server_, full_key(kDefaultNamespace, "mi:4:*"));
+  auto keys = server_keys(*server_, full_key(kDefaultNamespace, "mi:4:???"));
   EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()), indexed) << "the big one's postings are gone";
   EXPECT_EQ(server_->command({"EXISTS", full_key(kDefaultNamespace, "mi:dead")}).integer, 0);
   q.content_contains = "small";
@@ -420,6 +431,7 @@ TEST_F(RedisUnindexedTest, AnIndexStepStopsAtItsBudgetAndAMemoryLeftHalfDoneIsFo
 // forgetting one of its memories takes it out of them, and a memory such a build left half indexed is
 // taken out of them and indexed into postings.
 TEST_F(RedisUnindexedTest, MemoriesIndexedIntoTrigramSetsByAnOlderVersionAreFoundAndForgotten) {
+  as_layout_1();
   add_session("s1");
   Memory old_a = add(make_memory("s1", "legacy alpha notes", kT0 + 1));
   Memory old_b = add(make_memory("s1", "Legacy beta notes", kT0 + 2));
@@ -551,7 +563,7 @@ TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBou
     EXPECT_EQ(recall(q), ids) << "with the tag's posting";
   };
   int steps = 0;
-  for (; steps < 100; ++steps) {
+  for (; steps < 200; ++steps) {
     if (steps == 2) {  // appended to the posting being rewritten, at the next step
       live.push_back(tagged(make_memory("s1", "common word, written during the sweep", kT0 + 100)));
     }
@@ -560,7 +572,7 @@ TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBou
     EXPECT_TRUE(server_->command({"EXISTS", full_key(kDefaultNamespace, "mi:4s")}).integer == 1);
   }
   EXPECT_GT(steps, 5) << "each step reads at most 7 entries";
-  EXPECT_LT(steps, 100);
+  EXPECT_LT(steps, 200);
   expect_found(live);
   EXPECT_EQ(posting_entries("com"), static_cast<long long>(live.size()));
   std::vector<std::string> live_ids;
@@ -568,6 +580,8 @@ TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBou
   EXPECT_EQ(posting_ids("com"), live_ids) << "in number order, which is the order they were indexed in";
   EXPECT_EQ(posting_ids("tag:kept"), live_ids) << "a tag's posting is swept like a trigram's";
   EXPECT_EQ(posting_entries("tag:kept"), static_cast<long long>(live.size()));
+  EXPECT_EQ(posting_ids("agent:agent-a"), live_ids) << "and so are an agent's and a type's";
+  EXPECT_EQ(posting_ids("type:observation"), live_ids);
   for (const char* key : {"mi:dead", "mi:4s", "mi:4t"}) {
     EXPECT_EQ(server_->command({"EXISTS", full_key(kDefaultNamespace, key)}).integer, 0) << key;
   }
@@ -588,7 +602,7 @@ TEST_F(RedisUnindexedTest, ALongNeedleIntersectsItsRarestTrigramsAndStaysExact) 
   auto q = query();
   q.content_contains = "ABCDEFGH";
   EXPECT_THAT(recall(q), ElementsAre(target.id)) << "the decoy has the four rarest trigrams, not the needle";
-  EXPECT_EQ(calls_of("get") + calls_of("getrange"), 4) << "four postings read, of six";
+  EXPECT_EQ(calls_of("get") + calls_of("getrange"), 4 + 1) << "four postings read, of six, and mi:v";
   q.content_contains = "abcdef";
   EXPECT_THAT(recall(q), ElementsAre(target.id, decoy.id));
 }
@@ -640,7 +654,8 @@ TEST_F(RedisUnindexedTest, TheIndexerIndexesALargeMemoryInSeveralBoundedSteps) {
   Memory big = add(make_memory("s1", content, kT0 + 1));
   ASSERT_EQ(server_->command({"CONFIG", "RESETSTAT"}).text, "OK");
   store_.reset();  // a clean close indexes what is pending
-  EXPECT_EQ(calls_of("append"), static_cast<long long>(trigrams)) << "one per trigram";
+  EXPECT_EQ(calls_of("append"), static_cast<long long>(trigrams) + 2)
+      << "one per trigram, and one into the agent's posting and one into the type's";
   EXPECT_GE(calls_of("evalsha"), static_cast<long long>((trigrams + 511) / 512))
       << "at most 512 entries a step";
   EXPECT_EQ(server_->command({"EXISTS", full_key(kDefaultNamespace, "mi:pend")}).integer, 0);
@@ -1050,6 +1065,7 @@ TEST_F(RedisStoreTest, ASearchMissesNoEntryOfAPostingLongerThanOneDecodingBlock)
 // Memories an older version numbered have no tag postings (mi:4g, the first number that has them, is
 // what tells): a content + tag search checks their tags in the tag's zset, and finds old and new alike.
 TEST_F(RedisUnindexedTest, MemoriesNumberedBeforeTagPostingsAreFoundByContentAndTag) {
+  as_layout_1();
   add_session("s1");
   UnixMillis at = kT0;
   std::vector<std::string> wanted;  // newest first
@@ -1092,6 +1108,191 @@ TEST_F(RedisUnindexedTest, MemoriesNumberedBeforeTagPostingsAreFoundByContentAnd
   }
   EXPECT_EQ(found, wanted) << "old and new, newest first";
   EXPECT_EQ(calls_of("zrevrangebylex"), 0) << "the needle's postings streamed, no walk of the tag";
+}
+
+// Layout 2 keeps a memory's agent, type and tags as entries of postings, given when the indexer numbers
+// it. Searches by them find the memories still pending (by their strings), the numbered ones (by the
+// postings), memories numbered after others with larger ids, and memories without a trigram, and leave
+// out forgotten ones, exactly as a filter of every memory does, page after page.
+TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeAndTagWhetherIndexedOrNot) {
+  add_session("s1");
+  add_session("s2");
+  const std::string script = redis::script_text(redis::embedded_lua("index_content"));
+  auto index_first = [&](int memories) {  // the pending memories with the smallest ids
+    return server_
+        ->command({"EVAL", script, "1", redis::namespace_prefix(kDefaultNamespace), std::to_string(memories),
+                   "100000", "2048"})
+        .integer;
+  };
+  const std::vector<std::string> agents = {"agent-a", "agent-b", "agent-c"};
+  const std::vector<std::string> types = {"observation", "decision", "fact"};
+  std::vector<Memory> live;
+  auto write = [&](int i, UnixMillis at) {
+    Memory m = make_memory(i % 4 == 0 ? "s2" : "s1", "Note number " + std::to_string(i), at, agents[i % 3]);
+    m.type = types[(i / 3) % 3];
+    if (i % 2 == 0) m.tags.push_back("even");
+    if (i % 5 == 0) m.tags.push_back("fifth");
+    if (i % 7 == 0) m.content = "x";  // no trigram
+    live.push_back(add(m));
+  };
+  struct Case {
+    std::string what;
+    MemoryQuery q;
+  };
+  std::vector<Case> cases;
+  auto with = [&](std::string what, const std::function<void(MemoryQuery&)>& set) {
+    MemoryQuery q = query();
+    q.limit = 7;
+    set(q);
+    cases.push_back({std::move(what), q});
+  };
+  with("agent", [](MemoryQuery& q) { q.agent_id = "agent-b"; });
+  with("tag", [](MemoryQuery& q) { q.tags = {"even"}; });
+  with("two tags", [](MemoryQuery& q) { q.tags = {"even", "fifth"}; });
+  with("agent and tag", [](MemoryQuery& q) {
+    q.agent_id = "agent-c";
+    q.tags = {"fifth"};
+  });
+  with("a type", [](MemoryQuery& q) { q.types = {"decision"}; });
+  with("two types", [](MemoryQuery& q) { q.types = {"decision", "fact"}; });
+  with("session, agent and tag", [](MemoryQuery& q) {
+    q.session_id = "s2";
+    q.agent_id = "agent-a";
+    q.tags = {"even"};
+  });
+  with("content and agent", [](MemoryQuery& q) {
+    q.content_contains = "NUMBER 1";
+    q.agent_id = "agent-a";
+  });
+  with("an agent with no memory", [](MemoryQuery& q) { q.agent_id = "nobody"; });
+  auto matches = [](const MemoryQuery& q, const Memory& m) {
+    auto has_tag = [&](const std::string& tag) {
+      return std::find(m.tags.begin(), m.tags.end(), tag) != m.tags.end();
+    };
+    std::string content = m.content;
+    std::transform(content.begin(), content.end(), content.begin(), ::tolower);
+    std::string needle = q.content_contains.value_or("");
+    std::transform(needle.begin(), needle.end(), needle.begin(), ::tolower);
+    return (!q.session_id || m.session_id == *q.session_id) && (!q.agent_id || m.agent_id == *q.agent_id) &&
+           std::all_of(q.tags.begin(), q.tags.end(), has_tag) &&
+           (q.types.empty() || std::find(q.types.begin(), q.types.end(), m.type) != q.types.end()) &&
+           content.find(needle) != std::string::npos;
+  };
+  // A second store on the same Redis that never lists candidates whole: it streams the postings.
+  auto streaming = open_redis_for_test(server_->url(), [](RedisOptions& options) {
+    options.content_index_delay = std::chrono::hours(1);
+    options.candidate_list_max = 0;
+  });
+  ASSERT_NE(streaming, nullptr);
+  auto expect_exact = [&](const std::string& stage) {
+    for (Store* searched : {&store(), streaming.get()})
+      for (const auto& c : cases) {
+        std::vector<const Memory*> wanted_memories;
+        for (const auto& m : live)
+          if (matches(c.q, m)) wanted_memories.push_back(&m);
+        std::sort(wanted_memories.begin(), wanted_memories.end(),
+                  [](const Memory* a, const Memory* b) { return a->id > b->id; });
+        std::vector<std::string> wanted;
+        for (const Memory* m : wanted_memories) wanted.push_back(m->id);
+        MemoryQuery q = c.q;
+        std::vector<std::string> found;
+        for (int page = 0; page < 100; ++page) {
+          std::vector<std::string> ids;
+          for (const auto& m : ok(searched->query_memories(q), "query_memories")) ids.push_back(m.id);
+          found.insert(found.end(), ids.begin(), ids.end());
+          if (ids.size() < q.limit) break;
+          q.before_id = ids.back();
+        }
+        EXPECT_EQ(found, wanted) << c.what << ", " << stage << (searched == &store() ? "" : ", streamed");
+      }
+  };
+
+  for (int i = 0; i < 80; ++i) write(i, kT0 + 1000 + i);
+  expect_exact("all pending");
+  EXPECT_EQ(server_->command({"GET", full_key(kDefaultNamespace, "mi:v")}).text, "2");
+  EXPECT_EQ(index_first(50), 30) << "left pending";
+  expect_exact("50 numbered, 30 pending");
+  EXPECT_EQ(index_first(100), 0);
+  expect_exact("all numbered");
+  // Older ids, numbered after the newer ones (another server's clock behind).
+  for (int i = 80; i < 120; ++i) write(i, kT0 + i);
+  EXPECT_EQ(index_first(25), 15);
+  expect_exact("late memories partly numbered");
+  EXPECT_EQ(index_first(100), 0);
+  expect_exact("late memories numbered");
+  std::vector<Memory> kept;
+  for (std::size_t k = 0; k < live.size(); ++k) {
+    if (k % 2 == 0) {
+      ASSERT_TRUE(*store().delete_memory(kDefaultNamespace, live[k].id));
+    } else {
+      kept.push_back(live[k]);
+    }
+  }
+  live = kept;
+  expect_exact("half forgotten, before the sweep");
+  int steps = 0;
+  while (index_first(100) != 0 && steps < 20) ++steps;
+  EXPECT_EQ(server_->command({"EXISTS", full_key(kDefaultNamespace, "mi:dead")}).integer, 0) << "swept";
+  expect_exact("after the sweep");
+
+  for (const char* pattern : {"mi:a:*", "mi:t:*", "mi:g:*"}) {
+    EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, pattern)), IsEmpty())
+        << pattern << ": layout 2 keeps no sorted set of ids per agent, type or tag";
+  }
+  EXPECT_EQ(posting_entries("agent:agent-b"),
+            std::count_if(live.begin(), live.end(), [](const Memory& m) { return m.agent_id == "agent-b"; }))
+      << "the forgotten ones' entries went at the sweep";
+  EXPECT_EQ(
+      posting_entries("type:decision") + posting_entries("type:fact") + posting_entries("type:observation"),
+      static_cast<long long>(live.size()));
+}
+
+// A namespace that memories are in already when this build first writes to it (a build before layouts
+// filled it, which kept the sorted sets of ids only, and no mi:v) takes layout 1, whatever the server
+// would give a new one: its older memories are found by agent, type and tag with the newer ones.
+TEST_F(RedisStoreTest, ANamespaceWithMemoriesAlreadyKeepsTheLayoutTheyWereWrittenIn) {
+  add_session("s1");
+  store_ =
+      open_redis_for_test(server_->url(), [](RedisOptions& options) { options.new_namespace_layout = 1; });
+  ASSERT_NE(store_, nullptr);
+  Memory old_one = make_memory("s1", "written by an older build", kT0 + 1, "agent-b");
+  old_one.tags = {"legacy"};
+  old_one.type = "fact";
+  add(old_one);
+  reopen();  // indexed, by an indexer that gives no agent or type postings
+  ASSERT_EQ(server_->command({"DEL", full_key(kDefaultNamespace, "mi:v")}).integer, 1)
+      << "as such a build left it";
+  EXPECT_EQ(server_->command({"EXISTS", full_key(kDefaultNamespace, "mi:a:agent-b")}).integer, 1);
+
+  store_ = open_redis_for_test(server_->url(), [](RedisOptions&) {});  // layout 2 for new namespaces
+  ASSERT_NE(store_, nullptr);
+  Memory new_one = make_memory("s1", "written by this build", kT0 + 2, "agent-b");
+  new_one.tags = {"legacy"};
+  new_one.type = "fact";
+  add(new_one);
+  reopen();
+  EXPECT_EQ(server_->command({"GET", full_key(kDefaultNamespace, "mi:v")}).text, "1");
+  auto q = query();
+  q.agent_id = "agent-b";
+  EXPECT_THAT(recall(q), ElementsAre(new_one.id, old_one.id));
+  q = query();
+  q.tags = {"legacy"};
+  q.types = {"fact"};
+  EXPECT_THAT(recall(q), ElementsAre(new_one.id, old_one.id));
+  q.content_contains = "written";
+  EXPECT_THAT(recall(q), ElementsAre(new_one.id, old_one.id));
+
+  // Another namespace, new to this build, takes layout 2.
+  add_session("s9", "fresh");
+  Memory elsewhere = make_memory("s9", "in a new namespace", kT0 + 3, "agent-b", "fresh");
+  elsewhere.tags = {"legacy"};
+  add(elsewhere);
+  EXPECT_EQ(server_->command({"GET", full_key("fresh", "mi:v")}).text, "2");
+  EXPECT_THAT(server_keys(*server_, full_key("fresh", "mi:g:*")), IsEmpty());
+  auto in_fresh = query("fresh");
+  in_fresh.tags = {"legacy"};
+  in_fresh.agent_id = "agent-b";
+  EXPECT_THAT(recall(in_fresh), ElementsAre(elsewhere.id));
 }
 
 // mi:time holds only the memories whose id does not tell when they were made: a server's own ids do, so
@@ -1222,7 +1423,9 @@ TEST_F(RedisStoreTest, DeletingEveryMemoryLeavesNoIndexEntryBehind) {
   EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mx:*")), IsEmpty());
   EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:ids")), IsEmpty());
   reopen();  // the sweep the forgets made due has run
-  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "m*")), IsEmpty());
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "m*")),
+              ElementsAre(full_key(kDefaultNamespace, "mi:v")))
+      << "nothing but the namespace's layout, which it keeps";
 }
 
 TEST_F(RedisStoreTest, SessionsWrittenBeforeTheSupersededIndexAreCountedByWalkingThem) {
@@ -1261,12 +1464,12 @@ TEST_F(RedisStoreTest, PurgeRemovesEveryTraceOfExpiredMemories) {
   EXPECT_EQ(*purged, 5u);
   auto memory_keys = server_keys(*server_, full_key(kDefaultNamespace, "m:*"));
   EXPECT_THAT(memory_keys, ElementsAre(full_key(kDefaultNamespace, "m:" + keep.id)));
-  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:g:*")),
-              ElementsAre(full_key(kDefaultNamespace, "mi:g:k")));
   EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:exp")), IsEmpty());
   EXPECT_THAT(posting_ids("tem"), IsEmpty());
   reopen();  // the sweep the purge made due has run
   EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:4:tem")), IsEmpty());
+  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:4:tag:tmp")), IsEmpty());
+  EXPECT_THAT(posting_ids("tag:k"), ElementsAre(keep.id));
   EXPECT_THAT(posting_ids("kep"), ElementsAre(keep.id));
 }
 
@@ -1354,6 +1557,7 @@ TEST_F(RedisStoreTest, AMemoryIsAShortStringWhenEachOfItsStringsFitsAByteOfLengt
 }
 
 TEST_F(RedisStoreTest, MemoriesAnOlderVersionStoredAsHashesAreReadAndRewrittenAsStrings) {
+  as_layout_1();
   add_session("s1");
   Memory decision = make_memory("s1", "Chose Redis for the shared memory", kT0 + 1);
   decision.type = "decision";
@@ -1464,7 +1668,7 @@ TEST_F(RedisStoreTest, RedisExpiresTheMemoryHashAndLookupsDropItsIndexEntries) {
   // That lookup met the missing hash and unindexed the memory everywhere.
   EXPECT_EQ(server_->command({"ZSCORE", full_key(kDefaultNamespace, "mi:all"), fading.id}).type,
             RespValue::Type::kNil);
-  EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mi:g:short-lived")), IsEmpty());
+  EXPECT_THAT(posting_ids("tag:short-lived"), IsEmpty());
   EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, "mx:" + fading.id)), IsEmpty());
   EXPECT_THAT(posting_ids("eph"), IsEmpty());
   q = query();
@@ -1492,7 +1696,8 @@ TEST_F(RedisStoreTest, GetMemoryAlsoDropsTheIndexEntriesOfAnExpiredHash) {
   for (const auto& key : server_keys(*server_, full_key(kDefaultNamespace, "mi:*"))) {
     const std::string rest = key.substr(full_key(kDefaultNamespace, "").size());
     EXPECT_TRUE(rest == "mi:n" || rest == "mi:live" || rest == "mi:dead" || rest == "mi:4k" ||
-                rest == "mi:maxid" || rest == "mi:pmax" || rest == "mi:4g" || rest.rfind("mi:4:", 0) == 0)
+                rest == "mi:maxid" || rest == "mi:pmax" || rest == "mi:4g" || rest == "mi:v" ||
+                rest.rfind("mi:4:", 0) == 0)
         << key;
   }
   EXPECT_THAT(posting_ids("sho"), IsEmpty());

@@ -80,9 +80,6 @@ std::string session_memories_index(std::string_view session_id) {
 std::string session_window_index(std::string_view session_id) {
   return "mi:sw:" + std::string(session_id);
 }
-std::string agent_memories_index(std::string_view agent_id) {
-  return "mi:a:" + std::string(agent_id);
-}
 std::string tag_index(std::string_view tag) {
   return "mi:g:" + std::string(tag);
 }

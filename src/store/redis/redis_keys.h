@@ -46,22 +46,33 @@
 //   P mi:ss:<session> zset   superseded ids of the session by expires_at (+inf without one): with mi:s and
 //                            mi:se, the count of its live, unsuperseded memories without reading them.
 //                            Kept for sessions whose hash has ssx (all those created since it exists)
-//   P mi:a:<agent>    zset   ids by agent, score 0
-//   P mi:t:<type>     zset   ids by type, score 0
-//   P mi:g:<tag>      zset   ids by tag, score 0
+//   P mi:v            string the namespace's layout, 1 or 2, fixed by its first memory (namespace_layout in
+//                            lua/prelude.lua): the server's --redis-layout
+//                            (RedisOptions::new_namespace_layout), but 1 if memories are there already
+//                            (builds before kept no mi:v and layout 1). Layout 1 keeps the next three sorted
+//                            sets; layout 2 keeps none of them: it has the postings mi:4:agent:<agent>,
+//                            mi:4:type:<type> and mi:4:tag:<tag> instead, about 470 bytes less per memory
+//                            with two tags (4 bytes an entry, not ~120)
+//   P mi:a:<agent>    zset   ids by agent, score 0 (layout 1)
+//   P mi:t:<type>     zset   ids by type, score 0 (layout 1)
+//   P mi:g:<tag>      zset   ids by tag, score 0 (layout 1)
 //   The content index: a memory gets a number when index_content takes it in, and each trigram of its
-//   lower-cased content a 4-byte entry. Forgetting a memory clears its number, not its entries; a
-//   sweep rewrites the postings without them once the forgotten are half as many as the live.
-//   P mi:n            string the last memory number given (INCR)
-//   P mi:ids          hash   number -> id (one hash, so that a search maps all its numbers in one HMGET)
-//   P mi:live         bitmap bit <number> set while that memory lives
-//   P mi:4:<trigram>  string the numbers of the memories whose lower-cased content contains the 3-byte
+//   lower-cased content a 4-byte entry (in layout 1 only a memory with a trigram is numbered). Forgetting a
+//   memory clears its number, not its entries; a sweep rewrites the postings without them once the forgotten
+//   are half as many as the live. P mi:n            string the last memory number given (INCR) P mi:ids hash
+//   number -> id (one hash, so that a search maps all its numbers in one HMGET) P mi:live         bitmap bit
+//   <number> set while that memory lives P mi:4:<trigram>  string the numbers of the memories whose
+//   lower-cased content contains the 3-byte
 //                            trigram: 4 bytes each, big-endian, ascending (appended in number order)
 //   P mi:4:tag:<tag>  string the numbers of the memories with that tag, in the same form (appended when the
-//                            memory is numbered), so that a content + tag search intersects postings
+//                            memory is numbered), so that a content + tag search intersects postings; in
+//                            layout 2 what every search by tag reads
+//   P mi:4:agent:<agent>, P mi:4:type:<type>  string  layout 2: the numbers of the agent's memories, of the
+//                            type's, in the same form (appended when the memory is numbered)
 //   P mi:4g           string the first number whose tags went into tag postings: memories numbered
 //                            before it (by builds before tag postings) are in mi:g:<tag> only
-//   P mi:4k           zset   the postings' names, score 0: trigrams, and 'tag:<tag>' (what the sweep walks)
+//   P mi:4k           zset   the postings' names, score 0: trigrams, 'tag:<tag>', 'agent:<agent>' and
+//                            'type:<type>' (what the sweep walks)
 //   P mi:maxid        string the largest id numbered so far
 //   P mi:pmax         hash   n/32 -> mi:maxid once the last number of that run of 32 was given: no
 //                            number up to the run names a larger id (searches stream postings newest first
@@ -124,7 +135,6 @@ std::string session_key(std::string_view id);
 std::string agent_key(std::string_view id);
 std::string session_window_index(std::string_view session_id);  // mi:sw:<session>
 std::string session_memories_index(std::string_view session_id);
-std::string agent_memories_index(std::string_view agent_id);
 std::string tag_index(std::string_view tag);
 std::string trigram_index(std::string_view trigram);
 std::string session_status_index(std::string_view status);

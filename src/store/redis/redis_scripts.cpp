@@ -19,11 +19,12 @@ constexpr std::string_view kPrelude = "prelude";
 // agent's sessions, the sliding window, and the change event. The content index is filled later
 // (index_content).
 // ARGV: id session agent type content tags(encoded) importance created_at expires_at|'' metadata
-//       has_reasoning(0|1) reasoning max_per_session
+//       has_reasoning(0|1) reasoning max_per_session new_namespace_layout(1|2, namespace_layout in the
+//       prelude)
 constexpr std::string_view kRemember = "remember";
 
 // write_memory: remember() with deduplication and supersedes, as one step (lua/write_memory.lua says how).
-// ARGV: the remember script's 13, then superseded_by|'' valid_until|'' dedup_window_ms fingerprint ns
+// ARGV: the remember script's 14, then superseded_by|'' valid_until|'' dedup_window_ms fingerprint ns
 //       n_supersedes id... Returns {'stored', evicted} or {'duplicate', the earlier memory's string}.
 constexpr std::string_view kWriteMemory = "write_memory";
 
@@ -35,15 +36,16 @@ constexpr std::string_view kForget = "forget";
 constexpr std::string_view kGetMemory = "get_memory";
 
 // query_memories, one bounded slice. Plans by index sizes (ZLEXCOUNT/ZCOUNT O(log n), STRLEN and SCARD
-// O(1)): the smallest of the all-of zsets (session, agent, tags), the union of the type zsets, or every
-// memory drives a walk newest first. A needle's candidates drive it instead when that is cheaper: the
-// intersection of its trigram postings and its tags' postings, streamed newest first a chunk at a time,
-// with the memories still pending indexing. A since/until or importance window small enough to list whole
-// (list_max) is listed and sorted when that is cheaper still. Each candidate is checked against the other
-// filters (ZSCORE, the memory's fields, expiry vs now, and finally the lower-cased content contains the
-// needle); a memory Redis expired is unindexed on the spot. Stops after `limit` matches or `budget`
-// candidates. ARGV: now before limit budget since until min_importance needle list_max
-// exclude_superseded(0|1) n_all all-of-zset-suffix... n_types type... n_trigrams trigram... n_tags tag...
+// O(1)): the smallest of the all-of zsets (the session's; in layout 1 also the agent's and the tags'), the
+// union of the type zsets (layout 1), or every memory drives a walk newest first. Postings drive it
+// instead when that is cheaper: the intersection of a needle's trigram postings and, in layout 1 with a
+// needle, its tags' postings, in layout 2 always the agent's, the tags' and a lone type's, streamed newest
+// first a chunk at a time, with the memories still pending indexing. A since/until or importance window
+// small enough to list whole (list_max) is listed and sorted when that is cheaper still. Each candidate is
+// checked against the other filters (ZSCORE, the memory's fields, expiry vs now, and finally the
+// lower-cased content contains the needle); a memory Redis expired is unindexed on the spot. Stops after
+// `limit` matches or `budget` candidates. ARGV: now before limit budget since until min_importance needle
+// list_max exclude_superseded(0|1) session|'' agent|'' n_types type... n_trigrams trigram... n_tags tag...
 // Returns {last examined id, more (0|1), examined, memory strings...}.
 constexpr std::string_view kQueryMemories = "query_memories";
 

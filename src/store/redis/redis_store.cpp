@@ -189,7 +189,9 @@ class RedisStore final : public Store {
       locate = [options = options_](int, bool) -> Result<RedisOptions> { return options; };
     } else {
       auto cluster = std::make_unique<redis::ClusterRouter>(options_);
-      locate = [cluster = cluster.get()](int slot, bool refresh) { return cluster->master_options(slot, refresh); };
+      locate = [cluster = cluster.get()](int slot, bool refresh) {
+        return cluster->master_options(slot, refresh);
+      };
       router_ = std::move(cluster);
     }
     subscriber_ = std::make_shared<redis::Subscriber>(options_, endpoint_.description, std::move(locate));
@@ -505,7 +507,8 @@ class RedisStore final : public Store {
                                      memory.metadata_json,
                                      memory.reasoning ? "1" : "0",
                                      memory.reasoning.value_or(""),
-                                     std::to_string(options_.max_memories_per_session)};
+                                     std::to_string(options_.max_memories_per_session),
+                                     std::to_string(options_.new_namespace_layout)};
     return args;
   }
 
@@ -710,18 +713,15 @@ class RedisStore final : public Store {
     if (auto ok = check_name("namespace", query.ns); !ok) return tl::unexpected(ok.error());
     std::vector<Memory> found;
     if (query.limit == 0) return found;
-    std::vector<std::string> all;
-    if (query.session_id) all.push_back(redis::session_memories_index(*query.session_id));
-    if (query.agent_id) all.push_back(redis::agent_memories_index(*query.agent_id));
-    for (const auto& tag : query.tags) all.push_back(redis::tag_index(tag));
-    std::sort(all.begin(), all.end());
-    all.erase(std::unique(all.begin(), all.end()), all.end());
+    // Every memory has a session and an agent: an empty one matches none (the script reads '' as no filter).
+    if ((query.session_id && query.session_id->empty()) || (query.agent_id && query.agent_id->empty())) {
+      return found;
+    }
     std::string needle = query.content_contains ? redis::fold_case(*query.content_contains) : "";
     std::vector<std::string> trigrams;
     for (const auto& trigram : redis::needle_trigrams(needle, kMaxNeedleTrigrams)) {
       trigrams.push_back(trigram);
     }
-    // The tags by name too: with a needle, the script intersects their postings with the trigrams'.
     std::vector<std::string> tags = query.tags;
     std::sort(tags.begin(), tags.end());
     tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
@@ -752,8 +752,8 @@ class RedisStore final : public Store {
                                          needle,
                                          std::to_string(options_.candidate_list_max),
                                          query.exclude_superseded ? "1" : "0",
-                                         std::to_string(all.size())};
-        args.insert(args.end(), all.begin(), all.end());
+                                         query.session_id.value_or(""),
+                                         query.agent_id.value_or("")};
         args.push_back(std::to_string(types.size()));
         args.insert(args.end(), types.begin(), types.end());
         args.push_back(std::to_string(trigrams.size()));

@@ -11,6 +11,8 @@
 -- A memory is numbered (mi:n) when its first step begins, so a posting's numbers are appended in
 -- ascending order: a memory is finished before the next is numbered. Its number goes into its mx
 -- record if it has one, else into its string (unindex reads it from there).
+-- In layout 2 a memory's agent and type go into postings with its tags, and a memory with no trigram is
+-- numbered too (namespace_layout).
 -- Memories forgotten meanwhile have left mi:pend already; one whose string Redis expired has nothing to
 -- index (unindex takes it out by its mx record). Returns how many are still pending, plus one while a
 -- sweep or the trimming has more to do.
@@ -25,6 +27,13 @@ local max_id_was = max_id
 -- mi:4g keeps the first number whose tags went into postings: one numbered by a version before tag
 -- postings is not in them, and searches check the tags of those numbers another way (query_memories).
 local first_tagged = nil
+-- Layout 2 (namespace_layout) puts a memory's agent and type into postings as well, and numbers every
+-- memory, one without a trigram too: searches by agent, type or tag find memories by their numbers.
+local members_too = namespace_layout(nil) == 2
+-- Appends `entry` (a number) to the posting named `name`, registering a new posting with the sweep.
+local function add_entry(name, entry)
+  if redis.call('APPEND', P .. 'mi:4:' .. name, entry) == 4 then redis.call('ZADD', P .. 'mi:4k', 0, name) end
+end
 for i = 1, #entries, 2 do
   local id, added = entries[i], -tonumber(entries[i + 1])
   local sid, agent, typ, tags, tri, number, in_mx, b, content = index_record(id)
@@ -45,7 +54,8 @@ for i = 1, #entries, 2 do
   if not sid then
     finished[#finished + 1] = id
   else
-    local numbered_now = not number and total > 0
+    -- One whose string Redis expired (its mx record only) gets no number: it has nothing to find.
+    local numbered_now = not number and (total > 0 or (members_too and content ~= nil))
     if numbered_now then
       -- An older version's step may have left it half done in the trigram sets: those members go,
       -- and it starts again in postings.
@@ -68,20 +78,16 @@ for i = 1, #entries, 2 do
       for _, tag in ipairs(decode_list(tags)) do
         if not seen[tag] then
           seen[tag] = true
-          local name = TAG_POSTING .. tag
-          if redis.call('APPEND', P .. 'mi:4:' .. name, entry) == 4 then
-            redis.call('ZADD', P .. 'mi:4k', 0, name)
-          end
+          add_entry(TAG_POSTING .. tag, entry)
         end
+      end
+      if members_too then
+        add_entry(AGENT_POSTING .. agent, entry)
+        add_entry(TYPE_POSTING .. typ, entry)
       end
     end
     local upto = math.min(total, added + budget)
-    for k = added, upto - 1 do
-      local trigram = string.sub(tri, 3 * k + 1, 3 * k + 3)
-      if redis.call('APPEND', P .. 'mi:4:' .. trigram, entry) == 4 then
-        redis.call('ZADD', P .. 'mi:4k', 0, trigram)
-      end
-    end
+    for k = added, upto - 1 do add_entry(string.sub(tri, 3 * k + 1, 3 * k + 3), entry) end
     budget = budget - (upto - added)
     if upto < total then
       if numbered_now and in_mx then mx_write(id, sid, agent, typ, tags, tri, number) end

@@ -226,6 +226,25 @@ local PMAX_NUMBERS = 32
 -- A tag's posting is mi:4:tag:<tag>, and mi:4k names it 'tag:<tag>': never 3 bytes long, so no trigram
 -- shares its key, and the sweep rewrites both kinds alike.
 local TAG_POSTING = 'tag:'
+-- In layout 2 (namespace_layout), an agent's and a type's postings too: mi:4:agent:<agent>,
+-- mi:4:type:<type>.
+local AGENT_POSTING, TYPE_POSTING = 'agent:', 'type:'
+
+-- The namespace's key layout, 1 or 2 (redis_keys.h), as mi:v keeps it. Layout 2 keeps a memory's agent,
+-- type and tags as 4-byte entries of postings, given when index_content numbers it, where layout 1 keeps
+-- sorted sets of ids (mi:a:, mi:t:, mi:g:) at about 120 bytes an entry. A namespace's first memory fixes
+-- it: `new` (the server's choice, '1' or '2'), unless memories are there already, which a build before
+-- layouts wrote into the sets only (then 1). Called with `new` nil (a script that writes no memory), a
+-- namespace without a memory reads as layout 1, which finds nothing in it as well as 2 would.
+local function namespace_layout(new)
+  local layout = redis.call('GET', P .. 'mi:v')
+  if not layout and new then
+    local fresh = redis.call('EXISTS', P .. 'mi:all', P .. 'mi:n', P .. 'mi:pend') == 0
+    layout = (new == '2' and fresh) and '2' or '1'
+    redis.call('SET', P .. 'mi:v', layout)
+  end
+  return layout == '2' and 2 or 1
+end
 
 -- The number at 0-based entry `i` of posting `s` (string.byte and arithmetic: a third of the time of
 -- struct.unpack).

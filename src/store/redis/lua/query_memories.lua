@@ -5,21 +5,37 @@ local limit, budget = tonumber(ARGV[3]), tonumber(ARGV[4])
 local since, until_, min_imp, needle = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local list_max = tonumber(ARGV[9])
 local exclude_superseded = ARGV[10] == '1'
-local pos = 11
-local function read_list(prefix)
+local session, agent = ARGV[11], ARGV[12]
+local pos = 13
+local function read_list()
   local n, items = tonumber(ARGV[pos]), {}
-  for i = 1, n do items[i] = prefix .. ARGV[pos + i] end
+  for i = 1, n do items[i] = ARGV[pos + i] end
   pos = pos + n + 1
   return items
 end
-local all = read_list(P)
-local types = read_list('')
-local trigrams = read_list('')
-local tags = read_list('')  -- the tags of `all`, by name (their postings)
+local types = read_list()
+local trigrams = read_list()
+local tags = read_list()
+-- The all-of filters kept as sorted sets of ids: the session's; in layout 1 also the agent's and the tags'
+-- (namespace_layout). Layout 2 keeps those as postings (`members` below), as it does types.
+local layout2 = namespace_layout(nil) == 2
+local all = {}
+if session ~= '' then all[#all + 1] = P .. 'mi:s:' .. session end
 local type_keys, type_ok = {}, {}
-for i, t in ipairs(types) do
-  type_keys[i] = P .. 'mi:t:' .. t
-  type_ok[t] = true
+for i, t in ipairs(types) do type_ok[t] = true end
+local members = {}  -- in layout 2: the postings' names (mi:4:<name>) of the agent, the tags and a lone type
+if layout2 then
+  if agent ~= '' then members[#members + 1] = AGENT_POSTING .. agent end
+  for _, tag in ipairs(tags) do members[#members + 1] = TAG_POSTING .. tag end
+  if #types == 1 then members[#members + 1] = TYPE_POSTING .. types[1] end
+else
+  if agent ~= '' then all[#all + 1] = P .. 'mi:a:' .. agent end
+  for _, tag in ipairs(tags) do all[#all + 1] = P .. 'mi:g:' .. tag end
+  for i, t in ipairs(types) do type_keys[i] = P .. 'mi:t:' .. t end
+  -- With a needle, the tags' postings narrow its candidates (from mi:4g on, see below).
+  if #trigrams > 0 then
+    for _, tag in ipairs(tags) do members[#members + 1] = TAG_POSTING .. tag end
+  end
 end
 
 -- How many of a needle's trigram postings a search intersects, the smallest among them (see `order`).
@@ -110,19 +126,25 @@ local function cheaper_listed(n)
   local walk = math.min(cost, (limit + 1) * total / math.max(n, 1))
   return n <= list_max and n / 4 < walk and (not listed_cost or n < listed_cost)
 end
--- Memories not in the content index yet (mi:pend, see index_content) are candidates of every needle:
--- the substring check below decides.
+-- Memories not in the content index yet (mi:pend, see index_content) are candidates of every needle, and
+-- in layout 2 of every search by postings: the checks below decide.
 local pending = P .. 'mi:pend'
-local n_pending = #trigrams > 0 and redis.call('ZCARD', pending) or 0
-local streamed = nil  -- the needle's candidates, newest first (a function making next_id)
-if #trigrams > 0 then
+local by_postings = #trigrams > 0 or #members > 0
+local n_pending = by_postings and redis.call('ZCARD', pending) or 0
+local streamed = nil  -- the postings' candidates, newest first (a function making next_id)
+-- Candidates the postings give that did not come from every one of them: the pending memories (and an
+-- older version's set members), which the checks below look at whole.
+local unvouched = {}
+local listed_by_postings = false
+if by_postings then
   -- A trigram's candidates: its posting's entries (forgotten memories' included, until a sweep), and the
   -- members of its set if an older version indexed memories into sets (mi:3:, see unindex).
   local postings, sizes, old_sets, old_smallest = {}, {}, {}, nil
   local smallest, smallest_i = nil, nil
-  -- A posting names every candidate numbered from first[i] on: a trigram's, all of them (0); a tag's,
-  -- those numbered since tag postings exist (mi:4g, see index_content). A posting that is not whole
-  -- (first[i] > 1) only narrows the candidates numbered from first[i] on; it never drives.
+  -- A posting names every candidate numbered from first[i] on: a trigram's, all of them (0), and so does
+  -- every posting of layout 2; a tag's in layout 1, those numbered since tag postings exist (mi:4g, see
+  -- index_content). A posting that is not whole (first[i] > 1) only narrows the candidates numbered from
+  -- first[i] on; it never drives.
   local first = {}
   for i, trigram in ipairs(trigrams) do
     postings[i] = P .. 'mi:4:' .. trigram
@@ -134,28 +156,32 @@ if #trigrams > 0 then
     local c = sizes[i] + old
     if not smallest or c < smallest then smallest, smallest_i = c, i end
   end
-  if #tags > 0 then
-    local first_tagged = redis.call('GET', P .. 'mi:4g')
-    local tags_from = first_tagged and tonumber(first_tagged) or math.huge
-    for _, tag in ipairs(tags) do
+  old_smallest = old_smallest or 0
+  if #members > 0 then
+    local members_from = 0
+    if not layout2 then
+      local first_tagged = redis.call('GET', P .. 'mi:4g')
+      members_from = first_tagged and tonumber(first_tagged) or math.huge
+    end
+    for _, name in ipairs(members) do
       local i = #postings + 1
-      postings[i] = P .. 'mi:4:' .. TAG_POSTING .. tag
-      sizes[i], first[i] = redis.call('STRLEN', postings[i]) / 4, tags_from
+      postings[i] = P .. 'mi:4:' .. name
+      sizes[i], first[i] = redis.call('STRLEN', postings[i]) / 4, members_from
       -- A tag's memories that an older version indexed into sets are among the old sets' candidates.
       local c = sizes[i] + old_smallest
-      if tags_from <= 1 and c < smallest then smallest, smallest_i = c, i end
+      if members_from <= 1 and (not smallest or c < smallest) then smallest, smallest_i = c, i end
     end
   end
   if smallest + n_pending == 0 then return nothing end
-  -- The other postings in the order a candidate is checked against them: tags first, then trigrams, the
-  -- smallest of each first. A candidate of the smallest posting is in most other postings of the same
-  -- needle (they share its words), so they reject few; a tag, which has nothing to do with the content,
-  -- rejects candidates at its own rate.
+  -- The other postings in the order a candidate is checked against them: the agent's, tags' and type's
+  -- first, then trigrams, the smallest of each first. A candidate of the smallest posting is in most other
+  -- postings of the same needle (they share its words), so they reject few; a tag, which has nothing to do
+  -- with the content, rejects candidates at its own rate.
   local order = {}
   for i = 1, #postings do if i ~= smallest_i then order[#order + 1] = i end end
   table.sort(order, function(a, b)
-    local tag_a, tag_b = a > #trigrams, b > #trigrams
-    if tag_a ~= tag_b then return tag_a end
+    local member_a, member_b = a > #trigrams, b > #trigrams
+    if member_a ~= member_b then return member_a end
     return sizes[a] < sizes[b]
   end)
   -- Of the trigrams, only the rarest few are intersected. A needle's trigrams overlap and come together
@@ -303,10 +329,16 @@ if #trigrams > 0 then
       end
     end
     if n_pending > 0 then
-      for _, id in ipairs(redis.call('ZRANGE', pending, 0, -1)) do join(id) end
+      for _, id in ipairs(redis.call('ZRANGE', pending, 0, -1)) do
+        unvouched[id] = true
+        join(id)
+      end
     end
     if old_smallest > 0 then
-      for _, id in ipairs(redis.call('SINTER', unpack(old_sets))) do join(id) end
+      for _, id in ipairs(redis.call('SINTER', unpack(old_sets))) do
+        unvouched[id] = true
+        join(id)
+      end
     end
     -- The first chunk holds as many entries as matches are wanted. Each next one holds as many as the
     -- rate of candidates so far says the rest of the page needs, and a quarter more (twice the last one
@@ -377,9 +409,14 @@ if #trigrams > 0 then
       listed, listed_cost = function()
         local ids = intersect()
         -- A memory an index step left half done is in both (index_content): listed once.
-        if n_pending > 0 then append_new(ids, redis.call('ZRANGE', pending, 0, -1)) end
+        if n_pending > 0 then
+          local waiting = redis.call('ZRANGE', pending, 0, -1)
+          for _, id in ipairs(waiting) do unvouched[id] = true end
+          append_new(ids, waiting)
+        end
         return ids
       end, candidates
+      listed_by_postings = true
     else
       streamed, listed_cost = stream, candidates
     end
@@ -416,6 +453,7 @@ if since_n or until_n then
       append_new(ids, redis.call('ZRANGEBYSCORE', P .. 'mi:time', lo, top))
       return ids
     end, c
+    listed_by_postings = false
   end
 end
 if min_imp ~= '' then
@@ -423,20 +461,38 @@ if min_imp ~= '' then
   if c == 0 then return nothing end
   if cheaper_listed(c) then
     listed, listed_cost = function() return redis.call('ZRANGEBYSCORE', P .. 'mi:imp', min_imp, '+inf') end, c
+    listed_by_postings = false
   end
 end
 local next_id
+local vouched = false  -- whether every candidate not in `unvouched` is in every posting searched
 if listed then
   next_id = sorted_stream(listed(), before)
   drive_index = 0
+  vouched = listed_by_postings
 elseif streamed then
   next_id = streamed()
   drive_index = 0
+  vouched = true
 else
   next_id = lex_stream(drive, hi, math.min(budget, math.max(limit + 1, 32)))
 end
 
 local min_n = min_imp ~= '' and tonumber(min_imp) or nil
+-- In layout 2 the agent and tags asked for are checked in the strings of the candidates the postings do
+-- not vouch for: the pending ones, and all those of a walk or of a window listed whole.
+local check_members = layout2 and (agent ~= '' or #tags > 0)
+local function members_match(b)
+  local f = mem_decode(b)
+  if agent ~= '' and f.a ~= agent then return false end
+  if #tags == 0 then return true end
+  local has = {}
+  for _, tag in ipairs(decode_list(f.g)) do has[tag] = true end
+  for _, tag in ipairs(tags) do
+    if not has[tag] then return false end
+  end
+  return true
+end
 local out = {before, 0, 0}
 local last, examined, more, found = before, 0, 0, 0
 -- Candidates are read ahead: each checked against the all-of zsets it was not walked along (ZSCORE,
@@ -484,6 +540,7 @@ while true do
       ca, imp, ea, sb, t = mem_head(b)
     end
     local ok = #types == 0 or type_ok[t] == true
+    if ok and check_members and (not vouched or unvouched[id]) then ok = members_match(b) end
     if ok and since_n and ca < since_n then ok = false end
     if ok and until_n and ca >= until_n then ok = false end
     if ok and min_n and imp < min_n then ok = false end

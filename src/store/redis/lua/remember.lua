@@ -6,6 +6,8 @@ if refused then return refused end
 if redis.call('EXISTS', P .. 'mx:' .. id) == 1 or redis.call('EXISTS', P .. 'm:' .. id) == 1 then
   return redis.error_reply('MT_CONFLICT a memory with id ' .. id .. ' exists already')
 end
+-- Before the first index entry: a namespace's first memory fixes its layout.
+local layout = namespace_layout(ARGV[14])
 local m = P .. 'm:' .. id
 redis.call('SET', m, mem_encode({id = id, s = sid, a = agent, t = typ, c = ARGV[5], g = ARGV[6], i = imp, ca = ca,
                                  md = ARGV[10], ea = ea ~= '' and ea or nil,
@@ -29,9 +31,13 @@ if not id_made_at(id, ca) then redis.call('ZADD', P .. 'mi:time', ca, id) end
 redis.call('ZADD', P .. 'mi:imp', imp, id)
 redis.call('ZADD', P .. 'mi:s:' .. sid, 0, id)
 redis.call('ZADD', P .. 'mi:sw:' .. sid, imp, id)
-redis.call('ZADD', P .. 'mi:a:' .. agent, 0, id)
-redis.call('ZADD', P .. 'mi:t:' .. typ, 0, id)
-for _, tag in ipairs(decode_list(ARGV[6])) do redis.call('ZADD', P .. 'mi:g:' .. tag, 0, id) end
+-- Layout 1 keeps a sorted set of ids per agent, type and tag; layout 2 puts the memory's number into
+-- postings of them instead, when index_content numbers it (namespace_layout says which a namespace has).
+if layout == 1 then
+  redis.call('ZADD', P .. 'mi:a:' .. agent, 0, id)
+  redis.call('ZADD', P .. 'mi:t:' .. typ, 0, id)
+  for _, tag in ipairs(decode_list(ARGV[6])) do redis.call('ZADD', P .. 'mi:g:' .. tag, 0, id) end
+end
 -- The trigram sets are filled later, in batches (index_content); searches read mi:pend meanwhile.
 redis.call('ZADD', P .. 'mi:pend', 0, id)
 redis.call('SADD', P .. 'sp:' .. sid, agent)

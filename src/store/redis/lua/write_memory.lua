@@ -1,16 +1,16 @@
 
 -- write_memory: remember() (the remember script as a function) with deduplication and supersedes.
--- ARGV 1-13 as remember; 14 superseded_by|'' 15 valid_until|'' (a memory imported as superseded)
--- 16 dedup window ms (0: off) 17 dedup fingerprint 18 namespace (for messages) 19 n_supersedes ids...
+-- ARGV 1-14 as remember; 15 superseded_by|'' 16 valid_until|'' (a memory imported as superseded)
+-- 17 dedup window ms (0: off) 18 dedup fingerprint 19 namespace (for messages) 20 n_supersedes ids...
 -- then idempotency key|'' and its window ms.
 -- Every check comes before the first write: a script that returns an error keeps what it wrote.
 local id, sid, agent, typ, content, tags, ca_text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[8]
 local ca = tonumber(ca_text)
-local sb, vu, window, fp, ns = ARGV[14], ARGV[15], tonumber(ARGV[16]), ARGV[17], ARGV[18]
+local sb, vu, window, fp, ns = ARGV[15], ARGV[16], tonumber(ARGV[17]), ARGV[18], ARGV[19]
 local supersedes = {}
-local n_supersedes = tonumber(ARGV[19])
-for i = 1, n_supersedes do supersedes[i] = ARGV[19 + i] end
-local idempotency_key, idempotency_window = ARGV[20 + n_supersedes] or '', tonumber(ARGV[21 + n_supersedes] or '0')
+local n_supersedes = tonumber(ARGV[20])
+for i = 1, n_supersedes do supersedes[i] = ARGV[20 + i] end
+local idempotency_key, idempotency_window = ARGV[21 + n_supersedes] or '', tonumber(ARGV[22 + n_supersedes] or '0')
 
 local refused = session_refusal(sid)
 if refused then return refused end
