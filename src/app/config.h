@@ -35,11 +35,11 @@ struct HttpConfig {
 
 // `memtrace-mcp keys create|list|revoke`: API keys for the HTTP transport.
 struct KeysCommand {
-  std::string action;  // create | list | revoke; empty when another command runs
-  std::string ns;      // create: the namespace the key is bound to; list: an optional filter
-  std::string label;   // create: a note for people
+  std::string action;      // create | list | revoke; empty when another command runs
+  std::string ns;          // create: the namespace the key is bound to; list: an optional filter
+  std::string label;       // create: a note for people
   bool read_only = false;  // create: a key that may read but never write
-  std::string id;      // revoke: the key's id
+  std::string id;          // revoke: the key's id
 };
 
 // The one-shot data commands: export, import, stats, context. Their output goes to stdout.
@@ -56,6 +56,7 @@ struct Config {
   std::size_t redis_connect_timeout_ms = 2000;
   std::size_t redis_command_timeout_ms = 2000;
   int redis_min_replicas = -1;               // -1: 1 on a Redis Cluster, 0 on a single Redis server
+  int redis_layout = 2;                      // the key layout new Redis namespaces get (RedisOptions)
   std::size_t max_memories_per_session = 0;  // 0: unlimited (Redis store)
   std::size_t sqlite_cache_mib = 1;          // the SQLite write connection's page cache
   std::string change_retention = "7d";       // how long the change feed keeps changes ("30m", "12h", "7d")

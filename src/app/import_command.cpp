@@ -101,7 +101,9 @@ int run_import_command(const Config& config) {
   }
   if (!header_seen) refuse(1, "the input is empty; an export starts with its header line");
 
-  auto store = open_store(config.store);
+  StoreOpenOptions store_options;
+  store_options.redis_layout = config.redis_layout;  // the namespace it fills may be new
+  auto store = open_store(config.store, store_options);
   if (!store) {
     spdlog::error("cannot open the store: {}", store.error().message);
     return 1;

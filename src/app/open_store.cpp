@@ -16,6 +16,7 @@ Result<std::unique_ptr<Store>> open_store(const std::string& spec, const StoreOp
     redis->command_timeout = options.redis_command_timeout;
     redis->min_replicas = options.redis_min_replicas;
     redis->max_memories_per_session = options.max_memories_per_session;
+    redis->new_namespace_layout = options.redis_layout;
     redis->change_retention = options.change_retention;
     return open_redis_store(*redis);
   }

@@ -16,8 +16,10 @@ struct StoreOpenOptions {
   std::chrono::milliseconds redis_connect_timeout{2000};  // --redis-connect-timeout-ms; default 2 s
   std::chrono::milliseconds redis_command_timeout{2000};  // --redis-command-timeout-ms; default 2 s
   int redis_min_replicas = -1;  // --redis-min-replicas; default -1: 1 on a cluster, 0 on one server
+  int redis_layout = 2;         // --redis-layout: the key layout new Redis namespaces get (RedisOptions)
   std::size_t max_memories_per_session = 0;  // --max-memories-per-session; 0 (default): unlimited. Redis only
-  std::chrono::milliseconds change_retention{std::chrono::hours(24 * 7)};  // --change-retention; default 7 days
+  // --change-retention; default 7 days
+  std::chrono::milliseconds change_retention{std::chrono::hours(24 * 7)};
   std::size_t sqlite_cache_mib = 1;  // --sqlite-cache-mib: the write connection's page cache. SQLite only
 };
 

@@ -118,6 +118,7 @@ int run(const Config& config) {
   store_options.redis_connect_timeout = std::chrono::milliseconds(config.redis_connect_timeout_ms);
   store_options.redis_command_timeout = std::chrono::milliseconds(config.redis_command_timeout_ms);
   store_options.redis_min_replicas = config.redis_min_replicas;
+  store_options.redis_layout = config.redis_layout;
   store_options.max_memories_per_session = config.max_memories_per_session;
   store_options.sqlite_cache_mib = config.sqlite_cache_mib;
   store_options.change_retention =

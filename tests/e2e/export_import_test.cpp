@@ -187,6 +187,46 @@ TEST_F(ExportImport, SqliteToRedisToSqliteGivesIdenticalExports) {
   EXPECT_EQ(found["memories"][0]["agent_id"], "researcher");
 }
 
+// A Redis namespace keeps the key layout it got with its first memory. One filled in layout 1 (by a build
+// before layout 2, or with --redis-layout 1) moves into layout 2 by an export imported where the
+// namespace is new: the same records, found by tag and agent as before, with no sorted set per tag.
+TEST_F(ExportImport, AnExportImportedIntoANewRedisDatabaseMovesItIntoLayout2) {
+  RedisServer redis;
+  auto layout_of = [&](int db, const std::string& ns) {
+    RedisClient client(redis.socket_path());  // one connection: SELECT holds for what follows
+    client.command({"SELECT", std::to_string(db)});
+    auto value = client.command({"GET", "mt:v1:{" + ns + "}:mi:v"}).text;
+    auto tag_sets = client.command({"KEYS", "mt:v1:{" + ns + "}:mi:g:*"}).elements.size();
+    return value + (tag_sets > 0 ? " with tag sets" : " without tag sets");
+  };
+  {
+    McpClient client{{"--store", redis.url(0), "--redis-layout", "1", "--agent", "researcher"}};
+    client.initialize();
+    client.call_tool("memtrace_remember", {{"content", "paper A"}, {"tags", {"paper", "a"}}});
+    client.call_tool("memtrace_remember", {{"content", "paper B"}, {"tags", {"paper"}}});
+    client.process().close_stdin();
+    ASSERT_EQ(client.process().wait(), 0);
+  }
+  EXPECT_EQ(layout_of(0, "default"), "1 with tag sets");
+  const std::string exported = export_of(redis.url(0));
+  auto moved = import_into(redis.url(1), exported);
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  EXPECT_EQ(layout_of(1, "default"), "2 without tag sets");
+  EXPECT_EQ(export_of(redis.url(1)), exported);
+  McpClient client{{"--store", redis.url(1), "--agent", "reader"}};
+  client.initialize();
+  auto found = client.call_tool("memtrace_search",
+                                {{"tags", {"paper"}}, {"agent_id", "researcher"}, {"since", "30d"}});
+  ASSERT_EQ(found["structuredContent"]["memories"].size(), 2u) << found.dump();
+  EXPECT_EQ(found["structuredContent"]["memories"][0]["content"], "paper B");
+}
+
+TEST_F(ExportImport, ALayoutOtherThan1Or2IsRefused) {
+  auto refused = run({"--store", "memory", "--redis-layout", "3"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("--redis-layout"));
+}
+
 TEST_F(ExportImport, ImportingTwiceChangesNothing) {
   RedisServer redis;
   fill(sqlite("a.db"));
