@@ -212,7 +212,7 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
       ->check(CLI::Range(0, 16));
   app.add_option("--redis-layout", config.redis_layout,
                  "Redis store: the key layout a namespace gets with its first memory. 2 keeps agents, types "
-                 "and tags as postings of numbers (about 470 bytes less per memory with two tags); 1, the "
+                 "and tags as postings of numbers (about 500 bytes less per memory with two tags); 1, the "
                  "layout of builds before, as sorted sets of ids: choose it while servers of such a build "
                  "write into the same Redis. A namespace keeps its layout")
       ->envname("MEMTRACE_REDIS_LAYOUT")

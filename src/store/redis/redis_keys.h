@@ -51,13 +51,14 @@
 //                            (RedisOptions::new_namespace_layout), but 1 if memories are there already
 //                            (builds before kept no mi:v and layout 1). Layout 1 keeps the next three sorted
 //                            sets; layout 2 keeps none of them: it has the postings mi:4:agent:<agent>,
-//                            mi:4:type:<type> and mi:4:tag:<tag> instead, about 470 bytes less per memory
-//                            with two tags (4 bytes an entry, not ~120)
+//                            mi:4:type:<type> and mi:4:tag:<tag> instead, filled at the remember: about
+//                            500 bytes less per memory with two tags (4 bytes an entry, not ~120)
 //   P mi:a:<agent>    zset   ids by agent, score 0 (layout 1)
 //   P mi:t:<type>     zset   ids by type, score 0 (layout 1)
 //   P mi:g:<tag>      zset   ids by tag, score 0 (layout 1)
-//   The content index: a memory gets a number when index_content takes it in, and each trigram of its
-//   lower-cased content a 4-byte entry (in layout 1 only a memory with a trigram is numbered). Forgetting a
+//   The content index: a memory gets a number, and each trigram of its lower-cased content a 4-byte entry.
+//   Layout 1 numbers a memory with a trigram when index_content takes it in; layout 2 numbers every memory
+//   at its remember, and its tags', agent's and type's postings take the number then. Forgetting a
 //   memory clears its number, not its entries; a sweep rewrites the postings without them once the forgotten
 //   are half as many as the live. P mi:n            string the last memory number given (INCR) P mi:ids hash
 //   number -> id (one hash, so that a search maps all its numbers in one HMGET) P mi:live         bitmap bit
@@ -84,8 +85,10 @@
 //                            postings indexed them; searches still read them, and forgetting such a
 //                            memory removes it (unindex); nothing adds to them
 //   P mi:pend         zset   ids written but not yet in the postings (index_content adds them later;
-//                            searches check these by their content). Score 0, or minus the number of
-//                            trigrams added so far of one that an index step left half done
+//                            searches check these by their content). Layout 1: score 0, or minus the
+//                            number of trigrams added so far of one that an index step left half done.
+//                            Layout 2: score the memory's number (index_content takes them in that order)
+//   P mi:half         hash   layout 2: the memory an index step left half done -> its trigrams added so far
 //   P s:<session>     hash   the session: id cb st ca ua [cl] [ssx] md:<key>...  (ssx: its mi:ss is
 //                            complete, i.e. every supersede in the session happened since mi:ss exists)
 //   P sp:<session>    set    agents that wrote into the session

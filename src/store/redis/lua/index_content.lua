@@ -11,8 +11,10 @@
 -- A memory is numbered (mi:n) when its first step begins, so a posting's numbers are appended in
 -- ascending order: a memory is finished before the next is numbered. Its number goes into its mx
 -- record if it has one, else into its string (unindex reads it from there).
--- In layout 2 a memory's agent and type go into postings with its tags, and a memory with no trigram is
--- numbered too (namespace_layout).
+-- In layout 2 (namespace_layout) remember numbers every memory, one without a trigram too, and puts the
+-- number into its tags', agent's and type's postings at once: mi:pend scores it by its number, so memories
+-- are taken in number order, each finished before the next, and the one a step leaves half done keeps the
+-- trigrams added so far in mi:half (id -> count) instead of its score.
 -- Memories forgotten meanwhile have left mi:pend already; one whose string Redis expired has nothing to
 -- index (unindex takes it out by its mx record). Returns how many are still pending, plus one while a
 -- sweep or the trimming has more to do.
@@ -27,15 +29,19 @@ local max_id_was = max_id
 -- mi:4g keeps the first number whose tags went into postings: one numbered by a version before tag
 -- postings is not in them, and searches check the tags of those numbers another way (query_memories).
 local first_tagged = nil
--- Layout 2 (namespace_layout) puts a memory's agent and type into postings as well, and numbers every
--- memory, one without a trigram too: searches by agent, type or tag find memories by their numbers.
-local members_too = namespace_layout(nil) == 2
--- Appends `entry` (a number) to the posting named `name`, registering a new posting with the sweep.
-local function add_entry(name, entry)
-  if redis.call('APPEND', P .. 'mi:4:' .. name, entry) == 4 then redis.call('ZADD', P .. 'mi:4k', 0, name) end
+-- Layout 2 (namespace_layout) numbers a memory when it is written, and puts its agent, type and tags into
+-- postings then (remember): its pending score is its number, so memories are indexed in number order, and
+-- the one a step leaves half done says how far it got in mi:half (its id -> the trigrams added).
+local layout2 = namespace_layout(nil) == 2
+local half_id, half_added = nil, 0
+if layout2 then
+  local half = redis.call('HGETALL', P .. 'mi:half')
+  if #half > 0 then half_id, half_added = half[1], tonumber(half[2]) end
 end
 for i = 1, #entries, 2 do
-  local id, added = entries[i], -tonumber(entries[i + 1])
+  local id, score = entries[i], tonumber(entries[i + 1])
+  local added = 0
+  if id == half_id then added = half_added elseif score < 0 then added = -score end
   local sid, agent, typ, tags, tri, number, in_mx, b, content = index_record(id)
   if sid and tri == '' then
     -- Its trigrams come from its content (only an older build's mx record lists them). One with an mx
@@ -54,8 +60,9 @@ for i = 1, #entries, 2 do
   if not sid then
     finished[#finished + 1] = id
   else
-    -- One whose string Redis expired (its mx record only) gets no number: it has nothing to find.
-    local numbered_now = not number and (total > 0 or (members_too and content ~= nil))
+    -- One whose string Redis expired (its mx record only) gets no number: it has nothing to find. In
+    -- layout 2 every memory has its number already.
+    local numbered_now = not number and total > 0
     if numbered_now then
       -- An older version's step may have left it half done in the trigram sets: those members go,
       -- and it starts again in postings.
@@ -63,39 +70,33 @@ for i = 1, #entries, 2 do
         redis.call('SREM', P .. 'mi:3:' .. string.sub(tri, 3 * k + 1, 3 * k + 3), id)
       end
       added = 0
-      number = redis.call('INCR', P .. 'mi:n')
-      redis.call('SETBIT', P .. 'mi:live', number, 1)
-      redis.call('HSET', P .. 'mi:ids', number, id)
-      if not max_id or less(max_id, id) then max_id = id end
-      redis.call('HSET', P .. 'mi:pmax', math.floor(number / PMAX_NUMBERS), max_id)
+      -- Its tags' postings take the number at once (a few entries: not counted against the budget).
+      number, max_id = give_number(id, max_id, agent, typ, tags, layout2)
+      first_tagged = first_tagged or number
       if not in_mx then mem_set_number(id, b, number) end
     end
     local entry = number and struct.pack('>I4', number)
-    if numbered_now then
-      -- Its tags' postings take the number at once (a few entries: not counted against the budget).
-      first_tagged = first_tagged or number
-      local seen = {}
-      for _, tag in ipairs(decode_list(tags)) do
-        if not seen[tag] then
-          seen[tag] = true
-          add_entry(TAG_POSTING .. tag, entry)
-        end
-      end
-      if members_too then
-        add_entry(AGENT_POSTING .. agent, entry)
-        add_entry(TYPE_POSTING .. typ, entry)
+    local upto = math.min(total, added + budget)
+    for k = added, upto - 1 do
+      local trigram = string.sub(tri, 3 * k + 1, 3 * k + 3)
+      if redis.call('APPEND', P .. 'mi:4:' .. trigram, entry) == 4 then
+        redis.call('ZADD', P .. 'mi:4k', 0, trigram)
       end
     end
-    local upto = math.min(total, added + budget)
-    for k = added, upto - 1 do add_entry(string.sub(tri, 3 * k + 1, 3 * k + 3), entry) end
     budget = budget - (upto - added)
     if upto < total then
       if numbered_now and in_mx then mx_write(id, sid, agent, typ, tags, tri, number) end
-      redis.call('ZADD', pending, -upto, id)
+      if layout2 then
+        redis.call('DEL', P .. 'mi:half')
+        redis.call('HSET', P .. 'mi:half', id, upto)
+      else
+        redis.call('ZADD', pending, -upto, id)
+      end
       break
     end
     -- Done: an mx record keeps its number, and no longer its trigrams.
     if in_mx then mx_write(id, sid, agent, typ, tags, '', number) end
+    if id == half_id then redis.call('DEL', P .. 'mi:half') end
     finished[#finished + 1] = id
   end
   if budget <= 0 then break end

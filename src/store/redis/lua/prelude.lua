@@ -246,6 +246,35 @@ local function namespace_layout(new)
   return layout == '2' and 2 or 1
 end
 
+-- Gives memory `id` the next number of the content index (mi:n): its bit in mi:live, its id in mi:ids, and
+-- for its run of PMAX_NUMBERS the largest id numbered so far in mi:pmax. `max_id` is that id before it (as
+-- mi:maxid keeps it; the caller writes it back): returns the number and the new largest id. The postings of
+-- its tags (an encoded list) take the number at once, and with `members` (layout 2) its agent's and type's
+-- too; a new posting is registered with the sweep (mi:4k).
+local function give_number(id, max_id, agent, typ, tags, members)
+  local number = redis.call('INCR', P .. 'mi:n')
+  redis.call('SETBIT', P .. 'mi:live', number, 1)
+  redis.call('HSET', P .. 'mi:ids', number, id)
+  if not max_id or less(max_id, id) then max_id = id end
+  redis.call('HSET', P .. 'mi:pmax', math.floor(number / PMAX_NUMBERS), max_id)
+  local entry = struct.pack('>I4', number)
+  local names, seen = {}, {}
+  for _, tag in ipairs(decode_list(tags)) do
+    if not seen[tag] then
+      seen[tag] = true
+      names[#names + 1] = TAG_POSTING .. tag
+    end
+  end
+  if members then
+    names[#names + 1] = AGENT_POSTING .. agent
+    names[#names + 1] = TYPE_POSTING .. typ
+  end
+  for _, name in ipairs(names) do
+    if redis.call('APPEND', P .. 'mi:4:' .. name, entry) == 4 then redis.call('ZADD', P .. 'mi:4k', 0, name) end
+  end
+  return number, max_id
+end
+
 -- The number at 0-based entry `i` of posting `s` (string.byte and arithmetic: a third of the time of
 -- struct.unpack).
 local function posting_entry(s, i)
@@ -287,7 +316,10 @@ local function unindex(id)
   redis.call('ZREM', P .. 'mi:t:' .. typ, id)
   for _, tag in ipairs(decode_list(tags)) do redis.call('ZREM', P .. 'mi:g:' .. tag, id) end
   local added = redis.call('ZSCORE', P .. 'mi:pend', id)
-  if added then redis.call('ZREM', P .. 'mi:pend', id) end
+  if added then
+    redis.call('ZREM', P .. 'mi:pend', id)
+    redis.call('HDEL', P .. 'mi:half', id)
+  end
   if number then
     redis.call('SETBIT', P .. 'mi:live', number, 0)
     redis.call('HDEL', P .. 'mi:ids', number)
@@ -326,11 +358,12 @@ local function sweep_postings(budget)
       local nxt = redis.call('ZRANGEBYLEX', P .. 'mi:4k', at == '' and '-' or '(' .. at, '+', 'LIMIT', 0, 1)[1]
       if not nxt then
         redis.call('DEL', state, tmp)
-        if redis.call('DECRBY', P .. 'mi:dead', swept) <= 0 then
-          redis.call('DEL', P .. 'mi:dead')
-        end
-        if redis.call('ZCARD', P .. 'mi:all') == 0 then
-          -- No memory left, so no number in use: numbering starts again.
+        local dead_left = redis.call('DECRBY', P .. 'mi:dead', swept)
+        if dead_left <= 0 then redis.call('DEL', P .. 'mi:dead') end
+        if dead_left <= 0 and redis.call('ZCARD', P .. 'mi:all') == 0 then
+          -- No memory left, and no number of a forgotten one in any posting (one forgotten during the sweep
+          -- may still be in those it had passed): numbering starts again. A posting vouches for a number's
+          -- tags, agent and type in layout 2, so no number may be given twice while one still names it.
           redis.call('DEL', P .. 'mi:n', live_key, P .. 'mi:pmax', P .. 'mi:maxid', P .. 'mi:4g', P .. 'mi:tt')
         end
         return false

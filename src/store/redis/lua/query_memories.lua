@@ -126,14 +126,15 @@ local function cheaper_listed(n)
   local walk = math.min(cost, (limit + 1) * total / math.max(n, 1))
   return n <= list_max and n / 4 < walk and (not listed_cost or n < listed_cost)
 end
--- Memories not in the content index yet (mi:pend, see index_content) are candidates of every needle, and
--- in layout 2 of every search by postings: the checks below decide.
+-- Memories not in the content index yet (mi:pend, see index_content) are candidates of every needle: the
+-- substring check below decides. (In layout 2 they are in their agent's, type's and tags' postings from
+-- their remember on.)
 local pending = P .. 'mi:pend'
 local by_postings = #trigrams > 0 or #members > 0
-local n_pending = by_postings and redis.call('ZCARD', pending) or 0
+local n_pending = #trigrams > 0 and redis.call('ZCARD', pending) or 0
 local streamed = nil  -- the postings' candidates, newest first (a function making next_id)
--- Candidates the postings give that did not come from every one of them: the pending memories (and an
--- older version's set members), which the checks below look at whole.
+-- Candidates the postings give that did not come from every one of them: the memories pending a needle's
+-- trigrams (and an older version's set members), which the checks below look at whole.
 local unvouched = {}
 local listed_by_postings = false
 if by_postings then

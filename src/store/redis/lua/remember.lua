@@ -6,15 +6,24 @@ if refused then return refused end
 if redis.call('EXISTS', P .. 'mx:' .. id) == 1 or redis.call('EXISTS', P .. 'm:' .. id) == 1 then
   return redis.error_reply('MT_CONFLICT a memory with id ' .. id .. ' exists already')
 end
--- Before the first index entry: a namespace's first memory fixes its layout.
+-- Before the first index entry: a namespace's first memory fixes its layout. In layout 2 the memory gets
+-- its number now, and its tags', agent's and type's postings take it: searches by them need nothing else
+-- (index_content adds its trigrams later).
 local layout = namespace_layout(ARGV[14])
+local number = nil
+if layout == 2 then
+  local max_id = redis.call('GET', P .. 'mi:maxid')
+  local new_max
+  number, new_max = give_number(id, max_id, agent, typ, ARGV[6], true)
+  if new_max ~= max_id then redis.call('SET', P .. 'mi:maxid', new_max) end
+end
 local m = P .. 'm:' .. id
 redis.call('SET', m, mem_encode({id = id, s = sid, a = agent, t = typ, c = ARGV[5], g = ARGV[6], i = imp, ca = ca,
                                  md = ARGV[10], ea = ea ~= '' and ea or nil,
-                                 r = ARGV[11] == '1' and ARGV[12] or nil}))
+                                 r = ARGV[11] == '1' and ARGV[12] or nil, n = ea == '' and number or nil}))
 if ea ~= '' then
   -- Redis may delete the string before its index entries go: they are removed by this record.
-  mx_write(id, sid, agent, typ, ARGV[6], '')
+  mx_write(id, sid, agent, typ, ARGV[6], '', number)
   -- Expiry is judged by the caller's clock (query.now). PEXPIREAT only frees memory: a deadline
   -- already past by the server's clock (a test's fake clock, clock skew) must not delete the memory
   -- before the caller's clock says so; queries and purge_expired handle those.
@@ -38,8 +47,9 @@ if layout == 1 then
   redis.call('ZADD', P .. 'mi:t:' .. typ, 0, id)
   for _, tag in ipairs(decode_list(ARGV[6])) do redis.call('ZADD', P .. 'mi:g:' .. tag, 0, id) end
 end
--- The trigram sets are filled later, in batches (index_content); searches read mi:pend meanwhile.
-redis.call('ZADD', P .. 'mi:pend', 0, id)
+-- The trigrams go into postings later, in batches (index_content); searches read mi:pend meanwhile. In
+-- layout 2 its number is its score: index_content takes memories in number order.
+redis.call('ZADD', P .. 'mi:pend', number or 0, id)
 redis.call('SADD', P .. 'sp:' .. sid, agent)
 redis.call('ZADD', P .. 'si:a:' .. agent, 0, sid)
 
