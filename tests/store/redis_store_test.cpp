@@ -224,6 +224,18 @@ class RedisStoreTest : public ::testing::Test, protected StoreHelpers {
     return server_->command({"STRLEN", full_key(kDefaultNamespace, "mi:4:" + trigram)}).integer / 4;
   }
 
+  // One step of the content indexer's script (index_content), run here rather than by the store: at most
+  // `memories` pending memories and `additions` postings entries, then at most `sweep_entries` of a sweep
+  // or a trimming. Returns what the script does: how many are still pending, plus one while a sweep or
+  // the trimming has more to do.
+  long long index_step(int memories, int additions, int sweep_entries) {
+    static const std::string script = redis::script_text(redis::embedded_lua("index_content"));
+    return server_
+        ->command({"EVAL", script, "1", redis::namespace_prefix(kDefaultNamespace), std::to_string(memories),
+                   std::to_string(additions), std::to_string(sweep_entries)})
+        .integer;
+  }
+
   // Closes the store, which indexes what is pending and finishes a sweep that is due, and opens it again.
   void reopen() {
     store_.reset();
@@ -398,15 +410,9 @@ void RedisIndexStepTest::stops_at_its_budget(bool layout1) {
     }
     return server_->command({"HGET", full_key(kDefaultNamespace, "mi:half"), id}).text;
   };
-  const std::string script = redis::script_text(redis::embedded_lua("index_content"));
-  auto index_step = [&](int additions) {
-    return server_
-        ->command({"EVAL", script, "1", redis::namespace_prefix(kDefaultNamespace), "256",
-                   std::to_string(additions), "2048"})
-        .integer;
-  };
+  auto index_additions = [&](int additions) { return index_step(256, additions, 2048); };
 
-  EXPECT_EQ(index_step(100), 2) << "both are still pending";
+  EXPECT_EQ(index_additions(100), 2) << "both are still pending";
   // Trigram postings (mi:4:??? is three bytes; the agent's and the type's are postings too).
   EXPECT_EQ(server_keys(*server_, full_key(kDefaultNamespace, "mi:4:???")).size(), 100u);
   EXPECT_EQ(added_so_far(big.id), "100");
@@ -418,7 +424,7 @@ void RedisIndexStepTest::stops_at_its_budget(bool layout1) {
   q.content_contains = content.substr(1000, 40);
   EXPECT_THAT(recall(q), ElementsAre(big.id));
 
-  EXPECT_EQ(index_step(100), 2);
+  EXPECT_EQ(index_additions(100), 2);
   EXPECT_EQ(added_so_far(big.id), "200") << "resumed where it stopped";
   EXPECT_EQ(server_keys(*server_, full_key(kDefaultNamespace, "mi:4:???")).size(), 200u);
   EXPECT_THAT(posting_ids(trigrams.substr(0, 3)), ElementsAre(big.id));
@@ -433,12 +439,12 @@ void RedisIndexStepTest::stops_at_its_budget(bool layout1) {
   // whole for the next.
   Memory medium = add(make_memory("s1", letter_soup(80, 3), kT0 + 3));
   const auto small_trigrams = static_cast<int>(indexed_trigrams(small.content).size() / 3);
-  EXPECT_EQ(index_step(small_trigrams + 5), 1) << "the medium one waits";
+  EXPECT_EQ(index_additions(small_trigrams + 5), 1) << "the medium one waits";
   EXPECT_NE(server_->command({"ZSCORE", pending, medium.id}).type, RespValue::Type::kNil);
   EXPECT_EQ(added_so_far(medium.id), "") << "not begun";
   EXPECT_EQ(posting_entries(trigrams.substr(0, 3)), 1) << "no sweep while memories are pending";
   // The last step finds nothing pending, and one forgotten memory against two live ones: it sweeps.
-  EXPECT_EQ(index_step(100), 0);
+  EXPECT_EQ(index_additions(100), 0);
   std::set<std::string> indexed;
   for (const auto& m : {small, medium}) {
     const std::string blob = indexed_trigrams(m.content);
@@ -555,13 +561,7 @@ TEST_F(RedisUnindexedTest, ANeedlesCandidatesAreStreamedNewestFirstAndLateOnesKe
 // Memories indexed while a posting is half rewritten are kept, and searches are right at every step.
 TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBoundedSteps) {
   add_session("s1");
-  const std::string script = redis::script_text(redis::embedded_lua("index_content"));
-  auto index_step = [&](int sweep_entries) {
-    return server_
-        ->command({"EVAL", script, "1", redis::namespace_prefix(kDefaultNamespace), "256", "100000",
-                   std::to_string(sweep_entries)})
-        .integer;
-  };
+  auto sweep_step = [&](int sweep_entries) { return index_step(256, 100000, sweep_entries); };
   std::vector<Memory> live;
   std::vector<Memory> forgotten;
   auto tagged = [&](Memory memory) {
@@ -572,12 +572,12 @@ TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBou
     Memory memory = tagged(make_memory("s1", "common word " + std::to_string(1000 + i), kT0 + i));
     (i % 3 == 0 ? forgotten : live).push_back(memory);
   }
-  EXPECT_EQ(index_step(7), 0);
+  EXPECT_EQ(sweep_step(7), 0);
   ASSERT_EQ(posting_entries("com"), 40);
   ASSERT_EQ(forgotten.size(), 14u);
   for (std::size_t i = 0; i < 13; ++i)
     ASSERT_TRUE(*store().delete_memory(kDefaultNamespace, forgotten[i].id));
-  EXPECT_EQ(index_step(7), 0) << "13 forgotten against 27 live: no sweep yet";
+  EXPECT_EQ(sweep_step(7), 0) << "13 forgotten against 27 live: no sweep yet";
   ASSERT_TRUE(*store().delete_memory(kDefaultNamespace, forgotten.back().id));
   ASSERT_EQ(server_->command({"GET", full_key(kDefaultNamespace, "mi:dead")}).text, "14");
 
@@ -596,7 +596,7 @@ TEST_F(RedisUnindexedTest, TheSweepRewritesPostingsWithoutForgottenMemoriesInBou
       live.push_back(tagged(make_memory("s1", "common word, written during the sweep", kT0 + 100)));
     }
     expect_found(live);
-    if (index_step(7) == 0) break;
+    if (sweep_step(7) == 0) break;
     EXPECT_TRUE(server_->command({"EXISTS", full_key(kDefaultNamespace, "mi:4s")}).integer == 1);
   }
   EXPECT_GT(steps, 5) << "each step reads at most 7 entries";
@@ -1145,13 +1145,7 @@ TEST_F(RedisUnindexedTest, MemoriesNumberedBeforeTagPostingsAreFoundByContentAnd
 TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeAndTagWhetherIndexedOrNot) {
   add_session("s1");
   add_session("s2");
-  const std::string script = redis::script_text(redis::embedded_lua("index_content"));
-  auto index_first = [&](int memories) {  // the pending memories with the smallest ids
-    return server_
-        ->command({"EVAL", script, "1", redis::namespace_prefix(kDefaultNamespace), std::to_string(memories),
-                   "100000", "2048"})
-        .integer;
-  };
+  auto index_first = [&](int memories) { return index_step(memories, 100000, 2048); };  // in number order
   const std::vector<std::string> agents = {"agent-a", "agent-b", "agent-c"};
   const std::vector<std::string> types = {"observation", "decision", "fact"};
   std::vector<Memory> live;
@@ -1280,28 +1274,22 @@ TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeAndTagWhetherIndexedOr
 // forgotten during that sweep is still in a posting the sweep had passed.
 TEST_F(RedisUnindexedTest, NumbersAreNotGivenAgainWhileAPostingStillNamesThem) {
   add_session("s1");
-  const std::string script = redis::script_text(redis::embedded_lua("index_content"));
-  auto index_step = [&](int sweep_entries) {
-    return server_
-        ->command({"EVAL", script, "1", redis::namespace_prefix(kDefaultNamespace), "256", "100000",
-                   std::to_string(sweep_entries)})
-        .integer;
-  };
+  auto sweep_step = [&](int sweep_entries) { return index_step(256, 100000, sweep_entries); };
   Memory first = make_memory("s1", "zzz one", kT0 + 1);
   first.tags = {"a"};
   Memory second = make_memory("s1", "zzz two", kT0 + 2);
   second.tags = {"b"};
   add(first);
   add(second);
-  EXPECT_EQ(index_step(1), 0);
+  EXPECT_EQ(sweep_step(1), 0);
   ASSERT_TRUE(*store().delete_memory(kDefaultNamespace, first.id));  // one of two: a sweep is due
   const std::string state = full_key(kDefaultNamespace, "mi:4s");
   for (int steps = 0; steps < 100; ++steps) {  // one entry a step, up to a posting past the tag's
-    ASSERT_EQ(index_step(1), 1) << "the sweep ended before it passed tag:b";
+    ASSERT_EQ(sweep_step(1), 1) << "the sweep ended before it passed tag:b";
     if (server_->command({"HGET", state, "at"}).text > "tag:b") break;
   }
   ASSERT_TRUE(*store().delete_memory(kDefaultNamespace, second.id));
-  for (int steps = 0; steps < 100 && index_step(1) != 0; ++steps) {
+  for (int steps = 0; steps < 100 && sweep_step(1) != 0; ++steps) {
   }
   EXPECT_EQ(server_->command({"EXISTS", state}).integer, 0) << "the sweep is over";
   EXPECT_THAT(posting_ids("tag:b"), IsEmpty());
@@ -1377,15 +1365,9 @@ TEST_F(RedisUnindexedTest, OnlyMemoriesWhoseIdDoesNotTellTheirTimeAreInTheTimeIn
   const auto made = add_entries("s1", 2'500, kT0);
   EXPECT_THAT(texts(server_->command({"ZRANGE", time_index, "0", "-1"})), ElementsAre(imported.id));
 
-  const std::string script = redis::script_text(redis::embedded_lua("index_content"));
   // A step as the store runs it: a sweep step reads 2,048 entries, a trimming step a quarter of that.
-  auto index_step = [&] {
-    return server_
-        ->command({"EVAL", script, "1", redis::namespace_prefix(kDefaultNamespace), "256", "100000", "2048"})
-        .integer;
-  };
   int steps = 0;
-  while (index_step() > 0) ASSERT_LT(++steps, 40);
+  while (index_step(256, 100000, 2048) > 0) ASSERT_LT(++steps, 40);
   EXPECT_EQ(server_->command({"GET", state}).text, "done") << "mi:time holds one to keep";
 
   // As an older build left it: every memory in mi:time.
@@ -1405,19 +1387,19 @@ TEST_F(RedisUnindexedTest, OnlyMemoriesWhoseIdDoesNotTellTheirTimeAreInTheTimeIn
   q.until = kT0;
   EXPECT_THAT(recall(q), ElementsAre(imported.id));
 
-  EXPECT_EQ(index_step(), 1) << "512 entries, more to do";
+  EXPECT_EQ(index_step(256, 100000, 2048), 1) << "512 entries, more to do";
   EXPECT_EQ(server_->command({"GET", state}).text, "1") << "the rank reached: the imported one is kept";
   EXPECT_EQ(server_->command({"ZCARD", time_index}).integer, 2'501 - 511);
   EXPECT_EQ(window(), expected);
-  EXPECT_EQ(index_step(), 1);
-  EXPECT_EQ(index_step(), 1);
-  EXPECT_EQ(index_step(), 1);
-  EXPECT_EQ(index_step(), 0) << "the last 453";
+  EXPECT_EQ(index_step(256, 100000, 2048), 1);
+  EXPECT_EQ(index_step(256, 100000, 2048), 1);
+  EXPECT_EQ(index_step(256, 100000, 2048), 1);
+  EXPECT_EQ(index_step(256, 100000, 2048), 0) << "the last 453";
   EXPECT_EQ(server_->command({"GET", state}).text, "done");
   EXPECT_THAT(texts(server_->command({"ZRANGE", time_index, "0", "-1"})), ElementsAre(imported.id));
   EXPECT_EQ(window(), expected);
   EXPECT_THAT(recall(q), ElementsAre(imported.id));
-  EXPECT_EQ(index_step(), 0) << "nothing left to trim";
+  EXPECT_EQ(index_step(256, 100000, 2048), 0) << "nothing left to trim";
 }
 
 TEST_F(RedisUnindexedTest, RememberIsOneScriptCallAndNoRequestUsesKeysOrScan) {
