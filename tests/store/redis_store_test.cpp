@@ -1137,12 +1137,12 @@ TEST_F(RedisUnindexedTest, MemoriesNumberedBeforeTagPostingsAreFoundByContentAnd
   EXPECT_EQ(calls_of("zrevrangebylex"), 0) << "the needle's postings streamed, no walk of the tag";
 }
 
-// Layout 2 keeps a memory's agent, type and tags as entries of postings, given at its remember with its
-// number. Searches by them find the memories whose trigrams are still pending and those indexed,
-// memories numbered after others with larger ids, and memories without a trigram, and leave out forgotten
-// ones, exactly as a filter of every memory does, page after page, whether they list the postings'
+// Layout 2 keeps a memory's agent, type, tags and band of importance as entries of postings, given at its
+// remember with its number. Searches by them find the memories whose trigrams are still pending and those
+// indexed, memories numbered after others with larger ids, and memories without a trigram, and leave out
+// forgotten ones, exactly as a filter of every memory does, page after page, whether they list the postings'
 // candidates whole or stream them.
-TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeAndTagWhetherIndexedOrNot) {
+TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeTagAndImportanceWhetherIndexedOrNot) {
   add_session("s1");
   add_session("s2");
   auto index_first = [&](int memories) { return index_step(memories, 100000, 2048); };  // in number order
@@ -1155,6 +1155,7 @@ TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeAndTagWhetherIndexedOr
     if (i % 2 == 0) m.tags.push_back("even");
     if (i % 5 == 0) m.tags.push_back("fifth");
     if (i % 7 == 0) m.content = "x";  // no trigram
+    m.importance = (i % 21) / 20.0;   // on the edges of the bands of importance
     live.push_back(add(m));
   };
   struct Case {
@@ -1187,6 +1188,13 @@ TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeAndTagWhetherIndexedOr
     q.agent_id = "agent-a";
   });
   with("an agent with no memory", [](MemoryQuery& q) { q.agent_id = "nobody"; });
+  for (double least : {0.35, 0.7, 0.95, 1.0}) {
+    with("importance " + std::to_string(least), [least](MemoryQuery& q) { q.min_importance = least; });
+  }
+  with("tag and importance", [](MemoryQuery& q) {
+    q.tags = {"fifth"};
+    q.min_importance = 0.5;
+  });
   auto matches = [](const MemoryQuery& q, const Memory& m) {
     auto has_tag = [&](const std::string& tag) {
       return std::find(m.tags.begin(), m.tags.end(), tag) != m.tags.end();
@@ -1198,6 +1206,7 @@ TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeAndTagWhetherIndexedOr
     return (!q.session_id || m.session_id == *q.session_id) && (!q.agent_id || m.agent_id == *q.agent_id) &&
            std::all_of(q.tags.begin(), q.tags.end(), has_tag) &&
            (q.types.empty() || std::find(q.types.begin(), q.types.end(), m.type) != q.types.end()) &&
+           (!q.min_importance || m.importance >= *q.min_importance) &&
            content.find(needle) != std::string::npos;
   };
   // A second store on the same Redis that never lists candidates whole: it streams the postings.
@@ -1257,9 +1266,9 @@ TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeAndTagWhetherIndexedOr
   EXPECT_EQ(server_->command({"EXISTS", full_key(kDefaultNamespace, "mi:dead")}).integer, 0) << "swept";
   expect_exact("after the sweep");
 
-  for (const char* pattern : {"mi:a:*", "mi:t:*", "mi:g:*"}) {
+  for (const char* pattern : {"mi:a:*", "mi:t:*", "mi:g:*", "mi:imp"}) {
     EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, pattern)), IsEmpty())
-        << pattern << ": layout 2 keeps no sorted set of ids per agent, type or tag";
+        << pattern << ": layout 2 keeps no sorted set of ids per agent, type or tag, nor by importance";
   }
   EXPECT_EQ(posting_entries("agent:agent-b"),
             std::count_if(live.begin(), live.end(), [](const Memory& m) { return m.agent_id == "agent-b"; }))

@@ -227,8 +227,15 @@ local PMAX_NUMBERS = 32
 -- shares its key, and the sweep rewrites both kinds alike.
 local TAG_POSTING = 'tag:'
 -- In layout 2 (namespace_layout), an agent's and a type's postings too: mi:4:agent:<agent>,
--- mi:4:type:<type>.
-local AGENT_POSTING, TYPE_POSTING = 'agent:', 'type:'
+-- mi:4:type:<type>; and one per band of importance, mi:4:imp:<band> (importance_band).
+local AGENT_POSTING, TYPE_POSTING, IMPORTANCE_POSTING = 'agent:', 'type:', 'imp:'
+
+-- The band of importance `imp` (0 to 1): 0 to 20, a twentieth each. Memories with an importance of at
+-- least m are in the bands from importance_band(m) up, since x >= m gives x * 20 >= m * 20 in floating
+-- point too.
+local function importance_band(imp)
+  return math.max(0, math.min(20, math.floor(imp * 20)))
+end
 
 -- The namespace's key layout, 1 or 2 (redis_keys.h), as mi:v keeps it. Layout 2 keeps a memory's agent,
 -- type and tags as 4-byte entries of postings, given when index_content numbers it, where layout 1 keeps
@@ -249,9 +256,10 @@ end
 -- Gives memory `id` the next number of the content index (mi:n): its bit in mi:live, its id in mi:ids, and
 -- for its run of PMAX_NUMBERS the largest id numbered so far in mi:pmax. `max_id` is that id before it (as
 -- mi:maxid keeps it; the caller writes it back): returns the number and the new largest id. The postings of
--- its tags (an encoded list) take the number at once, and with `members` (layout 2) its agent's and type's
--- too; a new posting is registered with the sweep (mi:4k).
-local function give_number(id, max_id, agent, typ, tags, members)
+-- its tags (an encoded list) take the number at once, and with `members` (layout 2: {agent, type,
+-- importance}) its agent's, type's and importance band's too; a new posting is registered with the sweep
+-- (mi:4k).
+local function give_number(id, max_id, tags, members)
   local number = redis.call('INCR', P .. 'mi:n')
   redis.call('SETBIT', P .. 'mi:live', number, 1)
   redis.call('HSET', P .. 'mi:ids', number, id)
@@ -266,8 +274,9 @@ local function give_number(id, max_id, agent, typ, tags, members)
     end
   end
   if members then
-    names[#names + 1] = AGENT_POSTING .. agent
-    names[#names + 1] = TYPE_POSTING .. typ
+    names[#names + 1] = AGENT_POSTING .. members[1]
+    names[#names + 1] = TYPE_POSTING .. members[2]
+    names[#names + 1] = IMPORTANCE_POSTING .. importance_band(tonumber(members[3]))
   end
   for _, name in ipairs(names) do
     if redis.call('APPEND', P .. 'mi:4:' .. name, entry) == 4 then redis.call('ZADD', P .. 'mi:4k', 0, name) end

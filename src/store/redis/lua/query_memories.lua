@@ -457,11 +457,38 @@ if since_n or until_n then
     listed_by_postings = false
   end
 end
-if min_imp ~= '' then
+if min_imp ~= '' and not layout2 then
   local c = redis.call('ZCOUNT', P .. 'mi:imp', min_imp, '+inf')
   if c == 0 then return nothing end
   if cheaper_listed(c) then
     listed, listed_cost = function() return redis.call('ZRANGEBYSCORE', P .. 'mi:imp', min_imp, '+inf') end, c
+    listed_by_postings = false
+  end
+elseif min_imp ~= '' then
+  -- Layout 2: the postings of the bands the minimum and above name every memory that may have it (and
+  -- forgotten ones until a sweep); the importance check below decides.
+  local bands, c = {}, 0
+  for band = importance_band(tonumber(min_imp)), 20 do
+    local key = P .. 'mi:4:' .. IMPORTANCE_POSTING .. band
+    local n = redis.call('STRLEN', key) / 4
+    if n > 0 then
+      bands[#bands + 1] = key
+      c = c + n
+    end
+  end
+  if c == 0 then return nothing end
+  if cheaper_listed(c) then
+    listed, listed_cost = function()
+      local ids = {}
+      for _, key in ipairs(bands) do
+        local numbers = posting_entries(redis.call('GET', key))
+        for from = 1, #numbers, 1000 do
+          local got = redis.call('HMGET', P .. 'mi:ids', unpack(numbers, from, math.min(from + 999, #numbers)))
+          for _, id in ipairs(got) do if id then ids[#ids + 1] = id end end
+        end
+      end
+      return ids
+    end, c
     listed_by_postings = false
   end
 end

@@ -7,14 +7,14 @@ if redis.call('EXISTS', P .. 'mx:' .. id) == 1 or redis.call('EXISTS', P .. 'm:'
   return redis.error_reply('MT_CONFLICT a memory with id ' .. id .. ' exists already')
 end
 -- Before the first index entry: a namespace's first memory fixes its layout. In layout 2 the memory gets
--- its number now, and its tags', agent's and type's postings take it: searches by them need nothing else
--- (index_content adds its trigrams later).
+-- its number now, and its tags', agent's, type's and importance band's postings take it: searches by them
+-- need nothing else (index_content adds its trigrams later).
 local layout = namespace_layout(ARGV[14])
 local number = nil
 if layout == 2 then
   local max_id = redis.call('GET', P .. 'mi:maxid')
   local new_max
-  number, new_max = give_number(id, max_id, agent, typ, ARGV[6], true)
+  number, new_max = give_number(id, max_id, ARGV[6], {agent, typ, imp})
   if new_max ~= max_id then redis.call('SET', P .. 'mi:maxid', new_max) end
 end
 local m = P .. 'm:' .. id
@@ -37,7 +37,8 @@ redis.call('ZADD', P .. 'mi:all', 0, id)
 -- Windows of time find a memory by its id (mi:all) when the id tells its time, as a server's own do: only
 -- the others need mi:time, which had cost 120 bytes a memory at a million (query_memories).
 if not id_made_at(id, ca) then redis.call('ZADD', P .. 'mi:time', ca, id) end
-redis.call('ZADD', P .. 'mi:imp', imp, id)
+-- Layout 2 finds memories by importance in the bands' postings (give_number).
+if layout == 1 then redis.call('ZADD', P .. 'mi:imp', imp, id) end
 redis.call('ZADD', P .. 'mi:s:' .. sid, 0, id)
 redis.call('ZADD', P .. 'mi:sw:' .. sid, imp, id)
 -- Layout 1 keeps a sorted set of ids per agent, type and tag; layout 2 puts the memory's number into
