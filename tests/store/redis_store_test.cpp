@@ -1137,11 +1137,11 @@ TEST_F(RedisUnindexedTest, MemoriesNumberedBeforeTagPostingsAreFoundByContentAnd
   EXPECT_EQ(calls_of("zrevrangebylex"), 0) << "the needle's postings streamed, no walk of the tag";
 }
 
-// Layout 2 keeps a memory's agent, type, tags and band of importance as entries of postings, given at its
-// remember with its number. Searches by them find the memories whose trigrams are still pending and those
-// indexed, memories numbered after others with larger ids, and memories without a trigram, and leave out
-// forgotten ones, exactly as a filter of every memory does, page after page, whether they list the postings'
-// candidates whole or stream them.
+// Layout 2 keeps a memory's session, agent, type, tags and band of importance as entries of postings,
+// given at its remember with its number. Searches by them find the memories whose trigrams are still pending
+// and those indexed, memories numbered after others with larger ids, and memories without a trigram, and
+// leave out forgotten ones, exactly as a filter of every memory does, page after page, whether they list the
+// postings' candidates whole or stream them.
 TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeTagAndImportanceWhetherIndexedOrNot) {
   add_session("s1");
   add_session("s2");
@@ -1170,6 +1170,7 @@ TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeTagAndImportanceWhethe
     cases.push_back({std::move(what), q});
   };
   with("agent", [](MemoryQuery& q) { q.agent_id = "agent-b"; });
+  with("session", [](MemoryQuery& q) { q.session_id = "s2"; });
   with("tag", [](MemoryQuery& q) { q.tags = {"even"}; });
   with("two tags", [](MemoryQuery& q) { q.tags = {"even", "fifth"}; });
   with("agent and tag", [](MemoryQuery& q) {
@@ -1266,9 +1267,10 @@ TEST_F(RedisUnindexedTest, Layout2FindsMemoriesByAgentTypeTagAndImportanceWhethe
   EXPECT_EQ(server_->command({"EXISTS", full_key(kDefaultNamespace, "mi:dead")}).integer, 0) << "swept";
   expect_exact("after the sweep");
 
-  for (const char* pattern : {"mi:a:*", "mi:t:*", "mi:g:*", "mi:imp"}) {
+  for (const char* pattern : {"mi:a:*", "mi:t:*", "mi:g:*", "mi:imp", "mi:s:*"}) {
     EXPECT_THAT(server_keys(*server_, full_key(kDefaultNamespace, pattern)), IsEmpty())
-        << pattern << ": layout 2 keeps no sorted set of ids per agent, type or tag, nor by importance";
+        << pattern
+        << ": layout 2 keeps no sorted set of ids per agent, type, tag or session, nor by importance";
   }
   EXPECT_EQ(posting_entries("agent:agent-b"),
             std::count_if(live.begin(), live.end(), [](const Memory& m) { return m.agent_id == "agent-b"; }))

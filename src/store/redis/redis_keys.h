@@ -40,20 +40,21 @@
 //                            reached, or 'done')
 //   P mi:imp          zset   id by importance (min_importance windows), layout 1 (layout 2: mi:4:imp:<band>)
 //   P mi:exp          zset   id by expires_at (purge_expired)
-//   P mi:s:<session>  zset   ids of a session, score 0
+//   P mi:s:<session>  zset   ids of a session, score 0 (layout 1; layout 2: mi:4:session:<session>)
 //   P mi:se:<session> zset   id by expires_at, for live counts per session
-//   P mi:sw:<session> zset   id by importance: the sliding window's eviction order (ties: oldest id)
+//   P mi:sw:<session> zset   id by importance: the sliding window's eviction order (ties: oldest id); in
+//                            layout 2 what counts a session's memories
 //   P mi:ss:<session> zset   superseded ids of the session by expires_at (+inf without one): with mi:s and
 //                            mi:se, the count of its live, unsuperseded memories without reading them.
 //                            Kept for sessions whose hash has ssx (all those created since it exists)
 //   P mi:v            string the namespace's layout, 1 or 2, fixed by its first memory (namespace_layout in
 //                            lua/prelude.lua): the server's --redis-layout
 //                            (RedisOptions::new_namespace_layout), but 1 if memories are there already
-//                            (builds before kept no mi:v and layout 1). Layout 1 keeps mi:imp and the next
-//                            three sorted sets; layout 2 keeps none of them: it has the postings
-//                            mi:4:imp:<band>, mi:4:agent:<agent>, mi:4:type:<type> and mi:4:tag:<tag>
-//                            instead, filled at the remember: about 600 bytes less per memory with two
-//                            tags (4 bytes an entry, not ~120)
+//                            (builds before kept no mi:v and layout 1). Layout 1 keeps mi:imp, mi:s:<session>
+//                            and the next three sorted sets; layout 2 keeps none of them: it has the
+//                            postings mi:4:imp:<band>, mi:4:session:<session>, mi:4:agent:<agent>,
+//                            mi:4:type:<type> and mi:4:tag:<tag> instead, filled at the remember: about 700
+//                            bytes less per memory with two tags (4 bytes an entry, not ~118)
 //   P mi:a:<agent>    zset   ids by agent, score 0 (layout 1)
 //   P mi:t:<type>     zset   ids by type, score 0 (layout 1)
 //   P mi:g:<tag>      zset   ids by tag, score 0 (layout 1)
@@ -71,12 +72,13 @@
 //                            layout 2 what every search by tag reads
 //   P mi:4:agent:<agent>, P mi:4:type:<type>  string  layout 2: the numbers of the agent's memories, of the
 //                            type's, in the same form (appended when the memory is numbered)
+//   P mi:4:session:<session>  string  layout 2: the numbers of the session's memories, in the same form
 //   P mi:4:imp:<band> string layout 2: the numbers of the memories whose importance is in the band 0-20
 //                            (importance_band in lua/prelude.lua: a twentieth each), in the same form
 //   P mi:4g           string the first number whose tags went into tag postings: memories numbered
 //                            before it (by builds before tag postings) are in mi:g:<tag> only
 //   P mi:4k           zset   the postings' names, score 0: trigrams, 'tag:<tag>', 'agent:<agent>',
-//                            'type:<type>' and 'imp:<band>' (what the sweep walks)
+//                            'type:<type>', 'imp:<band>' and 'session:<session>' (what the sweep walks)
 //   P mi:maxid        string the largest id numbered so far
 //   P mi:pmax         hash   n/32 -> mi:maxid once the last number of that run of 32 was given: no
 //                            number up to the run names a larger id (searches stream postings newest first

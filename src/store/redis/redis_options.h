@@ -41,8 +41,8 @@ struct RedisOptions {
   // (ties: the oldest) other memory. Default 0: unlimited.
   std::size_t max_memories_per_session = 0;
   // The key layout a namespace gets with its first memory (redis_keys.h): 2 (the default) keeps each
-  // memory's agent, type and tags as 4-byte entries of postings, about 500 bytes less per memory with two
-  // tags than 1, the layout of builds before 2, which keeps sorted sets of ids for them. A namespace keeps
+  // memory's session, agent, type, tags and band of importance as 4-byte entries of postings, a third less
+  // memory than 1, the layout of builds before 2, which keeps sorted sets of ids for them. A namespace keeps
   // its layout; one that has memories already is layout 1. Choose 1 while servers of a build before
   // layout 2 write into the same Redis: they know only the sorted sets.
   int new_namespace_layout = 2;

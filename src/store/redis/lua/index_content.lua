@@ -71,7 +71,7 @@ for i = 1, #entries, 2 do
       end
       added = 0
       -- Its tags' postings take the number at once (a few entries: not counted against the budget).
-      number, max_id = give_number(id, max_id, tags, layout2 and b and {agent, typ, select(2, mem_head(b))})
+      number, max_id = give_number(id, max_id, tags, layout2 and b and {agent, typ, select(2, mem_head(b)), sid})
       first_tagged = first_tagged or number
       if not in_mx then mem_set_number(id, b, number) end
     end

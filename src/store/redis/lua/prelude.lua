@@ -226,9 +226,11 @@ local PMAX_NUMBERS = 32
 -- A tag's posting is mi:4:tag:<tag>, and mi:4k names it 'tag:<tag>': never 3 bytes long, so no trigram
 -- shares its key, and the sweep rewrites both kinds alike.
 local TAG_POSTING = 'tag:'
--- In layout 2 (namespace_layout), an agent's and a type's postings too: mi:4:agent:<agent>,
--- mi:4:type:<type>; and one per band of importance, mi:4:imp:<band> (importance_band).
+-- In layout 2 (namespace_layout), an agent's, a type's and a session's postings too: mi:4:agent:<agent>,
+-- mi:4:type:<type>, mi:4:session:<session>; and one per band of importance, mi:4:imp:<band>
+-- (importance_band).
 local AGENT_POSTING, TYPE_POSTING, IMPORTANCE_POSTING = 'agent:', 'type:', 'imp:'
+local SESSION_POSTING = 'session:'
 
 -- The band of importance `imp` (0 to 1): 0 to 20, a twentieth each. Memories with an importance of at
 -- least m are in the bands from importance_band(m) up, since x >= m gives x * 20 >= m * 20 in floating
@@ -257,8 +259,8 @@ end
 -- for its run of PMAX_NUMBERS the largest id numbered so far in mi:pmax. `max_id` is that id before it (as
 -- mi:maxid keeps it; the caller writes it back): returns the number and the new largest id. The postings of
 -- its tags (an encoded list) take the number at once, and with `members` (layout 2: {agent, type,
--- importance}) its agent's, type's and importance band's too; a new posting is registered with the sweep
--- (mi:4k).
+-- importance, session}) its agent's, type's, importance band's and session's too; a new posting is
+-- registered with the sweep (mi:4k).
 local function give_number(id, max_id, tags, members)
   local number = redis.call('INCR', P .. 'mi:n')
   redis.call('SETBIT', P .. 'mi:live', number, 1)
@@ -277,6 +279,7 @@ local function give_number(id, max_id, tags, members)
     names[#names + 1] = AGENT_POSTING .. members[1]
     names[#names + 1] = TYPE_POSTING .. members[2]
     names[#names + 1] = IMPORTANCE_POSTING .. importance_band(tonumber(members[3]))
+    names[#names + 1] = SESSION_POSTING .. members[4]
   end
   for _, name in ipairs(names) do
     if redis.call('APPEND', P .. 'mi:4:' .. name, entry) == 4 then redis.call('ZADD', P .. 'mi:4k', 0, name) end
@@ -577,9 +580,15 @@ local function index_superseded(id, sid, ea)
   redis.call('ZADD', P .. 'mi:ss:' .. sid, (ea and ea ~= '') and ea or '+inf', id)
 end
 
+-- How many memories session `sid` holds, expired ones included, in a namespace of `layout`: mi:sw has
+-- them all, as mi:s does in layout 1 (an older build's session may lack mi:sw there).
+local function session_memories(sid, layout)
+  return redis.call('ZCARD', P .. (layout == 2 and 'mi:sw:' or 'mi:s:') .. sid)
+end
+
 -- How many memories session `sid` holds that are unexpired at `now` (superseded ones included).
 local function live_memories(sid, now)
-  return redis.call('ZCARD', P .. 'mi:s:' .. sid) - redis.call('ZCOUNT', P .. 'mi:se:' .. sid, '-inf', now)
+  return session_memories(sid, namespace_layout(nil)) - redis.call('ZCOUNT', P .. 'mi:se:' .. sid, '-inf', now)
 end
 
 -- What a session summary holds beyond its hash: the agents that wrote into it, its live memories
@@ -588,6 +597,32 @@ local function session_summary(sid, now)
   local agents = redis.call('SMEMBERS', P .. 'sp:' .. sid)
   local count = live_memories(sid, now)
   local now_n = tonumber(now)
+  if namespace_layout(nil) == 2 then
+    -- The newest unexpired of the 64 numbered last (the session's posting ends with them): the last 4
+    -- almost always hold it.
+    local key = P .. 'mi:4:' .. SESSION_POSTING .. sid
+    local n = redis.call('STRLEN', key) / 4
+    for _, slice in ipairs({{4, 0}, {60, 4}}) do
+      local upto = n - slice[2]  -- entries [from, upto) of the posting, counted from its start
+      local from = math.max(upto - slice[1], 0)
+      if upto <= 0 then break end
+      local tail = redis.call('GETRANGE', key, from * 4, upto * 4 - 1)
+      local numbers, ids = {}, {}
+      for i = 0, #tail / 4 - 1 do numbers[#numbers + 1] = posting_entry(tail, i) end
+      for _, id in ipairs(redis.call('HMGET', P .. 'mi:ids', unpack(numbers))) do
+        if id then ids[#ids + 1] = id end
+      end
+      sort_ids(ids)
+      for i = #ids, 1, -1 do  -- newest first: the first one read is almost always unexpired
+        local b = mem_read(ids[i])
+        if b then
+          local ca, _, ea = mem_head(b)
+          if not ea or ea > now_n then return agents, count, string.format('%.0f', ca) end
+        end
+      end
+    end
+    return agents, count, ''
+  end
   -- The newest of the first 64 that is unexpired: the first 4 ids almost always hold it.
   for _, slice in ipairs({{0, 4}, {4, 60}}) do
     local ids = redis.call('ZREVRANGEBYLEX', P .. 'mi:s:' .. sid, '+', '-', 'LIMIT', slice[1], slice[2])

@@ -16,19 +16,21 @@ end
 local types = read_list()
 local trigrams = read_list()
 local tags = read_list()
--- The all-of filters kept as sorted sets of ids: the session's; in layout 1 also the agent's and the tags'
+-- The all-of filters kept as sorted sets of ids, in layout 1: the session's, the agent's and the tags'
 -- (namespace_layout). Layout 2 keeps those as postings (`members` below), as it does types.
 local layout2 = namespace_layout(nil) == 2
 local all = {}
-if session ~= '' then all[#all + 1] = P .. 'mi:s:' .. session end
 local type_keys, type_ok = {}, {}
 for i, t in ipairs(types) do type_ok[t] = true end
-local members = {}  -- in layout 2: the postings' names (mi:4:<name>) of the agent, the tags and a lone type
+-- In layout 2: the postings' names (mi:4:<name>) of the session, the agent, the tags and a lone type.
+local members = {}
 if layout2 then
+  if session ~= '' then members[#members + 1] = SESSION_POSTING .. session end
   if agent ~= '' then members[#members + 1] = AGENT_POSTING .. agent end
   for _, tag in ipairs(tags) do members[#members + 1] = TAG_POSTING .. tag end
   if #types == 1 then members[#members + 1] = TYPE_POSTING .. types[1] end
 else
+  if session ~= '' then all[#all + 1] = P .. 'mi:s:' .. session end
   if agent ~= '' then all[#all + 1] = P .. 'mi:a:' .. agent end
   for _, tag in ipairs(tags) do all[#all + 1] = P .. 'mi:g:' .. tag end
   for i, t in ipairs(types) do type_keys[i] = P .. 'mi:t:' .. t end
@@ -507,11 +509,12 @@ else
 end
 
 local min_n = min_imp ~= '' and tonumber(min_imp) or nil
--- In layout 2 the agent and tags asked for are checked in the strings of the candidates the postings do
--- not vouch for: the pending ones, and all those of a walk or of a window listed whole.
-local check_members = layout2 and (agent ~= '' or #tags > 0)
+-- In layout 2 the session, agent and tags asked for are checked in the strings of the candidates the
+-- postings do not vouch for: the pending ones, and all those of a walk or of a window listed whole.
+local check_members = layout2 and (session ~= '' or agent ~= '' or #tags > 0)
 local function members_match(b)
   local f = mem_decode(b)
+  if session ~= '' and f.s ~= session then return false end
   if agent ~= '' and f.a ~= agent then return false end
   if #tags == 0 then return true end
   local has = {}

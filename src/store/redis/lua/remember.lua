@@ -7,14 +7,14 @@ if redis.call('EXISTS', P .. 'mx:' .. id) == 1 or redis.call('EXISTS', P .. 'm:'
   return redis.error_reply('MT_CONFLICT a memory with id ' .. id .. ' exists already')
 end
 -- Before the first index entry: a namespace's first memory fixes its layout. In layout 2 the memory gets
--- its number now, and its tags', agent's, type's and importance band's postings take it: searches by them
--- need nothing else (index_content adds its trigrams later).
+-- its number now, and its session's, tags', agent's, type's and importance band's postings take it:
+-- searches by them need nothing else (index_content adds its trigrams later).
 local layout = namespace_layout(ARGV[14])
 local number = nil
 if layout == 2 then
   local max_id = redis.call('GET', P .. 'mi:maxid')
   local new_max
-  number, new_max = give_number(id, max_id, ARGV[6], {agent, typ, imp})
+  number, new_max = give_number(id, max_id, ARGV[6], {agent, typ, imp, sid})
   if new_max ~= max_id then redis.call('SET', P .. 'mi:maxid', new_max) end
 end
 local m = P .. 'm:' .. id
@@ -39,7 +39,9 @@ redis.call('ZADD', P .. 'mi:all', 0, id)
 if not id_made_at(id, ca) then redis.call('ZADD', P .. 'mi:time', ca, id) end
 -- Layout 2 finds memories by importance in the bands' postings (give_number).
 if layout == 1 then redis.call('ZADD', P .. 'mi:imp', imp, id) end
-redis.call('ZADD', P .. 'mi:s:' .. sid, 0, id)
+-- A session's memories by importance (mi:sw) in both layouts; by id (mi:s) in layout 1 only: layout 2
+-- has the session's posting.
+if layout == 1 then redis.call('ZADD', P .. 'mi:s:' .. sid, 0, id) end
 redis.call('ZADD', P .. 'mi:sw:' .. sid, imp, id)
 -- Layout 1 keeps a sorted set of ids per agent, type and tag; layout 2 puts the memory's number into
 -- postings of them instead, when index_content numbers it (namespace_layout says which a namespace has).
@@ -58,7 +60,7 @@ redis.call('ZADD', P .. 'si:a:' .. agent, 0, sid)
 -- then the least important (ties: the oldest), never the memory just written.
 local max, evicted = tonumber(ARGV[13]), 0
 if max > 0 then
-  local excess = redis.call('ZCARD', P .. 'mi:s:' .. sid) - max
+  local excess = session_memories(sid, layout) - max
   if excess > 0 then
     for _, old in ipairs(redis.call('ZRANGEBYSCORE', P .. 'mi:se:' .. sid, '-inf', ca, 'LIMIT', 0, excess)) do
       if old ~= id then unindex(old); evicted = evicted + 1; excess = excess - 1 end
