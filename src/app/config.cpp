@@ -210,11 +210,12 @@ std::optional<Config> parse_command_line(int argc, char** argv, int& exit_code) 
                  "saying it may or may not be stored; default 1 on a cluster, 0 on a single server")
       ->envname("MEMTRACE_REDIS_MIN_REPLICAS")
       ->check(CLI::Range(0, 16));
-  app.add_option("--redis-layout", config.redis_layout,
-                 "Redis store: the key layout a namespace gets with its first memory. 2 keeps sessions, agents, "
-                 "types, tags and importance as postings of numbers (a third less memory); 1, the layout of "
-                 "builds before, as sorted sets of ids: choose it while servers of such a build write into "
-                 "the same Redis. A namespace keeps its layout")
+  app.add_option(
+         "--redis-layout", config.redis_layout,
+         "Redis store: the key layout a namespace gets with its first memory. 2 keeps sessions, agents, "
+         "types, tags and importance as postings of numbers (a third less memory); 1, the layout of "
+         "builds before, as sorted sets of ids: choose it while servers of such a build write into "
+         "the same Redis. A namespace keeps its layout")
       ->envname("MEMTRACE_REDIS_LAYOUT")
       ->check(CLI::Range(1, 2))
       ->capture_default_str();
