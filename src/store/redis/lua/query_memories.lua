@@ -129,8 +129,8 @@ local function cheaper_listed(n)
   return n <= list_max and n / 4 < walk and (not listed_cost or n < listed_cost)
 end
 -- Memories not in the content index yet (mi:pend, see index_content) are candidates of every needle: the
--- substring check below decides. (In layout 2 they are in their agent's, type's and tags' postings from
--- their remember on.)
+-- substring check below decides. (In layout 2 they are in their session's, agent's, type's, tags' and
+-- importance band's postings from their remember on.)
 local pending = P .. 'mi:pend'
 local by_postings = #trigrams > 0 or #members > 0
 local n_pending = #trigrams > 0 and redis.call('ZCARD', pending) or 0
@@ -176,8 +176,8 @@ if by_postings then
     end
   end
   if smallest + n_pending == 0 then return nothing end
-  -- The other postings in the order a candidate is checked against them: the agent's, tags' and type's
-  -- first, then trigrams, the smallest of each first. A candidate of the smallest posting is in most other
+  -- The other postings in the order a candidate is checked against them: the session's, agent's, tags' and
+  -- type's first, then trigrams, the smallest of each first. A candidate of the smallest posting is in most other
   -- postings of the same needle (they share its words), so they reject few; a tag, which has nothing to do
   -- with the content, rejects candidates at its own rate.
   local order = {}
