@@ -843,6 +843,23 @@ TEST_P(StoreBehaviour, LastActivityIsTheNewestLiveMemoryBehindExpiredOnes) {
   EXPECT_EQ(ranked.memories.size(), 1u);
 }
 
+// A session's last activity is its newest memory still there, however many newer ones were forgotten (a
+// store may keep a forgotten memory's index entries for a while).
+TEST_P(StoreBehaviour, LastActivityIsTheNewestMemoryBehindForgottenOnes) {
+  add_session("s1");
+  add(make_memory("s1", "keeps", kT0 + 1));
+  for (int i = 0; i < 100; ++i) {
+    Memory later = add(make_memory("s1", "forgotten " + std::to_string(i), kT0 + 2 + i));
+    ASSERT_TRUE(ok(store().delete_memory(kDefaultNamespace, later.id), "delete_memory"));
+  }
+  auto sq = session_query();
+  sq.now = kT0 + 1'000;
+  auto found = ok(store().find_sessions(sq));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].memory_count, 1);
+  EXPECT_EQ(found[0].last_activity, kT0 + 1) << "behind 100 forgotten memories";
+}
+
 // Describing one session (the session context's header): that session with its summary, or nothing
 // when it does not exist, never its neighbour in id order, whatever the other filters.
 TEST_P(StoreBehaviour, FindSessionsByIdAnswersForThatSessionAlone) {

@@ -598,23 +598,27 @@ local function session_summary(sid, now)
   local count = live_memories(sid, now)
   local now_n = tonumber(now)
   if namespace_layout(nil) == 2 then
-    -- The newest unexpired of the 64 numbered last (the session's posting ends with them): the last 4
-    -- almost always hold it.
+    -- The newest unexpired of the session's 64 newest memories, as in layout 1, from the end of its
+    -- posting back: the last 4 entries almost always hold it. A forgotten memory's entry stays until a
+    -- sweep and names no id: it costs a slot of an HMGET, not a read, and up to 1,088 entries are looked
+    -- at, so that the newest memories forgotten together do not hide the one before them.
     local key = P .. 'mi:4:' .. SESSION_POSTING .. sid
-    local n = redis.call('STRLEN', key) / 4
-    for _, slice in ipairs({{4, 0}, {60, 4}}) do
-      local upto = n - slice[2]  -- entries [from, upto) of the posting, counted from its start
-      local from = math.max(upto - slice[1], 0)
-      if upto <= 0 then break end
-      local tail = redis.call('GETRANGE', key, from * 4, upto * 4 - 1)
+    local upto, read = redis.call('STRLEN', key) / 4, 0
+    for _, size in ipairs({4, 60, 256, 256, 256, 256}) do
+      if upto <= 0 or read >= 64 then break end
+      local from = math.max(upto - size, 0)  -- entries [from, upto) of the posting
+      local stretch = redis.call('GETRANGE', key, from * 4, upto * 4 - 1)
+      upto = from
       local numbers, ids = {}, {}
-      for i = 0, #tail / 4 - 1 do numbers[#numbers + 1] = posting_entry(tail, i) end
+      for k = 0, #stretch / 4 - 1 do numbers[#numbers + 1] = posting_entry(stretch, k) end
       for _, id in ipairs(redis.call('HMGET', P .. 'mi:ids', unpack(numbers))) do
         if id then ids[#ids + 1] = id end
       end
       sort_ids(ids)
-      for i = #ids, 1, -1 do  -- newest first: the first one read is almost always unexpired
-        local b = mem_read(ids[i])
+      for k = #ids, 1, -1 do  -- newest first
+        if read >= 64 then break end
+        read = read + 1
+        local b = mem_read(ids[k])
         if b then
           local ca, _, ea = mem_head(b)
           if not ea or ea > now_n then return agents, count, string.format('%.0f', ca) end
