@@ -239,9 +239,10 @@ local function importance_band(imp)
   return math.max(0, math.min(20, math.floor(imp * 20)))
 end
 
--- The namespace's key layout, 1 or 2 (redis_keys.h), as mi:v keeps it. Layout 2 keeps a memory's agent,
--- type and tags as 4-byte entries of postings, given when index_content numbers it, where layout 1 keeps
--- sorted sets of ids (mi:a:, mi:t:, mi:g:) at about 120 bytes an entry. A namespace's first memory fixes
+-- The namespace's key layout, 1 or 2 (redis_keys.h), as mi:v keeps it. Layout 2 keeps a memory's session,
+-- agent, type, tags and band of importance as 4-byte entries of postings, given at its remember
+-- (give_number), where layout 1 keeps sorted sets of ids (mi:s:, mi:a:, mi:t:, mi:g:, mi:imp) at about 118
+-- bytes an entry. A namespace's first memory fixes
 -- it: `new` (the server's choice, '1' or '2'), unless memories are there already, which a build before
 -- layouts wrote into the sets only (then 1). Called with `new` nil (a script that writes no memory), a
 -- namespace without a memory reads as layout 1, which finds nothing in it as well as 2 would.
@@ -292,6 +293,18 @@ end
 local function posting_entry(s, i)
   local a, b, c, d = byte(s, 4 * i + 1, 4 * i + 4)
   return a * 16777216 + b * 65536 + c * 256 + d
+end
+
+-- Appends to `ids` the ids of `numbers` (mi:ids), a thousand numbers a call; a forgotten number has none.
+-- Returns `ids`.
+local function number_ids(numbers, ids)
+  for from = 1, #numbers, 1000 do
+    local got = redis.call('HMGET', P .. 'mi:ids', unpack(numbers, from, math.min(from + 999, #numbers)))
+    for _, id in ipairs(got) do
+      if id then ids[#ids + 1] = id end
+    end
+  end
+  return ids
 end
 
 -- What memory `id` is indexed by: session agent type tags trigrams number|nil in_mx string|nil
@@ -586,18 +599,21 @@ local function session_memories(sid, layout)
   return redis.call('ZCARD', P .. (layout == 2 and 'mi:sw:' or 'mi:s:') .. sid)
 end
 
--- How many memories session `sid` holds that are unexpired at `now` (superseded ones included).
-local function live_memories(sid, now)
-  return session_memories(sid, namespace_layout(nil)) - redis.call('ZCOUNT', P .. 'mi:se:' .. sid, '-inf', now)
+-- How many memories session `sid` holds that are unexpired at `now` (superseded ones included); `layout`
+-- if the caller has read it already.
+local function live_memories(sid, now, layout)
+  return session_memories(sid, layout or namespace_layout(nil)) -
+         redis.call('ZCOUNT', P .. 'mi:se:' .. sid, '-inf', now)
 end
 
 -- What a session summary holds beyond its hash: the agents that wrote into it, its live memories
 -- (live_memories) and the newest one's created_at ('' if none).
 local function session_summary(sid, now)
   local agents = redis.call('SMEMBERS', P .. 'sp:' .. sid)
-  local count = live_memories(sid, now)
+  local layout = namespace_layout(nil)
+  local count = live_memories(sid, now, layout)
   local now_n = tonumber(now)
-  if namespace_layout(nil) == 2 then
+  if layout == 2 then
     -- The newest unexpired of the session's 64 newest memories, as in layout 1, from the end of its
     -- posting back: the last 4 entries almost always hold it. A forgotten memory's entry stays until a
     -- sweep and names no id: it costs a slot of an HMGET, not a read, and up to 1,088 entries are looked
@@ -609,11 +625,9 @@ local function session_summary(sid, now)
       local from = math.max(upto - size, 0)  -- entries [from, upto) of the posting
       local stretch = redis.call('GETRANGE', key, from * 4, upto * 4 - 1)
       upto = from
-      local numbers, ids = {}, {}
+      local numbers = {}
       for k = 0, #stretch / 4 - 1 do numbers[#numbers + 1] = posting_entry(stretch, k) end
-      for _, id in ipairs(redis.call('HMGET', P .. 'mi:ids', unpack(numbers))) do
-        if id then ids[#ids + 1] = id end
-      end
+      local ids = number_ids(numbers, {})
       sort_ids(ids)
       for k = #ids, 1, -1 do  -- newest first
         if read >= 64 then break end

@@ -218,12 +218,7 @@ if by_postings then
         numbers = posting_keep(sizes[i] > 0 and redis.call('GET', postings[i]) or '', numbers, 1, #numbers, {})
       end
     end
-    -- Their ids, a thousand numbers a call (a forgotten number has none).
-    local ids = {}
-    for from = 1, #numbers, 1000 do
-      local got = redis.call('HMGET', P .. 'mi:ids', unpack(numbers, from, math.min(from + 999, #numbers)))
-      for _, id in ipairs(got) do if id then ids[#ids + 1] = id end end
-    end
+    local ids = number_ids(numbers, {})  -- a forgotten number has none
     if old_smallest > 0 then append_new(ids, redis.call('SINTER', unpack(old_sets))) end
     return ids
   end
@@ -482,13 +477,7 @@ elseif min_imp ~= '' then
   if cheaper_listed(c) then
     listed, listed_cost = function()
       local ids = {}
-      for _, key in ipairs(bands) do
-        local numbers = posting_entries(redis.call('GET', key))
-        for from = 1, #numbers, 1000 do
-          local got = redis.call('HMGET', P .. 'mi:ids', unpack(numbers, from, math.min(from + 999, #numbers)))
-          for _, id in ipairs(got) do if id then ids[#ids + 1] = id end end
-        end
-      end
+      for _, key in ipairs(bands) do number_ids(posting_entries(redis.call('GET', key)), ids) end
       return ids
     end, c
     listed_by_postings = false
